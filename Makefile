@@ -1,0 +1,41 @@
+# The whole set-up on a fresh Debian/Ubuntu machine: `make run`, `make test`.
+# With AMQP_URI / MONGO_URI set, the services use those and nothing local
+# starts for that part.
+PY ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
+
+.PHONY: run test unit deps broker compose-check clean
+
+run: deps
+	$(BIN)/python -m tools.run
+
+test: deps
+	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+
+unit: $(STAMP)
+	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
+
+deps: $(STAMP) broker
+
+$(STAMP): pyproject.toml
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -e '.[embedded,test]'
+	rm -f $(VENV)/.installed-* && touch $@
+
+# Debian's RabbitMQ, installed once when missing (apt lists fetched first:
+# a fresh machine has none). Not needed when AMQP_URI names a broker.
+broker:
+ifeq ($(AMQP_URI),)
+	@test -x $(RABBIT) || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server; }
+endif
+
+compose-check:
+	docker compose config --quiet && echo "docker-compose.yml: valid"
+
+clean:
+	rm -rf var

@@ -1,0 +1,131 @@
+"""Who is calling, and who may do what: the one place for both.
+
+Tokens are HS256 JWTs signed with SIGNING_KEY, carrying the role, the
+subject and, for officers and supervisors, the unit with its ancestors
+(`units`), so a supervisor's reach over its subtree needs no lookup. The
+admin token is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
+"""
+import hmac
+from dataclasses import dataclass, field
+
+import jwt
+
+from shared.errors import Forbidden, Unauthorized
+
+ISSUER = "fasttrack"
+ROLES = ("company", "officer", "supervisor", "admin")
+POLICE = ("officer", "supervisor")
+
+# Role-level table: which roles may attempt each action. Whether the
+# principal may touch a given resource is decided by the can_* functions.
+PERMISSIONS = {
+    "admin.manage": {"admin"},
+    "admin.read_failures": {"admin"},
+    "report.file": {"company", "officer", "supervisor"},
+    "report.read": {"company", "officer", "supervisor"},
+    "report.acknowledge": set(POLICE),
+    "report.accept": set(POLICE),
+    "case.read": {"company", "officer", "supervisor"},
+    "notice.read": {"company"},
+}
+
+
+@dataclass(frozen=True)
+class Principal:
+    role: str
+    subject: str
+    unit: str | None = None
+    units: tuple = field(default_factory=tuple)  # own unit first, then ancestors
+
+    @property
+    def is_police(self):
+        return self.role in POLICE
+
+
+def issue_token(key, role, subject, unit=None, units=(), now=None):
+    claims = {"iss": ISSUER, "role": role, "sub": subject}
+    if unit:
+        claims["unit"] = unit
+        claims["units"] = list(units) or [unit]
+    if now is not None:
+        claims["iat"] = int(now.timestamp())
+    return jwt.encode(claims, key, algorithm="HS256")
+
+
+def authenticate(header, admin_token, key):
+    """The principal behind an Authorization header, or Unauthorized."""
+    if not header or not header.startswith("Bearer "):
+        raise Unauthorized("a bearer token is required")
+    token = header[len("Bearer "):].strip()
+    if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
+        return Principal("admin", "admin")
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
+                            options={"require": ["iss", "sub", "role"]})
+    except jwt.PyJWTError:
+        raise Unauthorized("the token is not valid")
+    role = claims.get("role")
+    if role not in ROLES or role == "admin":
+        raise Unauthorized("the token is not valid")
+    if role in POLICE and not claims.get("unit"):
+        raise Unauthorized("the token is not valid")
+    return Principal(role, str(claims["sub"]), claims.get("unit"),
+                     tuple(claims.get("units") or ()))
+
+
+def require(principal, action):
+    if principal.role not in PERMISSIONS[action]:
+        raise Forbidden(f"a {principal.role} may not do this")
+
+
+def in_reach(principal, unit_path):
+    """Police reach: an officer its own unit; a supervisor its unit's subtree.
+
+    `unit_path` is the resource unit's path from itself up to the root.
+    """
+    if principal.role == "officer":
+        return bool(unit_path) and unit_path[0] == principal.unit
+    if principal.role == "supervisor":
+        return principal.unit in unit_path
+    return False
+
+
+def can_read_report(principal, report):
+    if principal.role == "company":
+        return report["company_id"] == principal.subject
+    if principal.is_police:
+        return in_reach(principal, report["owner_unit_path"])
+    return principal.role == "admin"
+
+
+def report_filter(principal):
+    """The Mongo filter of the reports a principal may list."""
+    if principal.role == "company":
+        return {"company_id": principal.subject}
+    if principal.role == "officer":
+        return {"owner_unit_id": principal.unit}
+    return {"owner_unit_path": principal.unit}
+
+
+def can_act_on_report(principal, report):
+    """Acknowledge / accept: police of the owner unit (or a supervisor above it)."""
+    return principal.is_police and in_reach(principal, report["owner_unit_path"])
+
+
+def can_read_case(principal, case):
+    if principal.role == "company":
+        return case["company_id"] == principal.subject
+    if principal.is_police:
+        return (principal.subject in case["team"]["members"]
+                or in_reach(principal, case["unit_path"]))
+    return principal.role == "admin"
+
+
+def case_filter(principal):
+    """The Mongo filter of the cases a principal may list."""
+    if principal.role == "company":
+        return {"company_id": principal.subject}
+    if principal.role == "officer":
+        return {"$or": [{"team.members": principal.subject},
+                        {"unit_id": principal.unit}]}
+    return {"unit_path": principal.unit}

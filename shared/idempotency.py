@@ -1,0 +1,141 @@
+"""The inbox: each consumer applies each event once, and no failure vanishes.
+
+Every event a handler takes is recorded in the `inbox` collection under
+`_id = "<handler>:<event_id>"` (unique by construction), so a redelivery of
+an applied event changes nothing. nameko acks a message whose handler
+raised; so instead of raising, a failed apply is recorded here with its
+error and envelope, and a timer retries it with growing delay, then marks it
+`dead` — visible at GET /admin/failures. A malformed envelope is dead at once.
+
+A crash after the effect and before the record means a redelivery applies
+again: every apply function is idempotent on its own (natural keys), and
+this record is what makes the second look cheap and visible.
+"""
+import hashlib
+import json
+import logging
+import random
+from datetime import timedelta
+
+from marshmallow import ValidationError
+from nameko.extensions import DependencyProvider
+from prometheus_client import Counter
+
+from shared import clock
+from shared.events import EnvelopeSchema
+from shared.mongo import Mongo
+
+log = logging.getLogger(__name__)
+
+COLLECTION = "inbox"
+INDEXES = {COLLECTION: [([("status", 1), ("next_attempt_at", 1)], {}),
+                        ([("received_at", -1)], {})]}
+LEASE = timedelta(seconds=60)
+CONSUMED = Counter("fasttrack_events_consumed_total",
+                   "Events taken by a handler, by outcome",
+                   ["handler", "type", "outcome"])
+
+
+def backoff(attempt, base, rand=random.random):
+    """Exponential delay with full jitter on the upper half: base·2^(n-1)·[0.5,1)."""
+    return timedelta(seconds=base * 2 ** (attempt - 1) * (0.5 + rand() / 2))
+
+
+class Inbox:
+    def __init__(self, provider, service):
+        self.p = provider
+        self.service = service
+        self.coll = provider.db[COLLECTION]
+
+    def consume(self, body, apply):
+        """Apply `apply(envelope)` once per event_id for this handler."""
+        handler = apply.__name__
+        try:
+            event = EnvelopeSchema().load(body)
+        except (ValidationError, TypeError) as exc:
+            self._dead_on_arrival(handler, body, exc)
+            return
+        event["event_id"] = str(event["event_id"])
+        key = f"{handler}:{event['event_id']}"
+        if self.coll.find_one({"_id": key}, {"_id": 1}):
+            CONSUMED.labels(handler, event["type"], "duplicate").inc()
+            return  # applied, dead, or owned by the retry timer
+        try:
+            apply(event)
+        except Exception as exc:
+            log.exception("%s failed on %s", handler, event["event_id"])
+            self._failed(key, handler, body, event, exc, attempts=1)
+            CONSUMED.labels(handler, event["type"], "failed").inc()
+            return
+        self.coll.update_one({"_id": key}, {
+            "$set": {"status": "applied", "applied_at": clock.now()},
+            "$setOnInsert": self._meta(handler, event)}, upsert=True)
+        CONSUMED.labels(handler, event["type"], "applied").inc()
+
+    def retry_due(self, limit=50):
+        """Retry failed applies whose time has come; each claimed by one instance."""
+        now = clock.now()
+        due = list(self.coll.find(
+            {"status": "failed", "next_attempt_at": {"$lte": now}}).limit(limit))
+        for rec in due:
+            claimed = self.coll.update_one(
+                {"_id": rec["_id"], "status": "failed", "attempts": rec["attempts"]},
+                {"$set": {"next_attempt_at": now + LEASE}})
+            if claimed.modified_count != 1:
+                continue  # another instance took it
+            apply = getattr(self.service, rec["handler"])
+            event = EnvelopeSchema().load(rec["envelope"])
+            event["event_id"] = str(event["event_id"])
+            try:
+                apply(event)
+            except Exception as exc:
+                log.warning("%s retry %d failed on %s", rec["handler"],
+                            rec["attempts"] + 1, rec["event_id"], exc_info=True)
+                self._failed(rec["_id"], rec["handler"], rec["envelope"], event,
+                             exc, attempts=rec["attempts"] + 1)
+                continue
+            self.coll.update_one({"_id": rec["_id"]}, {"$set": {
+                "status": "applied", "applied_at": clock.now()}})
+
+    def failures(self, status=None, limit=100):
+        query = {"status": status} if status else {"status": {"$in": ["failed", "dead"]}}
+        return list(self.coll.find(query).sort("received_at", -1).limit(limit))
+
+    def _meta(self, handler, event):
+        return {"handler": handler, "event_id": event["event_id"],
+                "type": event["type"], "subject": event["subject"],
+                "received_at": clock.now()}
+
+    def _failed(self, key, handler, body, event, exc, attempts):
+        dead = attempts >= self.p.max_attempts
+        self.coll.update_one({"_id": key}, {
+            "$set": {"status": "dead" if dead else "failed", "attempts": attempts,
+                     "last_error": f"{type(exc).__name__}: {exc}"[:2000],
+                     "envelope": body,
+                     "next_attempt_at": clock.now() + backoff(attempts, self.p.base_delay)},
+            "$push": {"errors": {"at": clock.now(), "error": repr(exc)[:500]}},
+            "$setOnInsert": self._meta(handler, event)}, upsert=True)
+
+    def _dead_on_arrival(self, handler, body, exc):
+        raw = json.dumps(body, sort_keys=True, default=str)[:100_000]
+        key = f"{handler}:malformed:{hashlib.sha256(raw.encode()).hexdigest()}"
+        log.error("%s dead-lettered a malformed event: %s", handler, exc)
+        CONSUMED.labels(handler, "malformed", "dead").inc()
+        self.coll.update_one({"_id": key}, {"$set": {
+            "status": "dead", "handler": handler, "attempts": 0,
+            "last_error": f"malformed envelope: {exc}"[:2000], "raw": raw,
+            "received_at": clock.now()}}, upsert=True)
+
+
+class InboxProvider(DependencyProvider):
+    def setup(self):
+        config = self.container.config
+        self.max_attempts = int(config.get("RETRY_MAX_ATTEMPTS") or 8)
+        self.base_delay = float(config.get("RETRY_BASE_DELAY") or 5)
+
+    def start(self):
+        mongo = next(d for d in self.container.dependencies if isinstance(d, Mongo))
+        self.db = mongo.db
+
+    def get_dependency(self, worker_ctx):
+        return Inbox(self, worker_ctx.service)

@@ -1,0 +1,82 @@
+"""Mongo as a nameko DependencyProvider.
+
+The client is built in setup(), never at import (pymongo is not fork-safe),
+writes are acknowledged by a majority and journaled, the service's indexes
+(plus the outbox's and the inbox's) are ensured at start, and each worker
+gets the service's repository, not a raw database.
+"""
+from decimal import Decimal
+
+import pymongo
+from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
+from bson.decimal128 import Decimal128
+from nameko.extensions import DependencyProvider
+
+WRITE_CONCERN = {"w": "majority", "journal": True}
+
+
+class DecimalCodec(TypeCodec):
+    """Money is Decimal in Python and Decimal128 in Mongo, never a float."""
+    python_type = Decimal
+    bson_type = Decimal128
+
+    def transform_python(self, value):
+        return Decimal128(value)
+
+    def transform_bson(self, value):
+        return value.to_decimal()
+
+
+CODECS = CodecOptions(tz_aware=True, type_registry=TypeRegistry([DecimalCodec()]))
+
+
+def connect(uri, **kwargs):
+    """One client with the project's write concern and a bounded wait."""
+    return pymongo.MongoClient(
+        uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
+        tz_aware=True, **WRITE_CONCERN, **kwargs)
+
+
+def database_name(config, service):
+    return f"{config.get('DB_PREFIX') or ''}fasttrack_{service}"
+
+
+class Mongo(DependencyProvider):
+    """Hands each worker `repository_class(db)`.
+
+    `service` names the database (fasttrack_<service>); the repository class
+    declares its INDEXES as {collection: [(keys, options), ...]}.
+    """
+
+    def __init__(self, service, repository_class):
+        self.service = service
+        self.repository_class = repository_class
+        self.client = None
+        self.db = None
+
+    def setup(self):
+        self.client = connect(self.container.config["MONGO_URI"])
+        self.db = self.client.get_database(
+            database_name(self.container.config, self.service), codec_options=CODECS)
+
+    def start(self):
+        ensure_indexes(self.db, self.repository_class.INDEXES)
+
+    def stop(self):
+        if self.client is not None:
+            self.client.close()
+            self.client = None
+
+    kill = stop
+
+    def get_dependency(self, worker_ctx):
+        return self.repository_class(self.db)
+
+    def ping(self):
+        self.client.admin.command("ping")
+
+
+def ensure_indexes(db, indexes):
+    for collection, specs in indexes.items():
+        for keys, options in specs:
+            db[collection].create_index(keys, **options)

@@ -1,0 +1,159 @@
+"""The outbox: a state change and the events it causes, in one write.
+
+An aggregate document (a report, a case) carries its unsent events in an
+`outbox` array, its last event sequence in `seq`, and `outbox_since` while
+anything is unsent. The same single-document update that changes the state
+pushes the events, so neither exists without the other (no multi-document
+transaction needed: a standalone mongod and SecantusDB both give this).
+
+The relay publishes each event with publisher confirms and mandatory
+routing, then pulls it from the array. Right after the write the worker
+flushes its own document; a timer in every instance re-sends what a crash
+or a broker outage left behind. A crash between publish and pull sends an
+event twice: consumers are idempotent by event_id.
+"""
+import logging
+import os
+import signal
+from datetime import timedelta
+
+from kombu import Connection, Exchange, Queue
+from nameko.amqp.publish import Publisher
+from nameko.extensions import DependencyProvider
+
+from shared import clock
+from shared.events import CONSUMERS, envelope, queue_name
+from shared.mongo import Mongo
+
+log = logging.getLogger(__name__)
+
+# The relay leaves fresh outboxes to the worker that wrote them.
+RELAY_GRACE = timedelta(seconds=3)
+RELAY_BATCH = 200
+INDEXES = [([("outbox_since", 1)], {"sparse": True})]
+
+
+def record(source, subject, seq, events, now, new_id=clock.new_id):
+    """Envelopes for `events` [(type, data)], numbered after sequence `seq`."""
+    return [envelope(event_id=new_id(), event_type=t, source=source,
+                     subject=subject, sequence=seq + i, occurred_at=now, data=d)
+            for i, (t, d) in enumerate(events, start=1)]
+
+
+def push(seq, envs, now):
+    """The update fragment that stores `envs` with a state change."""
+    return {"$set": {"seq": seq + len(envs)},
+            "$push": {"outbox": {"$each": envs}},
+            "$min": {"outbox_since": now}}
+
+
+def on_insert(envs, now):
+    """The fields a new document carries for its first events."""
+    return {"seq": len(envs), "outbox": envs, "outbox_since": now}
+
+
+def merge(*updates):
+    """Merge update documents operator by operator."""
+    out = {}
+    for update in updates:
+        for op, fields in update.items():
+            out.setdefault(op, {}).update(fields)
+    return out
+
+
+def event_exchange(service):
+    # Must equal nameko's own declaration (nameko.standalone.events).
+    return Exchange(f"{service}.events", type="topic", durable=True,
+                    delivery_mode=2)
+
+
+def consumer_queues(source):
+    exchange = event_exchange(source)
+    return [Queue(queue_name(source, event_type, service, method),
+                  exchange=exchange, routing_key=event_type, durable=True,
+                  auto_delete=False, exclusive=False)
+            for (src, event_type), targets in CONSUMERS.items() if src == source
+            for service, method in targets]
+
+
+def declare_consumer_queues(amqp_uri, source):
+    """Declare every queue that consumes `source`'s events, bound, durable."""
+    with Connection(amqp_uri, connect_timeout=5) as conn:
+        channel = conn.channel()
+        event_exchange(source)(channel).declare()
+        for queue in consumer_queues(source):
+            queue(channel).declare()
+
+
+class Relay:
+    """Worker-facing side of the relay: publish and mark sent."""
+
+    def __init__(self, provider):
+        self.provider = provider
+
+    def flush(self, collection, doc_id):
+        """Publish what this document's outbox holds; False if any is left."""
+        doc = self.provider.db[collection].find_one({"_id": doc_id},
+                                                    {"outbox": 1})
+        return self._send(collection, doc) if doc else True
+
+    def sweep(self, collections):
+        """Re-send outboxes older than the grace period (crash, outage)."""
+        cutoff = clock.now() - RELAY_GRACE
+        sent = 0
+        for collection in collections:
+            docs = self.provider.db[collection].find(
+                {"outbox_since": {"$lte": cutoff}}, {"outbox": 1}
+            ).sort("outbox_since", 1).limit(RELAY_BATCH)
+            for doc in docs:
+                sent += self._send(collection, doc)
+        return sent
+
+    def _send(self, collection, doc):
+        coll = self.provider.db[collection]
+        count = 0
+        for event in doc.get("outbox", []):
+            try:
+                self.provider.publish(event)
+            except Exception:
+                log.warning("event %s (%s) kept in the outbox: publish failed",
+                            event["event_id"], event["type"], exc_info=True)
+                return count
+            coll.update_one({"_id": doc["_id"]},
+                            {"$pull": {"outbox": {"event_id": event["event_id"]}}})
+            count += 1
+        # Only an empty outbox loses its marker; a concurrent push keeps it.
+        coll.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
+                        {"$unset": {"outbox_since": ""}})
+        return count
+
+
+class OutboxRelay(DependencyProvider):
+    """Publishes this service's events; declares their consumers' queues."""
+
+    def setup(self):
+        config = self.container.config
+        self.source = self.container.service_name
+        self.fault = config.get("FAULT") or ""
+        # mandatory: an event no queue takes is an error, not a silent drop.
+        self.publisher = Publisher(
+            config["AMQP_URI"], use_confirms=True, mandatory=True,
+            declare=[event_exchange(self.source)],
+            retry_policy={"max_retries": 2, "interval_start": 0.5,
+                          "interval_step": 0.5, "interval_max": 1})
+
+    def start(self):
+        self.db = next(dep for dep in self.container.dependencies
+                       if isinstance(dep, Mongo)).db
+        declare_consumer_queues(self.container.config["AMQP_URI"], self.source)
+
+    def publish(self, event):
+        if self.fault == f"crash_before_publish:{event['type']}":
+            log.error("fault injection: killing the process before publishing %s",
+                      event["event_id"])
+            os.kill(os.getpid(), signal.SIGKILL)
+        self.publisher.publish(event, exchange=event_exchange(self.source),
+                               routing_key=event["type"])
+
+    def get_dependency(self, worker_ctx):
+        return Relay(self)

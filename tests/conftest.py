@@ -1,0 +1,87 @@
+"""Test policy: real RabbitMQ and a real MongoDB-protocol server for every
+test beyond tests/unit; nothing in-memory stands in for them.
+
+The broker and database start lazily (the `stack` fixture), once per
+session, on the test profile's own ports with empty data, and stop at the
+end. With AMQP_URI / MONGO_URI set, those are used instead.
+"""
+import eventlet
+
+eventlet.monkey_patch()  # before anything opens a socket: nameko and pymongo run green
+
+import os  # noqa: E402
+import secrets  # noqa: E402
+import shutil  # noqa: E402
+
+import pytest  # noqa: E402
+import requests  # noqa: E402
+
+from tools.stack import PORTS, Stack  # noqa: E402
+
+SIGNING_KEY = "test-signing-key-" + secrets.token_hex(8)
+ADMIN_TOKEN = "test-admin-" + secrets.token_hex(8)
+RABBIT_API = os.environ.get("FASTTRACK_RABBIT_API_URI",
+                            f"http://guest:guest@127.0.0.1:{PORTS['test']['mgmt']}")
+
+
+def pytest_configure(config):
+    # nameko's pytest plugin gives each integration test its own vhost.
+    config.option.RABBIT_AMQP_URI = os.environ.get(
+        "AMQP_URI", f"amqp://guest:guest@127.0.0.1:{PORTS['test']['amqp']}/")
+    config.option.RABBIT_API_URI = RABBIT_API
+    config.option.suppress_eventlet_notification = True
+
+
+@pytest.fixture(scope="session")
+def stack():
+    s = Stack("test")
+    if s.own_broker or s.own_db:
+        s.stop_all()
+        for part in ("db", "rabbitmq"):
+            shutil.rmtree(os.path.join(s.var, part), ignore_errors=True)
+    s.env.update({
+        "FASTTRACK_SIGNING_KEY": SIGNING_KEY,
+        "FASTTRACK_ADMIN_TOKEN": ADMIN_TOKEN,
+        "FASTTRACK_WEBHOOK_ALLOW_PRIVATE": "1",
+        "FASTTRACK_RETRY_BASE_DELAY": "0.5",
+        "FASTTRACK_RETRY_MAX_ATTEMPTS": "3",
+    })
+    s.start_infra()
+    yield s
+    s.stop_all()
+
+
+@pytest.fixture
+def db_prefix():
+    return f"t{secrets.token_hex(4)}_"
+
+
+@pytest.fixture
+def service_config(stack, rabbit_config, db_prefix):
+    """A nameko config for one container: its own vhost and databases."""
+    def make(port):
+        return {
+            "AMQP_URI": rabbit_config["AMQP_URI"],
+            "MONGO_URI": stack.env["MONGO_URI"],
+            "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
+            "DB_PREFIX": db_prefix,
+            "SIGNING_KEY": SIGNING_KEY,
+            "ADMIN_TOKEN": ADMIN_TOKEN,
+            "RETRY_BASE_DELAY": 0.2,
+            "RETRY_MAX_ATTEMPTS": 3,
+            "max_workers": 10,
+        }
+    return make
+
+
+@pytest.fixture
+def vhost(stack):
+    """A fresh vhost on the broker: a fresh install, as far as queues go."""
+    name = f"ft_{secrets.token_hex(4)}"
+    api = RABBIT_API.rstrip("/")
+    requests.put(f"{api}/api/vhosts/{name}", timeout=10).raise_for_status()
+    requests.put(f"{api}/api/permissions/{name}/guest", timeout=10,
+                 json={"configure": ".*", "write": ".*", "read": ".*"}).raise_for_status()
+    base = stack.env["AMQP_URI"].rstrip("/")
+    yield f"{base}/{name}"
+    requests.delete(f"{api}/api/vhosts/{name}", timeout=10)

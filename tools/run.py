@@ -1,0 +1,132 @@
+"""`make run`: broker, database, the three services, a demo organisation.
+
+Stays in the foreground; Ctrl-C (or SIGTERM) stops everything it started.
+"""
+import json
+import os
+import secrets
+import signal
+import sys
+import time
+import urllib.error
+import urllib.request
+
+from tools.stack import SERVICES, Stack
+
+# A demo district: a bureau, two stations, the economic-crime detachment.
+DEMO_UNITS = [
+    {"unit_id": "bureau-east", "name": "東城分局 East District Bureau", "kind": "bureau",
+     "parent_unit_id": None},
+    {"unit_id": "station-north", "name": "北街派出所 North Street Station", "kind": "station",
+     "parent_unit_id": "bureau-east"},
+    {"unit_id": "station-river", "name": "濱河派出所 Riverside Station", "kind": "station",
+     "parent_unit_id": "bureau-east"},
+    {"unit_id": "ecd-east", "name": "經偵支隊 Economic-Crime Detachment", "kind": "detachment",
+     "parent_unit_id": "bureau-east"},
+]
+DEMO_OFFICERS = [
+    {"officer_id": "officer-li", "name": "李警官", "unit_id": "station-north", "role": "officer"},
+    {"officer_id": "officer-wang", "name": "王警官", "unit_id": "ecd-east", "role": "officer"},
+    {"officer_id": "supervisor-zhao", "name": "趙督辦", "unit_id": "bureau-east",
+     "role": "supervisor"},
+]
+DEMO_COMPANY = {
+    "name": "Riverside Precision Ltd 濱河精密有限公司",
+    "credit_code": "91350100M000100Y43",
+    "jurisdiction_unit_id": "station-north",
+    "contact": {"name": "陳經理", "phone": "+86 591 8888 0000", "email": "ops@riverside.example"},
+    "language": "en",
+}
+
+
+def post(url, body, token):
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
+                                 headers={"Content-Type": "application/json",
+                                          "Authorization": f"Bearer {token}"})
+    try:
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            return resp.status, json.load(resp)
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.load(exc)
+
+
+def seed(intake_url, admin_token):
+    """Create the demo organisation; answer the tokens it was given."""
+    tokens = {}
+    for unit in DEMO_UNITS:
+        post(f"{intake_url}/admin/units", unit, admin_token)
+    for officer in DEMO_OFFICERS:
+        status, body = post(f"{intake_url}/admin/officers", officer, admin_token)
+        if status == 201:
+            tokens[officer["officer_id"]] = body["token"]
+    status, body = post(f"{intake_url}/admin/companies", DEMO_COMPANY, admin_token)
+    if status == 201:
+        tokens["company"] = body["token"]
+    return tokens
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt
+
+
+def demo_tokens(stack, admin_token):
+    """Seed once; the tokens minted then are kept under var/ and shown each run."""
+    path = os.path.join(stack.var, "demo-tokens.json")
+    if os.path.exists(path):
+        with open(path) as f:
+            return json.load(f)
+    tokens = seed(stack.service_url("intake"), admin_token)
+    with open(path, "w") as f:
+        json.dump(tokens, f, indent=1)
+    return tokens
+
+
+def main():
+    env = os.environ
+    env.setdefault("FASTTRACK_ADMIN_TOKEN", secrets.token_urlsafe(24))
+    stack = Stack("run")
+    key_file = os.path.join(stack.var, "signing.key")
+    if not env.get("FASTTRACK_SIGNING_KEY"):
+        if not os.path.exists(key_file):
+            with open(key_file, "w") as f:
+                f.write(secrets.token_urlsafe(32))
+        with open(key_file) as f:
+            env["FASTTRACK_SIGNING_KEY"] = f.read().strip()
+    env.setdefault("FASTTRACK_WEBHOOK_ALLOW_PRIVATE", "1")
+    stack.env.update({k: env[k] for k in ("FASTTRACK_ADMIN_TOKEN", "FASTTRACK_SIGNING_KEY",
+                                          "FASTTRACK_WEBHOOK_ALLOW_PRIVATE")})
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        print("starting broker and database ...", flush=True)
+        stack.start_infra()
+        for name in SERVICES:
+            print(f"starting {name} ...", flush=True)
+            stack.start_service(name)
+        tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
+        print("\nFastTrack is running.")
+        for name in SERVICES:
+            print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
+        print(f"  broker            {stack.env['AMQP_URI']}")
+        print(f"  database          {stack.env['MONGO_URI']}")
+        print(f"\nadmin token: {env['FASTTRACK_ADMIN_TOKEN']}")
+        print("demo tokens:")
+        for who, token in tokens.items():
+            print(f"  {who:17} {token}")
+        print("\nCtrl-C stops everything.", flush=True)
+        while True:
+            for name, proc in stack.services.items():
+                if proc.poll() is not None:
+                    print(f"{name} exited with {proc.returncode}; restarting", flush=True)
+                    stack.start_service(name)
+                    break
+            time.sleep(1)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        print("\nstopping ...", flush=True)
+        stack.stop_all()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,242 @@
+"""The local stack: a project-local RabbitMQ node, a MongoDB-protocol server
+and the three services as separate `nameko run` processes.
+
+Used by `make run`, `make test` and the tests that kill and restart parts.
+With AMQP_URI or MONGO_URI set, that part is the operator's and nothing
+local is started for it. Every local part lives under var/<profile>/ with
+its own ports, so `make run` and `make test` never share a broker or data,
+and neither touches a RabbitMQ or mongod already running on the machine.
+"""
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RABBIT_BIN = "/usr/lib/rabbitmq/bin"
+
+# Ports per profile: run and test side by side on one machine.
+PORTS = {
+    "run": {"amqp": 5682, "mgmt": 15682, "dist": 25682, "epmd": 4382,
+            "mongo": 27117, "intake": 8001, "case_supervision": 8002,
+            "notify": 8003},
+    "test": {"amqp": 5692, "mgmt": 15692, "dist": 25692, "epmd": 4392,
+             "mongo": 27127, "intake": 8011, "case_supervision": 8012,
+             "notify": 8013},
+}
+
+SERVICES = {
+    "intake": "services.intake.service:IntakeService",
+    "case_supervision": "services.case_supervision.service:CaseSupervisionService",
+    "notify": "services.notify.service:NotifyService",
+}
+
+
+def wait_for(check, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what} did not come up within {timeout}s")
+
+
+def port_open(port, host="127.0.0.1"):
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def http_ok(url):
+    try:
+        with urllib.request.urlopen(url, timeout=2) as resp:
+            return resp.status == 200
+    except Exception:
+        return False
+
+
+def _terminate(proc, grace=15):
+    if proc is None or proc.poll() is not None:
+        return
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(grace)
+    except (subprocess.TimeoutExpired, ProcessLookupError):
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+
+
+class Stack:
+    """Broker, database and services of one profile; each part start/stoppable."""
+
+    def __init__(self, profile="run", env=None):
+        self.profile = profile
+        self.ports = PORTS[profile]
+        self.var = os.path.join(ROOT, "var", profile)
+        self.logs = os.path.join(self.var, "logs")
+        os.makedirs(self.logs, exist_ok=True)
+        self.env = dict(os.environ if env is None else env)
+        self.own_broker = not self.env.get("AMQP_URI")
+        self.own_db = not self.env.get("MONGO_URI")
+        if self.own_broker:
+            self.env["AMQP_URI"] = f"amqp://guest:guest@127.0.0.1:{self.ports['amqp']}/"
+        if self.own_db:
+            self.env["MONGO_URI"] = (f"mongodb://127.0.0.1:{self.ports['mongo']}/"
+                                     "?retryWrites=false")
+        self.db_proc = None
+        self.broker_proc = None
+        self.services = {}
+
+    # -- broker ---------------------------------------------------------
+    def _rabbit_env(self):
+        base = os.path.join(self.var, "rabbitmq")
+        os.makedirs(base, exist_ok=True)
+        conf = os.path.join(base, "rabbitmq.conf")
+        with open(conf, "w") as f:
+            f.write(f"listeners.tcp.default = 127.0.0.1:{self.ports['amqp']}\n"
+                    f"management.tcp.port = {self.ports['mgmt']}\n"
+                    "management.tcp.ip = 127.0.0.1\n")
+        with open(os.path.join(base, "enabled_plugins"), "w") as f:
+            f.write("[rabbitmq_management].\n")
+        open(os.path.join(base, "rabbitmq-env.conf"), "a").close()
+        env = dict(self.env)
+        env.update({
+            "HOME": base,  # the node's own .erlang.cookie
+            "RABBITMQ_NODENAME": f"fasttrack-{self.profile}@localhost",
+            "RABBITMQ_DIST_PORT": str(self.ports["dist"]),
+            "ERL_EPMD_PORT": str(self.ports["epmd"]),
+            "RABBITMQ_MNESIA_BASE": os.path.join(base, "mnesia"),
+            "RABBITMQ_LOG_BASE": os.path.join(base, "log"),
+            "RABBITMQ_CONFIG_FILE": conf,
+            "RABBITMQ_ENABLED_PLUGINS_FILE": os.path.join(base, "enabled_plugins"),
+            "RABBITMQ_PID_FILE": os.path.join(base, "pid"),
+            "RABBITMQ_CONF_ENV_FILE": os.path.join(base, "rabbitmq-env.conf"),
+        })
+        return env
+
+    def _rabbitmqctl(self, *args, timeout=90):
+        return subprocess.run([f"{RABBIT_BIN}/rabbitmqctl", *args],
+                              env=self._rabbit_env(), capture_output=True,
+                              text=True, timeout=timeout)
+
+    def start_broker(self):
+        if not self.own_broker:
+            return
+        if not os.path.exists(f"{RABBIT_BIN}/rabbitmq-server"):
+            raise RuntimeError("rabbitmq-server is not installed: run `make deps`")
+        env = self._rabbit_env()
+        if port_open(self.ports["amqp"]):
+            # A node of ours left over from a killed run: stop it first.
+            self._rabbitmqctl("stop", timeout=60)
+            wait_for(lambda: not port_open(self.ports["amqp"]), 60, "old broker stop")
+        log = open(os.path.join(self.logs, "rabbitmq.log"), "ab")
+        self.broker_proc = subprocess.Popen(
+            [f"{RABBIT_BIN}/rabbitmq-server"], env=env, stdout=log,
+            stderr=subprocess.STDOUT, start_new_session=True)
+        res = self._rabbitmqctl("wait", "--timeout", "120", env["RABBITMQ_PID_FILE"],
+                                timeout=150)
+        if res.returncode != 0:
+            raise RuntimeError(f"RabbitMQ did not start: {res.stdout}{res.stderr}")
+        wait_for(lambda: port_open(self.ports["amqp"]), 60, "RabbitMQ AMQP port")
+
+    def stop_broker(self):
+        if not self.own_broker or self.broker_proc is None:
+            return
+        self._rabbitmqctl("stop", timeout=60)
+        _terminate(self.broker_proc, grace=30)
+        self.broker_proc = None
+
+    # -- database -------------------------------------------------------
+    def db_command(self):
+        data = os.path.join(self.var, "db")
+        os.makedirs(data, exist_ok=True)
+        port = str(self.ports["mongo"])
+        mongod = shutil.which("mongod")
+        if mongod:
+            return [mongod, "--bind_ip", "127.0.0.1", "--port", port,
+                    "--dbpath", data]
+        # SecantusDB: sync-on-commit, or a kill -9 loses confirmed writes.
+        secantus = os.path.join(os.path.dirname(sys.executable), "secantusd-py")
+        return [secantus, "--host", "127.0.0.1", "--port", port,
+                "--storage-path", data, "--sync-on-commit",
+                "--log-level", "WARNING"]
+
+    def start_db(self):
+        if not self.own_db:
+            return
+        if port_open(self.ports["mongo"]):
+            raise RuntimeError(f"port {self.ports['mongo']} is taken: "
+                               "is another FastTrack stack running?")
+        log = open(os.path.join(self.logs, "db.log"), "ab")
+        self.db_proc = subprocess.Popen(self.db_command(), stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        start_new_session=True)
+        wait_for(lambda: port_open(self.ports["mongo"]), 60, "database")
+
+    def stop_db(self, kill=False):
+        if not self.own_db or self.db_proc is None:
+            return
+        if kill:
+            os.killpg(self.db_proc.pid, signal.SIGKILL)
+            self.db_proc.wait()
+        else:
+            _terminate(self.db_proc)
+        self.db_proc = None
+
+    # -- services -------------------------------------------------------
+    def service_url(self, name):
+        return f"http://127.0.0.1:{self.ports[name]}"
+
+    def start_service(self, name, extra_env=None, wait=True):
+        env = dict(self.env)
+        env["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
+        env.update(extra_env or {})
+        log = open(os.path.join(self.logs, f"{name}.log"), "ab")
+        nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
+        proc = subprocess.Popen(
+            [nameko, "run", "--config", os.path.join(ROOT, "config.yml"),
+             SERVICES[name]],
+            cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+        self.services[name] = proc
+        if wait:
+            self.wait_healthy(name)
+        return proc
+
+    def wait_healthy(self, name, timeout=60):
+        url = self.service_url(name) + "/health"
+        proc = self.services[name]
+
+        def up():
+            if proc.poll() is not None:
+                raise RuntimeError(f"{name} exited with {proc.returncode}; "
+                                   f"see {self.logs}/{name}.log")
+            return http_ok(url)
+        wait_for(up, timeout, name)
+
+    def kill_service(self, name, sig=signal.SIGKILL):
+        proc = self.services.pop(name, None)
+        if proc is not None and proc.poll() is None:
+            os.killpg(proc.pid, sig)
+            proc.wait(30)
+
+    def stop_service(self, name):
+        _terminate(self.services.pop(name, None))
+
+    # -- all ------------------------------------------------------------
+    def start_infra(self):
+        self.start_broker()
+        self.start_db()
+
+    def stop_all(self):
+        for name in list(self.services):
+            self.stop_service(name)
+        self.stop_db()
+        self.stop_broker()
