@@ -5,7 +5,11 @@ The broker and database start lazily (the `stack` fixture), once per
 session, on the test profile's own ports with empty data, and stop at the
 end. With AMQP_URI / MONGO_URI set, those are used instead.
 """
-import eventlet
+from shared.quiet import quiet_eventlet
+
+quiet_eventlet()
+
+import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket: nameko and pymongo run green
 

@@ -199,9 +199,9 @@ class Stack:
         env["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
         env.update(extra_env or {})
         log = open(os.path.join(self.logs, f"{name}.log"), "ab")
-        nameko = os.path.join(os.path.dirname(sys.executable), "nameko")
         proc = subprocess.Popen(
-            [nameko, "run", "--config", os.path.join(ROOT, "config.yml"),
+            [sys.executable, "-m", "tools.serve", "run", "--config",
+             os.path.join(ROOT, "config.yml"),
              SERVICES[name]],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)

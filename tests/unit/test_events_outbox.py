@@ -1,0 +1,85 @@
+"""The envelope, the outbox's numbering, and the consumer-queue table."""
+import inspect
+from datetime import datetime, timezone
+
+import pytest
+from marshmallow import ValidationError
+from nameko.events import EventHandler
+
+from services.case_supervision.service import CaseSupervisionService
+from services.intake.service import IntakeService
+from services.notify.service import NotifyService
+from shared import outbox
+from shared.events import CONSUMERS, EnvelopeSchema, queue_name
+
+NOW = datetime(2026, 11, 28, 1, 2, 3, tzinfo=timezone.utc)
+
+
+def ids():
+    n = iter(range(1, 100))
+    return lambda: f"00000000-0000-0000-0000-{next(n):012d}"
+
+
+def test_events_are_numbered_after_the_subjects_last_sequence():
+    envs = outbox.record("intake", "r1", 4, [("a", {"x": 1}), ("b", {})], NOW, ids())
+    assert [e["sequence"] for e in envs] == [5, 6]
+    assert [e["type"] for e in envs] == ["a", "b"]
+    assert envs[0]["subject"] == "r1" and envs[0]["source"] == "intake"
+    assert envs[0]["occurred_at"] == "2026-11-28T01:02:03+00:00"
+
+
+def test_the_state_change_and_its_events_are_one_update():
+    envs = outbox.record("intake", "r1", 2, [("a", {})], NOW, ids())
+    update = outbox.merge({"$set": {"status": "accepted"}, "$push": {"history": 1}},
+                          outbox.push(2, envs, NOW))
+    assert update["$set"] == {"status": "accepted", "seq": 3}
+    assert update["$push"] == {"history": 1, "outbox": {"$each": envs}}
+    assert update["$min"] == {"outbox_since": NOW}
+
+
+def test_a_new_document_carries_its_first_events():
+    envs = outbox.record("intake", "c1", 0, [("company_registered", {})], NOW, ids())
+    assert outbox.on_insert(envs, NOW) == {"seq": 1, "outbox": envs, "outbox_since": NOW}
+
+
+def test_envelope_schema_accepts_what_record_makes_and_ignores_extra_attributes():
+    env = outbox.record("intake", "r1", 0, [("a", {"k": "v"})], NOW, ids())[0]
+    loaded = EnvelopeSchema().load(dict(env, extension="x"))
+    assert loaded["data"] == {"k": "v"} and loaded["sequence"] == 1
+
+
+@pytest.mark.parametrize("broken", [
+    {"event_id": "not-a-uuid"}, {"sequence": 0}, {"sequence": "1"},
+    {"occurred_at": "2026-11-28T01:02:03"}, {"data": []}, {"specversion": "0.3"}])
+def test_envelope_schema_refuses_broken_envelopes(broken):
+    env = outbox.record("intake", "r1", 0, [("a", {})], NOW, ids())[0]
+    with pytest.raises(ValidationError):
+        EnvelopeSchema().load(dict(env, **broken))
+
+
+def handlers(service_cls):
+    found = set()
+    for name, method in inspect.getmembers(service_cls, inspect.isfunction):
+        for ep in getattr(method, "nameko_entrypoints", ()):
+            if isinstance(ep, EventHandler):
+                found.add((ep.source_service, ep.event_type, service_cls.name, name))
+    return found
+
+
+def test_consumer_table_lists_exactly_the_services_event_handlers():
+    # The dispatching side declares these queues at start: a handler missing
+    # from the table would lose the events sent before its service first ran.
+    declared = {(src, t, svc, m) for (src, t), targets in CONSUMERS.items()
+                for svc, m in targets}
+    actual = set().union(*(handlers(c) for c in
+                           (IntakeService, CaseSupervisionService, NotifyService)))
+    assert declared == actual
+
+
+def test_declared_queues_have_nameko_names_and_bindings():
+    queues = {q.name: q for q in outbox.consumer_queues("intake")}
+    q = queues[queue_name("intake", "report_accepted", "case_supervision",
+                          "handle_report_accepted")]
+    assert q.name == "evt-intake-report_accepted--case_supervision.handle_report_accepted"
+    assert q.exchange.name == "intake.events" and q.routing_key == "report_accepted"
+    assert q.durable and not q.auto_delete
