@@ -24,14 +24,15 @@ from tools.stack import PORTS, Stack  # noqa: E402
 
 SIGNING_KEY = "test-signing-key-" + secrets.token_hex(8)
 ADMIN_TOKEN = "test-admin-" + secrets.token_hex(8)
+OFFSET = int(os.environ.get("FASTTRACK_PORT_OFFSET") or 0)
 RABBIT_API = os.environ.get("FASTTRACK_RABBIT_API_URI",
-                            f"http://guest:guest@127.0.0.1:{PORTS['test']['mgmt']}")
+                            f"http://guest:guest@127.0.0.1:{PORTS['test']['mgmt'] + OFFSET}")
 
 
 def pytest_configure(config):
     # nameko's pytest plugin gives each integration test its own vhost.
     config.option.RABBIT_AMQP_URI = os.environ.get(
-        "AMQP_URI", f"amqp://guest:guest@127.0.0.1:{PORTS['test']['amqp']}/")
+        "AMQP_URI", f"amqp://guest:guest@127.0.0.1:{PORTS['test']['amqp'] + OFFSET}/")
     config.option.RABBIT_API_URI = RABBIT_API
     config.option.suppress_eventlet_notification = True
 

@@ -77,12 +77,14 @@ class Stack:
     """Broker, database and services of one profile; each part start/stoppable."""
 
     def __init__(self, profile="run", env=None):
-        self.profile = profile
-        self.ports = PORTS[profile]
-        self.var = os.path.join(ROOT, "var", profile)
+        self.env = dict(os.environ if env is None else env)
+        # FASTTRACK_PORT_OFFSET lets several test stacks share one machine.
+        offset = int(self.env.get("FASTTRACK_PORT_OFFSET") or 0)
+        self.profile = profile if not offset else f"{profile}{offset}"
+        self.ports = {k: v + offset for k, v in PORTS[profile].items()}
+        self.var = os.path.join(ROOT, "var", self.profile)
         self.logs = os.path.join(self.var, "logs")
         os.makedirs(self.logs, exist_ok=True)
-        self.env = dict(os.environ if env is None else env)
         self.own_broker = not self.env.get("AMQP_URI")
         self.own_db = not self.env.get("MONGO_URI")
         if self.own_broker:
