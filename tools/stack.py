@@ -136,17 +136,23 @@ class Stack:
         env = self._rabbit_env()
         if port_open(self.ports["amqp"]):
             # A node of ours left over from a killed run: stop it first.
-            self._rabbitmqctl("stop", timeout=60)
+            if self._rabbitmqctl("stop", timeout=60).returncode != 0:
+                raise RuntimeError(f"port {self.ports['amqp']} is taken by a broker that is "
+                                   "not this stack's node; set AMQP_URI to use it")
             wait_for(lambda: not port_open(self.ports["amqp"]), 60, "old broker stop")
         log = open(os.path.join(self.logs, "rabbitmq.log"), "ab")
-        self.broker_proc = subprocess.Popen(
-            [f"{RABBIT_BIN}/rabbitmq-server"], env=env, stdout=log,
-            stderr=subprocess.STDOUT, start_new_session=True)
-        res = self._rabbitmqctl("wait", "--timeout", "120", env["RABBITMQ_PID_FILE"],
-                                timeout=150)
-        if res.returncode != 0:
-            raise RuntimeError(f"RabbitMQ did not start: {res.stdout}{res.stderr}")
-        wait_for(lambda: port_open(self.ports["amqp"]), 60, "RabbitMQ AMQP port")
+        proc = self.broker_proc = subprocess.Popen(
+            [f"{RABBIT_BIN}/rabbitmq-server"], env=env, cwd=os.path.dirname(
+                env["RABBITMQ_PID_FILE"]), stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+        def up():
+            if proc.poll() is not None:
+                raise RuntimeError(f"RabbitMQ exited with {proc.returncode}; "
+                                   f"see {self.logs}/rabbitmq.log")
+            # The listeners open last, the management one after AMQP.
+            return port_open(self.ports["amqp"]) and port_open(self.ports["mgmt"])
+        wait_for(up, 120, "RabbitMQ")
 
     def stop_broker(self):
         if not self.own_broker or self.broker_proc is None:
