@@ -8,14 +8,46 @@ from marshmallow import EXCLUDE, Schema, fields, validate
 
 SPEC_VERSION = "1.0"
 
-# intake
-COMPANY_REGISTERED = "company_registered"
-REPORT_RECEIVED = "report_received"
-REPORT_ACKNOWLEDGED = "report_acknowledged"
-REPORT_ACCEPTED = "report_accepted"
+# The event catalogue. Each producer owns its events; the data fields listed
+# are the contract consumers may rely on (more may be added, none renamed).
+#
+# intake — subject: the report id (company_registered: the company id).
+# Every report event's data has the report's base fields: report_id,
+# reference, company_id, status, incident_type, summary, owner_unit_id,
+# owner_unit_path, estimated_loss (decimal string), funds_in_transit,
+# received_at, ack_due_at, materials [{code, label}], missing [codes].
+COMPANY_REGISTERED = "company_registered"    # company_id, name, language, contact
+REPORT_RECEIVED = "report_received"          # channel, likely_duplicate_of
 STOP_PAYMENT_REQUESTED = "stop_payment_requested"
-# case_supervision
+REPORT_ACKNOWLEDGED = "report_acknowledged"  # acknowledged_by, acknowledged_at
+REPORT_TRANSFER_OFFERED = "report_transfer_offered"    # from_unit_id, to_unit_id, reason, respond_by
+REPORT_TRANSFER_DECLINED = "report_transfer_declined"  # from_unit_id, to_unit_id, reason, declined_by
+REPORT_TRANSFERRED = "report_transferred"    # from_unit_id, to_unit_id, accepted_by
+REPORT_MERGED = "report_merged"              # into_report_id, into_reference, reason
+REPORT_ACCEPTED = "report_accepted"          # case_id, accepted_by, accepted_at, occurred_at, merged_count
+REPORT_MATERIALS_SUPPLIED = "report_materials_supplied"  # supplied [codes], missing [codes]
+REPORT_EXTRA_MATERIALS_REQUESTED = "report_extra_materials_requested"  # items, requested_by, responsible_unit_id
+REPORT_ACK_OVERDUE = "report_ack_overdue"    # step, responsible_unit_id, escalated_to_unit_id
+REPORT_TRANSFER_OVERDUE = "report_transfer_overdue"  # responsible_unit_id, to_unit_id, escalated_to_unit_id
+REPORT_SAME_DAY_MISSED = "report_same_day_missed"    # day (Asia/Shanghai date), responsible_unit_id
+#
+# case_supervision — subject: the case id. Every case event's data has the
+# case's base fields: case_id, case_number, report_id, reference,
+# company_id, stage, priority, supervision_level, supervisor_unit_id,
+# lead_officer_id, deadlines {stage: due}, next_due_at, paused.
 CASE_OPENED = "case_opened"
+CASE_PROGRESSED = "case_progressed"          # previous_stage, disclose, note (only when disclosed)
+LOSS_RECOVERED = "loss_recovered"            # recovered_amount, frozen_amount, total_recovered, total_frozen, estimated
+CASE_DEADLINE_WARNING = "case_deadline_warning"  # deadline, due_at (internal)
+CASE_DEADLINE_MISSED = "case_deadline_missed"    # deadline, due_at, responsible_unit_id (internal)
+CASE_ESCALATED = "case_escalated"            # escalation_level, rung, escalated_to, reason, supervision_raised
+CASE_DEADLINE_SET = "case_deadline_set"      # deadline, due_at, reason
+CASE_PAUSED = "case_paused"                  # reason
+CASE_RESUMED = "case_resumed"
+CASE_CONCLUDED = "case_concluded"            # result, summary
+CASE_CLOSED = "case_closed"
+CASE_REOPENED = "case_reopened"              # reason
+CASE_RATED = "case_rated"                    # rating (comment stays internal)
 
 # Every consumer queue, by (source service, event type). The dispatching side
 # declares these at start-up: nameko publishes with mandatory=False, so an
