@@ -91,25 +91,45 @@ def in_reach(principal, unit_path):
 
 
 def can_read_report(principal, report):
+    """A company its own; police their reach over the owner, or over the unit
+    a transfer is offered to (it must see what it is asked to take)."""
     if principal.role == "company":
         return report["company_id"] == principal.subject
     if principal.is_police:
-        return in_reach(principal, report["owner_unit_path"])
+        offer = report.get("transfer") or {}
+        return (in_reach(principal, report["owner_unit_path"])
+                or in_reach(principal, offer.get("to_unit_path") or []))
     return principal.role == "admin"
 
 
 def report_filter(principal):
-    """The Mongo filter of the reports a principal may list."""
+    """The Mongo filter of the reports a principal may list (as can_read_report)."""
     if principal.role == "company":
         return {"company_id": principal.subject}
     if principal.role == "officer":
-        return {"owner_unit_id": principal.unit}
-    return {"owner_unit_path": principal.unit}
+        return {"$or": [{"owner_unit_id": principal.unit},
+                        {"transfer.to_unit_id": principal.unit}]}
+    return {"$or": [{"owner_unit_path": principal.unit},
+                    {"transfer.to_unit_path": principal.unit}]}
 
 
 def can_act_on_report(principal, report):
-    """Acknowledge / accept: police of the owner unit (or a supervisor above it)."""
-    return principal.is_police and in_reach(principal, report["owner_unit_path"])
+    """Acknowledge, accept, transfer, merge, ask for more: police of the owner
+    unit itself (首接首辦: the unit that owns it acts on it)."""
+    return principal.is_police and principal.unit == report["owner_unit_id"]
+
+
+def can_answer_transfer(principal, report):
+    """Accept or decline an offer: police of the unit it is offered to."""
+    offer = report.get("transfer") or {}
+    return principal.is_police and principal.unit == offer.get("to_unit_id")
+
+
+def can_supply_materials(principal, report):
+    """The company hands materials in; the owner unit records them too."""
+    if principal.role == "company":
+        return report["company_id"] == principal.subject
+    return can_act_on_report(principal, report)
 
 
 def can_read_case(principal, case):

@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 
 import requests
 
-from services.intake.domain import credit_code_check_char
+from services.intake.organisation import credit_code_check_char
 
 
 def eventually(check, timeout=20, interval=0.2, what="the expected state"):

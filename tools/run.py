@@ -22,7 +22,7 @@ DEMO_UNITS = [
     {"unit_id": "station-river", "name": "濱河派出所 Riverside Station", "kind": "station",
      "parent_unit_id": "bureau-east"},
     {"unit_id": "ecd-east", "name": "經偵支隊 Economic-Crime Detachment", "kind": "detachment",
-     "parent_unit_id": "bureau-east"},
+     "parent_unit_id": "bureau-east", "specialties": ["economic_crime"]},
 ]
 DEMO_OFFICERS = [
     {"officer_id": "officer-li", "name": "李警官", "unit_id": "station-north", "role": "officer"},

@@ -1,79 +1,57 @@
-"""Intake's pure rules: no I/O, no clock, no ids — all passed in.
+"""Intake's rules on reports, pure: no I/O, no clock, no random ids.
 
-First contact (首接首辦): a report is owned by the unit that first receives it
-and there is no reject: the state machine below has no such state.
+First contact (首接首辦): the unit that first receives a report owns it until
+it is accepted, merged, or transferred with the receiver's consent. There is
+no reject: no command leads to such a state. Each command takes the report
+and returns (update, events): the caller writes both in one update.
 """
 import uuid
-from datetime import timedelta
+from decimal import Decimal
+
+from services.intake import deadlines
 
 INCIDENT_TYPES = ("fraud", "telecom_fraud", "theft", "embezzlement", "extortion",
                   "contract_fraud", "business_disruption", "cybercrime",
                   "ip_infringement", "other")
-UNIT_KINDS = ("station", "detachment", "bureau")
 LANGUAGES = ("zh-CN", "en")
-CHANNELS = ("online", "phone", "walk_in")
+STATUSES = ("received", "acknowledged", "transfer_pending", "accepted", "merged")
+PREVIOUS = "<previous>"  # a decline returns the report to where it was
 
 # (status, action) -> new status. Anything else is refused.
 TRANSITIONS = {
     ("received", "acknowledge"): "acknowledged",
     ("received", "accept"): "accepted",
     ("acknowledged", "accept"): "accepted",
+    ("received", "transfer"): "transfer_pending",
+    ("acknowledged", "transfer"): "transfer_pending",
+    ("transfer_pending", "transfer_accept"): "acknowledged",
+    ("transfer_pending", "transfer_decline"): PREVIOUS,
+    ("received", "merge"): "merged",
+    ("acknowledged", "merge"): "merged",
 }
+# Clocks that stop once a person has taken the report up, or it is done.
+ACK_DONE = {"$unset": {"ack_next_at": ""}}
+DAY_DONE = {"$unset": {"same_day_due_at": ""}}
+DUPLICATE_WINDOW_SECONDS = 72 * 3600
 
 
 class RuleError(Exception):
     """A command the rules refuse in the report's current state."""
 
 
-def next_status(status, action):
+def next_status(report, action):
+    status = report["status"]
     try:
-        return TRANSITIONS[(status, action)]
+        new = TRANSITIONS[(status, action)]
     except KeyError:
-        raise RuleError(f"a report that is {status} cannot be {action}d")
+        raise RuleError(f"a report that is {status} cannot take '{action}'")
+    return report["transfer"]["previous_status"] if new == PREVIOUS else new
 
 
-# GB 32100-2015: the unified social credit code, 18 characters, last a check.
-CREDIT_ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"
-CREDIT_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
-
-
-def credit_code_check_char(first17):
-    total = sum(CREDIT_ALPHABET.index(c) * w for c, w in zip(first17, CREDIT_WEIGHTS))
-    return CREDIT_ALPHABET[(31 - total % 31) % 31]
-
-
-def credit_code_valid(code):
-    if len(code) != 18 or any(c not in CREDIT_ALPHABET for c in code):
-        return False
-    return credit_code_check_char(code[:17]) == code[17]
-
-
-def unit_path(unit_id, parents):
-    """The unit and its ancestors, nearest first; `parents` maps id -> parent id."""
-    path = [unit_id]
-    while parents.get(path[-1]):
-        path.append(parents[path[-1]])
-        if len(path) > 32:
-            raise RuleError("the unit tree has a cycle")
-    return path
-
-
-def first_contact_owner(filer, company):
-    """The owning unit: the officer's own unit for a report an officer
-    registers (walk-in, phone), else the company's jurisdiction unit."""
-    if filer.role in ("officer", "supervisor"):
-        return filer.unit
-    return company["jurisdiction_unit_id"]
-
-
-def materials_for(policy, incident_type, language):
-    """The complete one-time checklist (一次性告知) for an incident type."""
-    items = policy["common_materials"] + policy["materials"].get(incident_type, [])
-    return [{"code": m["code"], "label": m.get(language) or m["zh-CN"]} for m in items]
-
-
-def ack_due(policy, received_at):
-    return received_at + timedelta(seconds=policy["ack_seconds"])
+def case_id_for(report_id):
+    """The case opened from a report has an id derived from it, so opening is
+    idempotent by key and the report knows its case id at acceptance."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:case:{report_id}"))
 
 
 def reference(day, number):
@@ -81,28 +59,37 @@ def reference(day, number):
     return f"FT-{day:%Y%m%d}-{number:06d}"
 
 
-def history_entry(action, who, at, before=None, after=None, note=None):
+def history_entry(action, who, at, before=None, after=None, note=None, **detail):
     entry = {"action": action, "actor": who.subject, "role": who.role,
              "unit": who.unit, "at": at, "before": before, "after": after}
     if note:
         entry["note"] = note
+    entry.update(detail)
     return entry
 
 
-def case_id_for(report_id):
-    """The case opened from a report has an id derived from it, so opening
-    is idempotent by key and the report knows its case id at acceptance."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:case:{report_id}"))
+def materials_for(policy, incident_type, language):
+    """The complete one-time checklist (一次性告知) for an incident type."""
+    items = policy["common_materials"] + policy["materials"].get(incident_type, [])
+    return [{"code": m["code"], "label": m.get(language) or m["zh-CN"], "supplied": False,
+             "extra": False} for m in items]
 
 
-def new_report(body, filer, company, owner_path, policy, now, report_id, ref):
+def likely_duplicates(body, candidates):
+    """Earlier open reports of the same company, type and amount, close in time."""
+    return [c["_id"] for c in candidates
+            if c["incident_type"] == body["incident_type"]
+            and Decimal(c["estimated_loss"]) == body["estimated_loss"]
+            and abs((c["occurred_at"] - body["occurred_at"]).total_seconds())
+            <= DUPLICATE_WINDOW_SECONDS and c["status"] != "merged"]
+
+
+def new_report(body, filer, company, owner_path, policy, now, report_id, ref, duplicates=()):
     """The stored report and the events its receipt causes."""
-    materials = [dict(m, supplied=False) for m in
-                 materials_for(policy, body["incident_type"], company["language"])]
-    channel = body.get("channel", "online") if filer.role != "company" else "online"
     doc = {
         "_id": report_id, "reference": ref, "status": "received", "version": 1,
-        "company_id": company["_id"], "channel": channel,
+        "company_id": company["_id"], "language": company["language"],
+        "channel": body.get("channel", "online"),
         "incident_type": body["incident_type"], "summary": body["summary"],
         "description": body["description"], "occurred_at": body["occurred_at"],
         "location": body["location"], "estimated_loss": body["estimated_loss"],
@@ -110,23 +97,23 @@ def new_report(body, filer, company, owner_path, policy, now, report_id, ref):
         "suspects": body["suspects"], "owner_unit_id": owner_path[0],
         "owner_unit_path": owner_path,
         "owners": [{"unit_id": owner_path[0], "from": now, "to": None}],
-        "received_at": now, "ack_due_at": ack_due(policy, now),
-        "materials": materials, "case_id": None, "policy_version": policy["version"],
+        "received_at": now, "ack_due_at": deadlines.ack_due(policy, now),
+        "ack_step": 0, "ack_next_at": deadlines.ack_due(policy, now),
+        "same_day_due_at": deadlines.same_day_due(policy, now),
+        "materials": materials_for(policy, body["incident_type"], company["language"]),
+        "case_id": None, "transfer": None, "merged_into": None, "merged_reports": [],
+        "likely_duplicate_of": list(duplicates), "policy_version": policy["version"],
         "history": [history_entry("receive", filer, now, None, "received")],
     }
-    events = [("report_received", report_event_data(doc))]
+    events = [("report_received", event_data(doc, channel=doc["channel"],
+                                             likely_duplicate_of=doc["likely_duplicate_of"]))]
     if body["funds_in_transit"]:
-        events.append(("stop_payment_requested", report_event_data(doc)))
+        events.append(("stop_payment_requested", event_data(doc)))
     return doc, events
 
 
-def company_event_data(company):
-    """What notify needs to address a company: its language and contacts."""
-    return {"company_id": company["_id"], "name": company["name"],
-            "language": company["language"], "contact": company["contact"]}
-
-
-def report_event_data(report, **extra):
+def event_data(report, **extra):
+    """The base fields every report event carries (shared/events.py)."""
     data = {
         "report_id": report["_id"], "reference": report["reference"],
         "company_id": report["company_id"], "status": report["status"],
@@ -135,36 +122,100 @@ def report_event_data(report, **extra):
         "owner_unit_path": report["owner_unit_path"],
         "estimated_loss": f"{report['estimated_loss']:.2f}",
         "funds_in_transit": report["funds_in_transit"],
+        "received_at": report["received_at"].isoformat(),
         "ack_due_at": report["ack_due_at"].isoformat(),
         "materials": [{"code": m["code"], "label": m["label"]} for m in report["materials"]],
+        "missing": missing(report),
     }
     data.update(extra)
     return data
 
 
+def missing(report):
+    return [m["code"] for m in report["materials"] if not m["supplied"]]
+
+
+def _change(report, action, who, now, event_type, sets=None, extra=None, note=None,
+            also=(), **detail):
+    status = next_status(report, action)
+    update = {"$set": {"status": status, **(sets or {})},
+              "$push": {"history": history_entry(action, who, now, report["status"], status,
+                                                 note, **detail)}}
+    for more in also:
+        for op, fields in more.items():
+            update.setdefault(op, {}).update(fields)
+    after = dict(report, status=status, **(sets or {}))
+    return update, [(event_type, event_data(after, **(extra or {})))]
+
+
 def acknowledge(report, who, now):
-    """The update and events of an officer acknowledging a report."""
-    status = next_status(report["status"], "acknowledge")
-    update = {"$set": {"status": status, "acknowledged_at": now,
-                       "acknowledged_by": who.subject},
-              "$push": {"history": history_entry("acknowledge", who, now,
-                                                 report["status"], status)}}
-    report = dict(report, status=status)
-    return update, [("report_acknowledged", report_event_data(
-        report, acknowledged_by=who.subject, acknowledged_at=now.isoformat()))]
+    return _change(report, "acknowledge", who, now, "report_acknowledged",
+                   {"acknowledged_at": now, "acknowledged_by": who.subject},
+                   {"acknowledged_by": who.subject, "acknowledged_at": now.isoformat()},
+                   also=[ACK_DONE])
 
 
 def accept(report, who, now):
     """Accepting opens the case (受案必查); the case id is known at once."""
-    status = next_status(report["status"], "accept")
     case_id = case_id_for(report["_id"])
-    update = {"$set": {"status": status, "accepted_at": now, "accepted_by": who.subject,
-                       "case_id": case_id},
-              "$push": {"history": history_entry("accept", who, now,
-                                                 report["status"], status)}}
-    if report["status"] == "received":  # accepting also acknowledges
-        update["$set"].update(acknowledged_at=now, acknowledged_by=who.subject)
-    report = dict(report, status=status)
-    return update, [("report_accepted", report_event_data(
-        report, case_id=case_id, accepted_by=who.subject, accepted_at=now.isoformat(),
-        occurred_at=report["occurred_at"].isoformat()))]
+    sets = {"accepted_at": now, "accepted_by": who.subject, "case_id": case_id}
+    if report["status"] == "received":  # accepting is also acknowledging
+        sets.update(acknowledged_at=now, acknowledged_by=who.subject)
+    return _change(report, "accept", who, now, "report_accepted", sets, {
+        "case_id": case_id, "accepted_by": who.subject, "accepted_at": now.isoformat(),
+        "occurred_at": report["occurred_at"].isoformat(),
+        "merged_count": len(report.get("merged_reports", []))}, also=[ACK_DONE, DAY_DONE])
+
+
+def transfer(report, who, now, to_path, reason, policy):
+    """Offer the report to another unit; the owner stays accountable until it accepts."""
+    if to_path[0] == report["owner_unit_id"]:
+        raise RuleError("a report cannot be transferred to the unit that owns it")
+    respond_by = deadlines.transfer_respond_by(policy, now)
+    offer = {"from_unit_id": report["owner_unit_id"], "to_unit_id": to_path[0],
+             "to_unit_path": to_path, "reason": reason, "offered_by": who.subject,
+             "offered_at": now, "respond_by": respond_by,
+             "previous_status": report["status"]}
+    return _change(report, "transfer", who, now, "report_transfer_offered",
+                   {"transfer": offer, "transfer_next_at": respond_by},
+                   {"from_unit_id": offer["from_unit_id"], "to_unit_id": to_path[0],
+                    "reason": reason, "respond_by": respond_by.isoformat()},
+                   note=reason, to_unit_id=to_path[0])
+
+
+def accept_transfer(report, who, now):
+    """The receiving unit consents: from now on it owns the report."""
+    offer = report["transfer"]
+    owners = [dict(o, to=now) if o["to"] is None else o for o in report["owners"]]
+    owners.append({"unit_id": offer["to_unit_id"], "from": now, "to": None})
+    sets = {"owner_unit_id": offer["to_unit_id"], "owner_unit_path": offer["to_unit_path"],
+            "owners": owners, "transfer": None, "acknowledged_at": now,
+            "acknowledged_by": who.subject}
+    return _change(report, "transfer_accept", who, now, "report_transferred", sets,
+                   {"from_unit_id": offer["from_unit_id"], "to_unit_id": offer["to_unit_id"],
+                    "accepted_by": who.subject},
+                   also=[ACK_DONE, DAY_DONE, {"$unset": {"transfer_next_at": ""}}],
+                   from_unit_id=offer["from_unit_id"])
+
+
+def decline_transfer(report, who, now, reason):
+    """The receiving unit declines, with a reason: the report goes back, unchanged."""
+    offer = report["transfer"]
+    return _change(report, "transfer_decline", who, now, "report_transfer_declined",
+                   {"transfer": None},
+                   {"from_unit_id": offer["from_unit_id"], "to_unit_id": offer["to_unit_id"],
+                    "reason": reason, "declined_by": who.subject},
+                   note=reason, also=[{"$unset": {"transfer_next_at": ""}}])
+
+
+def merge(report, who, now, target, reason):
+    """A report of an incident already reported by the same company ends merged."""
+    if target["_id"] == report["_id"] or target["company_id"] != report["company_id"]:
+        raise RuleError("a report merges only into another report of the same company")
+    if target["status"] == "merged":
+        raise RuleError("the target report is itself merged; merge into the one it joined")
+    return _change(report, "merge", who, now, "report_merged",
+                   {"merged_into": target["_id"]},
+                   {"into_report_id": target["_id"], "into_reference": target["reference"],
+                    "reason": reason}, note=reason, also=[ACK_DONE, DAY_DONE],
+                   into_report_id=target["_id"])

@@ -6,6 +6,9 @@ from shared import idempotency, outbox
 
 REPORTS = "reports"
 COMPANIES = "companies"
+# The sweeps read through these: their cost follows what is due, not what is open.
+CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at")
+SWEEP_BATCH = 200
 
 
 class Repository:
@@ -15,9 +18,10 @@ class Repository:
         REPORTS: [
             ([("company_id", 1), ("received_at", -1)], {}),
             ([("owner_unit_path", 1), ("received_at", -1)], {}),
+            ([("transfer.to_unit_path", 1)], {"sparse": True}),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
-        ] + outbox.INDEXES,
+        ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
         **idempotency.INDEXES,
     }
 
@@ -34,11 +38,11 @@ class Repository:
             return False
 
     def get(self, collection, _id):
-        return self.db[collection].find_one({"_id": _id})
+        return self.db[collection].find_one({"_id": _id}, {"outbox": 0})
 
-    def unit_parents(self):
-        return {u["_id"]: u.get("parent_unit_id")
-                for u in self.db.units.find({}, {"parent_unit_id": 1})}
+    def units(self):
+        """The whole unit tree: a few hundred units at most."""
+        return {u["_id"]: u for u in self.db.units.find({})}
 
     def next_number(self, name):
         """A counter; tiny collection, so find_one_and_update is cheap here."""
@@ -56,7 +60,7 @@ class Repository:
         except DuplicateKeyError:
             if doc.get("idempotency_key"):
                 earlier = self.db[REPORTS].find_one(
-                    {"idempotency_key": doc["idempotency_key"]})
+                    {"idempotency_key": doc["idempotency_key"]}, {"outbox": 0})
                 if earlier:
                     return earlier, False
             raise
@@ -68,9 +72,27 @@ class Repository:
         return list(self.db[REPORTS].find(query, {"outbox": 0})
                     .sort("received_at", -1).limit(limit))
 
+    def duplicate_candidates(self, company_id, incident_type, occurred_at, window):
+        """Open reports of the same company and type that occurred close in time."""
+        return list(self.db[REPORTS].find(
+            {"company_id": company_id, "incident_type": incident_type,
+             "status": {"$ne": "merged"},
+             "occurred_at": {"$gte": occurred_at - window, "$lte": occurred_at + window}},
+            {"incident_type": 1, "estimated_loss": 1, "occurred_at": 1, "status": 1}
+        ).limit(50))
+
     def update_report(self, report, update):
         """Apply `update` only if nobody changed the report since it was read."""
         result = self.db[REPORTS].update_one(
             {"_id": report["_id"], "version": report["version"]},
             outbox.merge(update, {"$inc": {"version": 1}}))
         return result.modified_count == 1
+
+    def link_merged(self, target_id, report_id):
+        self.db[REPORTS].update_one({"_id": target_id},
+                                    {"$addToSet": {"merged_reports": report_id}})
+
+    def due(self, clock, now):
+        """Reports whose `clock` has run out, oldest first."""
+        return list(self.db[REPORTS].find({clock: {"$lte": now}}, {"outbox": 0})
+                    .sort(clock, 1).limit(SWEEP_BATCH))

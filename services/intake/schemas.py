@@ -1,8 +1,13 @@
 """Intake's wire shapes: commands in (unknown fields refused), views out."""
+from datetime import datetime, timedelta, timezone
+
 from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
 
-from services.intake import domain
+from services.intake import domain, organisation
 from shared.fields import ID_RE, Money, ShownTime
+
+# Clocks differ a little between a company's machine and ours.
+CLOCK_SKEW = timedelta(minutes=5)
 
 
 class In(Schema):
@@ -20,9 +25,12 @@ ident = fields.String(required=True, validate=validate.Regexp(ID_RE))
 class UnitIn(In):
     unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
     name = text(200)
-    kind = fields.String(required=True, validate=validate.OneOf(domain.UNIT_KINDS))
+    kind = fields.String(required=True, validate=validate.OneOf(organisation.UNIT_KINDS))
     parent_unit_id = fields.String(required=True, allow_none=True,
                                    validate=validate.Regexp(ID_RE))
+    # What the routing policy can send here, e.g. economic_crime.
+    specialties = fields.List(fields.String(validate=validate.Regexp(ID_RE)),
+                              load_default=list, validate=validate.Length(max=10))
 
 
 class UnitOut(Schema):
@@ -30,6 +38,7 @@ class UnitOut(Schema):
     name = fields.String()
     kind = fields.String()
     parent_unit_id = fields.String(allow_none=True)
+    specialties = fields.List(fields.String())
     path = fields.List(fields.String())
 
 
@@ -63,7 +72,7 @@ class CompanyIn(In):
 
     @validates("credit_code")
     def check_credit_code(self, value, **kwargs):
-        if not domain.credit_code_valid(value):
+        if not organisation.credit_code_valid(value):
             raise ValidationError("not a valid unified social credit code (GB 32100-2015)")
 
 
@@ -91,11 +100,56 @@ class ReportIn(In):
     company_id = fields.String(validate=validate.Regexp(ID_RE))
     channel = fields.String(validate=validate.OneOf(("phone", "walk_in")))
 
+    @validates("occurred_at")
+    def not_in_future(self, value, **kwargs):
+        if value > datetime.now(timezone.utc) + CLOCK_SKEW:
+            raise ValidationError("an incident cannot have occurred in the future")
+
+
+class TransferIn(In):
+    to_unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
+    reason = text(1000)
+
+
+class ReasonIn(In):
+    reason = text(1000)
+
+
+class MergeIn(In):
+    into_report_id = fields.String(required=True, validate=validate.Length(1, 64))
+    reason = text(1000)
+
+
+class MaterialsIn(In):
+    supplied = fields.List(fields.String(validate=validate.Regexp(ID_RE)), required=True,
+                           validate=validate.Length(1, 50))
+
+
+class ExtraItemIn(In):
+    code = fields.String(required=True, validate=validate.Regexp(ID_RE))
+    label = text(200)
+
+
+class ExtraMaterialsIn(In):
+    items = fields.List(fields.Nested(ExtraItemIn), required=True,
+                        validate=validate.Length(1, 20))
+    reason = text(1000)
+
 
 class MaterialOut(Schema):
     code = fields.String()
     label = fields.String()
     supplied = fields.Boolean()
+    extra = fields.Boolean()
+
+
+class TransferOut(Schema):
+    from_unit_id = fields.String()
+    to_unit_id = fields.String()
+    reason = fields.String()
+    offered_by = fields.String()
+    offered_at = ShownTime()
+    respond_by = ShownTime()
 
 
 class OwnerOut(Schema):
@@ -113,6 +167,11 @@ class HistoryOut(Schema):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     note = fields.String()
+    step = fields.Integer()
+    escalated_to_unit_id = fields.String(allow_none=True)
+    to_unit_id = fields.String()
+    into_report_id = fields.String()
+    day = fields.String()
 
 
 class ReportOut(Schema):
@@ -136,6 +195,13 @@ class ReportOut(Schema):
     received_at = ShownTime()
     materials = fields.List(fields.Nested(MaterialOut))
     case_id = fields.String(allow_none=True)
+    acknowledged_at = ShownTime()
+    accepted_at = ShownTime()
+    ack_escalation_step = fields.Integer(attribute="ack_step")
+    transfer = fields.Nested(TransferOut, allow_none=True)
+    merged_into = fields.String(allow_none=True)
+    merged_reports = fields.List(fields.String())
+    likely_duplicate_of = fields.List(fields.String())
     history = fields.List(fields.Nested(HistoryOut))
 
 

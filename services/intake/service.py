@@ -4,12 +4,12 @@ Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
 import hashlib
-import json
+from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.timer import timer
 
-from services.intake import domain
+from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from shared import auth, clock, outbox
@@ -20,6 +20,7 @@ from shared.outbox import OutboxRelay
 from shared.policy import Policy
 
 POLICE = auth.POLICE
+REPORTERS = ("company", *POLICE)
 
 
 class IntakeService(ServiceBase):
@@ -34,13 +35,12 @@ class IntakeService(ServiceBase):
     @api("POST", "/admin/units", roles=("admin",), body=s.UnitIn, answer=s.UnitOut, status=201)
     def create_unit(self, call):
         body = call.body
-        parents = self.repo.unit_parents()
+        parents = {u: d.get("parent_unit_id") for u, d in self.repo.units().items()}
         if body["parent_unit_id"] and body["parent_unit_id"] not in parents:
             raise Invalid("no such parent unit", {"parent_unit_id": ["unknown unit"]})
         parents[body["unit_id"]] = body["parent_unit_id"]
-        doc = {"_id": body["unit_id"], "name": body["name"], "kind": body["kind"],
-               "parent_unit_id": body["parent_unit_id"],
-               "path": domain.unit_path(body["unit_id"], parents)}
+        doc = {"_id": body["unit_id"], **{k: v for k, v in body.items() if k != "unit_id"},
+               "path": organisation.unit_path(body["unit_id"], parents)}
         if not self.repo.insert("units", doc):
             raise Conflict("a unit with this id exists")
         return doc
@@ -48,9 +48,7 @@ class IntakeService(ServiceBase):
     @api("POST", "/admin/officers", roles=("admin",), body=s.OfficerIn, answer=s.OfficerOut,
          status=201)
     def create_officer(self, call):
-        unit = self.repo.get("units", call.body["unit_id"])
-        if unit is None:
-            raise Invalid("no such unit", {"unit_id": ["unknown unit"]})
+        unit = self._unit(call.body["unit_id"], "unit_id")
         doc = {"_id": call.body["officer_id"], **{k: v for k, v in call.body.items()
                                                   if k != "officer_id"}}
         if not self.repo.insert("officers", doc):
@@ -62,11 +60,12 @@ class IntakeService(ServiceBase):
     @api("POST", "/admin/companies", roles=("admin",), body=s.CompanyIn, answer=s.CompanyOut,
          status=201)
     def create_company(self, call):
-        if self.repo.get("units", call.body["jurisdiction_unit_id"]) is None:
-            raise Invalid("no such unit", {"jurisdiction_unit_id": ["unknown unit"]})
+        self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
         now = clock.now()
         doc = {"_id": clock.new_id(), **call.body, "created_at": now}
-        events = [("company_registered", domain.company_event_data(doc))]
+        events = [("company_registered", {"company_id": doc["_id"], "name": doc["name"],
+                                          "language": doc["language"],
+                                          "contact": doc["contact"]})]
         doc.update(outbox.on_insert(outbox.record(self.name, doc["_id"], 0, events, now), now))
         if not self.repo.insert(COMPANIES, doc):
             raise Conflict("a company with this credit code exists")
@@ -74,20 +73,25 @@ class IntakeService(ServiceBase):
         token = auth.issue_token(self.config["SIGNING_KEY"], "company", doc["_id"])
         return dict(doc, token=token)
 
-    # -- reports -----------------------------------------------------------
-    @api("POST", "/reports", roles=("company", *POLICE), body=s.ReportIn, answer=s.ReportOut,
-         status=201)
+    # -- receiving ---------------------------------------------------------
+    @api("POST", "/reports", roles=REPORTERS, body=s.ReportIn, answer=s.ReportOut, status=201)
     def file_report(self, call):
         who, body = call.who, call.body
         company = self.repo.get(COMPANIES, filer_company_id(who, body))
         if company is None:
             raise Invalid("no such company", {"company_id": ["unknown company"]})
-        owner = domain.first_contact_owner(who, company)
-        path = domain.unit_path(owner, self.repo.unit_parents())
+        units = self.repo.units()
+        owner = organisation.first_contact_owner(who, company, body["incident_type"], units,
+                                                 self.policy.get("routing", {}))
+        path = organisation.unit_path(owner, {u: d.get("parent_unit_id")
+                                              for u, d in units.items()})
         now = clock.now()
+        window = timedelta(seconds=domain.DUPLICATE_WINDOW_SECONDS)
+        dups = domain.likely_duplicates(body, self.repo.duplicate_candidates(
+            company["_id"], body["incident_type"], body["occurred_at"], window))
         ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
-                                        clock.new_id(), ref)
+                                        clock.new_id(), ref, dups)
         key = call.header("Idempotency-Key")
         if key:
             doc["idempotency_key"] = f"{who.subject}:{key[:200]}"
@@ -99,17 +103,18 @@ class IntakeService(ServiceBase):
         self.relay.flush(REPORTS, saved["_id"])
         return (201 if created else 200), saved
 
-    @api("GET", "/reports", roles=("company", *POLICE), query=s.ReportQuery, answer=s.ReportList)
+    @api("GET", "/reports", roles=REPORTERS, query=s.ReportQuery, answer=s.ReportList)
     def list_reports(self, call):
         query = auth.report_filter(call.who)
         if "status" in call.query:
-            query["status"] = call.query["status"]
+            query = {"$and": [query, {"status": call.query["status"]}]}
         return {"items": self.repo.reports(query, call.query["limit"])}
 
-    @api("GET", "/reports/<report_id>", roles=("company", *POLICE), answer=s.ReportOut)
+    @api("GET", "/reports/<report_id>", roles=REPORTERS, answer=s.ReportOut)
     def get_report(self, call, report_id):
-        return self._visible_report(call.who, report_id, auth.can_read_report)
+        return self._report(call.who, report_id, auth.can_read_report)
 
+    # -- owning it until it is done -----------------------------------------
     @api("POST", "/reports/<report_id>/acknowledge", roles=POLICE, answer=s.ReportOut)
     def acknowledge_report(self, call, report_id):
         return self._act(call.who, report_id, domain.acknowledge)
@@ -118,32 +123,101 @@ class IntakeService(ServiceBase):
     def accept_report(self, call, report_id):
         return self._act(call.who, report_id, domain.accept)
 
-    # -- relay -------------------------------------------------------------
+    @api("POST", "/reports/<report_id>/transfer", roles=POLICE, body=s.TransferIn,
+         answer=s.ReportOut)
+    def transfer_report(self, call, report_id):
+        to = self._unit(call.body["to_unit_id"], "to_unit_id")
+        return self._act(call.who, report_id, domain.transfer, to["path"],
+                         call.body["reason"], self.policy)
+
+    @api("POST", "/reports/<report_id>/transfer/accept", roles=POLICE, answer=s.ReportOut)
+    def accept_transfer(self, call, report_id):
+        return self._act(call.who, report_id, domain.accept_transfer,
+                         rule=auth.can_answer_transfer)
+
+    @api("POST", "/reports/<report_id>/transfer/decline", roles=POLICE, body=s.ReasonIn,
+         answer=s.ReportOut)
+    def decline_transfer(self, call, report_id):
+        return self._act(call.who, report_id, domain.decline_transfer, call.body["reason"],
+                         rule=auth.can_answer_transfer)
+
+    @api("POST", "/reports/<report_id>/merge", roles=POLICE, body=s.MergeIn, answer=s.ReportOut)
+    def merge_report(self, call, report_id):
+        target = self.repo.report(call.body["into_report_id"])
+
+        def merge(report, who, now):
+            # Another company's report is "no such report": its existence stays hidden.
+            if target is None or target["company_id"] != report["company_id"]:
+                raise Invalid("no such report", {"into_report_id": ["unknown report"]})
+            update, events = domain.merge(report, who, now, target, call.body["reason"])
+            # The target learns first: a crash after this leaves a link a retry repeats.
+            self.repo.link_merged(target["_id"], report["_id"])
+            return update, events
+        return self._act(call.who, report_id, merge)
+
+    @api("POST", "/reports/<report_id>/materials", roles=REPORTERS, body=s.MaterialsIn,
+         answer=s.ReportOut)
+    def supply_materials(self, call, report_id):
+        return self._act(call.who, report_id, materials.supply, call.body["supplied"],
+                         rule=auth.can_supply_materials)
+
+    @api("POST", "/reports/<report_id>/materials/extra", roles=POLICE, body=s.ExtraMaterialsIn,
+         answer=s.ReportOut)
+    def request_extra_materials(self, call, report_id):
+        return self._act(call.who, report_id, materials.request_extra, call.body["items"],
+                         call.body["reason"])
+
+    # -- clocks and relay (every instance; each step claimed by one) ---------
+    @timer(interval=1)
+    def sweep_deadlines(self):
+        now = clock.now()
+        steps = {"ack_next_at": lambda r: deadlines.ack_overdue(r, self.policy, now,
+                                                                domain.event_data),
+                 "transfer_next_at": lambda r: deadlines.transfer_overdue(r, now,
+                                                                          domain.event_data),
+                 "same_day_due_at": lambda r: deadlines.same_day_missed(r, now,
+                                                                        domain.event_data)}
+        for field, step in steps.items():
+            for report in self.repo.due(field, now):
+                self._save(report, *step(report), now)
+
     @timer(interval=2)
     def relay_outbox(self):
         self.relay.sweep([REPORTS, COMPANIES])
 
     # -- helpers -----------------------------------------------------------
-    def _visible_report(self, who, report_id, rule):
+    def _unit(self, unit_id, field):
+        unit = self.repo.get("units", unit_id)
+        if unit is None:
+            raise Invalid("no such unit", {field: ["unknown unit"]})
+        return unit
+
+    def _report(self, who, report_id, rule):
         report = self.repo.report(report_id)
         # 404, not 403: another company's or unit's report must not be seen to exist.
         if report is None or not rule(who, report):
             raise NotFound("no such report")
         return report
 
-    def _act(self, who, report_id, command):
-        report = self._visible_report(who, report_id, auth.can_act_on_report)
+    def _act(self, who, report_id, command, *args, rule=auth.can_act_on_report):
+        report = self._report(who, report_id, rule)
         now = clock.now()
         try:
-            update, events = command(report, who, now)
+            update, events = command(report, who, now, *args)
         except domain.RuleError as exc:
             raise Conflict(str(exc))
-        envs = outbox.record(self.name, report_id, report["seq"], events, now)
-        if not self.repo.update_report(report, outbox.merge(update, outbox.push(
-                report["seq"], envs, now))):
+        if not self._save(report, update, events, now):
             raise Conflict("the report changed meanwhile; read it again")
-        self.relay.flush(REPORTS, report_id)
         return self.repo.report(report_id)
+
+    def _save(self, report, update, events, now):
+        """The change and its events in one conditional write; False if it lost."""
+        envs = outbox.record(self.name, report["_id"], report["seq"], events, now)
+        if not self.repo.update_report(report, outbox.merge(
+                update, outbox.push(report["seq"], envs, now))):
+            return False
+        self.relay.flush(REPORTS, report["_id"])
+        return True
 
 
 def filer_company_id(who, body):

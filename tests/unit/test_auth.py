@@ -46,25 +46,50 @@ def test_role_table():
         auth.require(auth.Principal("company", "c1"), "admin.manage")
 
 
-def report(company="c1", path=("st1", "b1", "city")):
-    return {"company_id": company, "owner_unit_path": list(path)}
+def report(company="c1", path=("st1", "b1", "city"), offered_to=None):
+    return {"company_id": company, "owner_unit_id": path[0], "owner_unit_path": list(path),
+            "transfer": {"to_unit_id": offered_to[0], "to_unit_path": list(offered_to)}
+            if offered_to else None}
+
+
+OFFICER = auth.Principal("officer", "o1", "st1", ("st1", "b1"))
+OTHER_OFFICER = auth.Principal("officer", "o2", "st2", ("st2", "b1"))
+BUREAU_SUPERVISOR = auth.Principal("supervisor", "s1", "b1", ("b1", "city"))
+OTHER_BUREAU = auth.Principal("supervisor", "s2", "b2", ("b2", "city"))
+STATION_SUPERVISOR = auth.Principal("supervisor", "s3", "st1", ("st1", "b1"))
+BUREAU_OFFICER = auth.Principal("officer", "o3", "b1", ("b1", "city"))
 
 
 def test_company_sees_only_its_own_reports():
     assert auth.can_read_report(auth.Principal("company", "c1"), report())
     assert not auth.can_read_report(auth.Principal("company", "c2"), report())
+    assert auth.report_filter(auth.Principal("company", "c1")) == {"company_id": "c1"}
 
 
-def test_officer_reaches_its_own_unit_and_supervisor_its_subtree():
-    officer = auth.Principal("officer", "o1", "st1", ("st1", "b1"))
-    other_officer = auth.Principal("officer", "o2", "st2", ("st2", "b1"))
-    bureau_supervisor = auth.Principal("supervisor", "s1", "b1", ("b1", "city"))
-    other_bureau = auth.Principal("supervisor", "s2", "b2", ("b2", "city"))
-    bureau_officer = auth.Principal("officer", "o3", "b1", ("b1", "city"))
-    assert auth.can_act_on_report(officer, report())
-    assert not auth.can_act_on_report(other_officer, report())
-    assert auth.can_act_on_report(bureau_supervisor, report())
-    assert not auth.can_act_on_report(other_bureau, report())
+def test_officers_read_their_unit_and_supervisors_their_subtree():
+    assert auth.can_read_report(OFFICER, report())
+    assert not auth.can_read_report(OTHER_OFFICER, report())
+    assert auth.can_read_report(BUREAU_SUPERVISOR, report())
+    assert not auth.can_read_report(OTHER_BUREAU, report())
     # An officer of the bureau is not a supervisor: no reach into the stations.
-    assert not auth.can_act_on_report(bureau_officer, report())
+    assert not auth.can_read_report(BUREAU_OFFICER, report())
+
+
+def test_only_the_owner_unit_acts_and_only_the_offered_unit_answers_an_offer():
+    assert auth.can_act_on_report(OFFICER, report())
+    assert auth.can_act_on_report(STATION_SUPERVISOR, report())
+    assert not auth.can_act_on_report(BUREAU_SUPERVISOR, report())
+    assert not auth.can_act_on_report(OTHER_OFFICER, report())
     assert not auth.can_act_on_report(auth.Principal("company", "c1"), report())
+    offered = report(offered_to=("st2", "b1"))
+    assert auth.can_read_report(OTHER_OFFICER, offered)
+    assert auth.can_answer_transfer(OTHER_OFFICER, offered)
+    assert not auth.can_answer_transfer(OFFICER, offered)
+    assert not auth.can_answer_transfer(OTHER_OFFICER, report())
+
+
+def test_the_company_and_the_owner_supply_materials():
+    assert auth.can_supply_materials(auth.Principal("company", "c1"), report())
+    assert not auth.can_supply_materials(auth.Principal("company", "c2"), report())
+    assert auth.can_supply_materials(OFFICER, report())
+    assert not auth.can_supply_materials(OTHER_OFFICER, report())

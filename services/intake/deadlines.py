@@ -1,0 +1,89 @@
+"""Intake's clocks, pure: acknowledgement (有警必接), transfer offers and the
+same-day check (當天業務當天辦完). Time is passed in; days are Asia/Shanghai."""
+from datetime import datetime, time, timedelta
+
+from shared.fields import SHANGHAI
+
+
+def ack_due(policy, received_at):
+    return received_at + timedelta(seconds=policy["ack_seconds"])
+
+
+def transfer_respond_by(policy, offered_at):
+    return offered_at + timedelta(seconds=policy["transfer_respond_seconds"])
+
+
+def ack_escalation(step, owner_path):
+    """Where the n-th missed-acknowledgement escalation goes: the owner unit's
+    supervisor first, then each unit up the tree; None past the top."""
+    index = step - 1
+    return owner_path[index] if index < len(owner_path) else None
+
+
+def next_ack_check(policy, step, owner_path, now):
+    """When to escalate again after step `step`, or None at the top."""
+    if ack_escalation(step + 1, owner_path) is None:
+        return None
+    return now + timedelta(seconds=policy["ack_escalation_interval_seconds"])
+
+
+def same_day_due(policy, received_at):
+    """The end of the business day a report was received on, in UTC.
+
+    The day ends at the policy's local `same_day_end` (HH:MM[:SS], Asia/Shanghai);
+    a report received after that time belongs to the next day.
+    """
+    end = time.fromisoformat(policy["same_day_end"])
+    local = received_at.astimezone(SHANGHAI)
+    due = datetime.combine(local.date(), end, tzinfo=SHANGHAI)
+    if due <= local:
+        due += timedelta(days=1)
+    return due.astimezone(received_at.tzinfo)
+
+
+def local_day(at):
+    return at.astimezone(SHANGHAI).date().isoformat()
+
+
+SYSTEM = {"actor": "system", "role": "system", "unit": None}
+
+
+def _system_entry(action, now, **detail):
+    return {"action": action, **SYSTEM, "at": now, "before": None, "after": None, **detail}
+
+
+def ack_overdue(report, policy, now, event_data):
+    """The next step of a missed acknowledgement: who is told, and when next."""
+    step = report["ack_step"] + 1
+    to_unit = ack_escalation(step, report["owner_unit_path"])
+    nxt = next_ack_check(policy, step, report["owner_unit_path"], now)
+    update = {"$set": {"ack_step": step},
+              "$push": {"history": _system_entry("ack_overdue", now, step=step,
+                                                 escalated_to_unit_id=to_unit)}}
+    if nxt is None:
+        update["$unset"] = {"ack_next_at": ""}
+    else:
+        update["$set"]["ack_next_at"] = nxt
+    return update, [("report_ack_overdue", event_data(
+        report, step=step, responsible_unit_id=report["owner_unit_id"],
+        escalated_to_unit_id=to_unit))]
+
+
+def transfer_overdue(report, now, event_data):
+    """An offer nobody answered: the sending unit's supervisor is told, once."""
+    offer = report["transfer"]
+    update = {"$unset": {"transfer_next_at": ""},
+              "$push": {"history": _system_entry("transfer_overdue", now,
+                                                 to_unit_id=offer["to_unit_id"])}}
+    return update, [("report_transfer_overdue", event_data(
+        report, responsible_unit_id=offer["from_unit_id"], to_unit_id=offer["to_unit_id"],
+        escalated_to_unit_id=offer["from_unit_id"]))]
+
+
+def same_day_missed(report, now, event_data):
+    """Received that day and still not accepted, merged or transferred."""
+    day = local_day(report["received_at"])
+    update = {"$unset": {"same_day_due_at": ""},
+              "$push": {"history": _system_entry("same_day_missed", now, day=day)}}
+    return update, [("report_same_day_missed", event_data(
+        report, day=day, responsible_unit_id=report["owner_unit_id"]))]
