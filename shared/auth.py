@@ -26,7 +26,17 @@ PERMISSIONS = {
     "report.acknowledge": set(POLICE),
     "report.accept": set(POLICE),
     "case.read": {"company", "officer", "supervisor"},
+    "case.work": set(POLICE),                 # progress, conclude, pause: the team
+    "case.supervise": {"supervisor"},         # escalate, deadline, lead, sign-off
+    "case.reopen": {"company", "supervisor"},
+    "case.rate": {"company"},
+    "ledger.read": {"supervisor"},
+    "ledger.resolve": {"supervisor"},         # 銷號: only a supervisor
+    "scorecard.read": {"officer", "supervisor", "admin"},
     "notice.read": {"company"},
+    "subscription.manage": {"company"},
+    "delivery.read": {"admin"},
+    "delivery.replay": {"admin"},
 }
 
 
@@ -75,7 +85,7 @@ def authenticate(header, admin_token, key):
 
 def require(principal, action):
     if principal.role not in PERMISSIONS[action]:
-        raise Forbidden(f"a {principal.role} may not do this")
+        raise Forbidden(f"the {principal.role} role may not do this")
 
 
 def in_reach(principal, unit_path):
@@ -149,3 +159,55 @@ def case_filter(principal):
         return {"$or": [{"team.members": principal.subject},
                         {"unit_id": principal.unit}]}
     return {"unit_path": principal.unit}
+
+
+def can_work_case(principal, case):
+    """Progress, conclude, pause: the case's team members."""
+    return principal.is_police and principal.subject in case["team"]["members"]
+
+
+def can_supervise_case(principal, case):
+    """Escalate, set a deadline, reassign the lead: a supervisor of the case's
+    unit or a unit above it."""
+    return principal.role == "supervisor" and in_reach(principal, case["unit_path"])
+
+
+def can_manage_team(principal, case):
+    """Add team members: the lead, or a supervisor over the case."""
+    return (principal.is_police and principal.subject == case["team"]["lead_officer_id"]
+            or can_supervise_case(principal, case))
+
+
+def can_sign_off_case(principal, case):
+    """Close (sign off): a supervisor of the unit the case is flagged to
+    (掛牌督辦), or of a unit above that one."""
+    path = case["unit_path"]
+    flagged = case["supervision"]["supervisor_unit_id"]
+    above = path[path.index(flagged):] if flagged in path else path
+    return principal.role == "supervisor" and principal.unit in above
+
+
+def can_reopen_case(principal, case):
+    if principal.role == "company":
+        return case["company_id"] == principal.subject
+    return can_supervise_case(principal, case)
+
+
+def can_rate_case(principal, case):
+    return principal.role == "company" and case["company_id"] == principal.subject
+
+
+def ledger_filter(principal):
+    """Ledger items of the supervisor's unit and the units below it."""
+    return {"unit_path": principal.unit}
+
+
+def can_resolve_ledger_item(principal, item):
+    return principal.role == "supervisor" and in_reach(principal, item["unit_path"])
+
+
+def can_read_scorecard(principal, unit_path):
+    """A unit's figures: its officers, supervisors above it, the admin."""
+    if principal.role == "admin":
+        return True
+    return principal.is_police and in_reach(principal, unit_path)

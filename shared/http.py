@@ -117,6 +117,8 @@ class JsonHttp(HttpRequestHandler):
         self.answer_schema = answer
         self.status = status
         self.summary = summary
+        # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
+        kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
 
     def get_entrypoint_parameters(self, request):
@@ -126,7 +128,7 @@ class JsonHttp(HttpRequestHandler):
             who = auth.authenticate(request.headers.get("Authorization"),
                                     config.get("ADMIN_TOKEN"), config["SIGNING_KEY"])
             if who.role not in self.roles:
-                raise Forbidden(f"a {who.role} may not do this")
+                raise Forbidden(f"the {who.role} role may not do this")
         call = Call(request, who)
         if self.body_schema is not None:
             request.max_content_length = int(config.get("MAX_BODY_BYTES") or 65536)

@@ -135,9 +135,8 @@ class OutboxRelay(DependencyProvider):
         config = self.container.config
         self.source = self.container.service_name
         self.fault = config.get("FAULT") or ""
-        # mandatory: an event no queue takes is an error, not a silent drop.
         self.publisher = Publisher(
-            config["AMQP_URI"], use_confirms=True, mandatory=True,
+            config["AMQP_URI"], use_confirms=True,
             declare=[event_exchange(self.source)],
             retry_policy={"max_retries": 2, "interval_start": 0.5,
                           "interval_step": 0.5, "interval_max": 1})
@@ -152,8 +151,12 @@ class OutboxRelay(DependencyProvider):
             log.error("fault injection: killing the process before publishing %s",
                       event["event_id"])
             os.kill(os.getpid(), signal.SIGKILL)
+        # mandatory where the table names consumers: their queues are declared,
+        # so an unroutable event there is an error to keep and retry. An event
+        # nobody consumes has nobody to lose it.
         self.publisher.publish(event, exchange=event_exchange(self.source),
-                               routing_key=event["type"])
+                               routing_key=event["type"],
+                               mandatory=(self.source, event["type"]) in CONSUMERS)
 
     def get_dependency(self, worker_ctx):
         return Relay(self)

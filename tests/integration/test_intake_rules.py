@@ -1,0 +1,255 @@
+"""Intake's rules on the real broker and database, as companies and officers
+see them over HTTP, and as the events other services receive."""
+import os
+import uuid
+from datetime import datetime, timedelta
+
+import pytest
+import yaml
+
+from services.intake.service import IntakeService
+from shared.fields import SHANGHAI
+from shared.policy import ROOT
+from tests.helpers import Client, Org, eventually, report_body
+
+
+@pytest.fixture
+def fast_policy(tmp_path):
+    """The shipped policy with clocks of seconds; the business day ends soon."""
+    with open(os.path.join(ROOT, "policy", "intake.yml"), encoding="utf-8") as f:
+        policy = yaml.safe_load(f)
+
+    def make(**overrides):
+        policy.update({"ack_seconds": 3600, "ack_escalation_interval_seconds": 1,
+                       "transfer_respond_seconds": 3600, "same_day_end": "23:59:59"},
+                      **overrides)
+        path = tmp_path / f"intake-{uuid.uuid4().hex[:6]}.yml"
+        path.write_text(yaml.safe_dump(policy, allow_unicode=True), encoding="utf-8")
+        return str(path)
+    return make
+
+
+@pytest.fixture
+def intake(running, fast_policy):
+    def start(**overrides):
+        running.start(IntakeService, INTAKE_POLICY=fast_policy(**overrides))
+        return running.urls["intake"]
+    return start
+
+
+def add_unit(org, admin_token, unit_id, kind="station", specialties=()):
+    admin = org.intake.as_(admin_token)
+    r = admin.post("/admin/units", {"unit_id": unit_id, "name": unit_id, "kind": kind,
+                                    "parent_unit_id": org.bureau,
+                                    "specialties": list(specialties)})
+    assert r.status_code == 201, r.text
+    r = admin.post("/admin/officers", {"officer_id": f"o-{unit_id}", "name": "Wang",
+                                       "unit_id": unit_id, "role": "officer"})
+    return r.json()["token"]
+
+
+def test_economic_crime_is_routed_to_the_detachment_by_the_policy(running, intake):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    add_unit(org, running.config["ADMIN_TOKEN"], f"ecd-{org.bureau}", "detachment",
+             ["economic_crime"])
+    assert org.file_report(incident_type="fraud")["owner_unit_id"] == f"ecd-{org.bureau}"
+    assert org.file_report(incident_type="theft")["owner_unit_id"] == org.station
+
+
+def test_an_officer_registers_a_walk_in_for_its_own_unit(running, intake):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    other = add_unit(org, running.config["ADMIN_TOKEN"], f"st2-{org.bureau}")
+    officer = org.intake.as_(other)
+    assert officer.post("/reports", report_body()).status_code == 422  # for whom, how?
+    r = officer.post("/reports", report_body(company_id=org.company_id, channel="walk_in"))
+    assert r.status_code == 201, r.text
+    assert r.json()["owner_unit_id"] == f"st2-{org.bureau}" and r.json()["channel"] == "walk_in"
+    # The company sees it as its own report.
+    assert org.intake.as_(org.company_token).get(
+        f"/reports/{r.json()['report_id']}").status_code == 200
+
+
+@pytest.mark.parametrize("change,field", [
+    ({"colour": "red"}, "colour"), ({"incident_type": "jaywalking"}, "incident_type"),
+    ({"estimated_loss": 21000.0}, "estimated_loss"), ({"estimated_loss": "-5"}, "estimated_loss"),
+    ({"estimated_loss": "1.005"}, "estimated_loss"), ({"currency": "USD"}, "currency"),
+    ({"summary": "x" * 201}, "summary"), ({"summary": ""}, "summary"),
+    ({"occurred_at": (datetime.now(SHANGHAI) + timedelta(days=1)).isoformat()}, "occurred_at"),
+    ({"company_id": "c1"}, "company_id"), ({"suspects": "one"}, "suspects"),
+])
+def test_an_invalid_report_is_refused_and_nothing_is_stored(running, intake, change, field):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    company = org.intake.as_(org.company_token)
+    r = company.post("/reports", report_body(**change))
+    assert r.status_code == 422, r.text
+    assert field in r.json()["error"]["fields"]
+    assert company.get("/reports").json()["items"] == []
+
+
+def test_the_same_idempotency_key_answers_the_same_report(running, intake):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    company = org.intake.as_(org.company_token)
+    first = company.post("/reports", report_body(), {"Idempotency-Key": "k-1"})
+    again = company.post("/reports", report_body(), {"Idempotency-Key": "k-1"})
+    assert first.status_code == 201 and again.status_code == 200
+    assert again.json()["report_id"] == first.json()["report_id"]
+    other = company.post("/reports", report_body(summary="Another"), {"Idempotency-Key": "k-1"})
+    assert other.status_code == 409 and other.json()["error"]["code"] == "conflict"
+    assert len(company.get("/reports").json()["items"]) == 1
+
+
+def test_a_report_is_told_its_checklist_once_and_later_asks_are_extra(running, intake, tap):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    report = org.file_report(incident_type="contract_fraud", funds_in_transit=True)
+    codes = [m["code"] for m in report["materials"]]
+    assert codes == ["business_licence", "reporter_id", "written_statement", "contract",
+                     "payment_records"]
+    assert report["reference"].startswith("FT-") and report["ack_due_at"]
+    rid = report["report_id"]
+    company = org.intake.as_(org.company_token)
+    r = company.post(f"/reports/{rid}/materials", {"supplied": ["contract", "reporter_id"]})
+    assert r.status_code == 200, r.text
+    assert [m["code"] for m in r.json()["materials"] if not m["supplied"]] == [
+        "business_licence", "written_statement", "payment_records"]
+    assert company.post(f"/reports/{rid}/materials", {"supplied": ["dna"]}).status_code == 409
+    officer = org.intake.as_(org.officer_token)
+    r = officer.post(f"/reports/{rid}/materials/extra",
+                     {"items": [{"code": "audit", "label": "Audit report"}], "reason": "needed"})
+    assert r.status_code == 200 and r.json()["materials"][-1]["extra"] is True
+    assert company.post(f"/reports/{rid}/materials/extra", {
+        "items": [{"code": "x", "label": "x"}], "reason": "x"}).status_code == 403
+    extra = eventually(lambda: events.of("report_extra_materials_requested", report_id=rid))
+    assert extra[0]["data"]["responsible_unit_id"] == org.station
+    assert eventually(lambda: events.of("stop_payment_requested", report_id=rid))
+
+
+def test_only_the_owner_unit_acknowledges_and_accepts(running, intake):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    other = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], f"st2-{org.bureau}"))
+    rid = org.file_report()["report_id"]
+    assert other.post(f"/reports/{rid}/acknowledge").status_code == 404
+    supervisor = org.intake.as_(org.supervisor_token)  # sees the subtree, does not act
+    assert supervisor.get(f"/reports/{rid}").status_code == 200
+    assert supervisor.post(f"/reports/{rid}/accept").status_code == 404
+    officer = org.intake.as_(org.officer_token)
+    assert officer.post(f"/reports/{rid}/acknowledge").json()["status"] == "acknowledged"
+    assert officer.post(f"/reports/{rid}/acknowledge").status_code == 409
+    assert officer.post(f"/reports/{rid}/accept").json()["status"] == "accepted"
+    history = officer.get(f"/reports/{rid}").json()["history"]
+    assert [(h["action"], h["actor"], h["before"], h["after"]) for h in history] == [
+        ("receive", org.company_id, None, "received"),
+        ("acknowledge", org.officer_id, "received", "acknowledged"),
+        ("accept", org.officer_id, "acknowledged", "accepted")]
+
+
+def test_a_transfer_needs_the_receivers_consent(running, intake, tap):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    st2 = f"st2-{org.bureau}"
+    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
+    sender = org.intake.as_(org.officer_token)
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    assert receiver.get(f"/reports/{rid}").status_code == 404  # not offered yet
+    r = sender.post(f"/reports/{rid}/transfer", {"to_unit_id": st2, "reason": "their area"})
+    assert r.json()["status"] == "transfer_pending" and r.json()["owner_unit_id"] == org.station
+    assert receiver.get(f"/reports/{rid}").status_code == 200  # the offered unit sees it
+    assert [i["report_id"] for i in receiver.get("/reports").json()["items"]] == [rid]
+    assert sender.post(f"/reports/{rid}/transfer/accept").status_code == 404
+
+    r = receiver.post(f"/reports/{rid}/transfer/decline", {"reason": "not our area"})
+    assert r.json()["status"] == "received" and r.json()["owner_unit_id"] == org.station
+    assert receiver.get(f"/reports/{rid}").status_code == 404
+
+    sender.post(f"/reports/{rid}/transfer", {"to_unit_id": st2, "reason": "really theirs"})
+    r = receiver.post(f"/reports/{rid}/transfer/accept")
+    assert r.json()["owner_unit_id"] == st2 and r.json()["status"] == "acknowledged"
+    assert [o["unit_id"] for o in r.json()["owners"]] == [org.station, st2]
+    assert r.json()["owners"][0]["until"] is not None
+    assert sender.post(f"/reports/{rid}/accept").status_code == 404  # no longer its own
+    assert receiver.post(f"/reports/{rid}/accept").json()["status"] == "accepted"
+    assert eventually(lambda: events.of("report_transfer_declined", report_id=rid))
+    moved = eventually(lambda: events.of("report_transferred", report_id=rid))
+    assert moved[0]["data"]["from_unit_id"] == org.station
+
+
+def test_an_unanswered_offer_escalates_to_the_sender_once(running, intake, tap):
+    org = Org(intake(transfer_respond_seconds=1), running.config["ADMIN_TOKEN"])
+    st2 = f"st2-{org.bureau}"
+    add_unit(org, running.config["ADMIN_TOKEN"], st2)
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    org.intake.as_(org.officer_token).post(f"/reports/{rid}/transfer",
+                                           {"to_unit_id": st2, "reason": "theirs"})
+    overdue = eventually(lambda: events.of("report_transfer_overdue", report_id=rid))
+    assert overdue[0]["data"]["responsible_unit_id"] == org.station
+    assert overdue[0]["data"]["escalated_to_unit_id"] == org.station
+
+
+def test_a_duplicate_is_flagged_and_merged_into_the_earlier_report(running, intake, tap):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    first = org.file_report()
+    second = org.file_report(summary="The same invoice again")
+    assert second["likely_duplicate_of"] == [first["report_id"]]
+    officer = org.intake.as_(org.officer_token)
+    theirs = Org(running.urls["intake"], running.config["ADMIN_TOKEN"]).file_report()
+    assert officer.post(f"/reports/{second['report_id']}/merge", {
+        "into_report_id": theirs["report_id"], "reason": "x"}).status_code == 422
+    r = officer.post(f"/reports/{second['report_id']}/merge",
+                     {"into_report_id": first["report_id"], "reason": "same invoice"})
+    assert r.status_code == 200 and r.json()["status"] == "merged"
+    assert officer.get(f"/reports/{first['report_id']}").json()["merged_reports"] == [
+        second["report_id"]]
+    merged = eventually(lambda: events.of("report_merged", report_id=second["report_id"]))
+    assert merged[0]["data"]["company_id"] == org.company_id  # the company is told
+    r = officer.post(f"/reports/{first['report_id']}/accept")
+    accepted = eventually(lambda: events.of("report_accepted", report_id=first["report_id"]))
+    assert accepted[0]["data"]["merged_count"] == 1
+
+
+def test_a_missed_acknowledgement_escalates_up_the_tree_once_per_step(running, intake, tap):
+    # Two intake instances sweep the same reports; each step happens once.
+    url = intake(ack_seconds=1, ack_escalation_interval_seconds=1)
+    intake(ack_seconds=1, ack_escalation_interval_seconds=1)
+    org = Org(url, running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    steps = eventually(lambda: len(events.of("report_ack_overdue", report_id=rid)) >= 2
+                       and events.of("report_ack_overdue", report_id=rid), timeout=20)
+    report = Client(url, org.officer_token).get(f"/reports/{rid}").json()
+    assert report["ack_escalation_step"] == 2
+    eventually(lambda: report_clock_stopped(running, rid))
+    steps = events.of("report_ack_overdue", report_id=rid)
+    assert [(e["data"]["step"], e["data"]["escalated_to_unit_id"]) for e in steps] == [
+        (1, org.station), (2, org.bureau)]
+    assert all(e["data"]["responsible_unit_id"] == org.station for e in steps)
+
+
+def report_clock_stopped(running, rid):
+    return "ack_next_at" not in running.db("intake").reports.find_one({"_id": rid})
+
+
+def test_a_report_acknowledged_in_time_never_escalates(running, intake, tap):
+    org = Org(intake(ack_seconds=2), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    org.intake.as_(org.officer_token).post(f"/reports/{rid}/acknowledge")
+    eventually(lambda: report_clock_stopped(running, rid))
+    marker = org.file_report(summary="later")  # a later event proves the tap is current
+    eventually(lambda: events.of("report_received", report_id=marker["report_id"]))
+    assert events.of("report_ack_overdue", report_id=rid) == []
+
+
+def test_what_is_not_done_by_the_end_of_the_day_is_listed(running, intake, tap):
+    day_end = (datetime.now(SHANGHAI) + timedelta(seconds=3)).strftime("%H:%M:%S")
+    org = Org(intake(same_day_end=day_end), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    open_one = org.file_report()["report_id"]
+    done = org.file_report(summary="accepted at once")["report_id"]
+    org.accept(done)
+    missed = eventually(lambda: events.of("report_same_day_missed", report_id=open_one),
+                        timeout=15)
+    assert missed[0]["data"]["responsible_unit_id"] == org.station
+    assert missed[0]["data"]["day"] == datetime.now(SHANGHAI).date().isoformat()
+    assert events.of("report_same_day_missed", report_id=done) == []
