@@ -63,6 +63,24 @@ CONSUMERS = {
     ("case_supervision", CASE_OPENED): [("notify", "handle_event")],
 }
 
+# case_supervision's consumers, appended to whatever else takes the same
+# events (a second dict key would silently replace the first). handle_fact
+# takes every case event: the relay routes with mandatory=True, so each case
+# event type needs a bound queue whoever else consumes it.
+for _event_type, _method in (
+        (REPORT_RECEIVED, "handle_fact"), (REPORT_ACKNOWLEDGED, "handle_fact"),
+        (REPORT_TRANSFERRED, "handle_fact"), (REPORT_ACK_OVERDUE, "handle_fact"),
+        (REPORT_SAME_DAY_MISSED, "handle_fact"), (REPORT_TRANSFER_OVERDUE, "handle_fact"),
+        (REPORT_EXTRA_MATERIALS_REQUESTED, "handle_extra_materials_requested"),
+        (REPORT_MATERIALS_SUPPLIED, "handle_materials_supplied")):
+    CONSUMERS.setdefault(("intake", _event_type), []).append(("case_supervision", _method))
+for _event_type in (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING,
+                    CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
+                    CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED):
+    CONSUMERS.setdefault(("case_supervision", _event_type), []).append(
+        ("case_supervision", "handle_fact"))
+del _event_type, _method
+
 
 def queue_name(source, event_type, service, method):
     """nameko's own name for a SERVICE_POOL event handler's queue."""

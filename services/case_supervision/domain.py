@@ -1,10 +1,42 @@
-"""Case supervision's pure rules: no I/O, no clock, no ids — all passed in."""
-from datetime import timedelta
+"""Case supervision's pure rules: no I/O, no clock, no ids — all passed in.
+
+A command takes the case as stored and answers (fields, entries, events):
+the top-level fields it changes, the history entries it appends and the
+events it causes. `clocks.finish` then recomputes the deadlines and the next
+due time from the changed case and makes the one conditional update.
+"""
 from decimal import Decimal
 
 LEVELS = ("unit", "district", "city")
 STAGES = ("opened", "investigating", "suspects_identified", "arrests_made",
           "recovering_losses", "concluded", "closed")
+WORKING = STAGES[:5]
+ENDED = ("concluded", "closed")
+RESULTS = ("solved", "prosecution", "no_crime", "suspended")
+ZERO = Decimal("0.00")
+
+# The state machine (專案偵辦 → 立案必果): (from, to) -> the only action that
+# makes that move. Progress moves forward, skipping stages an investigation
+# did not need; any working stage concludes, with a result; only a concluded
+# case is signed off (closed); reopening sends a case back to work.
+# Any pair not in this table is refused.
+TRANSITIONS = {
+    **{(a, b): "progress" for i, a in enumerate(WORKING) for b in WORKING[i + 1:]},
+    **{(a, "concluded"): "conclude" for a in WORKING},
+    ("concluded", "closed"): "close",
+    ("concluded", "investigating"): "reopen",
+    ("closed", "investigating"): "reopen",
+}
+
+
+class RuleError(Exception):
+    """A command the rules refuse in the case's current state."""
+
+
+def check_move(stage, to, action):
+    if TRANSITIONS.get((stage, to)) != action:
+        raise RuleError(f"a case that is {stage} cannot {action} to {to}")
+    return to
 
 
 def matches(when, facts):
@@ -13,6 +45,8 @@ def matches(when, facts):
     if "funds_in_transit" in when and facts["funds_in_transit"] != when["funds_in_transit"]:
         return False
     if "incident_type" in when and facts["incident_type"] not in when["incident_type"]:
+        return False
+    if "min_merged" in when and facts["merged_count"] < when["min_merged"]:
         return False
     return True
 
@@ -35,25 +69,26 @@ def supervisor_unit(level, unit_path):
     return unit_path[-1]
 
 
-def deadlines(policy, priority, start):
-    return {stage: start + timedelta(seconds=secs)
-            for stage, secs in policy["deadlines"][priority].items()}
-
-
 def case_number(year, number):
     """Readable, sequential per year: FT-C-2026-000042."""
     return f"FT-C-{year}-{number:06d}"
 
 
+def entry(action, actor, role, at, before=None, after=None, note=None, **extra):
+    return {"action": action, "actor": actor, "role": role, "at": at,
+            "before": before, "after": after, "note": note, **extra}
+
+
 def open_case(accepted, policy, number, now):
-    """The case a `report_accepted` event opens, and its `case_opened` event."""
+    """The case a `report_accepted` event opens (without its schedule)."""
     loss = Decimal(accepted["estimated_loss"])
     priority, level = classify(policy, {
         "loss": loss, "funds_in_transit": accepted["funds_in_transit"],
-        "incident_type": accepted["incident_type"]})
+        "incident_type": accepted["incident_type"],
+        "merged_count": int(accepted.get("merged_count") or 0)})
     path = accepted["owner_unit_path"]
     lead = accepted["accepted_by"]
-    case = {
+    return {
         "_id": accepted["case_id"], "case_number": number,
         "report_id": accepted["report_id"], "reference": accepted["reference"],
         "company_id": accepted["company_id"], "incident_type": accepted["incident_type"],
@@ -61,15 +96,170 @@ def open_case(accepted, policy, number, now):
         "unit_id": path[0], "unit_path": path,
         "supervision": {"level": level, "supervisor_unit_id": supervisor_unit(level, path)},
         "team": {"lead_officer_id": lead, "members": [lead]},
-        "deadlines": deadlines(policy, priority, now), "escalation_level": 0,
-        "loss": {"estimated": loss, "recovered": Decimal("0.00"), "frozen": Decimal("0.00")},
-        "result": None, "opened_at": now, "version": 1, "policy_version": policy["version"],
-        "history": [{"action": "open", "actor": lead, "role": "officer", "at": now,
-                     "before": None, "after": "opened", "note": None}],
+        "escalation_level": 0,
+        "loss": {"estimated": loss, "recovered": ZERO, "frozen": ZERO},
+        "result": None, "conclusion": None, "conclusions": [], "ratings": [],
+        "opened_at": now, "clock_from": now, "last_progress_at": None,
+        "paused": False, "pauses": [], "met": {}, "reached": ["opened"],
+        "overrides": {}, "marks": {"warned": [], "missed": []}, "chain": None,
+        "version": 1, "history": [entry("open", lead, "officer", now, None, "opened")],
     }
-    data = {"case_id": case["_id"], "case_number": number, "report_id": case["report_id"],
-            "reference": case["reference"], "company_id": case["company_id"],
-            "priority": priority, "supervision_level": level,
-            "lead_officer_id": lead, "stage": "opened",
-            "deadlines": {k: v.isoformat() for k, v in case["deadlines"].items()}}
-    return case, [("case_opened", data)]
+
+
+def progress(case, who, body, now):
+    """A team member's step: maybe a new stage, a note, recovered or frozen money."""
+    stage = case["stage"]
+    if stage not in WORKING:
+        raise RuleError(f"a case that is {stage} takes no progress; reopen it first")
+    to = body.get("stage") or stage
+    if to != stage:
+        check_move(stage, to, "progress")
+    disclose = body.get("disclose", False)
+    met = dict(case["met"])
+    met.setdefault("first_action", now)
+    if disclose:
+        met.setdefault("first_progress", now)
+    marks = {"warned": [m for m in case["marks"]["warned"] if m != "progress"],
+             "missed": [m for m in case["marks"]["missed"] if m != "progress"]}
+    fields = {"stage": to, "met": met, "marks": marks, "last_progress_at": now,
+              "chain": None, "reached": sorted(set(case["reached"]) | {to}, key=STAGES.index)}
+    data = {"previous_stage": stage, "disclose": disclose}
+    if disclose:
+        data["note"] = body["note"]
+    events = [("case_progressed", data)]
+    recovered, frozen = body.get("recovered_amount"), body.get("frozen_amount")
+    if recovered or frozen:
+        loss = dict(case["loss"])
+        loss["recovered"] += recovered or ZERO
+        loss["frozen"] += frozen or ZERO
+        fields["loss"] = loss
+        events.append(("loss_recovered", {
+            "recovered_amount": money(recovered or ZERO), "frozen_amount": money(frozen or ZERO),
+            "total_recovered": money(loss["recovered"]), "total_frozen": money(loss["frozen"]),
+            "estimated": money(loss["estimated"])}))
+    return fields, [entry("progress", who.subject, who.role, now, stage, to, body["note"],
+                          disclose=disclose, recovered=recovered, frozen=frozen)], events
+
+
+def conclude(case, who, body, now):
+    """立案必果: a case ends with a result and a summary, or not at all."""
+    check_move(case["stage"], "concluded", "conclude")
+    number = len(case["conclusions"]) + 1
+    conclusion = {"number": number, "result": body["result"], "summary": body["summary"],
+                  "at": now, "by": who.subject}
+    fields = {"stage": "concluded", "result": body["result"], "conclusion": conclusion,
+              "conclusions": case["conclusions"] + [conclusion], "chain": None}
+    return fields, [entry("conclude", who.subject, who.role, now, case["stage"],
+                          "concluded", body["summary"], result=body["result"])], [
+        ("case_concluded", {"result": body["result"], "summary": body["summary"]})]
+
+
+def close(case, who, now):
+    check_move(case["stage"], "closed", "close")
+    if not case.get("result"):
+        raise RuleError("no case closes without a result")
+    return {"stage": "closed", "closed_at": now}, [
+        entry("close", who.subject, who.role, now, "concluded", "closed")], [("case_closed", {})]
+
+
+def reopen(case, who, reason, now):
+    """Back to work: the stage clocks start again from now."""
+    to = check_move(case["stage"], "investigating", "reopen")
+    fields = {"stage": to, "result": None, "conclusion": None, "clock_from": now,
+              "met": {}, "reached": [to], "overrides": {}, "chain": None,
+              "marks": {"warned": [], "missed": []}, "last_progress_at": None}
+    return fields, [entry("reopen", who.subject, who.role, now, case["stage"], to, reason)], [
+        ("case_reopened", {"reason": reason})]
+
+
+def rate(case, who, body, now):
+    """滿意率: the company rates each conclusion once."""
+    conclusion = case.get("conclusion")
+    if case["stage"] not in ENDED or not conclusion:
+        raise RuleError("a case is rated after its conclusion")
+    if any(r["conclusion"] == conclusion["number"] for r in case["ratings"]):
+        raise RuleError("this conclusion has been rated")
+    rating = {"conclusion": conclusion["number"], "rating": body["rating"],
+              "comment": body.get("comment") or "", "at": now}
+    return {"ratings": case["ratings"] + [rating]}, [
+        entry("rate", who.subject, who.role, now, None, body["rating"],
+              body.get("comment"))], [("case_rated", {"rating": body["rating"]})]
+
+
+def add_member(case, who, officer_id, now):
+    team = case["team"]
+    if officer_id in team["members"]:
+        raise RuleError("this officer is on the team")
+    team = dict(team, members=team["members"] + [officer_id])
+    return {"team": team}, [entry("add_member", who.subject, who.role, now, None,
+                                  officer_id)], []
+
+
+def reassign_lead(case, who, officer_id, reason, now):
+    team = case["team"]
+    before = team["lead_officer_id"]
+    if officer_id == before:
+        raise RuleError("this officer leads the case")
+    members = team["members"] + ([officer_id] if officer_id not in team["members"] else [])
+    return {"team": {"lead_officer_id": officer_id, "members": members}}, [
+        entry("reassign_lead", who.subject, who.role, now, before, officer_id, reason)], []
+
+
+def pause(case, actor, role, reason, now, kind="manual", waiting_for=()):
+    """Waiting on the company: the clocks stop. None when already paused."""
+    if case["paused"] or case["stage"] in ENDED:
+        return None
+    pauses = case["pauses"] + [{"from": now, "to": None, "reason": reason, "kind": kind,
+                                "waiting_for": list(waiting_for)}]
+    # Nobody is at fault while the company is awaited: the escalation stops.
+    return {"paused": True, "pauses": pauses, "chain": None}, [
+        entry("pause", actor, role, now, None, None, reason)], [("case_paused", {"reason": reason})]
+
+
+def resume(case, actor, role, now, note=None):
+    """The clocks run again; None when the case is not paused."""
+    if not case["paused"]:
+        return None
+    pauses = [dict(p, to=now) if p["to"] is None else p for p in case["pauses"]]
+    return {"paused": False, "pauses": pauses}, [
+        entry("resume", actor, role, now, None, None, note)], [("case_resumed", {})]
+
+
+def waiting_satisfied(case, missing):
+    """Materials the open pause waits for are no longer missing."""
+    open_pause = next((p for p in case["pauses"] if p["to"] is None), None)
+    if not open_pause or open_pause.get("kind") != "materials":
+        return False
+    return not set(open_pause.get("waiting_for") or ()) & set(missing)
+
+
+def raise_level(case):
+    """Supervision one level up, or None at the top."""
+    level = case["supervision"]["level"]
+    if level == LEVELS[-1]:
+        return None
+    up = LEVELS[LEVELS.index(level) + 1]
+    return {"level": up, "supervisor_unit_id": supervisor_unit(up, case["unit_path"])}
+
+
+def money(value):
+    return f"{Decimal(value):.2f}"
+
+
+def base_data(case):
+    """The fields every case event carries (the catalogue's contract)."""
+    return {"case_id": case["_id"], "case_number": case["case_number"],
+            "report_id": case["report_id"], "reference": case["reference"],
+            "company_id": case["company_id"], "stage": case["stage"],
+            "priority": case["priority"],
+            "supervision_level": case["supervision"]["level"],
+            "supervisor_unit_id": case["supervision"]["supervisor_unit_id"],
+            "lead_officer_id": case["team"]["lead_officer_id"],
+            "deadlines": {k: iso(v) for k, v in case.get("deadlines", {}).items()},
+            "next_due_at": iso(case.get("next_due_at")), "paused": case["paused"],
+            "unit_id": case["unit_id"], "unit_path": case["unit_path"],
+            "estimated_loss": money(case["loss"]["estimated"])}
+
+
+def iso(t):
+    return t.isoformat() if t else None

@@ -5,6 +5,14 @@ from pymongo.errors import DuplicateKeyError
 from shared import idempotency, outbox
 
 CASES = "cases"
+LEDGER = "ledger"
+FACTS = "facts"
+UNITS = "units"
+ENDED = ["concluded", "closed"]
+
+
+class StaleCase(Exception):
+    """The case changed between read and write; the caller reads it again."""
 
 
 class Repository:
@@ -14,7 +22,15 @@ class Repository:
             ([("case_number", 1)], {"unique": True}),
             ([("company_id", 1), ("opened_at", -1)], {}),
             ([("unit_path", 1), ("opened_at", -1)], {}),
+            ([("team.members", 1), ("opened_at", -1)], {}),
+            # The sweep reads through this: its cost follows the due cases.
+            ([("next_due_at", 1)], {}),
+            ([("policy_version", 1)], {}),
         ] + outbox.INDEXES,
+        LEDGER: [([("unit_path", 1), ("created_at", -1)], {}),
+                 ([("case_id", 1)], {})],
+        FACTS: [([("unit_id", 1), ("at", 1)], {}),
+                ([("report_id", 1), ("kind", 1)], {})],
         **idempotency.INDEXES,
     }
 
@@ -28,6 +44,7 @@ class Repository:
             return_document=ReturnDocument.AFTER)
         return doc["n"]
 
+    # -- cases -----------------------------------------------------------
     def case_exists(self, case_id):
         return self.db[CASES].count_documents({"_id": case_id}, limit=1) > 0
 
@@ -42,6 +59,68 @@ class Repository:
     def case(self, case_id):
         return self.db[CASES].find_one({"_id": case_id}, {"outbox": 0})
 
+    def case_of_report(self, report_id):
+        return self.db[CASES].find_one({"report_id": report_id}, {"outbox": 0})
+
     def cases(self, query, limit):
         return list(self.db[CASES].find(query, {"outbox": 0})
                     .sort("opened_at", -1).limit(limit))
+
+    def update_case(self, case, update):
+        """Apply `update` only if nobody changed the case since it was read:
+        the claim that makes each step happen once across instances."""
+        result = self.db[CASES].update_one(
+            {"_id": case["_id"], "version": case["version"]}, update)
+        return result.modified_count == 1
+
+    def due_cases(self, now, limit):
+        return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, {"outbox": 0})
+                    .sort("next_due_at", 1).limit(limit))
+
+    def cases_on_old_policy(self, version, limit):
+        return list(self.db[CASES].find(
+            {"policy_version": {"$ne": version}, "stage": {"$nin": ENDED}},
+            {"outbox": 0}).limit(limit))
+
+    # -- facts, ledger, units --------------------------------------------
+    def add_fact(self, fact):
+        """Insert once; a redelivered event's fact is already there."""
+        try:
+            self.db[FACTS].insert_one(fact)
+        except DuplicateKeyError:
+            pass
+
+    def facts(self, unit_id, start, end):
+        return list(self.db[FACTS].find({"unit_id": unit_id,
+                                         "at": {"$gte": start, "$lt": end}}))
+
+    def received_at(self, report_ids):
+        return {f["report_id"]: f["at"] for f in self.db[FACTS].find(
+            {"report_id": {"$in": list(report_ids)}, "kind": "received"})}
+
+    def add_ledger_item(self, item):
+        try:
+            self.db[LEDGER].insert_one(item)
+        except DuplicateKeyError:
+            pass
+
+    def ledger_item(self, item_id):
+        return self.db[LEDGER].find_one({"_id": item_id})
+
+    def ledger(self, query, limit):
+        return list(self.db[LEDGER].find(query).sort("created_at", -1).limit(limit))
+
+    def resolve_ledger_item(self, item_id, fields):
+        """Only an open item is closed off: two supervisors, one resolution."""
+        return self.db[LEDGER].update_one({"_id": item_id, "status": "open"},
+                                          {"$set": fields}).modified_count == 1
+
+    def learn_unit_path(self, path):
+        """Each suffix of a path is a unit's own path: learn them all."""
+        for i in range(len(path)):
+            self.db[UNITS].update_one({"_id": path[i]}, {"$set": {"path": path[i:]}},
+                                      upsert=True)
+
+    def unit_path(self, unit_id):
+        doc = self.db[UNITS].find_one({"_id": unit_id})
+        return doc["path"] if doc else None

@@ -1,16 +1,85 @@
-"""Case supervision's wire shapes: queries in, views out."""
-from marshmallow import RAISE, Schema, fields, validate
+"""Case supervision's wire shapes: commands in (unknown fields refused), views out."""
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
-from shared.fields import Money, ShownTime
+from services.case_supervision import domain
+from shared.fields import ID_RE, Money, ShownTime
 
 
-class CaseQuery(Schema):
+class In(Schema):
     class Meta:
         unknown = RAISE
 
+
+def text(max_len, required=True):
+    return fields.String(required=required, validate=validate.Length(1, max_len))
+
+
+DEADLINE_NAMES = ("first_action", "first_progress", "conclusion") + domain.STAGES[1:6]
+
+
+class CaseQuery(In):
     report_id = fields.String(validate=validate.Length(1, 64))
-    status = fields.String(validate=validate.Length(1, 32))
+    status = fields.String(validate=validate.OneOf(domain.STAGES))
+    stale = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class ProgressIn(In):
+    stage = fields.String(validate=validate.OneOf(domain.WORKING))
+    note = text(4000)
+    disclose = fields.Boolean(load_default=False)
+    recovered_amount = Money()
+    frozen_amount = Money()
+
+
+class ConcludeIn(In):
+    result = fields.String(required=True, validate=validate.OneOf(domain.RESULTS))
+    summary = text(4000)
+
+
+class ReasonIn(In):
+    reason = text(2000)
+
+
+class DeadlineIn(In):
+    stage = fields.String(required=True, validate=validate.OneOf(DEADLINE_NAMES))
+    due_at = fields.AwareDateTime(required=True)
+    reason = text(2000)
+
+
+class MemberIn(In):
+    officer_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
+
+
+class LeadIn(MemberIn):
+    reason = text(2000)
+
+
+class SatisfactionIn(In):
+    rating = fields.Integer(required=True, strict=True, validate=validate.Range(1, 5))
+    comment = fields.String(load_default="", validate=validate.Length(0, 2000))
+
+
+class NoteIn(In):
+    note = text(2000)
+
+
+class Range(In):
+    # `from` is a Python keyword: the wire name is kept with data_key.
+    start = fields.AwareDateTime(data_key="from")
+    end = fields.AwareDateTime(data_key="to")
+
+    @validates_schema
+    def ordered(self, data, **kwargs):
+        if data.get("start") and data.get("end") and data["start"] >= data["end"]:
+            raise ValidationError("`from` comes before `to`", "from")
+
+
+class LedgerQuery(Range):
+    status = fields.String(validate=validate.OneOf(("open", "resolved")))
+    unit_id = fields.String(validate=validate.Regexp(ID_RE))
+    case_id = fields.String(validate=validate.Length(1, 64))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
 
 
 class SupervisionOut(Schema):
@@ -37,6 +106,33 @@ class HistoryOut(Schema):
     before = fields.Raw(allow_none=True)
     after = fields.Raw(allow_none=True)
     note = fields.String(allow_none=True)
+    disclose = fields.Boolean()
+    result = fields.String()
+    rung = fields.String()
+    escalated_to = fields.String()
+    due_at = ShownTime()
+    recovered = Money(allow_none=True)
+    frozen = Money(allow_none=True)
+
+
+class PauseOut(Schema):
+    start = ShownTime(attribute="from", data_key="from")
+    end = ShownTime(attribute="to", data_key="to", allow_none=True)
+    reason = fields.String()
+    waiting_for = fields.List(fields.String())
+
+
+class ConclusionOut(Schema):
+    number = fields.Integer()
+    result = fields.String()
+    summary = fields.String()
+    at = ShownTime()
+
+
+class RatingOut(Schema):
+    conclusion = fields.Integer()
+    rating = fields.Integer()
+    at = ShownTime()
 
 
 class CaseOut(Schema):
@@ -51,22 +147,95 @@ class CaseOut(Schema):
     priority = fields.String()
     supervision = fields.Nested(SupervisionOut)
     team = fields.Nested(TeamOut)
-    deadlines = fields.Dict(keys=fields.String(), values=ShownTime())
+    unit_id = fields.String()
+    deadlines = fields.Dict(keys=fields.String(), values=ShownTime(allow_none=True))
+    progress_due_at = ShownTime(allow_none=True)
+    next_due_at = ShownTime(allow_none=True)
+    stale = fields.Boolean()
+    calendar = fields.String()
+    policy_version = fields.Raw()
     escalation_level = fields.Integer()
+    paused = fields.Boolean()
+    pauses = fields.List(fields.Nested(PauseOut))
     loss = fields.Nested(LossOut)
     result = fields.Raw(allow_none=True)
+    conclusion = fields.Nested(ConclusionOut, allow_none=True)
+    ratings = fields.List(fields.Nested(RatingOut))
     opened_at = ShownTime()
     history = fields.List(fields.Nested(HistoryOut))
 
 
+class UpdateOut(Schema):
+    at = ShownTime()
+    stage = fields.String(attribute="after")
+    note = fields.String()
+
+
 class CompanyCaseOut(CaseOut):
-    """What a company sees of its own case: no internal history or team list."""
+    """What a company sees of its own case: the steps disclosed to it, no
+    internal notes, no officer beyond the lead, no escalation internals."""
 
     class Meta:
-        exclude = ("history", "team")
+        exclude = ("history", "team", "stale", "next_due_at", "escalation_level", "ratings",
+                   "calendar", "policy_version", "unit_id")
 
     lead_officer_id = fields.Function(lambda case: case["team"]["lead_officer_id"])
+    updates = fields.Function(lambda case: UpdateOut(many=True).dump(
+        [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
 
 
 class CaseList(Schema):
     items = fields.List(fields.Nested(CaseOut))
+
+
+class ResolutionOut(Schema):
+    by = fields.String()
+    unit_id = fields.String()
+    at = ShownTime()
+    note = fields.String()
+
+
+class LedgerItemOut(Schema):
+    item_id = fields.String(attribute="_id")
+    kind = fields.String()
+    unit_id = fields.String()
+    case_id = fields.String(allow_none=True)
+    case_number = fields.String(allow_none=True)
+    report_id = fields.String(allow_none=True)
+    reference = fields.String(allow_none=True)
+    detail = fields.Dict()
+    created_at = ShownTime()
+    status = fields.String()
+    resolution = fields.Nested(ResolutionOut, allow_none=True)
+
+
+class LedgerList(Schema):
+    items = fields.List(fields.Nested(LedgerItemOut))
+
+
+class AckOut(Schema):
+    count = fields.Integer()
+    median_seconds = fields.Integer(allow_none=True)
+    p90_seconds = fields.Integer(allow_none=True)
+
+
+class SatisfactionOut(Schema):
+    average = fields.Decimal(as_string=True, allow_none=True)
+    count = fields.Integer()
+
+
+class ScorecardOut(Schema):
+    unit_id = fields.String()
+    start = ShownTime(data_key="from")
+    end = ShownTime(data_key="to")
+    time_to_acknowledge = fields.Nested(AckOut)
+    transfers_out = fields.Integer()
+    deadlines_missed = fields.Integer()
+    ack_overdue = fields.Integer()
+    transfer_overdue = fields.Integer()
+    escalations = fields.Integer()
+    same_day_misses = fields.Integer()
+    extra_material_requests = fields.Integer()
+    concluded = fields.Dict(keys=fields.String(), values=fields.Integer())
+    loss = fields.Nested(LossOut)
+    satisfaction = fields.Nested(SatisfactionOut)

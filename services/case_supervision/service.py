@@ -1,25 +1,32 @@
 """Case supervision: the dedicated, flagged, fast-tracked case (專案偵辦,
-掛牌督辦, 快偵快辦), opened once from each accepted report."""
-from nameko.events import event_handler
-from nameko.timer import timer
+掛牌督辦, 快偵快辦), opened once from each accepted report.
 
-from services.case_supervision import domain
-from services.case_supervision import schemas as s
-from services.case_supervision.repository import CASES, Repository
-from shared import auth, clock, outbox
-from shared.errors import NotFound
-from shared.http import ServiceBase, api
+The service class is assembled from three parts: the case routes
+(routes.py), the ledger and scorecard with the facts they are built from
+(ledger.py), and the timers (sweep.py). Here: the dependencies, the intake
+events that open or pause a case, and the one write path every change takes.
+"""
+from nameko.events import event_handler
+
+from services.case_supervision import clocks, domain
+from services.case_supervision.ledger import LedgerRoutes
+from services.case_supervision.policy import CasePolicy
+from services.case_supervision.repository import CASES, Repository, StaleCase
+from services.case_supervision.routes import CaseRoutes
+from services.case_supervision.sweep import Sweep
+from shared import clock, outbox
+from shared.errors import Conflict
+from shared.http import ServiceBase
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
-from shared.policy import Policy
 
 
-class CaseSupervisionService(ServiceBase):
+class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
     name = "case_supervision"
 
     repo = Mongo("cases", Repository)
     relay = OutboxRelay()
-    policy = Policy("cases")
+    policy = CasePolicy()
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "report_accepted")
@@ -29,35 +36,66 @@ class CaseSupervisionService(ServiceBase):
     def open_case(self, event):
         """受案必查: one case per accepted report, whatever the redeliveries."""
         accepted = event["data"]
+        self.record_fact(event)
         if not self.repo.case_exists(accepted["case_id"]):
             now = clock.now()
             number = domain.case_number(
                 now.year, self.repo.next_number(f"case-{now.year}"))
-            case, events = domain.open_case(accepted, self.policy, number, now)
+            case = domain.open_case(accepted, self.policy, number, now)
+            case.update(clocks.schedule(case, self.policy))
+            events = [("case_opened", domain.base_data(case))]
             case.update(outbox.on_insert(
                 outbox.record(self.name, case["_id"], 0, events, now), now))
             self.repo.insert_case(case)
         self.relay.flush(CASES, accepted["case_id"])
 
-    # -- reads -------------------------------------------------------------
-    @api("GET", "/cases", roles=("company", *auth.POLICE), query=s.CaseQuery)
-    def list_cases(self, call):
-        query = auth.case_filter(call.who)
-        for key, field in (("report_id", "report_id"), ("status", "stage")):
-            if key in call.query:
-                query[field] = call.query[key]
-        view = s.CompanyCaseOut if call.who.role == "company" else s.CaseOut
-        return {"items": view(many=True).dump(self.repo.cases(query, call.query["limit"]))}
+    @event_handler("intake", "report_extra_materials_requested")
+    def handle_extra_materials_requested(self, body):
+        self.inbox.consume(body, self.wait_on_company)
 
-    @api("GET", "/cases/<case_id>", roles=("company", *auth.POLICE))
-    def get_case(self, call, case_id):
-        case = self.repo.case(case_id)
-        if case is None or not auth.can_read_case(call.who, case):
-            raise NotFound("no such case")
-        view = s.CompanyCaseOut if call.who.role == "company" else s.CaseOut
-        return view().dump(case)
+    def wait_on_company(self, event):
+        """Materials asked of the company after the case opened: its clocks
+        stop until they come (the request itself counts against the unit)."""
+        self.record_fact(event)
+        data = event["data"]
+        case = self.repo.case_of_report(data["report_id"])
+        if case is None:
+            return
+        items = [i["code"] if isinstance(i, dict) else i for i in data.get("items") or ()]
+        reason = "waiting on the company for materials: " + ", ".join(items)
+        self.change(case, domain.pause(case, data.get("requested_by") or "intake", "officer",
+                                       reason, clock.now(), kind="materials",
+                                       waiting_for=items), retry=True)
 
-    # -- timers ------------------------------------------------------------
-    @timer(interval=2)
-    def relay_outbox(self):
-        self.relay.sweep([CASES])
+    @event_handler("intake", "report_materials_supplied")
+    def handle_materials_supplied(self, body):
+        self.inbox.consume(body, self.resume_on_materials)
+
+    def resume_on_materials(self, event):
+        data = event["data"]
+        case = self.repo.case_of_report(data["report_id"])
+        if case is None or not domain.waiting_satisfied(case, data.get("missing") or ()):
+            return
+        self.change(case, domain.resume(case, "company", "company", clock.now(),
+                                        "materials supplied"), retry=True)
+
+    # -- the one write path ------------------------------------------------
+    def change(self, case, result, retry=False):
+        """Store a command's result with its events in one conditional write.
+
+        A concurrent change makes it a 409 for a person, or (retry=True, for
+        an event handler) an error the inbox records and retries later.
+        """
+        if result is None:
+            return case
+        fields, entries, events = result
+        now = clock.now()
+        update, events = clocks.finish(case, fields, entries, events, self.policy, now)
+        envs = outbox.record(self.name, case["_id"], case["seq"], events, now)
+        if not self.repo.update_case(case, outbox.merge(update, outbox.push(
+                case["seq"], envs, now))):
+            if retry:
+                raise StaleCase(f"case {case['_id']} changed meanwhile")
+            raise Conflict("the case changed meanwhile; read it again")
+        self.relay.flush(CASES, case["_id"])
+        return self.repo.case(case["_id"])

@@ -1,0 +1,184 @@
+"""快偵快辦: a case's deadlines, its next due time, and the sweep's steps.
+
+Pure. Every deadline is recomputed from the case's own history (when its
+clock started, its pauses, what has been met, a supervisor's 限期) and the
+current policy, so a changed policy file re-times open cases by the same
+function that timed them. `next_due_at` — the earliest step still to take —
+is stored on the case and indexed: the sweep reads only the due cases.
+"""
+from datetime import timedelta
+
+from services.case_supervision import domain
+from services.case_supervision.calendars import calendar_for, due_at, ms
+
+PROGRESS = "progress"   # the rolling "no progress for the interval" deadline
+
+
+def is_met(case, name):
+    if name in ("conclusion", "concluded"):
+        return case["stage"] in domain.ENDED
+    if name in domain.STAGES:
+        return name in case["reached"]
+    return name in case["met"]
+
+
+def deadline_spans(case, policy, cal):
+    """{name: (start, due, seconds or None)} of this clock cycle's deadlines."""
+    pauses = case["pauses"]
+    spans = {}
+    for name, seconds in policy["deadlines"][case["priority"]].items():
+        spans[name] = (case["clock_from"], due_at(cal, case["clock_from"], seconds, pauses),
+                       seconds)
+    for name, o in case["overrides"].items():
+        spans[name] = (o["set_at"], o["due_at"], None)   # 限期: a date, not a duration
+    last = max(case["clock_from"], case["last_progress_at"] or case["clock_from"])
+    interval = policy["progress_interval"][case["priority"]]
+    spans[PROGRESS] = (last, due_at(cal, last, interval, pauses), interval)
+    return spans
+
+
+def warn_time(cal, policy, span, pauses):
+    start, due, seconds = span
+    share = policy["escalation"]["warn_at"]
+    if seconds is None:
+        return ms(start + (due - start) * share)
+    return due_at(cal, start, seconds * share, pauses)
+
+
+def pending(case, policy, cal):
+    """The steps still to take, earliest first: (at, kind, name, due)."""
+    if case["stage"] in domain.ENDED or case["paused"]:
+        return []
+    steps = []
+    marks = case["marks"]
+    for name, span in deadline_spans(case, policy, cal).items():
+        due = span[1]
+        if due is None or is_met(case, name) or name in marks["missed"]:
+            continue
+        if name not in marks["warned"]:
+            steps.append((warn_time(cal, policy, span, case["pauses"]), "warn", name, due))
+        steps.append((due, "miss", name, due))
+    if case["chain"]:
+        steps.append((case["chain"]["next_at"], "escalate", None, None))
+    return sorted(steps, key=lambda s: (s[0], s[1] != "warn"))
+
+
+def schedule(case, policy):
+    """The derived fields: shown deadlines, next due time, staleness, version."""
+    cal = calendar_for(policy, case["unit_id"])
+    spans = deadline_spans(case, policy, cal)
+    steps = pending(case, policy, cal)
+    missed = [m for m in case["marks"]["missed"] if not is_met(case, m)]
+    return {"deadlines": {k: v[1] for k, v in spans.items() if k != PROGRESS},
+            "progress_due_at": spans[PROGRESS][1] if case["stage"] not in domain.ENDED else None,
+            "next_due_at": steps[0][0] if steps else None,
+            "stale": bool(missed or case["chain"]),
+            "calendar": cal.name, "policy_version": policy["version"]}
+
+
+def due_step(case, policy, now):
+    """The step the sweep takes now, or None when nothing is due yet."""
+    steps = pending(case, policy, calendar_for(policy, case["unit_id"]))
+    while steps and steps[0][0] <= now:
+        at, kind, name, due = steps.pop(0)
+        # A warning whose deadline has passed too would tell nobody anything.
+        if kind == "warn" and due <= now:
+            continue
+        return kind, name, due
+    return None
+
+
+def take_step(case, step, policy, now):
+    """(fields, entries, events) of one sweep step: warn, miss or escalate."""
+    kind, name, due = step
+    marks = {k: list(v) for k, v in case["marks"].items()}
+    if kind == "warn":
+        marks["warned"].append(name)
+        return {"marks": marks}, [domain.entry("deadline_warning", "system", "system", now,
+                                               None, name)], [
+            ("case_deadline_warning", {"deadline": name, "due_at": due.isoformat()})]
+    if kind == "miss":
+        marks["missed"].append(name)
+        fields = {"marks": marks}
+        if not case["chain"]:
+            fields["chain"] = {"next_at": now, "steps": 0, "reason": f"{name} deadline missed"}
+        return fields, [domain.entry("deadline_missed", "system", "system", now, None, name)], [
+            ("case_deadline_missed", {"deadline": name, "due_at": due.isoformat(),
+                                      "responsible_unit_id": case["unit_id"]})]
+    return escalate(case, policy, now)
+
+
+def escalate(case, policy, now):
+    """One rung of the ladder (lead officer, unit supervisor, the supervising
+    level's supervisor), then the same at a higher supervision level."""
+    ladder = policy["escalation"]["ladder"]
+    chain = case["chain"]
+    rung = ladder[min(chain["steps"], len(ladder) - 1)]
+    fields = {"escalation_level": case["escalation_level"] + 1,
+              "chain": dict(chain, steps=chain["steps"] + 1, next_at=ms(
+                  now + timedelta(seconds=policy["escalation"]["repeat_seconds"])))}
+    raised = None
+    if chain["steps"] >= len(ladder):
+        raised = domain.raise_level(case)
+        if raised:
+            fields["supervision"] = raised
+    supervision = raised or case["supervision"]
+    to = {"lead_officer": case["team"]["lead_officer_id"], "unit_supervisor": case["unit_id"],
+          "supervisor": supervision["supervisor_unit_id"]}[rung]
+    return fields, [domain.entry("escalate", "system", "system", now,
+                                 case["escalation_level"], fields["escalation_level"],
+                                 chain["reason"], rung=rung, escalated_to=to)], [
+        ("case_escalated", {"escalation_level": fields["escalation_level"], "rung": rung,
+                            "escalated_to": to, "reason": chain["reason"],
+                            "supervision_raised": bool(raised),
+                            "responsible_unit_id": case["unit_id"]})]
+
+
+def escalate_by_hand(case, who, reason, now):
+    """A supervisor raises the supervision level (or repeats at the top)."""
+    if case["stage"] in domain.ENDED:
+        raise domain.RuleError("a concluded case is not escalated; reopen it first")
+    raised = domain.raise_level(case)
+    level = case["escalation_level"] + 1
+    fields = {"escalation_level": level}
+    if raised:
+        fields["supervision"] = raised
+    to = (raised or case["supervision"])["supervisor_unit_id"]
+    return fields, [domain.entry("escalate", who.subject, who.role, now,
+                                 case["escalation_level"], level, reason, rung="manual",
+                                 escalated_to=to)], [
+        ("case_escalated", {"escalation_level": level, "rung": "manual", "escalated_to": to,
+                            "reason": reason, "supervision_raised": bool(raised),
+                            "responsible_unit_id": case["unit_id"]})]
+
+
+def set_deadline(case, who, body, now):
+    """限期: a supervisor's due date for a deadline or stage; a new deadline
+    replaces a missed one, and the ladder stops while it runs."""
+    if case["stage"] in domain.ENDED:
+        raise domain.RuleError("a concluded case has no deadlines; reopen it first")
+    name, due = body["stage"], ms(body["due_at"])
+    if due <= now:
+        raise domain.RuleError("a deadline lies in the future")
+    marks = {k: [m for m in v if m != name] for k, v in case["marks"].items()}
+    overrides = dict(case["overrides"], **{name: {"due_at": due, "set_at": now,
+                                                  "by": who.subject}})
+    return {"overrides": overrides, "marks": marks, "chain": None}, [
+        domain.entry("set_deadline", who.subject, who.role, now, None, name,
+                     body["reason"], due_at=due)], [
+        ("case_deadline_set", {"deadline": name, "due_at": due.isoformat(),
+                               "reason": body["reason"]})]
+
+
+def finish(case, fields, entries, events, policy, now):
+    """The one update (state, history, schedule) and the events with their
+    base fields taken from the case as it will be stored."""
+    after = {**case, **fields}
+    derived = schedule(after, policy)
+    fields = {**fields, **derived, "updated_at": now}
+    after.update(derived)
+    update = {"$set": fields, "$inc": {"version": 1}}
+    if entries:
+        update["$push"] = {"history": {"$each": entries}}
+    base = domain.base_data(after)
+    return update, [(t, {**base, **d}) for t, d in events]

@@ -1,0 +1,105 @@
+"""The ledger (問題臺賬) and the units' scorecards, and the facts both are
+built from: intake's events and this service's own case events, each taken
+through the inbox, so a fact is recorded once and none is lost — a ledger
+item exists because its event was stored with the state change that caused
+it (the outbox), never by a second write that a crash could skip."""
+from datetime import datetime, timedelta, timezone
+
+from nameko.events import event_handler
+
+from services.case_supervision import accountability, domain
+from services.case_supervision import schemas as s
+from shared import auth, clock
+from shared.errors import Conflict, NotFound
+from shared.http import api
+
+DEFAULT_RANGE = timedelta(days=30)
+
+
+class LedgerRoutes:
+    # -- facts in ----------------------------------------------------------
+    @event_handler("intake", "report_received")
+    @event_handler("intake", "report_acknowledged")
+    @event_handler("intake", "report_transferred")
+    @event_handler("intake", "report_ack_overdue")
+    @event_handler("intake", "report_same_day_missed")
+    @event_handler("intake", "report_transfer_overdue")
+    @event_handler("case_supervision", "case_opened")
+    @event_handler("case_supervision", "case_progressed")
+    @event_handler("case_supervision", "loss_recovered")
+    @event_handler("case_supervision", "case_deadline_warning")
+    @event_handler("case_supervision", "case_deadline_missed")
+    @event_handler("case_supervision", "case_escalated")
+    @event_handler("case_supervision", "case_deadline_set")
+    @event_handler("case_supervision", "case_paused")
+    @event_handler("case_supervision", "case_resumed")
+    @event_handler("case_supervision", "case_concluded")
+    @event_handler("case_supervision", "case_closed")
+    @event_handler("case_supervision", "case_reopened")
+    @event_handler("case_supervision", "case_rated")
+    def handle_fact(self, body):
+        # Every case event has this consumer: the relay publishes with
+        # mandatory routing, so each type needs a bound queue, and the facts
+        # log is the unit's accountability trail (責任倒查).
+        self.inbox.consume(body, self.record_fact)
+
+    def record_fact(self, event):
+        data = event["data"]
+        path = data.get("unit_path") or data.get("owner_unit_path")
+        if path:
+            self.repo.learn_unit_path(path)
+        fact = accountability.fact_for(event, self.path_of)
+        if fact is None:
+            return
+        self.repo.add_fact(fact)
+        item = accountability.ledger_item(fact, data)
+        if item:
+            self.repo.add_ledger_item(item)
+
+    def path_of(self, unit_id, data):
+        for key in ("unit_path", "owner_unit_path"):
+            path = data.get(key) or []
+            if unit_id in path:
+                return path[path.index(unit_id):]
+        return self.repo.unit_path(unit_id) or [unit_id]
+
+    # -- the ledger --------------------------------------------------------
+    @api("GET", "/ledger", roles=("supervisor",), query=s.LedgerQuery, answer=s.LedgerList)
+    def list_ledger(self, call):
+        q = call.query
+        query = auth.ledger_filter(call.who)
+        for key in ("status", "unit_id", "case_id"):
+            if key in q:
+                query[key] = q[key]
+        if "start" in q or "end" in q:
+            query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
+                                                     ("$lt", q.get("end"))) if v}
+        return {"items": self.repo.ledger(query, q["limit"])}
+
+    @api("POST", "/ledger/<item_id>/resolve", roles=("supervisor",), body=s.NoteIn,
+         answer=s.LedgerItemOut)
+    def resolve_ledger_item(self, call, item_id):
+        item = self.repo.ledger_item(item_id)
+        if item is None or not auth.can_resolve_ledger_item(call.who, item):
+            raise NotFound("no such ledger item")
+        try:
+            fields = accountability.resolve(item, call.who, call.body["note"], clock.now())
+        except domain.RuleError as exc:
+            raise Conflict(str(exc))
+        if not self.repo.resolve_ledger_item(item_id, fields):
+            raise Conflict("this ledger item is closed off already")
+        return self.repo.ledger_item(item_id)
+
+    # -- the scorecard -----------------------------------------------------
+    @api("GET", "/units/<unit_id>/scorecard", roles=("officer", "supervisor", "admin"),
+         query=s.Range, answer=s.ScorecardOut)
+    def unit_scorecard(self, call, unit_id):
+        path = self.repo.unit_path(unit_id)
+        if path is None or not auth.can_read_scorecard(call.who, path):
+            raise NotFound("no such unit")
+        end = call.query.get("end") or datetime.now(timezone.utc)
+        start = call.query.get("start") or end - DEFAULT_RANGE
+        facts = self.repo.facts(unit_id, start, end)
+        acked = {f["report_id"] for f in facts if f["kind"] in ("acknowledged", "accepted")}
+        return accountability.scorecard(unit_id, facts, self.repo.received_at(acked),
+                                        start, end)

@@ -1,0 +1,116 @@
+"""The case routes: each loads the case, checks who may act (shared/auth.py),
+applies one rule, and stores it through `change` (one conditional write)."""
+from services.case_supervision import clocks, domain
+from services.case_supervision import schemas as s
+from shared import auth, clock
+from shared.errors import Conflict, Forbidden, NotFound
+from shared.http import api
+
+PEOPLE = ("company", *auth.POLICE)
+
+
+class CaseRoutes:
+    # -- reads -------------------------------------------------------------
+    @api("GET", "/cases", roles=PEOPLE, query=s.CaseQuery)
+    def list_cases(self, call):
+        query = auth.case_filter(call.who)
+        for key, field in (("report_id", "report_id"), ("status", "stage"),
+                           ("stale", "stale")):
+            if key in call.query:
+                query[field] = call.query[key]
+        return {"items": self.view(call.who)(many=True).dump(
+            self.repo.cases(query, call.query["limit"]))}
+
+    @api("GET", "/cases/<case_id>", roles=PEOPLE)
+    def get_case(self, call, case_id):
+        return self.view(call.who)().dump(self.visible_case(call.who, case_id))
+
+    # -- the team's work ---------------------------------------------------
+    @api("POST", "/cases/<case_id>/progress", roles=auth.POLICE, body=s.ProgressIn)
+    def progress_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_work_case,
+                        lambda case, now: domain.progress(case, call.who, call.body, now))
+
+    @api("POST", "/cases/<case_id>/conclude", roles=auth.POLICE, body=s.ConcludeIn)
+    def conclude_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_work_case,
+                        lambda case, now: domain.conclude(case, call.who, call.body, now))
+
+    @api("POST", "/cases/<case_id>/pause", roles=auth.POLICE, body=s.ReasonIn)
+    def pause_case(self, call, case_id):
+        """Waiting on the company by hand: the clocks stop."""
+        return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
+            domain.pause(case, call.who.subject, call.who.role, call.body["reason"], now),
+            "the case is paused already, or concluded"))
+
+    @api("POST", "/cases/<case_id>/resume", roles=auth.POLICE)
+    def resume_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
+            domain.resume(case, call.who.subject, call.who.role, now), "the case is not paused"))
+
+    @api("POST", "/cases/<case_id>/team", roles=auth.POLICE, body=s.MemberIn)
+    def add_team_member(self, call, case_id):
+        return self.act(call, case_id, auth.can_manage_team, lambda case, now: domain.add_member(
+            case, call.who, call.body["officer_id"], now))
+
+    # -- supervision -------------------------------------------------------
+    @api("POST", "/cases/<case_id>/lead", roles=("supervisor",), body=s.LeadIn)
+    def reassign_lead(self, call, case_id):
+        return self.act(call, case_id, auth.can_supervise_case,
+                        lambda case, now: domain.reassign_lead(
+                            case, call.who, call.body["officer_id"], call.body["reason"], now))
+
+    @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn)
+    def escalate_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_supervise_case,
+                        lambda case, now: clocks.escalate_by_hand(
+                            case, call.who, call.body["reason"], now))
+
+    @api("POST", "/cases/<case_id>/deadline", roles=("supervisor",), body=s.DeadlineIn)
+    def set_case_deadline(self, call, case_id):
+        return self.act(call, case_id, auth.can_supervise_case,
+                        lambda case, now: clocks.set_deadline(case, call.who, call.body, now))
+
+    @api("POST", "/cases/<case_id>/close", roles=("supervisor",))
+    def close_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_sign_off_case,
+                        lambda case, now: domain.close(case, call.who, now))
+
+    @api("POST", "/cases/<case_id>/reopen", roles=("company", "supervisor"), body=s.ReasonIn)
+    def reopen_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_reopen_case, lambda case, now: domain.reopen(
+            case, call.who, call.body["reason"], now))
+
+    # -- the company -------------------------------------------------------
+    @api("POST", "/cases/<case_id>/satisfaction", roles=("company",), body=s.SatisfactionIn,
+         status=201)
+    def rate_case(self, call, case_id):
+        return self.act(call, case_id, auth.can_rate_case,
+                        lambda case, now: domain.rate(case, call.who, call.body, now))
+
+    # -- helpers -----------------------------------------------------------
+    def view(self, who):
+        return s.CompanyCaseOut if who.role == "company" else s.CaseOut
+
+    def visible_case(self, who, case_id):
+        case = self.repo.case(case_id)
+        # 404, not 403: a case one may not read must not be seen to exist.
+        if case is None or not auth.can_read_case(who, case):
+            raise NotFound("no such case")
+        return case
+
+    def act(self, call, case_id, allowed, command):
+        case = self.visible_case(call.who, case_id)
+        if not allowed(call.who, case):
+            raise Forbidden("you may not do this on this case")
+        try:
+            result = command(case, clock.now())
+        except domain.RuleError as exc:
+            raise Conflict(str(exc))
+        return self.view(call.who)().dump(self.change(case, result))
+
+
+def must(result, refusal):
+    if result is None:
+        raise domain.RuleError(refusal)
+    return result

@@ -1,0 +1,47 @@
+"""The timers: the stale-case sweep, re-timing on a new policy, the relay.
+
+They run in every instance. Each step is claimed by the one conditional
+update on `{_id, version}` that also stores it with its events: of two
+instances that read the same case, one update matches and the other's
+matches nothing (modified_count 0), so no step happens twice.
+"""
+import logging
+
+from nameko.timer import timer
+
+from services.case_supervision import clocks
+from services.case_supervision.repository import CASES, StaleCase
+from shared import clock
+
+log = logging.getLogger(__name__)
+BATCH = 100
+
+
+class Sweep:
+    @timer(interval=1)
+    def escalate_stale_cases(self):
+        """Warn, record misses and escalate, for the cases due now only
+        (read through the `next_due_at` index)."""
+        now = clock.now()
+        for case in self.repo.due_cases(now, BATCH):
+            step = clocks.due_step(case, self.policy, now)
+            result = clocks.take_step(case, step, self.policy, now) if step else ({}, [], [])
+            try:
+                # With no step due, the write just moves next_due_at on.
+                self.change(case, result, retry=True)
+            except StaleCase:
+                log.info("case %s: another instance took this step", case["_id"])
+
+    @timer(interval=2)
+    def recompute_deadlines(self):
+        """A changed policy file re-times the open cases it did not time."""
+        policy = self.policy
+        for case in self.repo.cases_on_old_policy(policy["version"], BATCH):
+            try:
+                self.change(case, ({}, [], []), retry=True)
+            except StaleCase:
+                log.info("case %s: re-timed elsewhere", case["_id"])
+
+    @timer(interval=2)
+    def relay_outbox(self):
+        self.relay.sweep([CASES])
