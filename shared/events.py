@@ -62,6 +62,17 @@ CONSUMERS = {
     ("intake", STOP_PAYMENT_REQUESTED): [("notify", "handle_event")],
     ("case_supervision", CASE_OPENED): [("notify", "handle_event")],
 }
+# notify orders each report's and case's notices by sequence, so it takes
+# every event of those subjects, told or not (a missing one would hold the rest).
+for _type in (REPORT_TRANSFER_OFFERED, REPORT_TRANSFER_DECLINED, REPORT_TRANSFERRED,
+              REPORT_MERGED, REPORT_MATERIALS_SUPPLIED, REPORT_EXTRA_MATERIALS_REQUESTED,
+              REPORT_ACK_OVERDUE, REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED):
+    CONSUMERS.setdefault(("intake", _type), []).append(("notify", "handle_event"))
+for _type in (CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING, CASE_DEADLINE_MISSED,
+              CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED, CASE_RESUMED, CASE_CONCLUDED,
+              CASE_CLOSED, CASE_REOPENED, CASE_RATED):
+    CONSUMERS.setdefault(("case_supervision", _type), []).append(("notify", "handle_event"))
+del _type
 
 # case_supervision's consumers, appended to whatever else takes the same
 # events (a second dict key would silently replace the first). handle_fact

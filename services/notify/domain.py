@@ -1,24 +1,82 @@
-"""Notify's pure rules: which events become notices, and their text."""
+"""Notify's pure rules: which events become notices, their text, the order
+they are released in, and the follow-up notice (定期回訪).
+
+No clock, no ids, no I/O: time and ids come in as arguments. A subject (a
+report or a case) is released strictly in `sequence` order; every event of
+the subject is taken in, the ones that give no notice only move the cursor.
+"""
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 import jinja2
 import yaml
 
+from shared import events as ev
 from shared.fields import SHANGHAI
 
 DEFAULT_LANGUAGE = "zh-CN"
+LANGUAGES = ("zh-CN", "en")
+CHANNELS = ("webhook", "email", "sms")
+FOLLOW_UP = "case_follow_up"  # the notice notify itself writes (定期回訪)
+FALLBACK = "_fallback"
+LABELS = "_labels"  # words for codes (levels, results), per language
+
+# Every event of a subject we order, so no sequence number is ever missing.
+REPORT_EVENTS = (
+    ev.REPORT_RECEIVED, ev.STOP_PAYMENT_REQUESTED, ev.REPORT_ACKNOWLEDGED,
+    ev.REPORT_TRANSFER_OFFERED, ev.REPORT_TRANSFER_DECLINED, ev.REPORT_TRANSFERRED,
+    ev.REPORT_MERGED, ev.REPORT_ACCEPTED, ev.REPORT_MATERIALS_SUPPLIED,
+    ev.REPORT_EXTRA_MATERIALS_REQUESTED, ev.REPORT_ACK_OVERDUE,
+    ev.REPORT_TRANSFER_OVERDUE, ev.REPORT_SAME_DAY_MISSED)
+CASE_EVENTS = (
+    ev.CASE_OPENED, ev.CASE_PROGRESSED, ev.LOSS_RECOVERED, ev.CASE_DEADLINE_WARNING,
+    ev.CASE_DEADLINE_MISSED, ev.CASE_ESCALATED, ev.CASE_DEADLINE_SET, ev.CASE_PAUSED,
+    ev.CASE_RESUMED, ev.CASE_CONCLUDED, ev.CASE_CLOSED, ev.CASE_REOPENED, ev.CASE_RATED)
+
+# The disclosable steps. Accountability events (overdue, missed, deadline
+# warnings), offers still pending, pauses and ratings stay inside.
+ALWAYS_TOLD = {
+    ev.REPORT_RECEIVED, ev.STOP_PAYMENT_REQUESTED, ev.REPORT_ACKNOWLEDGED,
+    ev.REPORT_TRANSFERRED, ev.REPORT_MERGED, ev.REPORT_ACCEPTED,
+    ev.REPORT_EXTRA_MATERIALS_REQUESTED, ev.CASE_OPENED, ev.LOSS_RECOVERED,
+    ev.CASE_CONCLUDED, ev.CASE_CLOSED, ev.CASE_REOPENED}
+# Data that never leaves, even inside a told event's webhook body.
+WITHHELD = {ev.CASE_ESCALATED: {"reason", "rung", "escalated_to"}}
+# A concluded or closed case needs no "still working on it"; a reopened one does.
+FOLLOW_UP_STATE = {ev.CASE_OPENED: True, ev.CASE_REOPENED: True,
+                   ev.CASE_CONCLUDED: False, ev.CASE_CLOSED: False}
 
 
+def is_told(event):
+    """Whether the company hears of this event at all."""
+    kind, data = event["type"], event["data"]
+    if kind == ev.CASE_PROGRESSED:
+        return data.get("disclose") is True  # internal notes never leave
+    if kind == ev.CASE_ESCALATED:
+        return data.get("supervision_raised") is True
+    return kind in ALWAYS_TOLD
+
+
+def public_data(event):
+    data = event["data"]
+    hidden = set(WITHHELD.get(event["type"], ()))
+    if event["type"] == ev.CASE_PROGRESSED and data.get("disclose") is not True:
+        hidden.add("note")
+    return {k: v for k, v in data.items() if k not in hidden}
+
+
+# -- text -------------------------------------------------------------------
 def money(value):
     """¥21,000.00: exact, from the decimal string, never through a float."""
     return f"¥{Decimal(value):,.2f}"
 
 
 def shown(value):
-    """An ISO time shown in Asia/Shanghai, to the minute."""
-    return datetime.fromisoformat(value).astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    """An ISO time (or aware datetime) shown in Asia/Shanghai, to the minute."""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
+    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
 
 
 def load_templates(path=os.path.join(os.path.dirname(__file__), "templates.yml")):
@@ -26,22 +84,147 @@ def load_templates(path=os.path.join(os.path.dirname(__file__), "templates.yml")
     env.filters.update(money=money, shown=shown)
     with open(path, encoding="utf-8") as f:
         raw = yaml.safe_load(f)
-    return {event_type: {lang: {part: env.from_string(text) for part, text in parts.items()}
-                         for lang, parts in langs.items()}
-            for event_type, langs in raw.items()}
+    labels = raw.pop(LABELS)
+    templates = {event_type: {lang: {part: env.from_string(text)
+                                     for part, text in parts.items()}
+                              for lang, parts in langs.items()}
+                 for event_type, langs in raw.items()}
+    templates[LABELS] = labels
+    return templates
+
+
+def render(templates, kind, language, data):
+    """(language, title, body). A template that cannot render (a producer
+    left out a field) falls back to a plain text: the step is still told."""
+    texts = templates[kind]
+    language = language if language in texts else DEFAULT_LANGUAGE
+    words = templates[LABELS][language]
+    try:
+        return (language, texts[language]["title"].render(d=data, t=words).strip(),
+                texts[language]["body"].render(d=data, t=words).strip())
+    except (jinja2.TemplateError, ValueError, ArithmeticError, TypeError, KeyError):
+        fallback = templates[FALLBACK][language]
+        return (language, fallback["title"].render(d=data, t=words).strip(),
+                fallback["body"].render(d=data, t=words).strip())
 
 
 def notice_for(event, language, templates, notice_id, now):
-    """The feed notice an event gives its company, or None if it gives none."""
-    texts = templates.get(event["type"])
+    """The notice an event gives its company, or None if it gives none."""
     company_id = event["data"].get("company_id")
-    if texts is None or not company_id:
+    if not company_id or event["type"] not in templates or not is_told(event):
         return None
-    language = language if language in texts else DEFAULT_LANGUAGE
-    d = event["data"]
+    data = public_data(event)
+    language, title, body = render(templates, event["type"], language, data)
     return {"_id": notice_id, "company_id": company_id, "event_id": event["event_id"],
             "event_type": event["type"], "subject": event["subject"],
-            "sequence": event["sequence"], "language": language,
-            "title": texts[language]["title"].render(d=d),
-            "body": texts[language]["body"].render(d=d).strip(),
-            "created_at": now}
+            "sequence": event["sequence"], "order": float(event["sequence"]),
+            "language": language, "title": title, "body": body, "created_at": now,
+            "envelope": public_envelope(event, data, notice_id, language, title, body)}
+
+
+def public_envelope(event, data, notice_id, language, title, body):
+    """The webhook body: the event envelope (API.md), its data cleared of
+    what stays inside, plus the notice text for receivers that show it."""
+    return {"event_id": event["event_id"], "specversion": ev.SPEC_VERSION,
+            "type": event["type"], "source": event["source"], "subject": event["subject"],
+            "sequence": event["sequence"], "occurred_at": _iso(event["occurred_at"]),
+            "data": data, "notice": {"notice_id": notice_id, "language": language,
+                                     "title": title, "body": body}}
+
+
+def _iso(value):
+    return value if isinstance(value, str) else value.isoformat()
+
+
+# -- order ------------------------------------------------------------------
+def notice_time(subject, now):
+    """Strictly after the subject's last notice: the feed, sorted by time,
+    keeps each subject's order even when instances' clocks disagree."""
+    last = subject.get("last_notice_at")
+    return max(now, last + timedelta(milliseconds=1)) if last else now
+
+
+def in_gaps(subject, sequence):
+    return any(low <= sequence <= high for low, high in subject.get("gaps") or ())
+
+
+def deliveries_for(notice, channels, lanes, now):
+    """One delivery per channel the company has. Each names the delivery
+    before it on the same channel and subject (`after`): it waits (no
+    `next_attempt_at`) until that one is delivered or given up."""
+    out = []
+    for channel in channels:
+        after = lanes.get(channel)
+        out.append({"_id": f"{notice['_id']}:{channel}", "notice_id": notice["_id"],
+                    "company_id": notice["company_id"], "subject": notice["subject"],
+                    "channel": channel, "event_id": notice["event_id"],
+                    "event_type": notice["event_type"], "sequence": notice["sequence"],
+                    "after": after, "status": "pending", "tries": 0, "attempts": [],
+                    "next_attempt_at": None if after else now, "created_at": now})
+    return out
+
+
+def released(subject, event, notice, deliveries, follow_up_after):
+    """The subject's new state once `event` is released (with its notice)."""
+    state = {"released": event["sequence"],
+             "company_id": event["data"].get("company_id") or subject.get("company_id"),
+             "source": event["source"]}
+    state["lanes"] = dict(subject.get("lanes") or {},
+                          **{d["channel"]: d["_id"] for d in deliveries})
+    if event["source"] == "case_supervision":
+        data = event["data"]
+        for key in ("case_number", "reference", "stage", "next_due_at"):
+            if key in data:
+                state[key] = data[key]
+        state["follow_up"] = FOLLOW_UP_STATE.get(event["type"],
+                                                 subject.get("follow_up", True))
+    if notice:
+        state["last_notice_at"] = notice["created_at"]
+        state["last_step"] = {"title": notice["title"], "at": notice["created_at"]}
+    if notice and state.get("follow_up", subject.get("follow_up")):
+        state["quiet_due_at"] = notice["created_at"] + timedelta(seconds=follow_up_after)
+    return state
+
+
+# -- 定期回訪 -----------------------------------------------------------------
+def follow_up_for(subject, language, templates, notice_id, event_id, now):
+    """The "still working on it" notice of a quiet case: the last step and
+    the next deadline. It carries the sequence of the last step it reports,
+    ordered just after it on every channel."""
+    last = subject.get("last_step") or {}
+    data = {"case_id": subject["_id"], "case_number": subject.get("case_number"),
+            "reference": subject.get("reference"), "stage": subject.get("stage"),
+            "last_step": last.get("title"), "last_step_at": last.get("at"),
+            "next_due_at": subject.get("next_due_at"),
+            "company_id": subject["company_id"]}
+    language, title, body = render(templates, FOLLOW_UP, language, data)
+    created = notice_time(subject, now)
+    event = {"event_id": event_id, "type": FOLLOW_UP, "source": "notify",
+             "subject": subject["_id"], "sequence": subject["released"],
+             "occurred_at": created}
+    wire = dict(data, last_step_at=_iso(data["last_step_at"]) if data["last_step_at"] else None)
+    return {"_id": notice_id, "company_id": subject["company_id"], "event_id": event_id,
+            "event_type": FOLLOW_UP, "subject": subject["_id"],
+            "sequence": subject["released"], "order": subject["released"] + 0.5,
+            "language": language, "title": title, "body": body, "created_at": created,
+            "envelope": public_envelope(event, wire, notice_id, language, title, body)}
+
+
+def follow_up_state(notice, deliveries, lanes, follow_up_after):
+    return {"last_notice_at": notice["created_at"],
+            "quiet_due_at": notice["created_at"] + timedelta(seconds=follow_up_after),
+            "lanes": dict(lanes or {}, **{d["channel"]: d["_id"] for d in deliveries})}
+
+
+def language_of(subscription, company):
+    """The subscription's language, else the company's, else zh-CN."""
+    return ((subscription or {}).get("language") or (company or {}).get("language")
+            or DEFAULT_LANGUAGE)
+
+
+def channels_of(subscription, email_on=True):
+    """The channels a company has asked for, besides the feed."""
+    sub = subscription or {}
+    wanted = {"webhook": sub.get("webhook_url"), "email": sub.get("email") and email_on,
+              "sms": sub.get("phone")}
+    return [c for c in CHANNELS if wanted[c]]

@@ -1,21 +1,35 @@
-"""Notify's storage: the one module here that speaks pymongo."""
+"""Notify's storage for companies, subscriptions, the events taken in, each
+subject's release cursor and the notices; deliveries live in deliveries.py.
+
+Every claim is an update_one on a precise filter whose modified_count says
+who won (SecantusDB scans a whole collection on find_one_and_update).
+"""
 from pymongo.errors import DuplicateKeyError
 
+from services.notify.deliveries import DeliveryStore
 from shared import idempotency
 
 NOTICES = "notices"
+EVENTS = "events"
+SUBJECTS = "subjects"
 
 
 class Repository:
     INDEXES = {
         NOTICES: [([("company_id", 1), ("event_id", 1)], {"unique": True}),
                   ([("company_id", 1), ("created_at", 1), ("_id", 1)], {})],
+        EVENTS: [([("subject", 1), ("sequence", 1)], {}),
+                 ([("state", 1), ("received_at", 1)], {})],
+        SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
+        **DeliveryStore.INDEXES,
         **idempotency.INDEXES,
     }
 
     def __init__(self, db):
         self.db = db
+        self.deliveries = DeliveryStore(db)
 
+    # -- companies and their channels ---------------------------------------
     def save_company(self, profile, version):
         """Keep the newest profile: an older event never overwrites a newer one."""
         try:
@@ -28,6 +42,75 @@ class Repository:
     def company(self, company_id):
         return self.db.companies.find_one({"_id": company_id}) or {}
 
+    def subscription(self, company_id):
+        return self.db.subscriptions.find_one({"_id": company_id})
+
+    def create_subscription(self, company_id, fields):
+        """False when the company already has one (a concurrent first PUT)."""
+        try:
+            self.db.subscriptions.insert_one({"_id": company_id, **fields})
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def update_subscription(self, company_id, fields):
+        self.db.subscriptions.update_one({"_id": company_id}, {"$set": fields})
+
+    # -- events taken in, and each subject's cursor --------------------------
+    def take_event(self, event, now):
+        """Store an event until its turn; a redelivery changes nothing."""
+        try:
+            self.db[EVENTS].insert_one({
+                "_id": event["event_id"], "subject": event["subject"],
+                "sequence": event["sequence"], "type": event["type"],
+                "source": event["source"], "occurred_at": event["occurred_at"],
+                "data": event["data"], "state": "held", "received_at": now})
+        except DuplicateKeyError:
+            pass
+
+    def event_at(self, subject, sequence):
+        return self.db[EVENTS].find_one({"subject": subject, "sequence": sequence})
+
+    def first_held_after(self, subject, sequence):
+        return self.db[EVENTS].find_one(
+            {"subject": subject, "sequence": {"$gt": sequence}}, sort=[("sequence", 1)])
+
+    def mark_released(self, event_id, now):
+        self.db[EVENTS].update_one({"_id": event_id, "state": "held"},
+                                   {"$set": {"state": "released", "released_at": now}})
+
+    def held_up_to(self, subject, sequence):
+        """Held events at or below the cursor: late arrivals, or strays."""
+        return list(self.db[EVENTS].find({"subject": subject, "state": "held",
+                                          "sequence": {"$lte": sequence}}))
+
+    def held_before(self, cutoff, limit=100):
+        """Subjects with an event held since before `cutoff`."""
+        held = self.db[EVENTS].find({"state": "held", "received_at": {"$lte": cutoff}},
+                                    {"subject": 1}).limit(limit)
+        return sorted({e["subject"] for e in held})
+
+    def subject(self, subject_id):
+        return self.db[SUBJECTS].find_one({"_id": subject_id}) or {
+            "_id": subject_id, "v": 0, "released": 0}
+
+    def advance_subject(self, subject, state):
+        """Write the subject's next state if nobody moved it since it was read."""
+        if subject["v"] == 0:
+            try:
+                self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state})
+                return True
+            except DuplicateKeyError:
+                return False
+        result = self.db[SUBJECTS].update_one({"_id": subject["_id"], "v": subject["v"]},
+                                              {"$set": state, "$inc": {"v": 1}})
+        return result.modified_count == 1
+
+    def quiet_cases(self, now, limit=100):
+        return list(self.db[SUBJECTS].find(
+            {"follow_up": True, "quiet_due_at": {"$lte": now}}).limit(limit))
+
+    # -- notices ------------------------------------------------------------
     def add_notice(self, notice):
         """False when this event already gave this company its notice."""
         try:
@@ -42,5 +125,8 @@ class Repository:
             at, notice_id = after
             query["$or"] = [{"created_at": {"$gt": at}},
                             {"created_at": at, "_id": {"$gt": notice_id}}]
-        return list(self.db[NOTICES].find(query).sort([("created_at", 1), ("_id", 1)])
-                    .limit(limit))
+        return list(self.db[NOTICES].find(query, {"envelope": 0})
+                    .sort([("created_at", 1), ("_id", 1)]).limit(limit))
+
+    def notice(self, notice_id):
+        return self.db[NOTICES].find_one({"_id": notice_id})

@@ -1,22 +1,41 @@
-"""Notify: every disclosable step reaches the company, once, in its language."""
+"""Notify: every disclosable step reaches the company, in order, once, by
+its channels, in its language (案件偵辦結果及時告知, 定期回訪)."""
 import base64
+import os
 from datetime import datetime
 
 from nameko.events import event_handler
+from nameko.timer import timer
 
+from services.notify import channel_rules as rules
 from services.notify import domain
 from services.notify import schemas as s
+from services.notify.channels import Channels, webhook_problem
+from services.notify.delivery import Courier
+from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
-from shared import clock
-from shared.errors import BadRequest
+from shared import auth, clock
+from shared.errors import BadRequest, Conflict, Invalid, NotFound
 from shared.http import ServiceBase, api
 from shared.mongo import Mongo
+from shared.policy import Policy
+
+
+def roles(action):
+    return tuple(sorted(auth.PERMISSIONS[action]))
+
 
 class NotifyService(ServiceBase):
     name = "notify"
 
     repo = Mongo("notify", Repository)
+    policy = Policy("notify")
+    channels = Channels()
     templates = domain.load_templates()
+
+    def sequencer(self):
+        return Sequencer(self.repo, self.templates, self.policy, clock.now,
+                         email_on=self.channels.email_on)
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "company_registered")
@@ -26,28 +45,126 @@ class NotifyService(ServiceBase):
     def remember_company(self, event):
         self.repo.save_company(event["data"], event["sequence"])
 
+    # Every event of a report or a case, told or not: each fills its place
+    # in the subject's sequence, so the ones after it can be released.
     @event_handler("intake", "report_received")
-    @event_handler("intake", "report_acknowledged")
-    @event_handler("intake", "report_accepted")
     @event_handler("intake", "stop_payment_requested")
+    @event_handler("intake", "report_acknowledged")
+    @event_handler("intake", "report_transfer_offered")
+    @event_handler("intake", "report_transfer_declined")
+    @event_handler("intake", "report_transferred")
+    @event_handler("intake", "report_merged")
+    @event_handler("intake", "report_accepted")
+    @event_handler("intake", "report_materials_supplied")
+    @event_handler("intake", "report_extra_materials_requested")
+    @event_handler("intake", "report_ack_overdue")
+    @event_handler("intake", "report_transfer_overdue")
+    @event_handler("intake", "report_same_day_missed")
     @event_handler("case_supervision", "case_opened")
+    @event_handler("case_supervision", "case_progressed")
+    @event_handler("case_supervision", "loss_recovered")
+    @event_handler("case_supervision", "case_deadline_warning")
+    @event_handler("case_supervision", "case_deadline_missed")
+    @event_handler("case_supervision", "case_escalated")
+    @event_handler("case_supervision", "case_deadline_set")
+    @event_handler("case_supervision", "case_paused")
+    @event_handler("case_supervision", "case_resumed")
+    @event_handler("case_supervision", "case_concluded")
+    @event_handler("case_supervision", "case_closed")
+    @event_handler("case_supervision", "case_reopened")
+    @event_handler("case_supervision", "case_rated")
     def handle_event(self, body):
         self.inbox.consume(body, self.add_notice)
 
     def add_notice(self, event):
-        company = self.repo.company(event["data"].get("company_id"))
-        notice = domain.notice_for(event, company.get("language"), self.templates,
-                                   clock.new_id(), clock.now())
-        if notice:
-            self.repo.add_notice(notice)  # unique (company, event): once
+        """Take the event in and release what is next for its subject."""
+        self.sequencer().take(event)
+
+    # -- timers ------------------------------------------------------------
+    @timer(interval=0.5)
+    def deliver_due(self):
+        Courier(self.repo, self.channels, clock.now).deliver_due()
+
+    @timer(interval=1)
+    def send_follow_ups(self):
+        self.sequencer().send_follow_ups()
+
+    @timer(interval=2)
+    def release_overdue(self):
+        self.sequencer().release_overdue()
 
     # -- the feed ----------------------------------------------------------
-    @api("GET", "/notices", roles=("company",), query=s.NoticeQuery, answer=s.NoticePage)
+    @api("GET", "/notices", roles=roles("notice.read"), query=s.NoticeQuery,
+         answer=s.NoticePage)
     def list_notices(self, call):
         after = decode_cursor(call.query.get("after"))
         items = self.repo.notices(call.who.subject, after, call.query["limit"])
         nxt = encode_cursor(items[-1]) if len(items) == call.query["limit"] else None
         return {"items": items, "next": nxt}
+
+    # -- the company's channels --------------------------------------------
+    @api("PUT", "/subscription", roles=roles("subscription.manage"),
+         body=s.SubscriptionIn, answer=s.SubscriptionOut)
+    def put_subscription(self, call):
+        url = call.body["webhook_url"]
+        problem = url and webhook_problem(url, self.channels.allow_private)
+        if problem:
+            raise Invalid("the webhook URL is refused", fields={"webhook_url": [problem]})
+        company_id = call.who.subject
+        fields = dict(call.body, updated_at=clock.now())
+        if not self.repo.create_subscription(company_id, dict(
+                fields, webhook_secret=rules.new_secret(os.urandom(24)))):
+            self.repo.update_subscription(company_id, fields)
+        return self.repo.subscription(company_id)
+
+    @api("GET", "/subscription", roles=roles("subscription.manage"),
+         answer=s.SubscriptionOut)
+    def get_subscription(self, call):
+        return self._subscription(call.who.subject)
+
+    @api("POST", "/subscription/rotate-secret", roles=roles("subscription.manage"),
+         answer=s.SubscriptionOut)
+    def rotate_secret(self, call):
+        """A new secret; the old one signs beside it during the overlap."""
+        sub = self._subscription(call.who.subject)
+        self.repo.update_subscription(sub["_id"], rules.rotated(
+            sub, rules.new_secret(os.urandom(24)), clock.now(),
+            self.policy["secret_overlap_seconds"]))
+        return self.repo.subscription(sub["_id"])
+
+    def _subscription(self, company_id):
+        sub = self.repo.subscription(company_id)
+        if sub is None:
+            raise NotFound("no subscription yet: PUT /subscription first")
+        return sub
+
+    # -- deliveries (admin) -------------------------------------------------
+    @api("GET", "/deliveries", roles=roles("delivery.read"), query=s.DeliveryQuery,
+         answer=s.DeliveryList)
+    def list_deliveries(self, call):
+        q = dict(call.query)
+        limit = q.pop("limit")
+        return {"items": self.repo.deliveries.listing(q, limit)}
+
+    @api("GET", "/deliveries/<delivery_id>", roles=roles("delivery.read"),
+         answer=s.DeliveryOut)
+    def get_delivery(self, call, delivery_id):
+        return self._delivery(delivery_id)
+
+    @api("POST", "/deliveries/<delivery_id>/replay", roles=roles("delivery.replay"),
+         answer=s.DeliveryOut)
+    def replay_delivery(self, call, delivery_id):
+        """A dead letter gets a fresh round of tries (its receiver recovered)."""
+        if not self.repo.deliveries.replay(delivery_id, clock.now()):
+            self._delivery(delivery_id)
+            raise Conflict("only a dead letter can be replayed")
+        return self._delivery(delivery_id)
+
+    def _delivery(self, delivery_id):
+        delivery = self.repo.deliveries.get(delivery_id)
+        if delivery is None:
+            raise NotFound("no such delivery")
+        return delivery
 
 
 def encode_cursor(notice):

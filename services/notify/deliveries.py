@@ -1,0 +1,80 @@
+"""Deliveries on record: one document per notice and channel, with every
+attempt it took. The one module here that speaks pymongo for them.
+
+A delivery is due when it is `pending` with a `next_attempt_at` in the past;
+one waiting for its predecessor on the same channel and subject has none.
+Claims and results are update_one calls on a precise filter
+({_id, status, tries, next_attempt_at}); modified_count says who won.
+"""
+from pymongo.errors import DuplicateKeyError
+
+from services.notify.channel_rules import FINISHED
+
+DELIVERIES = "deliveries"
+
+
+class DeliveryStore:
+    INDEXES = {DELIVERIES: [([("status", 1), ("next_attempt_at", 1)], {}),
+                            ([("after", 1)], {"sparse": True}),
+                            ([("created_at", -1)], {}),
+                            ([("status", 1), ("created_at", -1)], {})]}
+
+    def __init__(self, db):
+        self.coll = db[DELIVERIES]
+
+    def add(self, deliveries, now):
+        """Insert (a second worker's identical insert is a no-op), then wake
+        any whose predecessor finished already. Insert first, check second,
+        and the finisher wakes after it marks itself: no wake-up is lost."""
+        for delivery in deliveries:
+            try:
+                self.coll.insert_one(delivery)
+            except DuplicateKeyError:
+                pass
+        for delivery in deliveries:
+            if delivery["after"]:
+                before = self.coll.find_one({"_id": delivery["after"]}, {"status": 1})
+                if before is None or before["status"] in FINISHED:
+                    self.wake(delivery["_id"], now)
+
+    def wake(self, delivery_id, now):
+        self.coll.update_one({"_id": delivery_id, "status": "pending",
+                              "next_attempt_at": None},
+                             {"$set": {"next_attempt_at": now}})
+
+    def wake_successors(self, delivery_id, now):
+        for nxt in self.coll.find({"after": delivery_id, "status": "pending",
+                                   "next_attempt_at": None}, {"_id": 1}):
+            self.wake(nxt["_id"], now)
+
+    def due(self, now, limit):
+        return list(self.coll.find({"status": "pending", "next_attempt_at": {"$lte": now}})
+                    .sort("next_attempt_at", 1).limit(limit))
+
+    def claim(self, delivery, lease_until):
+        """Take a due delivery for one try; False if another instance has."""
+        result = self.coll.update_one(
+            {"_id": delivery["_id"], "status": "pending", "tries": delivery["tries"],
+             "next_attempt_at": delivery["next_attempt_at"]},
+            {"$set": {"next_attempt_at": lease_until}})
+        return result.modified_count == 1
+
+    def record(self, delivery, attempt, fields):
+        """The outcome of the claimed try: one attempt more on record."""
+        self.coll.update_one({"_id": delivery["_id"], "tries": delivery["tries"]},
+                             {"$set": fields, "$inc": {"tries": 1},
+                              "$push": {"attempts": attempt}})
+
+    def replay(self, delivery_id, now):
+        """A dead letter gets a fresh round of tries; False if it is not dead."""
+        result = self.coll.update_one(
+            {"_id": delivery_id, "status": "dead"},
+            {"$set": {"status": "pending", "tries": 0, "next_attempt_at": now,
+                      "dead_at": None}, "$inc": {"replays": 1}})
+        return result.modified_count == 1
+
+    def get(self, delivery_id):
+        return self.coll.find_one({"_id": delivery_id})
+
+    def listing(self, query, limit):
+        return list(self.coll.find(query).sort("created_at", -1).limit(limit))

@@ -1,0 +1,130 @@
+"""Releasing events in order, and the follow-up sweep (定期回訪).
+
+Every event of a subject is stored on arrival; the subject's cursor then
+releases the next sequence while it is present: its notice and its
+deliveries are written first, then the cursor moves by a conditional
+update on the subject's version. Two workers releasing the same event write
+the same notice and deliveries (ids derived from the event id), and only one
+moves the cursor; a crash before the move is redone by the next arrival or
+by the sweep. A gap that outlives the policy's hold is stepped over, so a
+lost or unknown event can delay notices but never stop them.
+"""
+import logging
+import uuid
+from datetime import timedelta
+
+from services.notify import domain
+
+log = logging.getLogger(__name__)
+NAMESPACE = uuid.UUID("5b0d9a53-52a4-4d43-9d43-3f0b8e0c5a61")
+
+
+def notice_id(key):
+    return str(uuid.uuid5(NAMESPACE, key))
+
+
+class Sequencer:
+    def __init__(self, repo, templates, policy, now, email_on=True):
+        self.repo = repo
+        self.templates = templates
+        self.follow_up_after = float(policy["follow_up_after_seconds"])
+        self.max_hold = timedelta(seconds=float(policy["order_max_hold_seconds"]))
+        self.now = now
+        self.email_on = email_on
+
+    def take(self, event):
+        self.repo.take_event(event, self.now())
+        self.advance(event["subject"])
+        self.release_late(event["subject"])
+
+    def advance(self, subject_id):
+        """Release what is next for this subject, as far as it goes."""
+        while True:
+            subject = self.repo.subject(subject_id)
+            event = self.repo.event_at(subject_id, subject["released"] + 1)
+            if event is None:
+                return
+            self._release(subject, dict(event, event_id=event["_id"]))
+
+    def release_late(self, subject_id):
+        """An event that arrives after its gap was stepped over is still
+        told, late, after what its channels already carry; a stray that is
+        not in a gap (a second event with a used sequence) is set aside."""
+        for _ in range(5):
+            subject = self.repo.subject(subject_id)
+            late = self.repo.held_up_to(subject_id, subject["released"])
+            if not late:
+                return
+            for event in late:
+                if domain.in_gaps(subject, event["sequence"]):
+                    self._release(subject, dict(event, event_id=event["_id"]), late=True)
+                else:
+                    log.error("subject %s: event %s repeats sequence %s; not told",
+                              subject_id, event["_id"], event["sequence"])
+                    self.repo.mark_released(event["_id"], self.now())
+                break  # the subject moved: read it again
+
+    def _release(self, subject, event, late=False):
+        company_id = event["data"].get("company_id") or subject.get("company_id")
+        sub = self.repo.subscription(company_id) if company_id else None
+        language = domain.language_of(sub, self.repo.company(company_id))
+        now = self.now()
+        notice = domain.notice_for(event, language, self.templates,
+                                   notice_id(f"event:{event['event_id']}"),
+                                   domain.notice_time(subject, now))
+        deliveries = []
+        if notice:
+            if not self.repo.add_notice(notice):
+                notice = self.repo.notice(notice["_id"])  # another worker's, same event
+            deliveries = domain.deliveries_for(
+                notice, domain.channels_of(sub, self.email_on), subject.get("lanes") or {},
+                now)
+            self.repo.deliveries.add(deliveries, now)
+        state = domain.released(subject, event, notice, deliveries, self.follow_up_after)
+        if late:  # told now, but the cursor and the case's state stay
+            state = {k: state[k] for k in ("lanes", "last_notice_at", "last_step")
+                     if k in state}
+        if self.repo.advance_subject(subject, state):
+            self.repo.mark_released(event["event_id"], now)
+
+    def release_overdue(self):
+        """Subjects whose events wait past the hold: redo a release a crash
+        cut short, and step over a gap no event will fill."""
+        now = self.now()
+        cutoff = now - self.max_hold
+        for subject_id in self.repo.held_before(cutoff):
+            self.advance(subject_id)
+            self.release_late(subject_id)
+            subject = self.repo.subject(subject_id)
+            first = self.repo.first_held_after(subject_id, subject["released"])
+            if first is None or first["received_at"] > cutoff:
+                continue
+            gap = [subject["released"] + 1, first["sequence"] - 1]
+            log.warning("subject %s: sequences %s never arrived; releasing %s on",
+                        subject_id, gap, first["sequence"])
+            state = {"released": first["sequence"] - 1,
+                     "gaps": (subject.get("gaps") or []) + [gap]}
+            if self.repo.advance_subject(subject, state):
+                self.advance(subject_id)
+
+    def send_follow_ups(self):
+        """A case with no notice for the policy's interval gets one saying it
+        is still being worked on. The subject's version is the claim: with
+        any number of instances, one follow-up per interval."""
+        now = self.now()
+        for subject in self.repo.quiet_cases(now):
+            sub = self.repo.subscription(subject["company_id"])
+            language = domain.language_of(sub, self.repo.company(subject["company_id"]))
+            key = f"follow-up:{subject['_id']}:{subject['quiet_due_at'].isoformat()}"
+            notice = domain.follow_up_for(subject, language, self.templates,
+                                          notice_id(key), notice_id(key + ":event"), now)
+            deliveries = domain.deliveries_for(
+                notice, domain.channels_of(sub, self.email_on), subject.get("lanes") or {},
+                now)
+            state = domain.follow_up_state(notice, deliveries, subject.get("lanes"),
+                                           self.follow_up_after)
+            # Claim first: a crash after the claim costs one follow-up, while
+            # writing first could race a real step's release on the channels.
+            if self.repo.advance_subject(subject, state):
+                self.repo.add_notice(notice)
+                self.repo.deliveries.add(deliveries, now)
