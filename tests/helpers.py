@@ -6,8 +6,10 @@ import uuid
 from datetime import datetime, timezone
 
 import requests
+from kombu import Connection, Queue
 
 from services.intake.organisation import credit_code_check_char
+from shared.outbox import event_exchange
 
 
 def eventually(check, timeout=20, interval=0.2, what="the expected state"):
@@ -105,3 +107,31 @@ class Org:
 
     def accept(self, report_id):
         return self.intake.as_(self.officer_token).post(f"/reports/{report_id}/accept")
+
+
+class Tap:
+    """A queue bound to every event of a service: what the broker carried."""
+
+    def __init__(self, amqp_uri, source):
+        self.conn = Connection(amqp_uri)
+        self.queue = Queue(f"tap-{uuid.uuid4().hex[:8]}", exchange=event_exchange(source),
+                           routing_key="#", auto_delete=True)
+        self.queue(self.conn.channel()).declare()
+        self.seen = []
+
+    def drain(self):
+        simple = self.conn.SimpleQueue(self.queue)
+        while True:
+            try:
+                message = simple.get(block=False)
+            except simple.Empty:
+                break
+            self.seen.append(message.payload)
+            message.ack()
+        simple.close()
+        return self.seen
+
+    def of(self, event_type, **data):
+        """The events of a type whose data has these values."""
+        return [e for e in self.drain() if e["type"] == event_type
+                and all(e["data"].get(k) == v for k, v in data.items())]

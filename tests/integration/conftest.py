@@ -1,15 +1,13 @@
 """Integration tests: nameko containers in this process, each test with its
 own vhost (nameko's rabbit_config) and its own databases, on the real broker
 and the real database started by the `stack` fixture."""
-import uuid
-
 import pytest
-from kombu import Connection, Queue
+from kombu import Connection
 
 from shared.mongo import connect, database_name
 from shared.outbox import event_exchange
 from tests.conftest import ADMIN_TOKEN
-from tests.helpers import Client, free_port
+from tests.helpers import Client, Tap, free_port
 
 
 class Running:
@@ -41,34 +39,6 @@ class Running:
             producer = conn.Producer(serializer="json")
             producer.publish(body, exchange=event_exchange(source), routing_key=routing_key,
                              declare=[event_exchange(source)], retry=True)
-
-
-class Tap:
-    """A queue bound to every event of a service: what the broker carried."""
-
-    def __init__(self, amqp_uri, source):
-        self.conn = Connection(amqp_uri)
-        self.queue = Queue(f"tap-{uuid.uuid4().hex[:8]}", exchange=event_exchange(source),
-                           routing_key="#", auto_delete=True)
-        self.queue(self.conn.channel()).declare()
-        self.seen = []
-
-    def drain(self):
-        simple = self.conn.SimpleQueue(self.queue)
-        while True:
-            try:
-                message = simple.get(block=False)
-            except simple.Empty:
-                break
-            self.seen.append(message.payload)
-            message.ack()
-        simple.close()
-        return self.seen
-
-    def of(self, event_type, **data):
-        """The events of a type whose data has these values."""
-        return [e for e in self.drain() if e["type"] == event_type
-                and all(e["data"].get(k) == v for k, v in data.items())]
 
 
 @pytest.fixture
