@@ -7,6 +7,7 @@ admin token is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
 """
 import hmac
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
 
 import jwt
 
@@ -52,13 +53,14 @@ class Principal:
         return self.role in POLICE
 
 
-def issue_token(key, role, subject, unit=None, units=(), now=None):
-    claims = {"iss": ISSUER, "role": role, "sub": subject}
+def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365):
+    """A signed token; it expires (`exp`) so a leaked one does not live forever."""
+    now = now or datetime.now(timezone.utc)
+    claims = {"iss": ISSUER, "role": role, "sub": subject, "iat": int(now.timestamp()),
+              "exp": int((now + timedelta(days=ttl_days)).timestamp())}
     if unit:
         claims["unit"] = unit
         claims["units"] = list(units) or [unit]
-    if now is not None:
-        claims["iat"] = int(now.timestamp())
     return jwt.encode(claims, key, algorithm="HS256")
 
 
@@ -71,7 +73,7 @@ def authenticate(header, admin_token, key):
         return Principal("admin", "admin")
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["iss", "sub", "role"]})
+                            options={"require": ["iss", "sub", "role", "exp"]})
     except jwt.PyJWTError:
         raise Unauthorized("the token is not valid")
     role = claims.get("role")

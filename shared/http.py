@@ -12,6 +12,7 @@ returns the answer's data, or (status, data).
 """
 import json
 import logging
+import re
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -38,6 +39,7 @@ REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
 LATENCY = Histogram("fasttrack_http_request_seconds", "HTTP answer time",
                     ["service", "route"])
 MAX_DEPTH = 32
+CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 log = logging.getLogger(__name__)
 
 
@@ -73,15 +75,18 @@ def _checked_object(pairs):
     return obj
 
 
-def _depth(value, level=0):
+def _check_values(value, level=0):
+    """Bounded depth, and no control characters but tab and newlines in text."""
     if level > MAX_DEPTH:
         raise BadRequest("the body is nested too deeply")
     if isinstance(value, dict):
         for v in value.values():
-            _depth(v, level + 1)
+            _check_values(v, level + 1)
     elif isinstance(value, list):
         for v in value:
-            _depth(v, level + 1)
+            _check_values(v, level + 1)
+    elif isinstance(value, str) and CONTROL.search(value):
+        raise BadRequest("text may not contain control characters")
 
 
 def parse_json(raw):
@@ -97,7 +102,7 @@ def parse_json(raw):
         raise BadRequest("the body is not valid JSON")
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object")
-    _depth(data)
+    _check_values(data)
     return data
 
 

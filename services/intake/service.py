@@ -54,7 +54,7 @@ class IntakeService(ServiceBase):
         if not self.repo.insert("officers", doc):
             raise Conflict("an officer with this id exists")
         token = auth.issue_token(self.config["SIGNING_KEY"], doc["role"], doc["_id"],
-                                 unit["_id"], unit["path"])
+                                 unit["_id"], unit["path"], ttl_days=self._ttl())
         return dict(doc, token=token)
 
     @api("POST", "/admin/companies", roles=("admin",), body=s.CompanyIn, answer=s.CompanyOut,
@@ -70,7 +70,8 @@ class IntakeService(ServiceBase):
         if not self.repo.insert(COMPANIES, doc):
             raise Conflict("a company with this credit code exists")
         self.relay.flush(COMPANIES, doc["_id"])
-        token = auth.issue_token(self.config["SIGNING_KEY"], "company", doc["_id"])
+        token = auth.issue_token(self.config["SIGNING_KEY"], "company", doc["_id"],
+                                 ttl_days=self._ttl())
         return dict(doc, token=token)
 
     # -- receiving ---------------------------------------------------------
@@ -186,6 +187,9 @@ class IntakeService(ServiceBase):
         self.relay.sweep([REPORTS, COMPANIES])
 
     # -- helpers -----------------------------------------------------------
+    def _ttl(self):
+        return int(self.config.get("TOKEN_TTL_DAYS") or 365)
+
     def _unit(self, unit_id, field):
         unit = self.repo.get("units", unit_id)
         if unit is None:

@@ -1,4 +1,6 @@
 """Tokens and the who-may-do-what rules."""
+from datetime import datetime, timedelta, timezone
+
 import jwt
 import pytest
 
@@ -16,6 +18,13 @@ def test_a_token_carries_role_subject_and_unit_path():
     token = auth.issue_token(KEY, "supervisor", "s1", "b1", ["b1", "city"])
     who = auth.authenticate(bearer(token), "admin-secret", KEY)
     assert who == auth.Principal("supervisor", "s1", "b1", ("b1", "city"))
+
+
+def test_an_expired_token_is_refused():
+    long_ago = datetime.now(timezone.utc) - timedelta(days=30)
+    token = auth.issue_token(KEY, "company", "c1", now=long_ago, ttl_days=1)
+    with pytest.raises(Unauthorized):
+        auth.authenticate(bearer(token), "admin-secret", KEY)
 
 
 def test_the_admin_token_is_the_configured_secret():

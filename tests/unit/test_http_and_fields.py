@@ -15,7 +15,7 @@ from shared.http import parse_json
     b'{"$where": "1"}', b'{"a": {"$gt": ""}}', b'{"a.b": 1}', b'{"a": [{"$ne": 1}]}',
     b'{"amount": NaN}', b'{"amount": Infinity}', b'{"amount": -Infinity}',
     b'[1, 2]', b'"text"', b'', b'{"a": 1', b'{"a": 1, "a": 2}',
-    b'{"k": "\\u0000", "x\\u0000y": 1}',
+    b'{"k": "\\u0000", "x\\u0000y": 1}', b'{"k": "a\\u0000b"}', b'{"k": ["\\u001b[31m"]}',
     ("[" * 40 + "]" * 40).encode().replace(b"[", b'{"a":', 1),
     json.dumps(json.loads('{"a":' * 50 + "1" + "}" * 50)).encode(),
 ])
@@ -28,6 +28,7 @@ def test_hostile_json_is_refused_with_a_clear_error(raw):
 
 def test_plain_json_objects_pass():
     assert parse_json(b'{"a": {"b": [1, "x"]}, "c": null}') == {"a": {"b": [1, "x"]}, "c": None}
+    assert parse_json('{"d": "行一\\n行二\\t¥"}'.encode()) == {"d": "行一\n行二\t¥"}
 
 
 class M(Schema):
