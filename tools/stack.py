@@ -27,6 +27,10 @@ PORTS = {
     "test": {"amqp": 5692, "mgmt": 15692, "dist": 25692, "epmd": 4392,
              "mongo": 27127, "intake": 8011, "case_supervision": 8012,
              "notify": 8013},
+    # `make bench` (bench/run.py): its own broker, database and services.
+    "bench": {"amqp": 5702, "mgmt": 15702, "dist": 25702, "epmd": 4402,
+              "mongo": 27137, "intake": 8021, "case_supervision": 8022,
+              "notify": 8023},
 }
 
 SERVICES = {
