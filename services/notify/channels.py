@@ -146,9 +146,9 @@ class Channels(DependencyProvider):
         msg["From"] = s["sender"]
         msg["To"] = address
         msg["Message-ID"] = f"<{delivery_id}@fasttrack>"
-        msg["Content-Language"] = notice["language"]
         msg["X-FastTrack-Event-Id"] = notice["event_id"]
         msg.set_content(notice["body"])
+        msg["Content-Language"] = notice["language"]  # set_content clears Content-*
         try:
             with smtplib.SMTP(s["host"], s["port"], timeout=self.timeout) as smtp:
                 if s["starttls"]:

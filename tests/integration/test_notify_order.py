@@ -1,0 +1,99 @@
+"""Order, once, and the follow-up (定期回訪), on the real broker and database."""
+from datetime import datetime
+
+from services.notify.service import NotifyService
+from tests.helpers import eventually
+from tests.integration.test_notify_harness import (  # noqa: F401 - fixtures
+    FAST, Case, Company, envelope, notify)
+
+
+def report_events(company, report_id):
+    base = {"report_id": report_id, "reference": "FT-20261128-000042",
+            "company_id": company.id, "status": "received", "incident_type": "fraud",
+            "summary": "Invoice fraud", "owner_unit_id": "st1", "owner_unit_path": ["st1"],
+            "estimated_loss": "21000.00", "funds_in_transit": False,
+            "received_at": "2026-11-28T01:00:00+00:00",
+            "ack_due_at": "2026-11-28T01:30:00+00:00",
+            "materials": [{"code": "bank", "label": "Bank statements"}], "missing": []}
+
+    def ev(seq, kind, **data):
+        return envelope(kind, report_id, seq, "intake", dict(base, **data))
+    return [ev(1, "report_received", channel="online", likely_duplicate_of=None),
+            ev(2, "report_ack_overdue", step=1, responsible_unit_id="st1",
+               escalated_to_unit_id="b1"),
+            ev(3, "report_acknowledged", acknowledged_by="o1",
+               acknowledged_at="2026-11-28T01:40:00+00:00"),
+            ev(4, "report_accepted", case_id="k1", accepted_by="o1",
+               accepted_at="2026-11-28T01:50:00+00:00",
+               occurred_at="2026-11-27T10:00:00+00:00", merged_count=0)]
+
+
+def test_events_delivered_twice_and_out_of_order_give_one_ordered_feed(running, notify):
+    notify()
+    company = Company(running, language="zh-CN")
+    events = report_events(company, "report-1")
+    for e in [events[3], events[2], events[3], events[1], events[0], events[2], events[0]]:
+        running.publish("intake", e, e["type"])
+    feed = eventually(lambda: len(company.feed()) >= 3 and company.feed(),
+                      what="three notices")
+    assert [(n["sequence"], n["event_type"]) for n in feed] == [
+        (1, "report_received"), (3, "report_acknowledged"), (4, "report_accepted")]
+    assert feed[0]["title"] == "報案已受理登記：FT-20261128-000042"
+    assert "¥21,000.00" in feed[0]["body"] and "2026-11-28 09:30" in feed[0]["body"]
+    # Redeliveries after the fact change nothing either.
+    running.publish("intake", events[3], events[3]["type"])
+    eventually(lambda: running.db("notify").inbox.count_documents(
+        {"event_id": events[3]["event_id"]}) == 1)
+    assert len(company.feed()) == 3
+
+
+def test_a_missing_step_holds_later_ones_then_is_stepped_over_and_told_late(
+        running, notify):
+    notify(policy={"order_max_hold_seconds": 1})
+    company = Company(running)
+    case = Case(running, company)
+    opened, _, progressed, recovered = case.story()
+    case.publish(progressed, recovered)  # 1 and 2 have not come
+    feed = eventually(lambda: len(company.feed()) == 2 and company.feed(),
+                      timeout=30, what="held steps released after the hold")
+    assert [n["sequence"] for n in feed] == [3, 4]
+    held = (datetime.fromisoformat(feed[0]["created_at"])
+            - datetime.fromisoformat(progressed["occurred_at"]))
+    assert held.total_seconds() >= 1  # held back for the hold, not told at once
+    case.publish(opened)  # arrives late, after its gap was stepped over: still told
+    feed = eventually(lambda: len(company.feed()) == 3 and company.feed())
+    assert [n["event_type"] for n in feed] == ["case_progressed", "loss_recovered",
+                                               "case_opened"]
+
+
+def follow_ups(company, case):
+    return [n for n in company.feed()
+            if n["event_type"] == "case_follow_up" and n["subject"] == case.id]
+
+
+def test_a_quiet_case_hears_once_per_interval_from_any_number_of_instances(
+        running, notify, container_factory):
+    notify(policy={"follow_up_after_seconds": 1.5})
+    # A second notify instance on the same broker and database.
+    second = container_factory(NotifyService, dict(running.config,
+                                                   WEB_SERVER_ADDRESS="127.0.0.1:0"))
+    second.start()
+    company = Company(running)
+    quiet, done = Case(running, company), Case(running, company)
+    quiet.publish(quiet.event(1, "case_opened"),
+                  quiet.event(2, "case_progressed", previous_stage="opened", disclose=True,
+                              note="Bank records requested"))
+    done.publish(done.event(1, "case_opened"),
+                 done.event(2, "case_concluded", result="solved", summary="Returned."))
+    notices = eventually(lambda: len(follow_ups(company, quiet)) >= 3
+                         and follow_ups(company, quiet), timeout=30,
+                         what="three follow-ups of the quiet case")
+    times = [datetime.fromisoformat(n["created_at"]) for n in notices]
+    gaps = [(b - a).total_seconds() for a, b in zip(times, times[1:])]
+    assert all(g >= 1.4 for g in gaps), gaps  # once per interval, two instances or not
+    first = notices[0]
+    assert first["title"] == f"Still working on case {quiet.base['case_number']}"
+    assert f"Last step: Case progress: {quiet.base['case_number']}" in first["body"]
+    assert "Next deadline: 2026-12-01 10:00 (Beijing time)" in first["body"]
+    assert first["sequence"] == 2
+    assert follow_ups(company, done) == []  # a concluded case is not followed up
