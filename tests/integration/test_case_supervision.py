@@ -1,0 +1,229 @@
+"""Working a case on the real broker and database, as officers, supervisors
+and companies see it over HTTP. Intake's events are published as intake
+sends them (shared/events.py names their fields)."""
+import os
+import uuid
+from datetime import datetime, timedelta, timezone
+
+import pytest
+import yaml
+
+from services.case_supervision.service import CaseSupervisionService
+from shared.auth import issue_token
+from shared.policy import ROOT
+from tests.conftest import SIGNING_KEY
+from tests.helpers import Client, eventually
+
+PATH = ["st1", "b1", "city"]
+PRIORITIES = ("urgent", "high", "normal")
+
+
+def fast(first_action=3600, first_progress=3600, conclusion=3600, interval=3600,
+         repeat=3600, version=1, warn_at=0.8):
+    """The shipped case policy with clocks of seconds."""
+    with open(os.path.join(ROOT, "policy", "cases.yml"), encoding="utf-8") as f:
+        policy = yaml.safe_load(f)
+    policy["version"] = version
+    policy["deadlines"] = {p: {"first_action": first_action, "first_progress": first_progress,
+                               "conclusion": conclusion} for p in PRIORITIES}
+    policy["progress_interval"] = {p: interval for p in PRIORITIES}
+    policy["escalation"]["repeat_seconds"] = repeat
+    policy["escalation"]["warn_at"] = warn_at
+    policy["calendars"]["office_hours"]["holidays_file"] = os.path.join(
+        ROOT, "policy", "holidays.yml")
+    return policy
+
+
+def write_policy(path, policy):
+    tmp = f"{path}.tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        yaml.safe_dump(policy, f, allow_unicode=True)
+    os.replace(tmp, path)   # atomic: the service never reads half a file
+
+
+class World:
+    """A case_supervision instance (or two) and the people who use it."""
+
+    def __init__(self, running, policy_file):
+        self.running = running
+        self.policy_file = policy_file
+        self.urls = []
+        self.seq = {}
+        self.officer = self.token("officer", "o1", "st1")
+        self.colleague = self.token("officer", "o2", "st1")
+        self.stranger = self.token("officer", "o9", "st9", ["st9", "b9", "city"])
+        self.station_head = self.token("supervisor", "s-st1", "st1")
+        self.bureau_head = self.token("supervisor", "s-b1", "b1")
+        self.company = self.token("company", "c1")
+        self.other_company = self.token("company", "c2")
+
+    def start(self):
+        self.running.start(CaseSupervisionService, CASES_POLICY=self.policy_file)
+        self.urls.append(self.running.urls["case_supervision"])
+        return self
+
+    def token(self, role, subject, unit=None, units=None):
+        if unit is None:
+            return issue_token(SIGNING_KEY, role, subject)
+        return issue_token(SIGNING_KEY, role, subject, unit, units or PATH[PATH.index(unit):])
+
+    def as_(self, token, instance=0):
+        return Client(self.urls[instance], token)
+
+    def intake_event(self, event_type, report_id, **data):
+        self.seq[report_id] = self.seq.get(report_id, 0) + 1
+        payload = {"report_id": report_id, "reference": f"FT-{report_id[:6]}",
+                   "company_id": "c1", "status": "received", "incident_type": "theft",
+                   "summary": "Stolen stock", "owner_unit_id": PATH[0],
+                   "owner_unit_path": PATH, "estimated_loss": "800.00",
+                   "funds_in_transit": False, "materials": [], "missing": []}
+        payload.update(data)
+        event = {"event_id": str(uuid.uuid4()), "specversion": "1.0", "type": event_type,
+                 "source": "intake", "subject": report_id, "sequence": self.seq[report_id],
+                 "occurred_at": datetime.now(timezone.utc).isoformat(), "data": payload}
+        self.running.publish("intake", event, event_type)
+        return event
+
+    def open_case(self, **data):
+        report_id = str(uuid.uuid4())
+        self.intake_event("report_accepted", report_id, status="accepted",
+                          case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_id)),
+                          accepted_by="o1", accepted_at=datetime.now(timezone.utc).isoformat(),
+                          **data)
+        return eventually(lambda: self.case_of(report_id), what="the case opened")
+
+    def case_of(self, report_id):
+        items = self.as_(self.officer).get("/cases", report_id=report_id).json()["items"]
+        return items[0] if items else None
+
+    def case(self, case_id, token=None):
+        r = self.as_(token or self.officer).get(f"/cases/{case_id}")
+        assert r.status_code == 200, r.text
+        return r.json()
+
+    def post(self, token, case_id, action, body=None):
+        return self.as_(token).post(f"/cases/{case_id}/{action}", body)
+
+    def ledger(self, token=None, **query):
+        r = self.as_(token or self.bureau_head).get("/ledger", **query)
+        assert r.status_code == 200, r.text
+        return r.json()["items"]
+
+
+@pytest.fixture
+def world(running, tmp_path):
+    def make(**clocks):
+        path = str(tmp_path / f"cases-{uuid.uuid4().hex[:6]}.yml")
+        write_policy(path, fast(**clocks))
+        return World(running, path)
+    return make
+
+
+def test_progress_moves_the_stage_and_records_recoveries_exactly(world):
+    w = world().start()
+    case = w.open_case(estimated_loss="21000.00")
+    r = w.post(w.officer, case["case_id"], "progress", {
+        "stage": "recovering_losses", "note": "bank froze the account", "disclose": True,
+        "recovered_amount": "0.10", "frozen_amount": "5000.00"})
+    assert r.status_code == 200, r.text
+    r = w.post(w.officer, case["case_id"], "progress", {"note": "more", "recovered_amount": "0.20"})
+    assert r.json()["loss"] == {"estimated": "21000.00", "recovered": "0.30",
+                                "frozen": "5000.00"}
+    assert r.json()["stage"] == "recovering_losses"
+    back = w.post(w.officer, case["case_id"], "progress", {"stage": "investigating",
+                                                           "note": "x"})
+    assert back.status_code == 409
+    assert w.post(w.officer, case["case_id"], "progress", {
+        "note": "x", "recovered_amount": 0.1}).status_code == 422      # a float is not money
+    assert w.case(case["case_id"])["stage"] == "recovering_losses"
+
+
+def test_who_sees_and_does_what(world):
+    w = world().start()
+    case = w.open_case()
+    cid = case["case_id"]
+    secret = "informant says the suspect is a cousin"
+    w.post(w.officer, cid, "progress", {"note": secret, "stage": "investigating"})
+    w.post(w.officer, cid, "progress", {"note": "statements taken", "disclose": True})
+    mine = w.case(cid, w.company)
+    assert mine["lead_officer_id"] == "o1" and "team" not in mine and "history" not in mine
+    assert [u["note"] for u in mine["updates"]] == ["statements taken"]
+    assert secret not in str(mine)
+    for token in (w.other_company, w.stranger):
+        assert w.as_(token).get(f"/cases/{cid}").status_code == 404
+        assert w.post(token, cid, "reopen", {"reason": "x"}).status_code in (403, 404)
+    # A colleague of the unit reads the case but is not on its team.
+    assert w.post(w.colleague, cid, "progress", {"note": "x"}).status_code == 403
+    assert w.post(w.company, cid, "progress", {"note": "x"}).status_code == 403
+    assert w.post(w.officer, cid, "close").status_code == 403       # not a supervisor
+    r = w.post(w.officer, cid, "team", {"officer_id": "o2"})           # the lead adds
+    assert r.status_code == 200 and r.json()["team"]["members"] == ["o1", "o2"]
+    assert w.post(w.colleague, cid, "progress", {"note": "now I may"}).status_code == 200
+    r = w.post(w.bureau_head, cid, "lead", {"officer_id": "o2", "reason": "o1 on leave"})
+    assert r.json()["team"]["lead_officer_id"] == "o2"
+    assert w.case(cid, w.company)["lead_officer_id"] == "o2"
+
+
+def test_a_case_ends_with_a_result_is_rated_once_per_conclusion_and_signed_off(world):
+    w = world().start()
+    cid = w.open_case(estimated_loss="150000.00")["case_id"]   # flagged to the district
+    assert w.post(w.bureau_head, cid, "close").status_code == 409    # no result yet
+    r = w.post(w.officer, cid, "conclude", {"result": "solved", "summary": "two arrested"})
+    assert r.status_code == 200 and r.json()["result"] == "solved"
+    assert w.post(w.company, cid, "satisfaction", {"rating": 4, "comment": "ok"}).status_code \
+        == 201
+    assert w.post(w.company, cid, "satisfaction", {"rating": 5}).status_code == 409
+    assert w.post(w.other_company, cid, "satisfaction", {"rating": 1}).status_code == 404
+    r = w.post(w.company, cid, "reopen", {"reason": "the money is still gone"})
+    assert r.json()["stage"] == "investigating" and r.json()["result"] is None
+    w.post(w.officer, cid, "conclude", {"result": "prosecution", "summary": "charged"})
+    assert w.post(w.company, cid, "satisfaction", {"rating": 5}).status_code == 201
+    # 掛牌督辦 at district level: the station's head may not sign it off.
+    assert w.post(w.station_head, cid, "close").status_code == 403
+    r = w.post(w.bureau_head, cid, "close")
+    assert r.status_code == 200 and r.json()["stage"] == "closed"
+    assert [x["rating"] for x in r.json()["ratings"]] == [4, 5]
+
+
+def test_waiting_on_the_company_pauses_the_clocks_until_the_materials_come(world):
+    w = world(first_action=2).start()
+    case = w.open_case()
+    cid, rid = case["case_id"], case["report_id"]
+    w.intake_event("report_extra_materials_requested", rid, items=["bank_statement"],
+                   requested_by="o1", responsible_unit_id="st1")
+    paused = eventually(lambda: w.case(cid)["paused"] and w.case(cid))
+    assert paused["deadlines"]["first_action"] is None
+    assert paused["pauses"][0]["waiting_for"] == ["bank_statement"]
+    assert w.case(cid, w.company)["paused"] is True             # the company sees it
+    assert not w.case(cid)["stale"]
+    w.intake_event("report_materials_supplied", rid, supplied=["cctv"],
+                   missing=["bank_statement"])
+    w.intake_event("report_materials_supplied", rid, supplied=["bank_statement"], missing=[])
+    resumed = eventually(lambda: not w.case(cid)["paused"] and w.case(cid))
+    pause = resumed["pauses"][0]
+    waited = datetime.fromisoformat(pause["to"]) - datetime.fromisoformat(pause["from"])
+    opened = datetime.fromisoformat(resumed["opened_at"])
+    assert datetime.fromisoformat(resumed["deadlines"]["first_action"]) == \
+        opened + timedelta(seconds=2) + waited
+
+
+def test_intakes_misses_land_in_the_ledger_and_only_a_supervisor_closes_them_off(world):
+    w = world().start()
+    rid = str(uuid.uuid4())
+    w.intake_event("report_received", rid)
+    ack = w.intake_event("report_ack_overdue", rid, step=1, responsible_unit_id="st1",
+                         escalated_to_unit_id="st1")
+    w.running.publish("intake", ack, "report_ack_overdue")            # redelivered
+    w.intake_event("report_same_day_missed", rid, day="2026-11-28", responsible_unit_id="st1")
+    items = eventually(lambda: len(w.ledger()) == 2 and w.ledger())
+    assert sorted(i["kind"] for i in items) == ["ack_overdue", "same_day_missed"]
+    assert {i["unit_id"] for i in items} == {"st1"}
+    assert w.ledger(w.token("supervisor", "s-b9", "b9", ["b9", "city"])) == []
+    item = items[0]["item_id"]
+    assert w.as_(w.officer).post(f"/ledger/{item}/resolve", {"note": "x"}).status_code == 403
+    r = w.as_(w.station_head).post(f"/ledger/{item}/resolve", {"note": "officer retrained"})
+    assert r.status_code == 200 and r.json()["status"] == "resolved"
+    assert r.json()["resolution"]["by"] == "s-st1"
+    assert w.as_(w.bureau_head).post(f"/ledger/{item}/resolve",
+                                     {"note": "again"}).status_code == 409
+    assert [i["status"] for i in w.ledger(status="open")] == ["open"]
