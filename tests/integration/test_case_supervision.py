@@ -227,3 +227,33 @@ def test_intakes_misses_land_in_the_ledger_and_only_a_supervisor_closes_them_off
     assert w.as_(w.bureau_head).post(f"/ledger/{item}/resolve",
                                      {"note": "again"}).status_code == 409
     assert [i["status"] for i in w.ledger(status="open")] == ["open"]
+
+
+def test_a_units_scorecard_counts_its_facts_within_the_range(world):
+    w = world().start()
+    rid, other = str(uuid.uuid4()), str(uuid.uuid4())
+    received = datetime.now(timezone.utc) - timedelta(seconds=90)
+    w.intake_event("report_received", rid, received_at=received.isoformat())
+    w.intake_event("report_acknowledged", rid, acknowledged_by="o1",
+                   acknowledged_at=(received + timedelta(seconds=90)).isoformat())
+    w.intake_event("report_extra_materials_requested", rid, items=["contract"],
+                   requested_by="o1", responsible_unit_id="st1")
+    w.intake_event("report_received", other)
+    w.intake_event("report_transferred", other, from_unit_id="st1", to_unit_id="st2",
+                   accepted_by="o5")
+    w.intake_event("report_same_day_missed", other, day="2026-11-28",
+                   responsible_unit_id="st1")
+
+    def card(token=w.station_head, **query):
+        r = w.as_(token).get("/units/st1/scorecard", **query)
+        assert r.status_code == 200, r.text
+        return r.json()
+    score = eventually(lambda: card()["same_day_misses"] == 1 and card())
+    assert score["time_to_acknowledge"] == {"count": 1, "median_seconds": 90,
+                                            "p90_seconds": 90}
+    assert (score["transfers_out"], score["extra_material_requests"]) == (1, 1)
+    assert card(w.officer)["transfers_out"] == 1                   # the unit's own officer
+    last_year = card(**{"from": "2025-01-01T00:00:00+08:00", "to": "2025-12-31T00:00:00+08:00"})
+    assert (last_year["transfers_out"], last_year["time_to_acknowledge"]["count"]) == (0, 0)
+    assert w.as_(w.company).get("/units/st1/scorecard").status_code == 403
+    assert w.as_(w.stranger).get("/units/st1/scorecard").status_code == 404
