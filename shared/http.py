@@ -24,9 +24,10 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from nameko.web.handlers import HttpRequestHandler
+from nameko.web.server import WebServer, WsgiApp
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
-from werkzeug.exceptions import RequestEntityTooLarge
-from werkzeug.wrappers import Response
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.wrappers import Request, Response
 
 from shared import auth
 from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
@@ -113,7 +114,31 @@ def load(schema_cls, data):
         raise Invalid("the request does not validate", fields=exc.messages)
 
 
+class JsonWsgiApp(WsgiApp):
+    """nameko's WSGI app with JSON errors for unknown routes and methods too."""
+
+    def __call__(self, environ, start_response):
+        request = Request(environ, shallow=True)
+        adapter = self.url_map.bind_to_environ(environ)
+        try:
+            provider, values = adapter.match()
+            request.path_values = values
+            response = provider.handle_request(request)
+        except HTTPException as exc:
+            code = (exc.name or "error").lower().replace(" ", "_")
+            response = json_response(exc.code, {"error": {
+                "code": code, "message": exc.description or exc.name, "fields": {}}})
+        return response(environ, start_response)
+
+
+class JsonWebServer(WebServer):
+    def get_wsgi_app(self):
+        return JsonWsgiApp(self)
+
+
 class JsonHttp(HttpRequestHandler):
+    server = JsonWebServer()
+
     def __init__(self, method, url, roles=None, body=None, query=None,
                  answer=None, status=200, summary=None, **kwargs):
         self.roles = roles          # None: public route

@@ -13,6 +13,7 @@ import eventlet  # noqa: E402
 
 eventlet.monkey_patch()  # before anything opens a socket: nameko and pymongo run green
 
+import contextlib  # noqa: E402
 import os  # noqa: E402
 import secrets  # noqa: E402
 import shutil  # noqa: E402
@@ -79,8 +80,8 @@ def service_config(stack, rabbit_config, db_prefix):
     return make
 
 
-@pytest.fixture
-def vhost(stack):
+@contextlib.contextmanager
+def fresh_vhost(stack):
     """A fresh vhost on the broker: a fresh install, as far as queues go."""
     name = f"ft_{secrets.token_hex(4)}"
     api = RABBIT_API.rstrip("/")
@@ -90,3 +91,9 @@ def vhost(stack):
     base = stack.env["AMQP_URI"].rstrip("/")
     yield f"{base}/{name}"
     requests.delete(f"{api}/api/vhosts/{name}", timeout=10)
+
+
+@pytest.fixture
+def vhost(stack):
+    with fresh_vhost(stack) as uri:
+        yield uri

@@ -1,9 +1,11 @@
 """End-to-end: the three services as separate `nameko run` processes, as
 `make run` starts them, each test in a fresh vhost and fresh databases (a
 fresh install), driven over HTTP like a user."""
+import secrets
+
 import pytest
 
-from tests.conftest import ADMIN_TOKEN
+from tests.conftest import ADMIN_TOKEN, fresh_vhost
 from tests.helpers import Client, Org
 
 ALL = ("intake", "case_supervision", "notify")
@@ -48,3 +50,15 @@ def system(stack, vhost, db_prefix):
     yield s
     for name in list(stack.services):
         stack.stop_service(name)
+
+
+@pytest.fixture(scope="module")
+def running_system(stack):
+    """The three services, started once for a module of tests that change
+    nothing (refused input): a fresh vhost and databases of its own."""
+    with fresh_vhost(stack) as vhost:
+        s = System(stack, vhost, f"m{secrets.token_hex(4)}_")
+        s.start()
+        yield s
+        for name in list(stack.services):
+            stack.stop_service(name)

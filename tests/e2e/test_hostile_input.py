@@ -1,0 +1,156 @@
+"""Hostile input against every route of every service, on the running
+processes: each answer is a 4xx with the JSON error, and nothing changes."""
+import json
+from datetime import datetime, timedelta, timezone
+
+from urllib.parse import quote
+
+import jwt
+import pytest
+import requests
+
+from tests.conftest import SIGNING_KEY
+from tests.helpers import report_body
+
+SERVICES = ("intake", "case_supervision", "notify")
+HOSTILE_BODIES = {  # what the parser must refuse whatever the route
+    "operator key": b'{"$where": "sleep(1000)"}',
+    "nested operator": b'{"summary": {"$gt": ""}}',
+    "operator in a list": b'{"supplied": [{"$ne": null}]}',
+    "dotted key": b'{"contact.email": "x@y.z"}',
+    "NaN": b'{"estimated_loss": NaN}',
+    "Infinity": b'{"estimated_loss": -Infinity}',
+    "not an object": b'["summary"]',
+    "broken JSON": b'{"summary": "x"',
+    "duplicate key": b'{"reason": "a", "reason": "b"}',
+    "control character": b'{"reason": "bell\\u0007"}',
+    "deep nesting": b'{"a":' * 100 + b'1' + b'}' * 100,
+}
+
+
+def routes_with_bodies(system):
+    for name in SERVICES:
+        spec = system.client(name).get("/openapi.json").json()
+        for path, ops in spec["paths"].items():
+            for method, op in ops.items():
+                if "requestBody" in op:
+                    yield name, method.upper(), path.replace("{", "x").replace("}", "x"), op
+
+
+def send(system, name, method, path, body, token, content_type="application/json"):
+    return requests.request(method, system.stack.service_url(name) + path, data=body,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Content-Type": content_type}, timeout=30)
+
+
+@pytest.fixture(scope="module")
+def world(running_system):
+    system = running_system
+    org = system.org()
+    tokens = {"company": org.company_token, "officer": org.officer_token,
+              "supervisor": org.supervisor_token,
+              "admin": system.stack.env["FASTTRACK_ADMIN_TOKEN"]}
+    return system, org, tokens
+
+
+def snapshot(system, org):
+    """What the company and its officer can see: must not change."""
+    company = system.client("intake", org.company_token)
+    officer = system.client("intake", org.officer_token)
+    return (company.get("/reports").json(), officer.get("/reports").json(),
+            system.client("notify", org.company_token).get("/notices").json())
+
+
+def test_every_body_route_refuses_hostile_json_with_a_clear_error(world):
+    system, org, tokens = world
+    before = snapshot(system, org)
+    routes = list(routes_with_bodies(system))
+    assert len(routes) >= 8  # the suite must see the routes it claims to cover
+    for name, method, path, op in routes:
+        parsed = False
+        for role, token in tokens.items():
+            for label, body in HOSTILE_BODIES.items():
+                r = send(system, name, method, path, body, token)
+                assert 400 <= r.status_code < 500, (name, method, path, role, label, r.text)
+                error = r.json()["error"]
+                assert error["code"] and error["message"], (path, label)
+                parsed = parsed or r.status_code == 400
+        assert parsed, f"no role reached the body parser of {method} {path}"
+    assert snapshot(system, org) == before
+
+
+def test_a_ten_megabyte_body_is_refused_before_it_is_read(world):
+    system, org, tokens = world
+    body = json.dumps(report_body(description="x" * (10 * 1024 * 1024))).encode()
+    try:
+        r = send(system, "intake", "POST", "/reports", body, tokens["company"])
+        assert r.status_code == 413 and r.json()["error"]["code"] == "too_large"
+    except requests.ConnectionError:
+        pass  # the server may close before the client finished sending: also refused
+    assert system.client("intake", org.company_token).get("/reports").json()["items"] == []
+    assert system.client("intake").get("/health").status_code == 200
+
+
+@pytest.mark.parametrize("amount", ["1e400", "NaN", "-1.00", "1.005", "Infinity", 1e300,
+                                    "１２３", "0x10", "1_000"])
+def test_money_that_is_not_exact_cny_is_refused(world, amount):
+    system, org, tokens = world
+    r = system.client("intake", org.company_token).post(
+        "/reports", report_body(estimated_loss=amount))
+    assert r.status_code == 422 and "estimated_loss" in r.json()["error"]["fields"]
+
+
+@pytest.mark.parametrize("field,value", [
+    ("summary", "漢" * 201), ("description", "字" * 10_001), ("location", "🚓" * 501),
+    ("suspects", ["x"] * 51), ("incident_type", "fraud\u202e"),
+])
+def test_overlong_unicode_and_lookalikes_are_refused(world, field, value):
+    system, org, tokens = world
+    r = system.client("intake", org.company_token).post("/reports",
+                                                        report_body(**{field: value}))
+    assert r.status_code == 422 and field in r.json()["error"]["fields"]
+    assert system.client("intake", org.company_token).get("/reports").json()["items"] == []
+
+
+@pytest.mark.parametrize("report_id", [
+    '{"$ne": null}', "../../admin/units", "%00", "x" * 300, "' OR 1=1 --", "null"])
+def test_ids_that_are_not_ids_find_nothing(world, report_id):
+    system, org, tokens = world
+    r = requests.get(system.stack.service_url("intake") + "/reports/" + quote(report_id, safe=""),
+                     headers={"Authorization": f"Bearer {org.company_token}"}, timeout=10)
+    assert r.status_code == 404 and r.json()["error"]["code"] == "not_found"
+
+
+def test_expired_forged_and_wrong_role_tokens_are_refused(world):
+    system, org, tokens = world
+    now = datetime.now(timezone.utc)
+    claims = {"iss": "fasttrack", "role": "company", "sub": org.company_id,
+              "iat": int(now.timestamp())}
+    expired = jwt.encode(dict(claims, exp=int((now - timedelta(hours=1)).timestamp())),
+                         SIGNING_KEY, "HS256")
+    forged = jwt.encode(dict(claims, exp=int((now + timedelta(days=1)).timestamp())),
+                        "not-the-signing-key-of-this-system", "HS256")
+    as_admin = jwt.encode(dict(claims, role="admin", exp=int((now + timedelta(days=1))
+                                                              .timestamp())),
+                          SIGNING_KEY, "HS256")
+    for token in (expired, forged, as_admin, "", "Bearer"):
+        for name, path in (("intake", "/reports"), ("case_supervision", "/cases"),
+                           ("notify", "/notices")):
+            r = system.client(name, token).get(path)
+            assert r.status_code == 401, (name, path, r.text)
+    # A valid token of the wrong role: 403, not a peek.
+    assert system.client("intake", org.company_token).post(
+        "/admin/units", {"unit_id": "u", "name": "u", "kind": "station",
+                         "parent_unit_id": None}).status_code == 403
+    assert system.client("notify", org.officer_token).get("/notices").status_code == 403
+
+
+def test_unknown_routes_and_methods_answer_json_too(world):
+    system, org, tokens = world
+    for name in SERVICES:
+        base = system.stack.service_url(name)
+        missing = requests.get(base + "/no/such/route", timeout=10)
+        assert missing.status_code == 404 and missing.json()["error"]["code"] == "not_found"
+        wrong = requests.delete(base + "/health", timeout=10)
+        assert wrong.status_code == 405
+        assert wrong.json()["error"]["code"] == "method_not_allowed"
