@@ -200,17 +200,41 @@ class JsonHttp(HttpRequestHandler):
 api = JsonHttp.decorator
 
 
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True)
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
+          "404": "no such resource", "409": "conflicts with the current state",
+          "413": "body too large", "422": "does not validate"}
+
+
 def openapi(container, title):
     spec = APISpec(title=title, version="1.0.0", openapi_version="3.0.3",
                    plugins=[MarshmallowPlugin()])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=ErrorOut)
+    error = {"application/json": {"schema": "Error"}}
     for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
                      key=lambda e: (e.url, e.method)):
-        op = {"summary": ep.summary or ep.method_name.replace("_", " "),
-              "responses": {str(ep.status): {"description": "OK"}}}
+        ok = {"description": "OK"}
         if ep.answer_schema:
-            op["responses"][str(ep.status)]["content"] = {
-                "application/json": {"schema": ep.answer_schema}}
+            ok["content"] = {"application/json": {"schema": ep.answer_schema}}
+        op = {"summary": ep.summary or ep.method_name.replace("_", " "),
+              "responses": {str(ep.status): ok, **{
+                  code: {"description": text, "content": error}
+                  for code, text in ERRORS.items()}}}
+        if ep.status == 201:  # an idempotent repeat answers the same thing with 200
+            op["responses"]["200"] = ok
+        if ep.url == "/health":
+            op["responses"]["503"] = {"description": "a dependency is down",
+                                      "content": error}
         if ep.body_schema:
             op["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": ep.body_schema}}}
