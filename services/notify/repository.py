@@ -84,6 +84,9 @@ class Repository:
         return list(self.db[EVENTS].find({"subject": subject, "state": "held",
                                           "sequence": {"$lte": sequence}}))
 
+    def events_at(self, subject, sequence):
+        return self.db[EVENTS].count_documents({"subject": subject, "sequence": sequence})
+
     def held_before(self, cutoff, limit=100):
         """Subjects with an event held since before `cutoff`."""
         held = self.db[EVENTS].find({"state": "held", "received_at": {"$lte": cutoff}},

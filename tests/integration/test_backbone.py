@@ -40,7 +40,9 @@ def accepted_event(org_company, **data):
                "accepted_by": "o1", "accepted_at": "2026-11-28T02:00:00+00:00"}
     payload.update(data)
     return {"event_id": str(uuid.uuid4()), "specversion": "1.0", "type": "report_accepted",
-            "source": "intake", "subject": report_id, "sequence": 2,
+            # The report's only event here, so its first: notify holds a later
+            # sequence until the ones before it arrive (issue 5's ordering).
+            "source": "intake", "subject": report_id, "sequence": 1,
             "occurred_at": datetime.now(timezone.utc).isoformat(), "data": payload}
 
 
