@@ -74,6 +74,7 @@ for _type in (CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING, CASE_DEADL
     CONSUMERS.setdefault(("case_supervision", _type), []).append(("notify", "handle_event"))
 del _type
 
+
 # case_supervision's consumers, appended to whatever else takes the same
 # events (a second dict key would silently replace the first). handle_fact
 # takes every case event: the relay routes with mandatory=True, so each case
