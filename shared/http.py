@@ -25,6 +25,7 @@ from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
+from pymongo.errors import ConnectionFailure
 from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
@@ -192,6 +193,11 @@ class JsonHttp(HttpRequestHandler):
             return json_response(exc.status, exc.to_dict())
         if isinstance(exc, RequestEntityTooLarge):
             return json_response(413, TooLarge("the body is too large").to_dict())
+        if isinstance(exc, ConnectionFailure):
+            # Every change is one document write: when it could not be made,
+            # nothing was changed, and the same request can simply be sent again.
+            return json_response(503, Unavailable(
+                "the database does not answer; nothing was changed, try again").to_dict())
         log.error("unhandled error on %s %s", self.method, self.url, exc_info=exc)
         return json_response(500, {"error": {"code": "internal", "fields": {},
                                              "message": "internal error"}})
@@ -212,7 +218,8 @@ class ErrorOut(Schema):
 
 ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
           "404": "no such resource", "409": "conflicts with the current state",
-          "413": "body too large", "422": "does not validate"}
+          "413": "body too large", "422": "does not validate",
+          "503": "the database or broker does not answer; nothing was changed"}
 
 
 def openapi(container, title):
@@ -232,9 +239,6 @@ def openapi(container, title):
                   for code, text in ERRORS.items()}}}
         if ep.status == 201:  # an idempotent repeat answers the same thing with 200
             op["responses"]["200"] = ok
-        if ep.url == "/health":
-            op["responses"]["503"] = {"description": "a dependency is down",
-                                      "content": error}
         if ep.body_schema:
             op["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": ep.body_schema}}}

@@ -10,6 +10,10 @@ error and envelope, and a timer retries it with growing delay, then marks it
 A crash after the effect and before the record means a redelivery applies
 again: every apply function is idempotent on its own (natural keys), and
 this record is what makes the second look cheap and visible.
+
+A database that does not answer is not the event's fault: the error is
+raised, and the handlers are set to requeue on error (below), so the broker
+keeps the message until the database is back. Nothing else escapes consume().
 """
 import hashlib
 import json
@@ -17,8 +21,13 @@ import logging
 import random
 from datetime import timedelta
 
+import os
+import signal
+
 from marshmallow import ValidationError
+from nameko.events import EventHandler
 from nameko.extensions import DependencyProvider
+from pymongo.errors import ConnectionFailure
 from prometheus_client import Counter
 
 from shared import clock
@@ -31,6 +40,7 @@ COLLECTION = "inbox"
 INDEXES = {COLLECTION: [([("status", 1), ("next_attempt_at", 1)], {}),
                         ([("received_at", -1)], {})]}
 LEASE = timedelta(seconds=60)
+MAX_EVENT_BYTES = 256 * 1024  # a larger envelope is a producer's bug, not a fact
 CONSUMED = Counter("fasttrack_events_consumed_total",
                    "Events taken by a handler, by outcome",
                    ["handler", "type", "outcome"])
@@ -51,8 +61,10 @@ class Inbox:
         """Apply `apply(envelope)` once per event_id for this handler."""
         handler = apply.__name__
         try:
+            if len(json.dumps(body, default=str)) > MAX_EVENT_BYTES:
+                raise ValueError(f"larger than {MAX_EVENT_BYTES} bytes")
             event = EnvelopeSchema().load(body)
-        except (ValidationError, TypeError) as exc:
+        except (ValidationError, TypeError, ValueError) as exc:
             self._dead_on_arrival(handler, body, exc)
             return
         event["event_id"] = str(event["event_id"])
@@ -62,11 +74,16 @@ class Inbox:
             return  # applied, dead, or owned by the retry timer
         try:
             apply(event)
+        except ConnectionFailure:
+            raise  # the database is away: the broker keeps the message (requeue)
         except Exception as exc:
             log.exception("%s failed on %s", handler, event["event_id"])
             self._failed(key, handler, body, event, exc, attempts=1)
             CONSUMED.labels(handler, event["type"], "failed").inc()
             return
+        if self.p.fault == f"crash_after_apply:{handler}":
+            log.error("fault injection: killing the process before recording %s", key)
+            os.kill(os.getpid(), signal.SIGKILL)
         self.coll.update_one({"_id": key}, {
             "$set": {"status": "applied", "applied_at": clock.now()},
             "$setOnInsert": self._meta(handler, event)}, upsert=True)
@@ -132,6 +149,12 @@ class InboxProvider(DependencyProvider):
         config = self.container.config
         self.max_attempts = int(config.get("RETRY_MAX_ATTEMPTS") or 8)
         self.base_delay = float(config.get("RETRY_BASE_DELAY") or 5)
+        self.fault = config.get("FAULT") or ""
+        # consume() raises only when the database is away; then the message
+        # must go back to the broker, not be acked and lost.
+        for entrypoint in self.container.entrypoints:
+            if isinstance(entrypoint, EventHandler):
+                entrypoint.requeue_on_error = True
 
     def start(self):
         mongo = next(d for d in self.container.dependencies if isinstance(d, Mongo))

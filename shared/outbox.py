@@ -92,10 +92,18 @@ class Relay:
         self.provider = provider
 
     def flush(self, collection, doc_id):
-        """Publish what this document's outbox holds; False if any is left."""
-        doc = self.provider.db[collection].find_one({"_id": doc_id},
-                                                    {"outbox": 1})
-        return self._send(collection, doc) if doc else True
+        """Publish what this document's outbox holds, right after its write.
+
+        Never raises: the state change is already stored with its events, so
+        a broker or database hiccup here is the relay sweep's to finish.
+        """
+        try:
+            doc = self.provider.db[collection].find_one({"_id": doc_id}, {"outbox": 1})
+            return self._send(collection, doc) if doc else 0
+        except Exception:
+            log.warning("outbox of %s %s left to the relay sweep", collection, doc_id,
+                        exc_info=True)
+            return 0
 
     def sweep(self, collections):
         """Re-send outboxes older than the grace period (crash, outage)."""

@@ -38,6 +38,17 @@ class System:
         assert r.status_code == 200, r.text
         return r.json()["items"]
 
+    def feed_all(self, org):
+        """Every notice of the company, following the feed's cursor."""
+        items, after = [], None
+        client = self.client("notify", org.company_token)
+        while True:
+            page = client.get("/notices", **({"after": after} if after else {})).json()
+            items += page["items"]
+            after = page["next"]
+            if not after:
+                return items
+
     def feed(self, org):
         r = self.client("notify", org.company_token).get("/notices")
         assert r.status_code == 200, r.text

@@ -1,0 +1,130 @@
+"""The fault matrix, on the running processes: each fault injected for real
+(SIGKILL, SIGTERM, a stopped broker or database), then the counts reconciled
+as a user would see them: one case per accepted report, one notice per step."""
+import signal
+import threading
+
+import pytest
+import requests
+
+from tests.helpers import eventually, report_body
+
+OUTAGE = 30  # seconds the broker or database stays down
+
+
+def kinds(feed, subject=None):
+    return [n["event_type"] for n in feed if subject is None or n["subject"] == subject]
+
+
+def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(system):
+    system.start("intake", "notify")
+    system.start("case_supervision", FASTTRACK_FAULT="crash_after_apply:open_case")
+    org = system.org()
+    report = org.file_report()
+    org.accept(report["report_id"])
+    # The case is written, then the process dies before recording or acking.
+    assert system.stack.services["case_supervision"].wait(30) == -9
+    system.start("case_supervision")
+    cases = eventually(lambda: system.cases_for(org, report["report_id"]), timeout=30)
+    feed = eventually(lambda: "case_opened" in kinds(system.feed(org)) and system.feed(org))
+    assert len(cases) == 1 and kinds(feed).count("case_opened") == 1
+
+
+def test_events_dispatched_while_the_broker_is_down_are_kept_and_sent_after(system):
+    if not system.stack.own_broker:
+        pytest.skip("the broker is the operator's (AMQP_URI): this test stops ours")
+    system.start()
+    org = system.org()
+    first = org.file_report()
+    eventually(lambda: len(system.feed(org)) == 1)
+    system.stack.stop_broker()
+    try:
+        assert system.client("intake").get("/health").status_code == 503
+        # The database answers: reports are taken, their events wait in the outbox.
+        during = [org.file_report(summary=f"during outage {i}") for i in range(3)]
+        accepted = org.accept(first["report_id"])
+        assert accepted.status_code == 200
+        eventually(lambda: True, timeout=OUTAGE, interval=OUTAGE)  # the outage lasts
+    finally:
+        system.stack.start_broker()
+    eventually(lambda: system.cases_for(org, first["report_id"]), timeout=60)
+    feed = eventually(lambda: len(system.feed(org)) == 6 and system.feed(org), timeout=60)
+    for report in during:
+        assert kinds(feed, report["report_id"]) == ["report_received"]
+    assert kinds(feed, first["report_id"]) == ["report_received", "report_accepted"]
+
+
+def test_messages_queued_across_a_broker_restart_are_all_delivered(system):
+    if not system.stack.own_broker:
+        pytest.skip("the broker is the operator's (AMQP_URI): this test restarts ours")
+    system.start("intake", "case_supervision")
+    org = system.org()
+    reports = [org.file_report(summary=f"queued {i}") for i in range(5)]
+    # notify is down: five report_received messages wait in its durable queue.
+    system.stack.stop_broker()
+    system.stack.start_broker()
+    system.start("notify")
+    feed = eventually(lambda: len(system.feed(org)) == 5 and system.feed(org), timeout=60)
+    assert sorted(n["subject"] for n in feed) == sorted(r["report_id"] for r in reports)
+
+
+def test_a_database_outage_answers_503_changes_nothing_and_heals_without_restarts(system):
+    if not system.stack.own_db:
+        pytest.skip("the database is the operator's (MONGO_URI): this test stops ours")
+    system.start()
+    org = system.org()
+    report = org.file_report()
+    eventually(lambda: len(system.feed(org)) == 1)
+    system.stack.stop_db()
+    try:
+        r = org.intake.as_(org.company_token).post("/reports", report_body(summary="lost?"))
+        assert r.status_code == 503 and "nothing was changed" in r.json()["error"]["message"]
+        r = org.accept(report["report_id"])
+        assert r.status_code == 503 and r.json()["error"]["code"] == "unavailable"
+        assert system.client("case_supervision").get("/health").status_code == 503
+        eventually(lambda: True, timeout=OUTAGE, interval=OUTAGE)
+    finally:
+        system.stack.start_db()
+    eventually(lambda: system.client("intake").get("/health").status_code == 200, timeout=60)
+    # Nothing was half-written: the report is as it was, and can now be accepted.
+    stored = org.intake.as_(org.officer_token).get(f"/reports/{report['report_id']}").json()
+    assert stored["status"] == "received"
+    listed = org.intake.as_(org.company_token).get("/reports").json()["items"]
+    assert [r["report_id"] for r in listed] == [report["report_id"]]
+    assert org.accept(report["report_id"]).status_code == 200
+    eventually(lambda: system.cases_for(org, report["report_id"]), timeout=60)
+    for name in ("intake", "case_supervision", "notify"):
+        assert system.stack.services[name].poll() is None  # never restarted
+
+
+def test_sigterm_under_load_finishes_what_it_answered_and_loses_nothing(system):
+    system.start()
+    org = system.org()
+    answered, lock = [], threading.Lock()
+
+    def file_many(n):
+        client = org.intake.as_(org.company_token)
+        for i in range(n):
+            try:
+                r = client.post("/reports", report_body(summary=f"under load {i}",
+                                                        estimated_loss=f"{1000 + i}.00"))
+            except requests.ConnectionError:
+                continue
+            if r.status_code == 201:
+                with lock:
+                    answered.append(r.json()["report_id"])
+
+    threads = [threading.Thread(target=file_many, args=(15,)) for _ in range(4)]
+    for t in threads:
+        t.start()
+    eventually(lambda: len(answered) >= 10, timeout=30)
+    system.stack.kill_service("intake", signal.SIGTERM)
+    for t in threads:
+        t.join(60)
+    system.start("intake")
+    assert answered
+    # Every report the company was told exists does, and its notice arrives.
+    feed = eventually(lambda: {n["subject"] for n in system.feed_all(org)} >= set(answered)
+                      and system.feed_all(org), timeout=60)
+    subjects = [n["subject"] for n in feed if n["event_type"] == "report_received"]
+    assert len(subjects) == len(set(subjects))  # and only once
