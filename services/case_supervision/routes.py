@@ -3,13 +3,20 @@ applies one rule, and stores it through `change` (one conditional write)."""
 from services.case_supervision import clocks, domain
 from services.case_supervision import schemas as s
 from shared import auth, clock
-from shared.errors import Conflict, Forbidden, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import api
 
 PEOPLE = ("company", *auth.POLICE)
 
 
 class CaseRoutes:
+    def known_officer(self, officer_id):
+        """Intake owns the officers: ask it now (bounded RPC), after the caller
+        was found allowed to act, so unknown ids reveal nothing to outsiders."""
+        if self.intake.call("officer", officer_id) is None:
+            raise Invalid("no such officer", {"officer_id": ["unknown officer"]})
+        return officer_id
+
     # -- reads -------------------------------------------------------------
     @api("GET", "/cases", roles=PEOPLE, query=s.CaseQuery)
     def list_cases(self, call):
@@ -51,14 +58,15 @@ class CaseRoutes:
     @api("POST", "/cases/<case_id>/team", roles=auth.POLICE, body=s.MemberIn)
     def add_team_member(self, call, case_id):
         return self.act(call, case_id, auth.can_manage_team, lambda case, now: domain.add_member(
-            case, call.who, call.body["officer_id"], now))
+            case, call.who, self.known_officer(call.body["officer_id"]), now))
 
     # -- supervision -------------------------------------------------------
     @api("POST", "/cases/<case_id>/lead", roles=("supervisor",), body=s.LeadIn)
     def reassign_lead(self, call, case_id):
         return self.act(call, case_id, auth.can_supervise_case,
                         lambda case, now: domain.reassign_lead(
-                            case, call.who, call.body["officer_id"], call.body["reason"], now))
+                            case, call.who, self.known_officer(call.body["officer_id"]),
+                            call.body["reason"], now))
 
     @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn)
     def escalate_case(self, call, case_id):

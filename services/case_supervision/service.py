@@ -19,6 +19,7 @@ from shared.errors import Conflict
 from shared.http import ServiceBase
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
+from shared.rpc import BoundedRpc
 
 
 class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
@@ -27,6 +28,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
     repo = Mongo("cases", Repository)
     relay = OutboxRelay()
     policy = CasePolicy()
+    intake = BoundedRpc("intake")  # officers are intake's: asked when a team changes
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "report_accepted")

@@ -4,9 +4,12 @@ Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
 import hashlib
+import os
+import signal
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
+from nameko.rpc import rpc
 from nameko.timer import timer
 
 from services.intake import deadlines, domain, materials, organisation
@@ -167,6 +170,19 @@ class IntakeService(ServiceBase):
     def request_extra_materials(self, call, report_id):
         return self._act(call.who, report_id, materials.request_extra, call.body["items"],
                          call.body["reason"])
+
+    # -- questions from other services (RPC) -----------------------------------
+    @rpc
+    def officer(self, officer_id):
+        """Who an officer is, for a service that must check one now; None if unknown."""
+        if self.config.get("FAULT") == "crash_in_rpc:officer":
+            os.kill(os.getpid(), signal.SIGKILL)  # fault injection: mid-call, unanswered
+        found = self.repo.get("officers", str(officer_id))
+        if found is None:
+            return None
+        unit = self.repo.get("units", found["unit_id"])
+        return {"officer_id": found["_id"], "name": found["name"], "role": found["role"],
+                "unit_id": found["unit_id"], "unit_path": unit["path"]}
 
     # -- clocks and relay (every instance; each step claimed by one) ---------
     @timer(interval=1)
