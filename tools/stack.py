@@ -31,6 +31,10 @@ PORTS = {
     "bench": {"amqp": 5702, "mgmt": 15702, "dist": 25702, "epmd": 4402,
               "mongo": 27137, "intake": 8021, "case_supervision": 8022,
               "notify": 8023},
+    # `make chaos` (tools/chaos.py).
+    "chaos": {"amqp": 5712, "mgmt": 15712, "dist": 25712, "epmd": 4412,
+              "mongo": 27147, "intake": 8031, "case_supervision": 8032,
+              "notify": 8033},
 }
 
 SERVICES = {

@@ -1,0 +1,342 @@
+"""`make chaos`: file reports at a steady rate while killing things, then
+reconcile. Bounded: N reports, every request to 127.0.0.1, and it stops.
+
+While companies file (with Idempotency-Key, retried through the faults) and
+officers accept and post a disclosed progress step, a killer SIGKILLs a
+random service at random moments and restarts it; the broker is restarted
+once and the database once. At the end every count is reconciled: one case
+per accepted report, each notice once and in order per subject, each webhook
+event once at the receiver (after dedupe by webhook-id), every failure record
+and dead letter listed. Any loss or duplicate effect fails the run.
+
+    python -m tools.chaos --reports 10000 --rate 25 --json var/chaos/result.json
+"""
+import argparse
+import json
+import os
+import random
+import secrets
+import signal
+import sys
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timezone
+
+import requests
+
+from services.intake.organisation import credit_code_check_char
+from tools.chaos_receiver import Receiver
+from tools.stack import SERVICES, Stack
+
+COMPANIES = 5
+RETRY_FOR = 180  # seconds a client keeps retrying one call through the faults
+
+
+class Api:
+    """A client that retries through outages, as a patient integration would."""
+
+    def __init__(self, base, token):
+        self.base, self.token = base, token
+        self.session = requests.Session()
+
+    def call(self, method, path, body=None, headers=None, ok=(200, 201), done=()):
+        deadline = time.monotonic() + RETRY_FOR
+        while True:
+            try:
+                r = self.session.request(method, self.base + path, json=body, timeout=30,
+                                         headers={"Authorization": f"Bearer {self.token}",
+                                                  **(headers or {})})
+                if r.status_code in ok or r.status_code in done:
+                    return r
+            except requests.RequestException:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"{method} {path} did not succeed in {RETRY_FOR}s")
+            time.sleep(0.5)
+
+
+def setup_org(stack, admin, receiver):
+    intake = Api(stack.service_url("intake"), admin)
+    tag = secrets.token_hex(3)
+    bureau, station = f"chaos-bureau-{tag}", f"chaos-station-{tag}"
+    intake.call("POST", "/admin/units", {"unit_id": bureau, "name": "Bureau", "kind": "bureau",
+                                         "parent_unit_id": None})
+    intake.call("POST", "/admin/units", {"unit_id": station, "name": "Station",
+                                         "kind": "station", "parent_unit_id": bureau})
+    officer = intake.call("POST", "/admin/officers", {
+        "officer_id": f"chaos-officer-{tag}", "name": "Li", "unit_id": station,
+        "role": "officer"}).json()["token"]
+    companies = []
+    for i in range(COMPANIES):
+        r = intake.call("POST", "/admin/companies", {
+            "name": f"Chaos company {i}", "credit_code": credit_code(),
+            "jurisdiction_unit_id": station,
+            "contact": {"name": "Chen", "phone": "+86 591 0000", "email": "ops@example.com"},
+            "language": "en"}).json()
+        sub = Api(stack.service_url("notify"), r["token"]).call(
+            "PUT", "/subscription", {"webhook_url": f"{receiver.url}/{r['company_id']}",
+                                     "language": "en"}).json()
+        receiver.secrets[r["company_id"]] = sub["webhook_secret"]
+        companies.append((r["company_id"], r["token"]))
+    return officer, companies
+
+
+def credit_code():
+    body = "9135" + "".join(secrets.choice("0123456789") for _ in range(13))
+    return body + credit_code_check_char(body)
+
+
+def work(stack, officer, company, i, results, lock):
+    """One report's life: filed, accepted, one disclosed progress step."""
+    company_id, token = company
+    intake = Api(stack.service_url("intake"), token)
+    body = {"incident_type": "theft", "summary": f"Chaos report {i}",
+            "description": "Stock missing from the warehouse.",
+            "occurred_at": datetime.now(timezone.utc).isoformat(), "location": "Warehouse 3",
+            "estimated_loss": f"{1000 + i}.00", "currency": "CNY",
+            "funds_in_transit": False, "suspects": []}
+    report = intake.call("POST", "/reports", body, {"Idempotency-Key": f"chaos-{i}"}).json()
+    rid = report["report_id"]
+    police = Api(stack.service_url("intake"), officer)
+    # A retry after a lost answer finds the report accepted already: that is done too.
+    police.call("POST", f"/reports/{rid}/accept", done=(409,))
+    cases = Api(stack.service_url("case_supervision"), officer)
+    deadline = time.monotonic() + RETRY_FOR
+    while True:
+        r = cases.call("GET", f"/cases?report_id={rid}")
+        if r.json()["items"] or time.monotonic() > deadline:
+            break
+        time.sleep(0.5)
+    items = r.json()["items"]
+    if items:
+        cases.call("POST", f"/cases/{items[0]['case_id']}/progress",
+                   {"stage": "investigating", "note": f"Step for report {i}",
+                    "disclose": True}, done=(409,))
+    with lock:
+        results.append((company_id, rid, items[0]["case_id"] if items else None))
+
+
+def killer(stack, stop, log, period, duration):
+    """SIGKILL a random service every `period`±50% s and restart it; restart the
+    broker once a third of the way through the filing, the database at two thirds."""
+    rng = random.Random(7)
+    started = time.monotonic()
+    restarts = [(duration / 3, "broker"), (2 * duration / 3, "database")]
+    next_kill = period * (0.5 + rng.random())
+    while not stop.wait(0.2):
+        elapsed = time.monotonic() - started
+        if restarts and elapsed >= restarts[0][0]:
+            part = restarts.pop(0)[1]
+            if part == "broker" and stack.own_broker:
+                stack.stop_broker()
+                stack.start_broker()
+            elif part == "database" and stack.own_db:
+                stack.stop_db(kill=True)
+                stack.start_db()
+            log.append(("restart", part, round(elapsed, 1)))
+        if elapsed >= next_kill:
+            name = rng.choice(list(SERVICES))
+            stack.kill_service(name, signal.SIGKILL)
+            log.append(("SIGKILL", name, round(elapsed, 1)))
+            stop.wait(rng.uniform(0.5, 2.5))
+            stack.start_service(name, wait=False)
+            next_kill = elapsed + period * (0.5 + rng.random())
+    for name in SERVICES:
+        if stack.services.get(name) is None or stack.services[name].poll() is not None:
+            stack.start_service(name, wait=False)
+
+
+def feed(stack, token):
+    api, items, after = Api(stack.service_url("notify"), token), [], None
+    while True:
+        page = api.call("GET", "/notices?limit=200" + (f"&after={after}" if after else "")).json()
+        items += page["items"]
+        after = page["next"]
+        if not after:
+            return items
+
+
+def expected_notices(stack, officer, results):
+    """What each company must be told: received and accepted per report; the
+    case opened and each disclosed progress step per case, as the case shows."""
+    cases = Api(stack.service_url("case_supervision"), officer)
+    expected = {}
+    for company_id, rid, case_id in results:
+        want = expected.setdefault(company_id, {})
+        want[(rid, "report_received")] = 1
+        want[(rid, "report_accepted")] = 1
+        if case_id:
+            case = cases.call("GET", f"/cases/{case_id}").json()
+            want[(case_id, "case_opened")] = 1
+            want[(case_id, "case_progressed")] = sum(
+                1 for h in case["history"] if h["action"] == "progress")
+    return expected
+
+
+def reconcile(stack, admin, officer, companies, results, receiver, requested, settle):
+    told = {c: [] for c, _ in companies}
+    expected = expected_notices(stack, officer, results)
+    deadline = time.monotonic() + settle
+    while True:  # wait for quiet: every expected notice in the feed and at the receiver
+        told = {c: [n for n in feed(stack, t) if (n["subject"], n["event_type"]) in expected[c]]
+                for c, t in companies if c in expected}
+        feed_ids = {n["event_id"] for items in told.values() for n in items}
+        hooked = {wid for _, wid, _ in receiver.arrivals}
+        done = all(len(told[c]) == sum(expected[c].values()) for c in expected)
+        if (done and feed_ids <= hooked) or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    counts = {}
+    for c in expected:
+        for key, want in expected[c].items():
+            got = sum(1 for n in told[c] if (n["subject"], n["event_type"]) == key)
+            counts["missing" if got < want else "duplicate" if got > want else "ok"] = \
+                counts.get("missing" if got < want else "duplicate" if got > want else "ok",
+                           0) + 1
+    out_of_order = 0
+    for items in told.values():
+        by_subject = {}
+        for n in items:
+            by_subject.setdefault(n["subject"], []).append(n["sequence"])
+        out_of_order += sum(1 for seqs in by_subject.values() if seqs != sorted(seqs))
+    arrivals = {}
+    for company, wid, env in receiver.arrivals:
+        arrivals.setdefault(wid, []).append(env)
+    hook_order = 0
+    firsts = {}
+    for company, wid, env in receiver.arrivals:
+        if wid in firsts:
+            continue
+        firsts[wid] = env
+        seqs = [e["sequence"] for e in firsts.values() if e["subject"] == env["subject"]]
+        hook_order += seqs != sorted(seqs)
+    feed_ids = {n["event_id"] for items in told.values() for n in items}
+    admin_api = {name: Api(stack.service_url(name), admin) for name in SERVICES}
+    failures = {name: api.call("GET", "/admin/failures").json()["items"]
+                for name, api in admin_api.items()}
+    dead = admin_api["notify"].call("GET", "/deliveries?status=dead").json()["items"]
+    cases_opened = len({case for _, _, case in results if case})
+    return {
+        "reports_requested": requested, "reports_filed": len(results),
+        "reports_accepted": len(results), "cases_opened": cases_opened,
+        "notices_expected": sum(sum(e.values()) for e in expected.values()),
+        "notices_delivered": sum(len(v) for v in told.values()),
+        "notice_keys": counts, "subjects_out_of_order_in_feed": out_of_order,
+        "webhook_events_expected": len(feed_ids),
+        "webhook_events_received": len(set(arrivals) & feed_ids),
+        "webhook_redeliveries_deduped": sum(len(v) - 1 for v in arrivals.values()),
+        "webhook_unverified": len(receiver.bad),
+        "webhook_subjects_out_of_order": hook_order,
+        "failure_records": {k: [(f.get("handler"), f.get("status"), f.get("last_error"))
+                                for f in v] for k, v in failures.items()},
+        "dead_letters": [(d.get("channel"), d.get("event_id"), d.get("last_error"))
+                         for d in dead],
+    }
+
+
+def verdict(r):
+    problems = []
+    if r["reports_filed"] != r["reports_requested"]:
+        problems.append("reports lost")
+    if r["cases_opened"] != r["reports_accepted"]:
+        problems.append("accepted reports without exactly one case")
+    if r["notice_keys"].get("missing") or r["notice_keys"].get("duplicate"):
+        problems.append("notices missing or duplicated")
+    if r["subjects_out_of_order_in_feed"] or r["webhook_subjects_out_of_order"]:
+        problems.append("notices out of order")
+    if r["webhook_events_received"] != r["webhook_events_expected"] or r["webhook_unverified"]:
+        problems.append("webhook events missing or unverified")
+    if r["dead_letters"] or any(f for f in r["failure_records"].values()):
+        problems.append("failure records or dead letters (listed above)")
+    return problems
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--reports", type=int, default=10_000)
+    ap.add_argument("--rate", type=float, default=25.0, help="reports filed per second")
+    ap.add_argument("--kill-every", type=float, default=20.0, help="seconds between SIGKILLs")
+    ap.add_argument("--settle", type=float, default=600.0, help="seconds to wait for quiet")
+    ap.add_argument("--json", default=None)
+    ap.add_argument("--profile", default="chaos")
+    args = ap.parse_args(argv)
+
+    stack = Stack(args.profile)
+    stack.env.update(FASTTRACK_ADMIN_TOKEN=secrets.token_urlsafe(16),
+                     FASTTRACK_SIGNING_KEY=secrets.token_urlsafe(32),
+                     FASTTRACK_WEBHOOK_ALLOW_PRIVATE="1", FASTTRACK_DB_PREFIX="chaos_",
+                     FASTTRACK_DELIVERY_RETRY_BASE_DELAY="1",
+                     FASTTRACK_DELIVERY_RETRY_MAX_DELAY="10")
+    admin = stack.env["FASTTRACK_ADMIN_TOKEN"]
+    receiver, stop, log, results, lock = Receiver(), threading.Event(), [], [], threading.Lock()
+    started = time.monotonic()
+    try:
+        stack.start_infra()
+        for name in SERVICES:
+            stack.start_service(name)
+        officer, companies = setup_org(stack, admin, receiver)
+        chaos = threading.Thread(target=killer, args=(stack, stop, log, args.kill_every,
+                                                      args.reports / args.rate))
+        chaos.start()
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            futures = []
+            for i in range(args.reports):
+                futures.append(pool.submit(work, stack, officer, companies[i % COMPANIES],
+                                           i, results, lock))
+                time.sleep(1 / args.rate)
+            for f in futures:
+                f.result()
+        stop.set()
+        chaos.join()
+        for name in SERVICES:
+            stack.wait_healthy(name, timeout=120)
+        result = reconcile(stack, admin, officer, companies, results, receiver,
+                           args.reports, args.settle)
+        result.update(faults=log, seconds=round(time.monotonic() - started, 1),
+                      date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
+                      machine=f"{os.cpu_count()} cores")
+    finally:
+        stop.set()
+        receiver.close()
+        stack.stop_all()
+    problems = verdict(result)
+    result["verdict"] = "pass" if not problems else "FAIL: " + "; ".join(problems)
+    print_table(result)
+    if args.json:
+        os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)
+    print(json.dumps(result))
+    return 0 if not problems else 1
+
+
+def print_table(r):
+    rows = [("reports filed / requested", f"{r['reports_filed']} / {r['reports_requested']}"),
+            ("cases opened / reports accepted", f"{r['cases_opened']} / {r['reports_accepted']}"),
+            ("notices delivered / expected", f"{r['notices_delivered']} / {r['notices_expected']}"),
+            ("notice keys ok / missing / duplicate",
+             f"{r['notice_keys'].get('ok', 0)} / {r['notice_keys'].get('missing', 0)} / "
+             f"{r['notice_keys'].get('duplicate', 0)}"),
+            ("subjects out of order (feed / webhook)",
+             f"{r['subjects_out_of_order_in_feed']} / {r['webhook_subjects_out_of_order']}"),
+            ("webhook events received once / expected",
+             f"{r['webhook_events_received']} / {r['webhook_events_expected']}"),
+            ("webhook redeliveries deduped by webhook-id", r["webhook_redeliveries_deduped"]),
+            ("webhook deliveries that failed verification", r["webhook_unverified"]),
+            ("failure records", sum(len(v) for v in r["failure_records"].values())),
+            ("dead letters", len(r["dead_letters"])),
+            ("faults injected", ", ".join(f"{a} {b}@{t}s" for a, b, t in r["faults"]) or "none"),
+            ("seconds", r["seconds"]), ("verdict", r["verdict"])]
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"{k:<{width}}  {v}")
+    for service, items in r["failure_records"].items():
+        for item in items:
+            print(f"  failure in {service}: {item}")
+    for item in r["dead_letters"]:
+        print(f"  dead letter: {item}")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
