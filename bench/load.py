@@ -1,0 +1,331 @@
+"""Load on the running system over HTTP, as users drive it: companies file
+reports, an officer accepts each at once, the companies read their feeds,
+and a local receiver takes the signed webhooks.
+
+A report is done when its case's `case_opened` notice is in the company's
+feed (GET /notices). Two times are kept for it: when the feed poller first
+saw it (bounded by the poll interval) and the notice's own `created_at`
+(the moment it entered the feed, on the same machine's clock).
+"""
+import base64
+import json
+import random
+import threading
+import time
+import uuid
+from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime, timedelta, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import requests
+from standardwebhooks.webhooks import Webhook
+
+from services.intake.organisation import credit_code_check_char
+
+
+def credit_code(rng):
+    body = "9135" + "".join(rng.choice("0123456789") for _ in range(13))
+    return body + credit_code_check_char(body)
+
+
+def report_body(i):
+    # A distinct amount per report: none is flagged as another's duplicate.
+    return {"incident_type": "fraud", "summary": f"Invoice fraud {i}",
+            "description": "A fake supplier invoice was paid.",
+            "occurred_at": datetime(2026, 11, 27, 10, tzinfo=timezone.utc).isoformat(),
+            "location": "No. 1 Harbour Road", "estimated_loss": f"{21000 + i}.00",
+            "currency": "CNY", "funds_in_transit": False, "suspects": []}
+
+
+def epoch(iso):
+    return datetime.fromisoformat(iso).timestamp()
+
+
+class Api:
+    """One keep-alive session per thread."""
+
+    def __init__(self, base, token=None):
+        self.base = base
+        self.token = token
+        self.local = threading.local()
+
+    def session(self):
+        s = getattr(self.local, "s", None)
+        if s is None:
+            s = self.local.s = requests.Session()
+        return s
+
+    def call(self, method, path, body=None, token=None, **params):
+        headers = {"Authorization": f"Bearer {token or self.token}"}
+        r = self.session().request(method, self.base + path, json=body, params=params,
+                                   headers=headers, timeout=30)
+        return r
+
+
+class WebhookReceiver:
+    """A local Standard Webhooks receiver: verifies each signature and keeps
+    the arrival time of every event it accepts."""
+
+    def __init__(self):
+        self.secrets = {}          # company_id -> whsec_
+        self.arrived = {}          # (type, subject) -> time.time()
+        self.bad = 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_POST(self):
+                at = time.time()
+                body = self.rfile.read(int(self.headers.get("content-length") or 0))
+                ok = receiver.take(self.path.rsplit("/", 1)[-1], body, self.headers, at)
+                self.send_response(204 if ok else 400)
+                self.send_header("content-length", "0")
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
+        self.port = self.server.server_address[1]
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def url(self, company_id):
+        return f"http://127.0.0.1:{self.port}/hooks/{company_id}"
+
+    def take(self, company_id, body, headers, at):
+        secret = self.secrets.get(company_id)
+        try:
+            event = Webhook(secret).verify(body, {k.lower(): v for k, v in headers.items()})
+        except Exception:
+            self.bad += 1
+            return False
+        self.arrived.setdefault((event["type"], event["subject"]), at)
+        return True
+
+    def close(self):
+        self.server.shutdown()
+
+
+class Org:
+    """A bureau, a station, its officer, and companies under it."""
+
+    def __init__(self, intake_url, notify_url, admin_token, companies, receiver=None,
+                 seed=7):
+        rng = random.Random(seed)
+        tag = uuid.uuid4().hex[:6]
+        self.intake = Api(intake_url)
+        self.notify = Api(notify_url)
+        bureau, station = f"bureau-{tag}", f"station-{tag}"
+        for unit, kind, parent in ((bureau, "bureau", None), (station, "station", bureau)):
+            r = self.intake.call("POST", "/admin/units", {"unit_id": unit, "name": unit,
+                                                          "kind": kind,
+                                                          "parent_unit_id": parent},
+                                 token=admin_token)
+            assert r.status_code == 201, r.text
+        r = self.intake.call("POST", "/admin/officers", {
+            "officer_id": f"officer-{tag}", "name": "Li", "unit_id": station,
+            "role": "officer"}, token=admin_token)
+        assert r.status_code == 201, r.text
+        self.officer = r.json()["token"]
+        self.companies = []   # [(company_id, token)]
+        for n in range(companies):
+            r = self.intake.call("POST", "/admin/companies", {
+                "name": f"Company {tag}-{n}", "credit_code": credit_code(rng),
+                "jurisdiction_unit_id": station,
+                "contact": {"name": "Chen", "phone": "+86 591 0000",
+                            "email": "ops@example.com"},
+                "language": "en"}, token=admin_token)
+            assert r.status_code == 201, r.text
+            cid, token = r.json()["company_id"], r.json()["token"]
+            self.companies.append((cid, token))
+            if receiver is not None:
+                r = self.notify.call("PUT", "/subscription",
+                                     {"webhook_url": receiver.url(cid), "language": "en"},
+                                     token=token)
+                assert r.status_code == 200, r.text
+                receiver.secrets[cid] = r.json()["webhook_secret"]
+
+
+class Run:
+    """One measured run: reports filed and accepted, their notices awaited."""
+
+    def __init__(self, org, poll_interval):
+        self.org = org
+        self.poll_interval = poll_interval
+        self.lock = threading.Lock()
+        self.reports = {}          # report_id -> record
+        self.by_case = {}          # case_id -> report_id
+        self.pending = {}          # company_id -> count of reports not yet done
+        self.cursor = {}           # company_id -> last created_at seen
+        self.seen = set()
+        self.errors = []
+        self.counter = 0
+        self._stop = threading.Event()
+        self._poller = threading.Thread(target=self._poll, daemon=True)
+        self._poller.start()
+
+    def file_and_accept(self, company):
+        cid, token = company
+        with self.lock:
+            self.counter += 1
+            i = self.counter
+            self.pending[cid] = self.pending.get(cid, 0) + 1
+        t0 = time.time()
+        r = self.org.intake.call("POST", "/reports", report_body(i), token=token)
+        if r.status_code != 201:
+            self._failed(cid, f"file {r.status_code}: {r.text[:200]}")
+            return
+        report_id = r.json()["report_id"]
+        t1 = time.time()
+        r = self.org.intake.call("POST", f"/reports/{report_id}/accept",
+                                 token=self.org.officer)
+        t2 = time.time()
+        if r.status_code != 200:
+            self._failed(cid, f"accept {r.status_code}: {r.text[:200]}")
+            return
+        case_id = r.json()["case_id"]
+        with self.lock:
+            self.reports[report_id] = {"company": cid, "filed": t0, "filed_answer": t1,
+                                       "accept": t1, "accepted": t2, "case": case_id}
+            self.by_case[case_id] = report_id
+
+    def _failed(self, cid, why):
+        with self.lock:
+            self.errors.append(why)
+            self.pending[cid] -= 1
+
+    def _poll(self):
+        while not self._stop.is_set():
+            with self.lock:
+                companies = [c for c in self.org.companies if self.pending.get(c[0])]
+            for cid, token in companies:
+                self._read_feed(cid, token)
+            self._stop.wait(self.poll_interval)
+
+    def _read_feed(self, cid, token):
+        items = []
+        after = self.cursor.get(cid)
+        while True:
+            params = {"limit": 200}
+            if after:
+                params["after"] = after
+            try:
+                r = self.org.notify.call("GET", "/notices", token=token, **params)
+            except requests.RequestException as exc:
+                self.errors.append(f"feed: {exc}")
+                return
+            if r.status_code != 200:
+                self.errors.append(f"feed {r.status_code}")
+                return
+            page = r.json()
+            items += page["items"]
+            if not page.get("next"):
+                break
+            after = page["next"]
+        at = time.time()
+        with self.lock:
+            for n in items:
+                if n["event_type"] != "case_opened" or n["notice_id"] in self.seen:
+                    continue
+                report_id = self.by_case.get(n["subject"])
+                if report_id is None:
+                    continue  # accepted, but its answer is not recorded yet
+                self.seen.add(n["notice_id"])
+                rec = self.reports[report_id]
+                rec["seen"] = at
+                rec["created"] = epoch(n["created_at"])
+                self.pending[cid] -= 1
+            if items:
+                self.cursor[cid] = feed_cursor(items[-1]["created_at"])
+
+    def done(self):
+        with self.lock:
+            return sum(1 for r in self.reports.values() if "seen" in r)
+
+    def wait(self, timeout):
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            with self.lock:
+                if not any(self.pending.values()):
+                    return True
+            time.sleep(0.1)
+        return False
+
+    def stop(self):
+        self._stop.set()
+        self._poller.join(5)
+
+
+def saturate(org, workers, seconds, max_reports, poll_interval=0.25, drain=120):
+    """Closed loop, `workers` at a time: file and accept as fast as the system
+    answers; then wait for the notices of all. Throughput is reports whose
+    notice reached the feed per second, first filing to last notice."""
+    run = Run(org, poll_interval)
+    started = time.time()
+    deadline = started + seconds
+    companies = org.companies
+
+    def worker(w):
+        n = 0
+        while time.time() < deadline and run.counter < max_reports:
+            run.file_and_accept(companies[(w + n * workers) % len(companies)])
+            n += 1
+
+    with ThreadPoolExecutor(workers) as pool:
+        list(pool.map(worker, range(workers)))
+    filed_until = time.time()
+    complete = run.wait(drain)
+    run.stop()
+    return run, started, filed_until, complete
+
+
+def fixed_rate(org, rate, seconds, poll_interval=0.05, drain=60, receiver=None):
+    """Open loop: a report every 1/rate s (each on its own thread, so a slow
+    answer does not slow the arrivals), for `seconds`."""
+    run = Run(org, poll_interval)
+    companies = org.companies
+    total = int(rate * seconds)
+    start = time.time() + 0.2
+    with ThreadPoolExecutor(max(8, int(rate * 2))) as pool:
+        for i in range(total):
+            at = start + i / rate
+            delay = at - time.time()
+            if delay > 0:
+                time.sleep(delay)
+            pool.submit(run.file_and_accept, companies[i % len(companies)])
+    complete = run.wait(drain)
+    if receiver is not None:
+        deadline = time.time() + drain
+        while time.time() < deadline and not all(
+                ("report_accepted", rid) in receiver.arrived for rid in run.reports):
+            time.sleep(0.2)
+    run.stop()
+    return run, complete
+
+
+def feed_cursor(created_at, margin=2.0):
+    """A cursor a little before the last notice read. The feed gives `next`
+    only after a full page, so a client tailing it keeps its own place, in
+    the feed's cursor format (created_at|notice_id); the margin re-reads
+    notices another worker wrote with a slightly earlier time."""
+    at = datetime.fromisoformat(created_at) - timedelta(seconds=margin)
+    return base64.urlsafe_b64encode(f"{at.isoformat()}|".encode()).decode()
+
+
+def percentiles(values, ps=(50, 95, 99)):
+    if not values:
+        return {f"p{p}": None for p in ps}
+    v = sorted(values)
+    out = {}
+    for p in ps:
+        k = min(len(v) - 1, max(0, int(round(p / 100 * len(v) + 0.5)) - 1))
+        out[f"p{p}"] = v[k]
+    out["max"] = v[-1]
+    out["n"] = len(v)
+    return out
+
+
+def dumps(obj):
+    return json.dumps(obj, indent=1, default=str)

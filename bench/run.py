@@ -1,0 +1,246 @@
+"""`make bench`: the five figures of issue 7, measured on this machine.
+
+Starts its own broker, database and services (tools/stack.py, profile
+"bench": ports 5702/15702/27137/8021-8023, data under var/bench/), then:
+
+  1. ceiling    — plain kombu + pymongo doing one report's hops and writes
+  2. throughput — the system at saturation, POST /reports + accept to the
+                  case_opened notice in GET /notices; CPU s per report over
+                  every process (services, broker, database)
+  3. latency    — 20 reports/s for 60 s: report → notice in the feed, and
+                  acceptance → signed webhook at a local receiver
+  4. sweep      — the stale-case sweep with 1,000 and 100,000 open cases,
+                  100 of them due (bench/sweep.py, in its own process)
+  5. memory     — peak RSS of each service process
+
+FASTTRACK_BENCH_SCALE (default 1.0) shrinks the run: 0.1 is a ~2 minute
+smoke run. Prints a table and writes var/bench/results.json.
+"""
+import argparse
+import json
+import os
+import platform
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime, timezone
+
+import pymongo
+
+from bench import load
+from bench.ceiling import Ceiling, hops
+from bench.system import BenchStack
+from tools.stack import ROOT
+
+TARGETS = {"throughput": 60, "cpu_ms": 30, "ratio": 0.5, "p99_ms": 200,
+           "sweep_ratio": 1.5, "rss_mb": 150}
+
+
+def machine():
+    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo")
+                  if line.startswith("model name")), platform.processor())
+    mem_kb = next(int(line.split()[1]) for line in open("/proc/meminfo")
+                  if line.startswith("MemTotal"))
+    db = "mongod" if any(os.access(os.path.join(p, "mongod"), os.X_OK)
+                         for p in os.environ.get("PATH", "").split(":")) else "SecantusDB"
+    return {"nproc": os.cpu_count(), "memory_gb": round(mem_kb / 1024 / 1024, 1),
+            "cpu": model, "python": platform.python_version(), "database": db,
+            "loadavg_at_start": os.getloadavg()}
+
+
+def writes(client):
+    """Writes the database server has counted so far (None if it does not say)."""
+    try:
+        ops = client.admin.command("serverStatus")["opcounters"]
+        return ops["insert"] + ops["update"] + ops["delete"]
+    except Exception:
+        return None
+
+
+def ms(seconds):
+    return None if seconds is None else round(seconds * 1000, 1)
+
+
+def calibrate(b, org, client, reports):
+    """Reports one at a time: the writes the system makes per report."""
+    time.sleep(1)
+    w0, c0 = writes(client), time.time()
+    run, *_ = load.saturate(org, 1, 120, reports, poll_interval=0.1)
+    # Deliveries and timers finish the path's tail after the notice.
+    time.sleep(3)
+    w1, c1 = writes(client), time.time()
+    # Background writes of idle timers over the same span, subtracted.
+    idle0 = writes(client)
+    time.sleep(3)
+    idle = (writes(client) - idle0) / 3 if idle0 is not None else 0
+    if w0 is None or not run.done():
+        return None
+    return ((w1 - w0) - idle * (c1 - c0)) / run.done()
+
+
+def throughput(b, org, workers, seconds, max_reports):
+    cpu0 = b.cpu_seconds()
+    run, started, filed_until, complete = load.saturate(org, workers, seconds, max_reports)
+    cpu1 = b.cpu_seconds()
+    done = [r for r in run.reports.values() if "seen" in r]
+    last = max((r["created"] for r in done), default=time.time())
+    cpu = {k: cpu1[k] - cpu0.get(k, 0) for k in cpu1}
+    n = len(done)
+    return {"workers": workers, "filed": len(run.reports), "done": n,
+            "complete": complete, "errors": run.errors[:5],
+            "reports_per_s": n / (last - started) if n else 0,
+            "filing_per_s": len(run.reports) / (filed_until - started),
+            "cpu_s": cpu, "cpu_ms_per_report": {k: ms(v / n) for k, v in cpu.items()}
+            if n else {}, "cpu_ms_per_report_total": ms(sum(cpu.values()) / n) if n else None}
+
+
+def latency(org, receiver, rate, seconds):
+    run, complete = load.fixed_rate(org, rate, seconds, receiver=receiver)
+    recs = list(run.reports.values())
+    to_feed = [r["created"] - r["filed"] for r in recs if "created" in r]
+    seen = [r["seen"] - r["filed"] for r in recs if "seen" in r]
+    hooks = [receiver.arrived[("report_accepted", rid)] - r["accept"]
+             for rid, r in run.reports.items() if ("report_accepted", rid) in receiver.arrived]
+    pct = load.percentiles
+    return {"rate": rate, "seconds": seconds, "filed": len(recs), "complete": complete,
+            "errors": run.errors[:5], "bad_signatures": receiver.bad,
+            "report_to_notice_s": pct(to_feed), "report_to_notice_seen_s": pct(seen),
+            "poll_interval_s": run.poll_interval,
+            "accept_to_webhook_s": pct(hooks)}
+
+
+def sweep(scale):
+    """bench/sweep.py in its own (eventlet) process; its JSON on the last line."""
+    env = dict(os.environ, FASTTRACK_BENCH_SCALE=str(scale))
+    out = subprocess.run([sys.executable, "-m", "bench.sweep"], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=3600)
+    if out.returncode != 0:
+        return {"error": (out.stderr or out.stdout)[-2000:]}
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def _interrupt(*_):
+    raise KeyboardInterrupt  # the finally clauses stop what was started
+
+
+def main():
+    signal.signal(signal.SIGTERM, _interrupt)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--scale", type=float,
+                        default=float(os.environ.get("FASTTRACK_BENCH_SCALE") or 1))
+    parser.add_argument("--skip", default="", help="comma list: ceiling,throughput,"
+                                                    "latency,sweep")
+    parser.add_argument("--out", default=os.path.join(ROOT, "var", "bench", "results.json"))
+    args = parser.parse_args()
+    skip = set(filter(None, args.skip.split(",")))
+    scale = args.scale
+    results = {"date": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+               "scale": scale, "machine": machine(), "targets": TARGETS}
+    b = BenchStack()
+    print(f"bench: scale {scale}; starting broker and database ...", flush=True)
+    b.start_infra()
+    client = pymongo.MongoClient(b.mongo_uri)
+    receiver = load.WebhookReceiver()
+    try:
+        b.start_services()
+        org = load.Org(b.url("intake"), b.url("notify"), b.admin_token,
+                       companies=20, receiver=receiver)
+        print("bench: calibrating (reports one at a time) ...", flush=True)
+        per_report = calibrate(b, org, client, max(10, int(30 * scale)))
+        published, consumed = hops()
+        results["path"] = {"db_writes_per_report": per_report and round(per_report, 1),
+                           "events_published_per_report": published,
+                           "deliveries_per_report": consumed}
+        if "throughput" not in skip:
+            print("bench: throughput at saturation ...", flush=True)
+            results["throughput"] = throughput(b, org, workers=16,
+                                               seconds=max(15, 60 * scale),
+                                               max_reports=int(3000 * max(scale, 0.1)))
+        if "latency" not in skip:
+            print("bench: latency at 20 reports/s ...", flush=True)
+            results["latency"] = latency(org, receiver, 20, max(10, 60 * scale))
+        b.sample_rss()
+        results["memory"] = {"peak_rss_mb": {k: round(v / 2**20, 1)
+                                             for k, v in b.peak_rss.items()}}
+        b.stop_services()
+        if "ceiling" not in skip:
+            print("bench: ceiling (kombu + pymongo) ...", flush=True)
+            ceiling = Ceiling(b.amqp_uri, b.mongo_uri, per_report or 38)
+            results["ceiling"] = ceiling.run(max(200, int(2000 * scale)))
+            if "throughput" in results:
+                results["throughput"]["ratio_to_ceiling"] = (
+                    results["throughput"]["reports_per_s"]
+                    / results["ceiling"]["reports_per_s"])
+    finally:
+        receiver.close()
+        client.close()
+        b.stop_all()
+    if "sweep" not in skip:
+        print("bench: sweep scaling ...", flush=True)
+        results["sweep"] = sweep(scale)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    with open(args.out, "w") as f:
+        f.write(load.dumps(results))
+    print(table(results))
+    print(f"\nJSON: {os.path.relpath(args.out, ROOT)}")
+
+
+def table(r):
+    rows = []
+
+    def row(figure, value, target, ok):
+        mark = "" if ok is None else ("met" if ok else "NOT met")
+        rows.append((figure, value, target, mark))
+
+    def f(v, fmt="{:.1f}"):
+        return "n/a" if v is None else fmt.format(v)
+
+    c, t, lat = r.get("ceiling"), r.get("throughput"), r.get("latency")
+    if c:
+        row("1 ceiling (kombu+pymongo)", f"{c['reports_per_s']:.1f} reports/s "
+            f"({c['writes_per_report']} writes, {c['published_per_report']} confirms, "
+            f"{c['consumed_per_report']} acks)", "", None)
+    if t:
+        row("2 throughput, report -> notice", f"{t['reports_per_s']:.1f} reports/s",
+            ">= 60", t["reports_per_s"] >= 60)
+        cpu = t["cpu_ms_per_report_total"]
+        parts = ", ".join(f"{k} {v:.0f}" for k, v in t["cpu_ms_per_report"].items())
+        row("  CPU per report (all processes)", f"{f(cpu, '{:.0f}')} ms ({parts})", "<= 30",
+            cpu is not None and cpu <= 30)
+        if "ratio_to_ceiling" in t:
+            row("  ratio to ceiling", f"{t['ratio_to_ceiling']:.0%}", ">= 50%",
+                t["ratio_to_ceiling"] >= 0.5)
+    if lat:
+        n = lat["report_to_notice_s"]
+        row("3 latency report -> notice (20/s)",
+            f"p50 {f(ms(n['p50']))} / p95 {f(ms(n['p95']))} / p99 {f(ms(n['p99']))} ms",
+            "p99 <= 200", n["p99"] is not None and n["p99"] <= 0.2)
+        w = lat["accept_to_webhook_s"]
+        row("  accept -> signed webhook",
+            f"p50 {f(ms(w['p50']))} / p95 {f(ms(w['p95']))} / p99 {f(ms(w['p99']))} ms",
+            "", None)
+    s = r.get("sweep")
+    if s and "ratio" in s:
+        row("4 sweep, 100 due", f"{s['small']['open']:,} open {s['small']['ms']:.0f} ms; "
+            f"{s['large']['open']:,} open {s['large']['ms']:.0f} ms; "
+            f"ratio {s['ratio']:.2f}", "<= 1.5", s["ratio"] <= 1.5)
+    elif s:
+        row("4 sweep", "not measured: " + str(s.get("error", ""))[:80], "<= 1.5", None)
+    mem = r.get("memory", {}).get("peak_rss_mb", {})
+    if mem:
+        row("5 peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in mem.items()), "<= 150 each",
+            max(mem.values()) <= 150)
+    m = r["machine"]
+    head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
+            f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")
+    w0 = max(len(x[0]) for x in rows) if rows else 10
+    w1 = max(len(x[1]) for x in rows) if rows else 10
+    lines = [head, "", f"{'figure':{w0}}  {'measured':{w1}}  {'target':12}  ",
+             "-" * (w0 + w1 + 24)]
+    lines += [f"{a:{w0}}  {b:{w1}}  {c:12}  {d}" for a, b, c, d in rows]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
