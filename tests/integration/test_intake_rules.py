@@ -253,3 +253,24 @@ def test_what_is_not_done_by_the_end_of_the_day_is_listed(running, intake, tap):
     assert missed[0]["data"]["responsible_unit_id"] == org.station
     assert missed[0]["data"]["day"] == datetime.now(SHANGHAI).date().isoformat()
     assert events.of("report_same_day_missed", report_id=done) == []
+
+
+def test_a_stale_update_is_refused_and_racing_accepts_give_one_case(running, intake, tap):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from services.intake.repository import Repository
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    repo = Repository(running.db("intake"))
+    stale = repo.report(rid)
+    org.intake.as_(org.officer_token).post(f"/reports/{rid}/acknowledge")
+    assert repo.update_report(stale, {"$set": {"status": "merged"}}) is False
+    assert repo.report(rid)["status"] == "acknowledged"
+    with ThreadPoolExecutor(6) as pool:
+        answers = list(pool.map(lambda _: org.accept(rid).status_code, range(6)))
+    assert sorted(answers) == [200] + [409] * 5
+    eventually(lambda: events.of("report_accepted", report_id=rid))
+    marker = org.file_report(summary="marker")["report_id"]
+    eventually(lambda: events.of("report_received", report_id=marker))
+    assert len(events.of("report_accepted", report_id=rid)) == 1
