@@ -5,6 +5,7 @@ Every event body is one envelope with the CloudEvents 1.0 attributes
 a webhook. `sequence` counts per subject from 1: consumers use it to order.
 """
 from marshmallow import EXCLUDE, Schema, fields, validate
+from nameko.events import event_handler
 
 SPEC_VERSION = "1.0"
 
@@ -49,49 +50,52 @@ CASE_CLOSED = "case_closed"
 CASE_REOPENED = "case_reopened"              # reason
 CASE_RATED = "case_rated"                    # rating (comment stays internal)
 
+# Every event whose subject is a report, and every one whose subject is a case.
+REPORT_EVENTS = (REPORT_RECEIVED, STOP_PAYMENT_REQUESTED, REPORT_ACKNOWLEDGED,
+                 REPORT_TRANSFER_OFFERED, REPORT_TRANSFER_DECLINED, REPORT_TRANSFERRED,
+                 REPORT_MERGED, REPORT_ACCEPTED, REPORT_MATERIALS_SUPPLIED,
+                 REPORT_EXTRA_MATERIALS_REQUESTED, REPORT_ACK_OVERDUE,
+                 REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED)
+CASE_EVENTS = (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING,
+               CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
+               CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED)
+# What case_supervision counts for the ledger and the scorecard (責任倒查).
+INTAKE_FACTS = (REPORT_RECEIVED, REPORT_ACKNOWLEDGED, REPORT_TRANSFERRED, REPORT_ACK_OVERDUE,
+                REPORT_SAME_DAY_MISSED, REPORT_TRANSFER_OVERDUE)
+
 # Every consumer queue, by (source service, event type). The dispatching side
-# declares these at start-up: nameko publishes with mandatory=False, so an
-# event sent before its consumer's first start would otherwise be dropped.
-# tests/unit/test_events.py checks this table against the services' handlers.
-CONSUMERS = {
-    ("intake", COMPANY_REGISTERED): [("notify", "handle_company_registered")],
-    ("intake", REPORT_RECEIVED): [("notify", "handle_event")],
-    ("intake", REPORT_ACKNOWLEDGED): [("notify", "handle_event")],
-    ("intake", REPORT_ACCEPTED): [("case_supervision", "handle_report_accepted"),
-                                  ("notify", "handle_event")],
-    ("intake", STOP_PAYMENT_REQUESTED): [("notify", "handle_event")],
-    ("case_supervision", CASE_OPENED): [("notify", "handle_event")],
-}
+# declares these at start-up, so an event sent before its consumer's first
+# start waits for it; and it publishes these types with mandatory routing.
+# tests/unit/test_events_outbox.py checks this table against the handlers.
+CONSUMERS = {}
+
+
+def _consumed(source, event_types, service, method):
+    for event_type in event_types:
+        CONSUMERS.setdefault((source, event_type), []).append((service, method))
+
+
+_consumed("intake", [COMPANY_REGISTERED], "notify", "handle_company_registered")
 # notify orders each report's and case's notices by sequence, so it takes
 # every event of those subjects, told or not (a missing one would hold the rest).
-for _type in (REPORT_TRANSFER_OFFERED, REPORT_TRANSFER_DECLINED, REPORT_TRANSFERRED,
-              REPORT_MERGED, REPORT_MATERIALS_SUPPLIED, REPORT_EXTRA_MATERIALS_REQUESTED,
-              REPORT_ACK_OVERDUE, REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED):
-    CONSUMERS.setdefault(("intake", _type), []).append(("notify", "handle_event"))
-for _type in (CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING, CASE_DEADLINE_MISSED,
-              CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED, CASE_RESUMED, CASE_CONCLUDED,
-              CASE_CLOSED, CASE_REOPENED, CASE_RATED):
-    CONSUMERS.setdefault(("case_supervision", _type), []).append(("notify", "handle_event"))
-del _type
+_consumed("intake", REPORT_EVENTS, "notify", "handle_event")
+_consumed("case_supervision", CASE_EVENTS, "notify", "handle_event")
+_consumed("intake", [REPORT_ACCEPTED], "case_supervision", "handle_report_accepted")
+_consumed("intake", [REPORT_EXTRA_MATERIALS_REQUESTED], "case_supervision",
+          "handle_extra_materials_requested")
+_consumed("intake", [REPORT_MATERIALS_SUPPLIED], "case_supervision",
+          "handle_materials_supplied")
+_consumed("intake", INTAKE_FACTS, "case_supervision", "handle_fact")
+_consumed("case_supervision", CASE_EVENTS, "case_supervision", "handle_fact")
 
 
-# case_supervision's consumers, appended to whatever else takes the same
-# events (a second dict key would silently replace the first). handle_fact
-# takes every case event: the relay routes with mandatory=True, so each case
-# event type needs a bound queue whoever else consumes it.
-for _event_type, _method in (
-        (REPORT_RECEIVED, "handle_fact"), (REPORT_ACKNOWLEDGED, "handle_fact"),
-        (REPORT_TRANSFERRED, "handle_fact"), (REPORT_ACK_OVERDUE, "handle_fact"),
-        (REPORT_SAME_DAY_MISSED, "handle_fact"), (REPORT_TRANSFER_OVERDUE, "handle_fact"),
-        (REPORT_EXTRA_MATERIALS_REQUESTED, "handle_extra_materials_requested"),
-        (REPORT_MATERIALS_SUPPLIED, "handle_materials_supplied")):
-    CONSUMERS.setdefault(("intake", _event_type), []).append(("case_supervision", _method))
-for _event_type in (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING,
-                    CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
-                    CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED):
-    CONSUMERS.setdefault(("case_supervision", _event_type), []).append(
-        ("case_supervision", "handle_fact"))
-del _event_type, _method
+def handles(source, event_types):
+    """One nameko event handler method for several event types (a queue each)."""
+    def decorate(method):
+        for event_type in event_types:
+            method = event_handler(source, event_type)(method)
+        return method
+    return decorate
 
 
 def queue_name(source, event_type, service, method):

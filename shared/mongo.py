@@ -76,6 +76,15 @@ class Mongo(DependencyProvider):
         self.client.admin.command("ping")
 
 
+def next_number(db, name):
+    """The next value of a named counter. The counters collection holds a
+    few documents, so find_one_and_update (slow on large collections in
+    SecantusDB) is cheap here."""
+    doc = db.counters.find_one_and_update({"_id": name}, {"$inc": {"n": 1}}, upsert=True,
+                                          return_document=pymongo.ReturnDocument.AFTER)
+    return doc["n"]
+
+
 def ensure_indexes(db, indexes):
     for collection, specs in indexes.items():
         for keys, options in specs:

@@ -5,12 +5,12 @@ item exists because its event was stored with the state change that caused
 it (the outbox), never by a second write that a crash could skip."""
 from datetime import datetime, timedelta, timezone
 
-from nameko.events import event_handler
 
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
 from shared import auth, clock
 from shared.errors import Conflict, NotFound
+from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
 from shared.http import api
 
 DEFAULT_RANGE = timedelta(days=30)
@@ -18,25 +18,8 @@ DEFAULT_RANGE = timedelta(days=30)
 
 class LedgerRoutes:
     # -- facts in ----------------------------------------------------------
-    @event_handler("intake", "report_received")
-    @event_handler("intake", "report_acknowledged")
-    @event_handler("intake", "report_transferred")
-    @event_handler("intake", "report_ack_overdue")
-    @event_handler("intake", "report_same_day_missed")
-    @event_handler("intake", "report_transfer_overdue")
-    @event_handler("case_supervision", "case_opened")
-    @event_handler("case_supervision", "case_progressed")
-    @event_handler("case_supervision", "loss_recovered")
-    @event_handler("case_supervision", "case_deadline_warning")
-    @event_handler("case_supervision", "case_deadline_missed")
-    @event_handler("case_supervision", "case_escalated")
-    @event_handler("case_supervision", "case_deadline_set")
-    @event_handler("case_supervision", "case_paused")
-    @event_handler("case_supervision", "case_resumed")
-    @event_handler("case_supervision", "case_concluded")
-    @event_handler("case_supervision", "case_closed")
-    @event_handler("case_supervision", "case_reopened")
-    @event_handler("case_supervision", "case_rated")
+    @handles("intake", INTAKE_FACTS)
+    @handles("case_supervision", CASE_EVENTS)
     def handle_fact(self, body):
         # Every case event has this consumer: the relay publishes with
         # mandatory routing, so each type needs a bound queue, and the facts

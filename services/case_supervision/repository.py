@@ -1,8 +1,8 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from shared import idempotency, outbox
+from shared.mongo import next_number
 
 CASES = "cases"
 LEDGER = "ledger"
@@ -38,11 +38,7 @@ class Repository:
         self.db = db
 
     def next_number(self, name):
-        """A counter; tiny collection, so find_one_and_update is cheap here."""
-        doc = self.db.counters.find_one_and_update(
-            {"_id": name}, {"$inc": {"n": 1}}, upsert=True,
-            return_document=ReturnDocument.AFTER)
-        return doc["n"]
+        return next_number(self.db, name)
 
     # -- cases -----------------------------------------------------------
     def case_exists(self, case_id):

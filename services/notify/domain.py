@@ -23,16 +23,7 @@ FALLBACK = "_fallback"
 LABELS = "_labels"  # words for codes (levels, results), per language
 
 # Every event of a subject we order, so no sequence number is ever missing.
-REPORT_EVENTS = (
-    ev.REPORT_RECEIVED, ev.STOP_PAYMENT_REQUESTED, ev.REPORT_ACKNOWLEDGED,
-    ev.REPORT_TRANSFER_OFFERED, ev.REPORT_TRANSFER_DECLINED, ev.REPORT_TRANSFERRED,
-    ev.REPORT_MERGED, ev.REPORT_ACCEPTED, ev.REPORT_MATERIALS_SUPPLIED,
-    ev.REPORT_EXTRA_MATERIALS_REQUESTED, ev.REPORT_ACK_OVERDUE,
-    ev.REPORT_TRANSFER_OVERDUE, ev.REPORT_SAME_DAY_MISSED)
-CASE_EVENTS = (
-    ev.CASE_OPENED, ev.CASE_PROGRESSED, ev.LOSS_RECOVERED, ev.CASE_DEADLINE_WARNING,
-    ev.CASE_DEADLINE_MISSED, ev.CASE_ESCALATED, ev.CASE_DEADLINE_SET, ev.CASE_PAUSED,
-    ev.CASE_RESUMED, ev.CASE_CONCLUDED, ev.CASE_CLOSED, ev.CASE_REOPENED, ev.CASE_RATED)
+REPORT_EVENTS, CASE_EVENTS = ev.REPORT_EVENTS, ev.CASE_EVENTS
 
 # The disclosable steps. Accountability events (overdue, missed, deadline
 # warnings), offers still pending, pauses and ratings stay inside.

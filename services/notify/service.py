@@ -16,6 +16,7 @@ from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
 from shared import auth, clock
 from shared.errors import BadRequest, Conflict, Invalid, NotFound
+from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
 from shared.http import ServiceBase, api
 from shared.mongo import Mongo
 from shared.policy import Policy
@@ -47,32 +48,8 @@ class NotifyService(ServiceBase):
 
     # Every event of a report or a case, told or not: each fills its place
     # in the subject's sequence, so the ones after it can be released.
-    @event_handler("intake", "report_received")
-    @event_handler("intake", "stop_payment_requested")
-    @event_handler("intake", "report_acknowledged")
-    @event_handler("intake", "report_transfer_offered")
-    @event_handler("intake", "report_transfer_declined")
-    @event_handler("intake", "report_transferred")
-    @event_handler("intake", "report_merged")
-    @event_handler("intake", "report_accepted")
-    @event_handler("intake", "report_materials_supplied")
-    @event_handler("intake", "report_extra_materials_requested")
-    @event_handler("intake", "report_ack_overdue")
-    @event_handler("intake", "report_transfer_overdue")
-    @event_handler("intake", "report_same_day_missed")
-    @event_handler("case_supervision", "case_opened")
-    @event_handler("case_supervision", "case_progressed")
-    @event_handler("case_supervision", "loss_recovered")
-    @event_handler("case_supervision", "case_deadline_warning")
-    @event_handler("case_supervision", "case_deadline_missed")
-    @event_handler("case_supervision", "case_escalated")
-    @event_handler("case_supervision", "case_deadline_set")
-    @event_handler("case_supervision", "case_paused")
-    @event_handler("case_supervision", "case_resumed")
-    @event_handler("case_supervision", "case_concluded")
-    @event_handler("case_supervision", "case_closed")
-    @event_handler("case_supervision", "case_reopened")
-    @event_handler("case_supervision", "case_rated")
+    @handles("intake", REPORT_EVENTS)
+    @handles("case_supervision", CASE_EVENTS)
     def handle_event(self, body):
         self.inbox.consume(body, self.add_notice)
 
