@@ -110,13 +110,14 @@ def latency(org, receiver, rate, seconds):
             "accept_to_webhook_s": pct(hooks)}
 
 
-def sweep(scale):
+def sweep(scale, b):
     """bench/sweep.py in its own (eventlet) process; its JSON on the last line."""
-    env = dict(os.environ, FASTTRACK_BENCH_SCALE=str(scale))
+    env = dict(os.environ, FASTTRACK_BENCH_SCALE=str(scale), AMQP_URI=b.amqp_uri,
+               MONGO_URI=b.mongo_uri)
     out = subprocess.run([sys.executable, "-m", "bench.sweep"], cwd=ROOT, env=env,
                          capture_output=True, text=True, timeout=3600)
     if out.returncode != 0:
-        return {"error": (out.stderr or out.stdout)[-2000:]}
+        return {"error": (out.stderr or out.stdout)[-600:]}
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -172,13 +173,13 @@ def main():
                 results["throughput"]["ratio_to_ceiling"] = (
                     results["throughput"]["reports_per_s"]
                     / results["ceiling"]["reports_per_s"])
+        if "sweep" not in skip:
+            print("bench: sweep scaling ...", flush=True)
+            results["sweep"] = sweep(scale, b)
     finally:
         receiver.close()
         client.close()
         b.stop_all()
-    if "sweep" not in skip:
-        print("bench: sweep scaling ...", flush=True)
-        results["sweep"] = sweep(scale)
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     with open(args.out, "w") as f:
         f.write(load.dumps(results))
