@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: run test unit chaos deps broker compose-check clean
+.PHONY: run test unit chaos bench deps broker compose-check clean
 
 run: deps
 	$(BIN)/python -m tools.run
@@ -23,6 +23,11 @@ CHAOS_RATE ?= 25
 chaos: deps
 	$(BIN)/python -m tools.chaos --reports $(CHAOS_REPORTS) --rate $(CHAOS_RATE) \
 	  --kill-every 20 --settle 900 --json var/chaos/result.json
+
+# The benchmark of issue 7 on its own ports (var/bench/); see README "Benchmarks".
+# FASTTRACK_BENCH_SCALE=0.1 for a ~2 minute run; BENCH_ARGS=--profile for py-spy.
+bench: deps
+	$(BIN)/python -m bench.run $(BENCH_ARGS)
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit

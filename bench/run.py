@@ -79,10 +79,33 @@ def calibrate(b, org, client, reports):
     return ((w1 - w0) - idle * (c1 - c0)) / run.done()
 
 
-def throughput(b, org, workers, seconds, max_reports):
+def profile(b, seconds):
+    """py-spy on every service and the database server during the phase:
+    collapsed stacks in var/bench/profile-<part>.txt (pip install -e '.[bench]')."""
+    spy = os.path.join(os.path.dirname(sys.executable), "py-spy")
+    if not os.path.exists(spy):
+        print("bench: --profile needs py-spy: pip install -e '.[bench]'", flush=True)
+        return []
+    out = os.path.join(ROOT, "var", "bench")
+    procs = []
+    for part, pid in b.roots().items():
+        if part == "broker":
+            continue  # Erlang: py-spy has nothing to say
+        procs.append(subprocess.Popen(
+            [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
+             "--rate", "97", "--format", "raw", "--nonblocking",
+             "--output", os.path.join(out, f"profile-{part}.txt")],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    return procs
+
+
+def throughput(b, org, workers, seconds, max_reports, with_profile=False):
+    spies = profile(b, seconds) if with_profile else []
     cpu0 = b.cpu_seconds()
     run, started, filed_until, complete = load.saturate(org, workers, seconds, max_reports)
     cpu1 = b.cpu_seconds()
+    for spy in spies:
+        spy.wait(30)
     done = [r for r in run.reports.values() if "seen" in r]
     last = max((r["created"] for r in done), default=time.time())
     cpu = {k: cpu1[k] - cpu0.get(k, 0) for k in cpu1}
@@ -132,6 +155,8 @@ def main():
                         default=float(os.environ.get("FASTTRACK_BENCH_SCALE") or 1))
     parser.add_argument("--skip", default="", help="comma list: ceiling,throughput,"
                                                     "latency,sweep")
+    parser.add_argument("--profile", action="store_true",
+                        help="py-spy the services and the database during the throughput phase")
     parser.add_argument("--out", default=os.path.join(ROOT, "var", "bench", "results.json"))
     args = parser.parse_args()
     skip = set(filter(None, args.skip.split(",")))
@@ -157,7 +182,8 @@ def main():
             print("bench: throughput at saturation ...", flush=True)
             results["throughput"] = throughput(b, org, workers=16,
                                                seconds=max(15, 60 * scale),
-                                               max_reports=int(3000 * max(scale, 0.1)))
+                                               max_reports=int(3000 * max(scale, 0.1)),
+                                               with_profile=args.profile)
         if "latency" not in skip:
             print("bench: latency at 20 reports/s ...", flush=True)
             results["latency"] = latency(org, receiver, 20, max(10, 60 * scale))
