@@ -119,21 +119,33 @@ class Relay:
 
     def _send(self, collection, doc):
         coll = self.provider.db[collection]
-        count = 0
+        sent = []
         for event in doc.get("outbox", []):
             try:
                 self.provider.publish(event)
             except Exception:
                 log.warning("event %s (%s) kept in the outbox: publish failed",
                             event["event_id"], event["type"], exc_info=True)
-                return count
-            coll.update_one({"_id": doc["_id"]},
-                            {"$pull": {"outbox": {"event_id": event["event_id"]}}})
-            count += 1
-        # Only an empty outbox loses its marker; a concurrent push keeps it.
+                break
+            sent.append(event["event_id"])
+        if not sent:
+            return 0
+        # One write in the common case: the outbox still holds exactly what
+        # was published (confirmed), so it is emptied and loses its marker
+        # together. A concurrent push or pull changed it otherwise: then only
+        # the published events are pulled, and only an empty outbox loses
+        # its marker. Either way nothing leaves the outbox unconfirmed; a
+        # crash before this write re-sends (consumers are idempotent).
+        if len(sent) == len(doc["outbox"]) and coll.update_one(
+                {"_id": doc["_id"], "outbox": {"$size": len(sent)},
+                 "outbox.event_id": {"$all": sent}},
+                {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}}).modified_count:
+            return len(sent)
+        coll.update_one({"_id": doc["_id"]},
+                        {"$pull": {"outbox": {"event_id": {"$in": sent}}}})
         coll.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
                         {"$unset": {"outbox_since": ""}})
-        return count
+        return len(sent)
 
 
 class OutboxRelay(DependencyProvider):
