@@ -109,50 +109,56 @@ class WebhookReceiver:
 
 
 class Org:
-    """A bureau, a station, its officer, and companies under it."""
+    """A bureau, a station, its officer, and companies under it: `companies`
+    that read only their feed, and `hooked` ones with a webhook subscription
+    at `receiver`."""
 
-    def __init__(self, intake_url, notify_url, admin_token, companies, receiver=None,
-                 seed=7):
+    def __init__(self, intake_url, notify_url, admin_token, companies, hooked=0,
+                 receiver=None, seed=7):
         rng = random.Random(seed)
         tag = uuid.uuid4().hex[:6]
         self.intake = Api(intake_url)
         self.notify = Api(notify_url)
-        bureau, station = f"bureau-{tag}", f"station-{tag}"
-        for unit, kind, parent in ((bureau, "bureau", None), (station, "station", bureau)):
+        self.admin_token = admin_token
+        bureau, self.station = f"bureau-{tag}", f"station-{tag}"
+        for unit, kind, parent in ((bureau, "bureau", None),
+                                   (self.station, "station", bureau)):
             r = self.intake.call("POST", "/admin/units", {"unit_id": unit, "name": unit,
                                                           "kind": kind,
                                                           "parent_unit_id": parent},
                                  token=admin_token)
             assert r.status_code == 201, r.text
         r = self.intake.call("POST", "/admin/officers", {
-            "officer_id": f"officer-{tag}", "name": "Li", "unit_id": station,
+            "officer_id": f"officer-{tag}", "name": "Li", "unit_id": self.station,
             "role": "officer"}, token=admin_token)
         assert r.status_code == 201, r.text
         self.officer = r.json()["token"]
-        self.companies = []   # [(company_id, token)]
-        for n in range(companies):
-            r = self.intake.call("POST", "/admin/companies", {
-                "name": f"Company {tag}-{n}", "credit_code": credit_code(rng),
-                "jurisdiction_unit_id": station,
-                "contact": {"name": "Chen", "phone": "+86 591 0000",
-                            "email": "ops@example.com"},
-                "language": "en"}, token=admin_token)
-            assert r.status_code == 201, r.text
-            cid, token = r.json()["company_id"], r.json()["token"]
-            self.companies.append((cid, token))
-            if receiver is not None:
-                r = self.notify.call("PUT", "/subscription",
-                                     {"webhook_url": receiver.url(cid), "language": "en"},
-                                     token=token)
-                assert r.status_code == 200, r.text
-                receiver.secrets[cid] = r.json()["webhook_secret"]
+        self.companies = [self._company(rng, tag, n) for n in range(companies)]
+        self.hooked = [self._company(rng, tag, companies + n) for n in range(hooked)]
+        for cid, token in self.hooked:
+            r = self.notify.call("PUT", "/subscription",
+                                 {"webhook_url": receiver.url(cid), "language": "en"},
+                                 token=token)
+            assert r.status_code == 200, r.text
+            receiver.secrets[cid] = r.json()["webhook_secret"]
+
+    def _company(self, rng, tag, n):
+        r = self.intake.call("POST", "/admin/companies", {
+            "name": f"Company {tag}-{n}", "credit_code": credit_code(rng),
+            "jurisdiction_unit_id": self.station,
+            "contact": {"name": "Chen", "phone": "+86 591 0000",
+                        "email": "ops@example.com"},
+            "language": "en"}, token=self.admin_token)
+        assert r.status_code == 201, r.text
+        return r.json()["company_id"], r.json()["token"]
 
 
 class Run:
     """One measured run: reports filed and accepted, their notices awaited."""
 
-    def __init__(self, org, poll_interval):
+    def __init__(self, org, companies, poll_interval):
         self.org = org
+        self.companies = companies
         self.poll_interval = poll_interval
         self.lock = threading.Lock()
         self.reports = {}          # report_id -> record
@@ -199,7 +205,7 @@ class Run:
     def _poll(self):
         while not self._stop.is_set():
             with self.lock:
-                companies = [c for c in self.org.companies if self.pending.get(c[0])]
+                companies = [c for c in self.companies if self.pending.get(c[0])]
             for cid, token in companies:
                 self._read_feed(cid, token)
             self._stop.wait(self.poll_interval)
@@ -258,14 +264,13 @@ class Run:
         self._poller.join(5)
 
 
-def saturate(org, workers, seconds, max_reports, poll_interval=0.25, drain=120):
+def saturate(org, companies, workers, seconds, max_reports, poll_interval=0.25, drain=120):
     """Closed loop, `workers` at a time: file and accept as fast as the system
     answers; then wait for the notices of all. Throughput is reports whose
     notice reached the feed per second, first filing to last notice."""
-    run = Run(org, poll_interval)
+    run = Run(org, companies, poll_interval)
     started = time.time()
     deadline = started + seconds
-    companies = org.companies
 
     def worker(w):
         n = 0
@@ -281,11 +286,10 @@ def saturate(org, workers, seconds, max_reports, poll_interval=0.25, drain=120):
     return run, started, filed_until, complete
 
 
-def fixed_rate(org, rate, seconds, poll_interval=0.05, drain=60, receiver=None):
+def fixed_rate(org, companies, rate, seconds, poll_interval=0.05, drain=60, receiver=None):
     """Open loop: a report every 1/rate s (each on its own thread, so a slow
     answer does not slow the arrivals), for `seconds`."""
-    run = Run(org, poll_interval)
-    companies = org.companies
+    run = Run(org, companies, poll_interval)
     total = int(rate * seconds)
     start = time.time() + 0.2
     with ThreadPoolExecutor(max(8, int(rate * 2))) as pool:
@@ -328,4 +332,12 @@ def percentiles(values, ps=(50, 95, 99)):
 
 
 def dumps(obj):
-    return json.dumps(obj, indent=1, default=str)
+    def clean(o):
+        if isinstance(o, float) and o == float("inf"):
+            return None  # JSON has no infinity: not reached
+        if isinstance(o, dict):
+            return {k: clean(v) for k, v in o.items()}
+        if isinstance(o, (list, tuple)):
+            return [clean(v) for v in o]
+        return o
+    return json.dumps(clean(obj), indent=1, default=str)

@@ -59,14 +59,16 @@ def writes(client):
 
 
 def ms(seconds):
-    return None if seconds is None else round(seconds * 1000, 1)
+    if seconds is None or seconds == float("inf"):
+        return None
+    return round(seconds * 1000, 1)
 
 
 def calibrate(b, org, client, reports):
     """Reports one at a time: the writes the system makes per report."""
     time.sleep(1)
     w0, c0 = writes(client), time.time()
-    run, *_ = load.saturate(org, 1, 120, reports, poll_interval=0.1)
+    run, *_ = load.saturate(org, org.companies, 1, 120, reports, poll_interval=0.1)
     # Deliveries and timers finish the path's tail after the notice.
     time.sleep(3)
     w1, c1 = writes(client), time.time()
@@ -102,7 +104,8 @@ def profile(b, seconds):
 def throughput(b, org, workers, seconds, max_reports, with_profile=False):
     spies = profile(b, seconds) if with_profile else []
     cpu0 = b.cpu_seconds()
-    run, started, filed_until, complete = load.saturate(org, workers, seconds, max_reports)
+    run, started, filed_until, complete = load.saturate(org, org.companies, workers, seconds,
+                                                        max_reports)
     cpu1 = b.cpu_seconds()
     for spy in spies:
         spy.wait(30)
@@ -119,14 +122,20 @@ def throughput(b, org, workers, seconds, max_reports, with_profile=False):
 
 
 def latency(org, receiver, rate, seconds):
-    run, complete = load.fixed_rate(org, rate, seconds, receiver=receiver)
+    run, complete = load.fixed_rate(org, org.hooked, rate, seconds, receiver=receiver)
     recs = list(run.reports.values())
     to_feed = [r["created"] - r["filed"] for r in recs if "created" in r]
     seen = [r["seen"] - r["filed"] for r in recs if "seen" in r]
     hooks = [receiver.arrived[("report_accepted", rid)] - r["accept"]
              for rid, r in run.reports.items() if ("report_accepted", rid) in receiver.arrived]
     pct = load.percentiles
+    # A report whose notice never came within the drain counts as slower
+    # than any that did: the percentiles are over all filed, not the lucky.
+    missing = len(recs) - len(to_feed)
+    to_feed += [float("inf")] * missing
+    hooks += [float("inf")] * (len(recs) - len(hooks))
     return {"rate": rate, "seconds": seconds, "filed": len(recs), "complete": complete,
+            "notices_missing_after_drain": missing,
             "errors": run.errors[:5], "bad_signatures": receiver.bad,
             "report_to_notice_s": pct(to_feed), "report_to_notice_seen_s": pct(seen),
             "poll_interval_s": run.poll_interval,
@@ -171,7 +180,7 @@ def main():
     try:
         b.start_services()
         org = load.Org(b.url("intake"), b.url("notify"), b.admin_token,
-                       companies=20, receiver=receiver)
+                       companies=20, hooked=20, receiver=receiver)
         print("bench: calibrating (reports one at a time) ...", flush=True)
         per_report = calibrate(b, org, client, max(10, int(30 * scale)))
         published, consumed = hops()
@@ -239,14 +248,13 @@ def table(r):
             row("  ratio to ceiling", f"{t['ratio_to_ceiling']:.0%}", ">= 50%",
                 t["ratio_to_ceiling"] >= 0.5)
     if lat:
+        def pcts(p):
+            return " / ".join(f"{k} {ms(p[k]):.0f}" if ms(p[k]) is not None
+                              else f"{k} not reached" for k in ("p50", "p95", "p99")) + " ms"
         n = lat["report_to_notice_s"]
-        row("3 latency report -> notice (20/s)",
-            f"p50 {f(ms(n['p50']))} / p95 {f(ms(n['p95']))} / p99 {f(ms(n['p99']))} ms",
-            "p99 <= 200", n["p99"] is not None and n["p99"] <= 0.2)
-        w = lat["accept_to_webhook_s"]
-        row("  accept -> signed webhook",
-            f"p50 {f(ms(w['p50']))} / p95 {f(ms(w['p95']))} / p99 {f(ms(w['p99']))} ms",
-            "", None)
+        row(f"3 latency report -> notice ({lat['rate']}/s)", pcts(n), "p99 <= 200",
+            n["p99"] is not None and n["p99"] <= 0.2)
+        row("  accept -> signed webhook", pcts(lat["accept_to_webhook_s"]), "", None)
     s = r.get("sweep")
     if s and "ratio" in s:
         row("4 sweep, 100 due", f"{s['small']['open']:,} open {s['small']['ms']:.0f} ms; "
