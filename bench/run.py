@@ -49,36 +49,67 @@ def machine():
             "loadavg_at_start": os.getloadavg()}
 
 
-def writes(client):
-    """Writes the database server has counted so far (None if it does not say)."""
-    try:
-        ops = client.admin.command("serverStatus")["opcounters"]
-        return ops["insert"] + ops["update"] + ops["delete"]
-    except Exception:
+DATABASES = {"intake": "fasttrack_intake", "case_supervision": "fasttrack_cases",
+             "notify": "fasttrack_notify"}
+WRITES = ("insert", "update", "remove", "findAndModify")
+
+
+def _kind(entry):
+    if entry.get("op") == "command":
+        return next(iter(entry.get("command") or {"command": 1}))
+    return entry.get("op")
+
+
+def profiled(client, seconds=None, action=None):
+    """Every database operation of the three services while `action` runs
+    (or for `seconds`): {(service, kind, collection): [count, server ms]}."""
+    for db in DATABASES.values():
+        client[db].command("profile", 0)
+        client[db]["system.profile"].drop()
+        client[db].command("profile", 2)
+    result = action() if action else time.sleep(seconds)
+    ops = {}
+    for service, db in DATABASES.items():
+        client[db].command("profile", 0)
+        for e in client[db]["system.profile"].find():
+            key = (service, _kind(e), e.get("ns", "").split(".", 1)[-1])
+            ops.setdefault(key, [0, 0])
+            ops[key][0] += 1
+            ops[key][1] += e.get("millis") or 0
+    return result, ops
+
+
+def calibrate(org, client, reports):
+    """Reports one at a time, every database operation profiled: what one
+    report's path costs the database, less what the idle timers cost."""
+    def path():
+        t0 = time.time()
+        run, *_ = load.saturate(org, org.companies, 1, 120, reports, poll_interval=0.1)
+        time.sleep(3)  # deliveries and cursors finish the tail after the notice
+        return run, time.time() - t0
+    (run, span), ops = profiled(client, action=path)
+    _, idle = profiled(client, seconds=5)
+    n = run.done()
+    if not n:
         return None
+    per = {}
+    for key, (count, millis) in ops.items():
+        base = idle.get(key, (0, 0))
+        c = (count - base[0] * span / 5) / n
+        if c > 0.05:
+            per["/".join(key)] = {"count": round(c, 1), "server_ms": round(
+                max(millis - base[1] * span / 5, 0) / n, 1)}
+    writes = sum(v["count"] for k, v in per.items() if k.split("/")[1] in WRITES)
+    reads = sum(v["count"] for k, v in per.items() if k.split("/")[1] not in WRITES)
+    return {"reports": n, "db_writes_per_report": round(writes, 1),
+            "db_reads_per_report": round(reads, 1),
+            "ops_per_report": dict(sorted(per.items(), key=lambda kv: -kv[1]["count"]))}
 
 
 def ms(seconds):
     if seconds is None or seconds == float("inf"):
         return None
     return round(seconds * 1000, 1)
-
-
-def calibrate(b, org, client, reports):
-    """Reports one at a time: the writes the system makes per report."""
-    time.sleep(1)
-    w0, c0 = writes(client), time.time()
-    run, *_ = load.saturate(org, org.companies, 1, 120, reports, poll_interval=0.1)
-    # Deliveries and timers finish the path's tail after the notice.
-    time.sleep(3)
-    w1, c1 = writes(client), time.time()
-    # Background writes of idle timers over the same span, subtracted.
-    idle0 = writes(client)
-    time.sleep(3)
-    idle = (writes(client) - idle0) / 3 if idle0 is not None else 0
-    if w0 is None or not run.done():
-        return None
-    return ((w1 - w0) - idle * (c1 - c0)) / run.done()
 
 
 def profile(b, seconds):
@@ -182,11 +213,10 @@ def main():
         org = load.Org(b.url("intake"), b.url("notify"), b.admin_token,
                        companies=20, hooked=20, receiver=receiver)
         print("bench: calibrating (reports one at a time) ...", flush=True)
-        per_report = calibrate(b, org, client, max(10, int(30 * scale)))
+        path = calibrate(org, client, max(10, int(30 * scale))) or {}
         published, consumed = hops()
-        results["path"] = {"db_writes_per_report": per_report and round(per_report, 1),
-                           "events_published_per_report": published,
-                           "deliveries_per_report": consumed}
+        results["path"] = dict(path, events_published_per_report=published,
+                               deliveries_per_report=consumed)
         if "throughput" not in skip:
             print("bench: throughput at saturation ...", flush=True)
             results["throughput"] = throughput(b, org, workers=16,
@@ -202,7 +232,8 @@ def main():
         b.stop_services()
         if "ceiling" not in skip:
             print("bench: ceiling (kombu + pymongo) ...", flush=True)
-            ceiling = Ceiling(b.amqp_uri, b.mongo_uri, per_report or 38)
+            ceiling = Ceiling(b.amqp_uri, b.mongo_uri,
+                              path.get("db_writes_per_report") or 38)
             results["ceiling"] = ceiling.run(max(200, int(2000 * scale)))
             if "throughput" in results:
                 results["throughput"]["ratio_to_ceiling"] = (
@@ -233,6 +264,14 @@ def table(r):
         return "n/a" if v is None else fmt.format(v)
 
     c, t, lat = r.get("ceiling"), r.get("throughput"), r.get("latency")
+    p = r.get("path") or {}
+    if p.get("db_writes_per_report") is not None:
+        top = sorted(p["ops_per_report"].items(), key=lambda kv: -kv[1]["server_ms"])[:3]
+        row("0 one report's path", f"{p['db_writes_per_report']} writes + "
+            f"{p['db_reads_per_report']} reads, {p['events_published_per_report']} events, "
+            f"{p['deliveries_per_report']} deliveries", "", None)
+        row("  most database time", ", ".join(f"{k} {v['server_ms']:.0f} ms"
+                                              for k, v in top), "", None)
     if c:
         row("1 ceiling (kombu+pymongo)", f"{c['reports_per_s']:.1f} reports/s "
             f"({c['writes_per_report']} writes, {c['published_per_report']} confirms, "
