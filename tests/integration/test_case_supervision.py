@@ -9,9 +9,10 @@ import pytest
 import yaml
 
 from services.case_supervision.service import CaseSupervisionService
+from services.intake.service import IntakeService
 from shared.auth import issue_token
 from shared.policy import ROOT
-from tests.conftest import SIGNING_KEY
+from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
 from tests.helpers import Client, eventually
 
 PATH = ["st1", "b1", "city"]
@@ -56,6 +57,19 @@ class World:
         self.bureau_head = self.token("supervisor", "s-b1", "b1")
         self.company = self.token("company", "c1")
         self.other_company = self.token("company", "c2")
+
+    def with_intake(self, *officer_ids):
+        """Intake running, knowing these officers of st1: team changes ask it (RPC)."""
+        self.running.start(IntakeService)
+        admin = Client(self.running.urls["intake"], ADMIN_TOKEN)
+        for unit, parent in (("city", None), ("b1", "city"), ("st1", "b1")):
+            admin.post("/admin/units", {"unit_id": unit, "name": unit, "parent_unit_id": parent,
+                                        "kind": "station" if unit == "st1" else "bureau"})
+        for officer_id in officer_ids:
+            r = admin.post("/admin/officers", {"officer_id": officer_id, "name": officer_id,
+                                               "unit_id": "st1", "role": "officer"})
+            assert r.status_code == 201, r.text
+        return self
 
     def start(self):
         self.running.start(CaseSupervisionService, CASES_POLICY=self.policy_file)
@@ -139,7 +153,7 @@ def test_progress_moves_the_stage_and_records_recoveries_exactly(world):
 
 
 def test_who_sees_and_does_what(world):
-    w = world().start()
+    w = world().with_intake("o2").start()
     case = w.open_case()
     cid = case["case_id"]
     secret = "informant says the suspect is a cousin"
