@@ -1,6 +1,6 @@
-"""HTTP for every service: one JSON error format, strict JSON bodies,
-authentication before the worker runs, OpenAPI from the schemas, and the
-/health, /metrics and /openapi.json routes every service serves.
+"""HTTP for every service: one JSON error format, strict JSON bodies, and
+authentication before the worker runs (the routes every service serves are
+in shared/base.py, the OpenAPI document in shared/openapi.py).
 
 An entrypoint is declared as
 
@@ -17,24 +17,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from apispec import APISpec
-from apispec.ext.marshmallow import MarshmallowPlugin
-from kombu import Connection
-from marshmallow import RAISE, Schema, ValidationError, fields, validate
-from nameko.extensions import DependencyProvider
-from nameko.timer import timer
+from marshmallow import ValidationError
 from nameko.web.handlers import HttpRequestHandler
 from nameko.web.server import WebServer, WsgiApp
 from pymongo.errors import ConnectionFailure
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from shared import auth
 from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
-from shared.fields import ShownTime
-from shared.idempotency import InboxProvider
-from shared.mongo import Mongo
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
                    ["service", "route", "status"])
@@ -204,131 +196,3 @@ class JsonHttp(HttpRequestHandler):
 
 
 api = JsonHttp.decorator
-
-
-class ErrorBody(Schema):
-    code = fields.String(required=True)
-    message = fields.String(required=True)
-    fields_ = fields.Dict(data_key="fields", required=True)
-
-
-class ErrorOut(Schema):
-    error = fields.Nested(ErrorBody, required=True)
-
-
-ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
-          "404": "no such resource", "409": "conflicts with the current state",
-          "413": "body too large", "422": "does not validate",
-          "503": "the database or broker does not answer; nothing was changed"}
-
-
-def openapi(container, title):
-    spec = APISpec(title=title, version="1.0.0", openapi_version="3.0.3",
-                   plugins=[MarshmallowPlugin()])
-    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    spec.components.schema("Error", schema=ErrorOut)
-    error = {"application/json": {"schema": "Error"}}
-    for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
-                     key=lambda e: (e.url, e.method)):
-        ok = {"description": "OK"}
-        if ep.answer_schema:
-            ok["content"] = {"application/json": {"schema": ep.answer_schema}}
-        op = {"summary": ep.summary or ep.method_name.replace("_", " "),
-              "responses": {str(ep.status): ok, **{
-                  code: {"description": text, "content": error}
-                  for code, text in ERRORS.items()}}}
-        if ep.status == 201:  # an idempotent repeat answers the same thing with 200
-            op["responses"]["200"] = ok
-        if ep.body_schema:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": ep.body_schema}}}
-        if ep.query_schema:
-            op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
-        if ep.roles is not None:
-            op["security"] = [{"bearer": []}]
-        url = ep.url.replace("<", "{").replace(">", "}")
-        params = [{"in": "path", "name": p.split("{")[-1], "required": True,
-                   "schema": {"type": "string"}}
-                  for p in url.split("}") if "{" in p]
-        if params:
-            op.setdefault("parameters", []).extend(params)
-        spec.path(path=url, operations={ep.method.lower(): op})
-    return spec.to_dict()
-
-
-class Health(DependencyProvider):
-    """Checks that the service's database and broker answer now."""
-
-    def start(self):
-        self.mongo = next(d for d in self.container.dependencies if isinstance(d, Mongo))
-
-    def get_dependency(self, worker_ctx):
-        return self
-
-    def check(self):
-        problems = {}
-        try:
-            self.mongo.ping()
-        except Exception as exc:
-            problems["database"] = type(exc).__name__
-        try:
-            with Connection(self.container.config["AMQP_URI"], connect_timeout=2) as conn:
-                conn.ensure_connection(max_retries=1, timeout=2)
-        except Exception as exc:
-            problems["broker"] = type(exc).__name__
-        return problems
-
-
-class FailureOut(Schema):
-    id = fields.String(attribute="_id")
-    handler = fields.String()
-    event_id = fields.String()
-    type = fields.String()
-    status = fields.String()
-    attempts = fields.Integer()
-    last_error = fields.String()
-    received_at = ShownTime()
-    next_attempt_at = ShownTime()
-
-
-class FailureQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
-    status = fields.String(validate=validate.OneOf(("failed", "dead")))
-
-
-class FailureList(Schema):
-    items = fields.List(fields.Nested(FailureOut))
-
-
-class ServiceBase:
-    """What every service has: health, metrics, OpenAPI, the inbox of
-    consumed events and its failures; mixed into each service class."""
-
-    health = Health()
-    inbox = InboxProvider()
-
-    @api("GET", "/health")
-    def get_health(self, call):
-        problems = self.health.check()
-        if problems:
-            raise Unavailable("a dependency does not answer", fields=problems)
-        return {"status": "ok", "service": self.name}
-
-    @api("GET", "/metrics")
-    def get_metrics(self, call):
-        return Response(generate_latest(), mimetype=CONTENT_TYPE_LATEST)
-
-    @api("GET", "/openapi.json")
-    def get_openapi(self, call):
-        return openapi(self.health.container, f"FastTrack {self.name}")
-
-    @api("GET", "/admin/failures", roles=("admin",), query=FailureQuery, answer=FailureList)
-    def list_failures(self, call):
-        """Event handlers that failed (retrying) or gave up (dead letters)."""
-        return {"items": self.inbox.failures(call.query.get("status"))}
-
-    @timer(interval=2)
-    def retry_failed_events(self):
-        self.inbox.retry_due()

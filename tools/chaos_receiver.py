@@ -1,6 +1,5 @@
 """A company's webhook receiver for the chaos run: verifies each delivery
 with the standardwebhooks library and records what arrived, on 127.0.0.1."""
-import json
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 

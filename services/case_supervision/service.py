@@ -16,7 +16,7 @@ from services.case_supervision.routes import CaseRoutes
 from services.case_supervision.sweep import Sweep
 from shared import clock, outbox
 from shared.errors import Conflict
-from shared.http import ServiceBase
+from shared.base import ServiceBase
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.rpc import BoundedRpc

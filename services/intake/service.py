@@ -17,7 +17,8 @@ from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from shared import auth, clock, outbox
 from shared.errors import Conflict, Invalid, NotFound
-from shared.http import ServiceBase, api
+from shared.base import ServiceBase
+from shared.http import api
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.policy import Policy

@@ -17,7 +17,8 @@ from services.notify.repository import Repository
 from shared import auth, clock
 from shared.errors import BadRequest, Conflict, Invalid, NotFound
 from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
-from shared.http import ServiceBase, api
+from shared.base import ServiceBase
+from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
 

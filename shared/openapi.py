@@ -1,0 +1,60 @@
+"""OpenAPI 3 for a service, generated from its JsonHttp entrypoints and their
+marshmallow schemas (apispec), errors included, so clients and schemathesis
+see the same contract the code enforces."""
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+from marshmallow import Schema, fields
+
+from shared.http import JsonHttp
+
+
+class ErrorBody(Schema):
+    code = fields.String(required=True)
+    message = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True)
+
+
+class ErrorOut(Schema):
+    error = fields.Nested(ErrorBody, required=True)
+
+
+ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
+          "404": "no such resource", "409": "conflicts with the current state",
+          "413": "body too large", "422": "does not validate",
+          "503": "the database or broker does not answer; nothing was changed"}
+
+
+def openapi(container, title):
+    spec = APISpec(title=title, version="1.0.0", openapi_version="3.0.3",
+                   plugins=[MarshmallowPlugin()])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    spec.components.schema("Error", schema=ErrorOut)
+    error = {"application/json": {"schema": "Error"}}
+    for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
+                     key=lambda e: (e.url, e.method)):
+        ok = {"description": "OK"}
+        if ep.answer_schema:
+            ok["content"] = {"application/json": {"schema": ep.answer_schema}}
+        op = {"summary": ep.summary or ep.method_name.replace("_", " "),
+              "responses": {str(ep.status): ok, **{
+                  code: {"description": text, "content": error}
+                  for code, text in ERRORS.items()}}}
+        if ep.status == 201:  # an idempotent repeat answers the same thing with 200
+            op["responses"]["200"] = ok
+        if ep.body_schema:
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": ep.body_schema}}}
+        if ep.query_schema:
+            op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
+        if ep.roles is not None:
+            op["security"] = [{"bearer": []}]
+        url = ep.url.replace("<", "{").replace(">", "}")
+        params = [{"in": "path", "name": p.split("{")[-1], "required": True,
+                   "schema": {"type": "string"}}
+                  for p in url.split("}") if "{" in p]
+        if params:
+            op.setdefault("parameters", []).extend(params)
+        spec.path(path=url, operations={ep.method.lower(): op})
+    return spec.to_dict()
+
+
