@@ -31,6 +31,7 @@ from tools.stack import SERVICES, Stack
 
 COMPANIES = 5
 RETRY_FOR = 180  # seconds a client keeps retrying one call through the faults
+CASE_WAIT = 900  # seconds an officer waits for a case to open under a backlog
 
 
 class Api:
@@ -102,7 +103,7 @@ def work(stack, officer, company, i, results, lock):
     # A retry after a lost answer finds the report accepted already: that is done too.
     police.call("POST", f"/reports/{rid}/accept", done=(409,))
     cases = Api(stack.service_url("case_supervision"), officer)
-    deadline = time.monotonic() + RETRY_FOR
+    deadline = time.monotonic() + CASE_WAIT
     while True:
         r = cases.call("GET", f"/cases?report_id={rid}")
         if r.json()["items"] or time.monotonic() > deadline:
