@@ -10,6 +10,7 @@ saw it (bounded by the poll interval) and the notice's own `created_at`
 import base64
 import json
 import random
+import sys
 import threading
 import time
 import uuid
@@ -168,17 +169,25 @@ class Run:
         self.seen = set()
         self.errors = []
         self.counter = 0
+        self.dropped = 0
+        self.max_lag = 30.0
         self._stop = threading.Event()
         self._poller = threading.Thread(target=self._poll, daemon=True)
         self._poller.start()
 
-    def file_and_accept(self, company):
+    def file_and_accept(self, company, arrival=None):
+        """File and accept one report. `arrival` is when an open-loop run
+        meant it to arrive: latency counts from then, so time spent waiting
+        for a free client thread is counted, not hidden."""
         cid, token = company
         with self.lock:
             self.counter += 1
             i = self.counter
+            if arrival is not None and time.time() - arrival > self.max_lag:
+                self.dropped += 1  # this machine fell too far behind: never filed
+                return
             self.pending[cid] = self.pending.get(cid, 0) + 1
-        t0 = time.time()
+        t0 = arrival or time.time()
         r = self.org.intake.call("POST", "/reports", report_body(i), token=token)
         if r.status_code != 201:
             self._failed(cid, f"file {r.status_code}: {r.text[:200]}")
@@ -292,13 +301,17 @@ def fixed_rate(org, companies, rate, seconds, poll_interval=0.05, drain=60, rece
     run = Run(org, companies, poll_interval)
     total = int(rate * seconds)
     start = time.time() + 0.2
-    with ThreadPoolExecutor(max(8, int(rate * 2))) as pool:
+    pool = ThreadPoolExecutor(max(8, int(rate * 2)))
+    try:
         for i in range(total):
             at = start + i / rate
             delay = at - time.time()
             if delay > 0:
                 time.sleep(delay)
-            pool.submit(run.file_and_accept, companies[i % len(companies)])
+            pool.submit(run.file_and_accept, companies[i % len(companies)], at)
+    finally:
+        # Interrupted: drop the arrivals not yet taken, do not wait them out.
+        pool.shutdown(wait=True, cancel_futures=sys.exc_info()[0] is not None)
     complete = run.wait(drain)
     if receiver is not None:
         deadline = time.time() + drain
