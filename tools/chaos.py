@@ -263,6 +263,7 @@ def main(argv=None):
     ap.add_argument("--profile", default="chaos")
     args = ap.parse_args(argv)
 
+    signal.signal(signal.SIGTERM, _interrupted)  # stop what it started, even then
     stack = Stack(args.profile)
     stack.env.update(FASTTRACK_ADMIN_TOKEN=secrets.token_urlsafe(16),
                      FASTTRACK_SIGNING_KEY=secrets.token_urlsafe(32),
@@ -310,6 +311,10 @@ def main(argv=None):
             json.dump(result, f, indent=1)
     print(json.dumps(result))
     return 0 if not problems else 1
+
+
+def _interrupted(*_):
+    raise KeyboardInterrupt
 
 
 def print_table(r):
