@@ -148,6 +148,9 @@ class Stack:
                 raise RuntimeError(f"port {self.ports['amqp']} is taken by a broker that is "
                                    "not this stack's node; set AMQP_URI to use it")
             wait_for(lambda: not port_open(self.ports["amqp"]), 60, "old broker stop")
+        # A node of ours that is still going down holds its distribution port.
+        wait_for(lambda: not port_open(self.ports["dist"]), 60,
+                 "the previous node releasing its ports")
         log = open(os.path.join(self.logs, "rabbitmq.log"), "ab")
         proc = self.broker_proc = subprocess.Popen(
             [f"{RABBIT_BIN}/rabbitmq-server"], env=env, cwd=os.path.dirname(
