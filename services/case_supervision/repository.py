@@ -112,10 +112,13 @@ class Repository:
                                           {"$set": fields}).modified_count == 1
 
     def learn_unit_path(self, path):
-        """Each suffix of a path is a unit's own path: learn them all."""
+        """Each suffix of a path is a unit's own path: learn them all. One read
+        first: nearly always they are known, and a write costs an fsync."""
+        known = {u["_id"]: u.get("path") for u in self.db[UNITS].find({"_id": {"$in": path}})}
         for i in range(len(path)):
-            self.db[UNITS].update_one({"_id": path[i]}, {"$set": {"path": path[i:]}},
-                                      upsert=True)
+            if known.get(path[i]) != path[i:]:
+                self.db[UNITS].update_one({"_id": path[i]}, {"$set": {"path": path[i:]}},
+                                          upsert=True)
 
     def unit_path(self, unit_id):
         doc = self.db[UNITS].find_one({"_id": unit_id})
