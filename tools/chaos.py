@@ -16,6 +16,7 @@ import json
 import os
 import random
 import secrets
+import shutil
 import signal
 import sys
 import threading
@@ -265,6 +266,8 @@ def main(argv=None):
 
     signal.signal(signal.SIGTERM, _interrupted)  # stop what it started, even then
     stack = Stack(args.profile)
+    for part in ("db", "rabbitmq"):  # every run reconciles from an empty system
+        shutil.rmtree(os.path.join(stack.var, part), ignore_errors=True)
     stack.env.update(FASTTRACK_ADMIN_TOKEN=secrets.token_urlsafe(16),
                      FASTTRACK_SIGNING_KEY=secrets.token_urlsafe(32),
                      FASTTRACK_WEBHOOK_ALLOW_PRIVATE="1", FASTTRACK_DB_PREFIX="chaos_",

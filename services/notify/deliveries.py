@@ -47,6 +47,21 @@ class DeliveryStore:
                                    "next_attempt_at": None}, {"_id": 1}):
             self.wake(nxt["_id"], now)
 
+    def wake_stranded(self, now, older_than, limit=100):
+        """Wake waiting deliveries whose predecessor is finished: the finisher
+        wakes its successors right after it marks itself, and a crash between
+        the two would otherwise leave them waiting for ever."""
+        woken = 0
+        for waiting in self.coll.find({"status": "pending", "next_attempt_at": None,
+                                       "created_at": {"$lte": now - older_than}},
+                                      {"after": 1}).limit(limit):
+            before = (self.coll.find_one({"_id": waiting["after"]}, {"status": 1})
+                      if waiting.get("after") else None)
+            if before is None or before["status"] in FINISHED:
+                self.wake(waiting["_id"], now)
+                woken += 1
+        return woken
+
     def due(self, now, limit):
         return list(self.coll.find({"status": "pending", "next_attempt_at": {"$lte": now}})
                     .sort("next_attempt_at", 1).limit(limit))

@@ -21,6 +21,7 @@ from services.notify.channel_rules import FINISHED, after_failure, retry_delay
 log = logging.getLogger(__name__)
 BATCH = 50
 PARALLEL = 10
+STRANDED_AFTER = timedelta(seconds=10)  # longer than any wake-up takes without a crash
 
 
 class Courier:
@@ -34,6 +35,7 @@ class Courier:
         self.lease = timedelta(seconds=3 * channels.timeout + 30)
 
     def deliver_due(self):
+        self.store.wake_stranded(self.now(), STRANDED_AFTER)
         due = self.store.due(self.now(), BATCH)
         if not due:
             return 0
