@@ -11,6 +11,9 @@ import time
 import urllib.error
 import urllib.request
 
+import jwt
+
+from shared import auth
 from tools.stack import SERVICES, Stack
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
@@ -69,16 +72,21 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
-def demo_tokens(stack, admin_token):
-    """Seed once; the tokens minted then are kept under var/ and shown each run."""
-    path = os.path.join(stack.var, "demo-tokens.json")
-    if os.path.exists(path):
-        with open(path) as f:
-            return json.load(f)
-    tokens = seed(stack.service_url("intake"), admin_token)
-    with open(path, "w") as f:
-        json.dump(tokens, f, indent=1)
-    return tokens
+def demo_tokens(stack, admin_token, signing_key):
+    """Seed once; each run then mints fresh tokens for the same principals
+    (role, subject, unit path kept under var/), so they never go stale."""
+    path = os.path.join(stack.var, "demo-principals.json")
+    if not os.path.exists(path):
+        minted = seed(stack.service_url("intake"), admin_token)
+        principals = {who: jwt.decode(token, options={"verify_signature": False})
+                      for who, token in minted.items()}
+        with open(path, "w") as f:
+            json.dump(principals, f, indent=1)
+    with open(path) as f:
+        principals = json.load(f)
+    return {who: auth.issue_token(signing_key, c["role"], c["sub"], c.get("unit"),
+                                  c.get("units") or ())
+            for who, c in principals.items()}
 
 
 def main():
@@ -102,7 +110,7 @@ def main():
         for name in SERVICES:
             print(f"starting {name} ...", flush=True)
             stack.start_service(name)
-        tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
+        tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"], env["FASTTRACK_SIGNING_KEY"])
         print("\nFastTrack is running.")
         for name in SERVICES:
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
