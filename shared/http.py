@@ -25,7 +25,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from shared import auth
+from shared import auth, retried
 from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
@@ -43,6 +43,7 @@ class Call:
     who: auth.Principal | None
     body: Any = None
     query: Any = None
+    key: Any = None     # shared.retried.Key of a keyed route, when the client sent one
 
     def header(self, name):
         return self.request.headers.get(name)
@@ -133,13 +134,14 @@ class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
     def __init__(self, method, url, roles=None, body=None, query=None,
-                 answer=None, status=200, summary=None, **kwargs):
+                 answer=None, status=200, summary=None, keyed=False, **kwargs):
         self.roles = roles          # None: public route
         self.body_schema = body
         self.query_schema = query
         self.answer_schema = answer
         self.status = status
         self.summary = summary
+        self.keyed = keyed          # honours Idempotency-Key (shared/retried.py)
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
@@ -162,6 +164,8 @@ class JsonHttp(HttpRequestHandler):
             call.body = load(self.body_schema, parse_json(raw))
         if self.query_schema is not None:
             call.query = load(self.query_schema, request.args.to_dict())
+        if self.keyed:
+            call.key = retried.from_request(request, who)
         return (call,), request.path_values
 
     def handle_request(self, request):

@@ -5,6 +5,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
+from shared import retried
 from shared.http import JsonHttp
 
 
@@ -46,6 +47,8 @@ def openapi(container, title):
                 "application/json": {"schema": ep.body_schema}}}
         if ep.query_schema:
             op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
+        if ep.keyed:
+            op.setdefault("parameters", []).append(retried.HEADER)
         if ep.roles is not None:
             op["security"] = [{"bearer": []}]
         url = ep.url.replace("<", "{").replace(">", "}")

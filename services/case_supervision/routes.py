@@ -2,7 +2,7 @@
 applies one rule, and stores it through `change` (one conditional write)."""
 from services.case_supervision import clocks, domain
 from services.case_supervision import schemas as s
-from shared import auth, clock
+from shared import auth, clock, retried
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import api
 
@@ -33,65 +33,66 @@ class CaseRoutes:
         return self.view(call.who)().dump(self.visible_case(call.who, case_id))
 
     # -- the team's work ---------------------------------------------------
-    @api("POST", "/cases/<case_id>/progress", roles=auth.POLICE, body=s.ProgressIn)
+    @api("POST", "/cases/<case_id>/progress", roles=auth.POLICE, body=s.ProgressIn, keyed=True)
     def progress_case(self, call, case_id):
         return self.act(call, case_id, auth.can_work_case,
                         lambda case, now: domain.progress(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/conclude", roles=auth.POLICE, body=s.ConcludeIn)
+    @api("POST", "/cases/<case_id>/conclude", roles=auth.POLICE, body=s.ConcludeIn, keyed=True)
     def conclude_case(self, call, case_id):
         return self.act(call, case_id, auth.can_work_case,
                         lambda case, now: domain.conclude(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/pause", roles=auth.POLICE, body=s.ReasonIn)
+    @api("POST", "/cases/<case_id>/pause", roles=auth.POLICE, body=s.ReasonIn, keyed=True)
     def pause_case(self, call, case_id):
         """Waiting on the company by hand: the clocks stop."""
         return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
             domain.pause(case, call.who.subject, call.who.role, call.body["reason"], now),
             "the case is paused already, or concluded"))
 
-    @api("POST", "/cases/<case_id>/resume", roles=auth.POLICE)
+    @api("POST", "/cases/<case_id>/resume", roles=auth.POLICE, keyed=True)
     def resume_case(self, call, case_id):
         return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
             domain.resume(case, call.who.subject, call.who.role, now), "the case is not paused"))
 
-    @api("POST", "/cases/<case_id>/team", roles=auth.POLICE, body=s.MemberIn)
+    @api("POST", "/cases/<case_id>/team", roles=auth.POLICE, body=s.MemberIn, keyed=True)
     def add_team_member(self, call, case_id):
         return self.act(call, case_id, auth.can_manage_team, lambda case, now: domain.add_member(
             case, call.who, self.known_officer(call.body["officer_id"]), now))
 
     # -- supervision -------------------------------------------------------
-    @api("POST", "/cases/<case_id>/lead", roles=("supervisor",), body=s.LeadIn)
+    @api("POST", "/cases/<case_id>/lead", roles=("supervisor",), body=s.LeadIn, keyed=True)
     def reassign_lead(self, call, case_id):
         return self.act(call, case_id, auth.can_supervise_case,
                         lambda case, now: domain.reassign_lead(
                             case, call.who, self.known_officer(call.body["officer_id"]),
                             call.body["reason"], now))
 
-    @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn)
+    @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn, keyed=True)
     def escalate_case(self, call, case_id):
         return self.act(call, case_id, auth.can_supervise_case,
                         lambda case, now: clocks.escalate_by_hand(
                             case, call.who, call.body["reason"], now))
 
-    @api("POST", "/cases/<case_id>/deadline", roles=("supervisor",), body=s.DeadlineIn)
+    @api("POST", "/cases/<case_id>/deadline", roles=("supervisor",), body=s.DeadlineIn, keyed=True)
     def set_case_deadline(self, call, case_id):
         return self.act(call, case_id, auth.can_supervise_case,
                         lambda case, now: clocks.set_deadline(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/close", roles=("supervisor",))
+    @api("POST", "/cases/<case_id>/close", roles=("supervisor",), keyed=True)
     def close_case(self, call, case_id):
         return self.act(call, case_id, auth.can_sign_off_case,
                         lambda case, now: domain.close(case, call.who, now))
 
-    @api("POST", "/cases/<case_id>/reopen", roles=("company", "supervisor"), body=s.ReasonIn)
+    @api("POST", "/cases/<case_id>/reopen", roles=("company", "supervisor"), body=s.ReasonIn,
+         keyed=True)
     def reopen_case(self, call, case_id):
         return self.act(call, case_id, auth.can_reopen_case, lambda case, now: domain.reopen(
             case, call.who, call.body["reason"], now))
 
     # -- the company -------------------------------------------------------
     @api("POST", "/cases/<case_id>/satisfaction", roles=("company",), body=s.SatisfactionIn,
-         status=201)
+         status=201, keyed=True)
     def rate_case(self, call, case_id):
         return self.act(call, case_id, auth.can_rate_case,
                         lambda case, now: domain.rate(case, call.who, call.body, now))
@@ -111,11 +112,21 @@ class CaseRoutes:
         case = self.visible_case(call.who, case_id)
         if not allowed(call.who, case):
             raise Forbidden("you may not do this on this case")
+        if retried.seen(case, call.key):  # a retry after a lost answer: done already
+            return self.view(call.who)().dump(case)
+        now = clock.now()
         try:
-            result = command(case, clock.now())
+            result = command(case, now)
         except domain.RuleError as exc:
             raise Conflict(str(exc))
-        return self.view(call.who)().dump(self.change(case, result))
+        try:
+            case = self.change(case, result, also=retried.remember(call.key, now))
+        except Conflict:
+            # The same request sent twice at once: the copy that lost finds the winner.
+            case = self.repo.case(case_id)
+            if not retried.seen(case, call.key):
+                raise
+        return self.view(call.who)().dump(case)
 
 
 def must(result, refusal):

@@ -82,11 +82,12 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
                                         "materials supplied"), retry=True)
 
     # -- the one write path ------------------------------------------------
-    def change(self, case, result, retry=False):
+    def change(self, case, result, retry=False, also=None):
         """Store a command's result with its events in one conditional write.
 
         A concurrent change makes it a 409 for a person, or (retry=True, for
         an event handler) an error the inbox records and retries later.
+        `also` joins the same write (the request's Idempotency-Key).
         """
         if result is None:
             return case
@@ -95,7 +96,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
         update, events = clocks.finish(case, fields, entries, events, self.policy, now)
         envs = outbox.record(self.name, case["_id"], case["seq"], events, now)
         if not self.repo.update_case(case, outbox.merge(update, outbox.push(
-                case["seq"], envs, now))):
+                case["seq"], envs, now), also or {})):
             if retry:
                 raise StaleCase(f"case {case['_id']} changed meanwhile")
             raise Conflict("the case changed meanwhile; read it again")

@@ -15,7 +15,7 @@ from nameko.timer import timer
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
-from shared import auth, clock, outbox
+from shared import auth, clock, outbox, retried
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
 from shared.http import api
@@ -79,7 +79,8 @@ class IntakeService(ServiceBase):
         return dict(doc, token=token)
 
     # -- receiving ---------------------------------------------------------
-    @api("POST", "/reports", roles=REPORTERS, body=s.ReportIn, answer=s.ReportOut, status=201)
+    @api("POST", "/reports", roles=REPORTERS, body=s.ReportIn, answer=s.ReportOut, status=201,
+         keyed=True)
     def file_report(self, call):
         who, body = call.who, call.body
         company = self.repo.get(COMPANIES, filer_company_id(who, body))
@@ -120,33 +121,36 @@ class IntakeService(ServiceBase):
         return self._report(call.who, report_id, auth.can_read_report)
 
     # -- owning it until it is done -----------------------------------------
-    @api("POST", "/reports/<report_id>/acknowledge", roles=POLICE, answer=s.ReportOut)
+    @api("POST", "/reports/<report_id>/acknowledge", roles=POLICE, answer=s.ReportOut,
+         keyed=True)
     def acknowledge_report(self, call, report_id):
-        return self._act(call.who, report_id, domain.acknowledge)
+        return self._act(call, report_id, domain.acknowledge)
 
-    @api("POST", "/reports/<report_id>/accept", roles=POLICE, answer=s.ReportOut)
+    @api("POST", "/reports/<report_id>/accept", roles=POLICE, answer=s.ReportOut, keyed=True)
     def accept_report(self, call, report_id):
-        return self._act(call.who, report_id, domain.accept)
+        return self._act(call, report_id, domain.accept)
 
     @api("POST", "/reports/<report_id>/transfer", roles=POLICE, body=s.TransferIn,
-         answer=s.ReportOut)
+         answer=s.ReportOut, keyed=True)
     def transfer_report(self, call, report_id):
         to = self._unit(call.body["to_unit_id"], "to_unit_id")
-        return self._act(call.who, report_id, domain.transfer, to["path"],
+        return self._act(call, report_id, domain.transfer, to["path"],
                          call.body["reason"], self.policy)
 
-    @api("POST", "/reports/<report_id>/transfer/accept", roles=POLICE, answer=s.ReportOut)
+    @api("POST", "/reports/<report_id>/transfer/accept", roles=POLICE, answer=s.ReportOut,
+         keyed=True)
     def accept_transfer(self, call, report_id):
-        return self._act(call.who, report_id, domain.accept_transfer,
+        return self._act(call, report_id, domain.accept_transfer,
                          rule=auth.can_answer_transfer)
 
     @api("POST", "/reports/<report_id>/transfer/decline", roles=POLICE, body=s.ReasonIn,
-         answer=s.ReportOut)
+         answer=s.ReportOut, keyed=True)
     def decline_transfer(self, call, report_id):
-        return self._act(call.who, report_id, domain.decline_transfer, call.body["reason"],
+        return self._act(call, report_id, domain.decline_transfer, call.body["reason"],
                          rule=auth.can_answer_transfer)
 
-    @api("POST", "/reports/<report_id>/merge", roles=POLICE, body=s.MergeIn, answer=s.ReportOut)
+    @api("POST", "/reports/<report_id>/merge", roles=POLICE, body=s.MergeIn, answer=s.ReportOut,
+         keyed=True)
     def merge_report(self, call, report_id):
         target = self.repo.report(call.body["into_report_id"])
 
@@ -158,18 +162,18 @@ class IntakeService(ServiceBase):
             # The target learns first: a crash after this leaves a link a retry repeats.
             self.repo.link_merged(target["_id"], report["_id"])
             return update, events
-        return self._act(call.who, report_id, merge)
+        return self._act(call, report_id, merge)
 
     @api("POST", "/reports/<report_id>/materials", roles=REPORTERS, body=s.MaterialsIn,
-         answer=s.ReportOut)
+         answer=s.ReportOut, keyed=True)
     def supply_materials(self, call, report_id):
-        return self._act(call.who, report_id, materials.supply, call.body["supplied"],
+        return self._act(call, report_id, materials.supply, call.body["supplied"],
                          rule=auth.can_supply_materials)
 
     @api("POST", "/reports/<report_id>/materials/extra", roles=POLICE, body=s.ExtraMaterialsIn,
-         answer=s.ReportOut)
+         answer=s.ReportOut, keyed=True)
     def request_extra_materials(self, call, report_id):
-        return self._act(call.who, report_id, materials.request_extra, call.body["items"],
+        return self._act(call, report_id, materials.request_extra, call.body["items"],
                          call.body["reason"])
 
     # -- questions from other services (RPC) -----------------------------------
@@ -220,15 +224,21 @@ class IntakeService(ServiceBase):
             raise NotFound("no such report")
         return report
 
-    def _act(self, who, report_id, command, *args, rule=auth.can_act_on_report):
-        report = self._report(who, report_id, rule)
+    def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report):
+        report = self._report(call.who, report_id, rule)
+        if retried.seen(report, call.key):  # a retry after a lost answer: done already
+            return report
         now = clock.now()
         try:
-            update, events = command(report, who, now, *args)
+            update, events = command(report, call.who, now, *args)
         except domain.RuleError as exc:
             raise Conflict(str(exc))
-        if not self._save(report, update, events, now):
-            raise Conflict("the report changed meanwhile; read it again")
+        if not self._save(report, outbox.merge(update, retried.remember(call.key, now)),
+                          events, now):
+            # The same request sent twice at once: the copy that lost finds the winner.
+            report = self.repo.report(report_id)
+            if not retried.seen(report, call.key):
+                raise Conflict("the report changed meanwhile; read it again")
         return self.repo.report(report_id)
 
     def _save(self, report, update, events, now):

@@ -53,6 +53,9 @@ def test_every_service_serves_metrics_and_its_openapi(system):
         assert "fasttrack_http_requests_total" in metrics.text
     assert "/reports/{report_id}/accept" in system.client("intake").get(
         "/openapi.json").json()["paths"]
+    progress = system.client("case_supervision").get("/openapi.json").json()["paths"][
+        "/cases/{case_id}/progress"]["post"]
+    assert "Idempotency-Key" in [p["name"] for p in progress["parameters"]]
     assert 'route="/reports",service="intake",status="201"' in system.client(
         "intake").get("/metrics").text
 

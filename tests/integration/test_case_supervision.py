@@ -3,6 +3,7 @@ and companies see it over HTTP. Intake's events are published as intake
 sends them (shared/events.py names their fields)."""
 import os
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -150,6 +151,37 @@ def test_progress_moves_the_stage_and_records_recoveries_exactly(world):
     assert w.post(w.officer, case["case_id"], "progress", {
         "note": "x", "recovered_amount": 0.1}).status_code == 422      # a float is not money
     assert w.case(case["case_id"])["stage"] == "recovering_losses"
+
+
+def test_a_retried_step_with_its_idempotency_key_is_recorded_once(world):
+    """The officer's answer was lost; the client sends the step again with its
+    key, in turn and twice at once: one step, one event for the company."""
+    w = world().start()
+    cid = w.open_case()["case_id"]
+    step = {"note": "statements taken", "disclose": True}
+    first = w.as_(w.officer).post(f"/cases/{cid}/progress", step, {"Idempotency-Key": "p-1"})
+    again = w.as_(w.officer).post(f"/cases/{cid}/progress", step, {"Idempotency-Key": "p-1"})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    other = w.as_(w.officer).post(f"/cases/{cid}/progress", {**step, "note": "another"},
+                                  {"Idempotency-Key": "p-1"})
+    assert other.status_code == 409
+    # The key is the caller's own: a colleague's "p-1" is another request.
+    with ThreadPoolExecutor(4) as pool:
+        answers = list(pool.map(lambda _: w.as_(w.officer).post(
+            f"/cases/{cid}/progress", {"note": "at once"}, {"Idempotency-Key": "p-2"}),
+            range(4)))
+    assert [a.status_code for a in answers] == [200] * 4
+    rate = {"rating": 4}
+    w.post(w.officer, cid, "conclude", {"result": "solved", "summary": "done"})
+    assert w.as_(w.company).post(f"/cases/{cid}/satisfaction", rate,
+                                 {"Idempotency-Key": "r-1"}).status_code == 201
+    assert w.as_(w.company).post(f"/cases/{cid}/satisfaction", rate,
+                                 {"Idempotency-Key": "r-1"}).status_code == 201
+    assert w.post(w.company, cid, "satisfaction", rate).status_code == 409  # keyless: twice
+    notes = [h.get("note") for h in w.case(cid)["history"] if h["action"] == "progress"]
+    assert notes == ["statements taken", "at once"]
+    assert len(w.case(cid)["ratings"]) == 1
 
 
 def test_who_sees_and_does_what(world):

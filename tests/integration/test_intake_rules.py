@@ -1,6 +1,7 @@
 """Intake's rules on the real broker and database, as companies and officers
 see them over HTTP, and as the events other services receive."""
 import os
+import time
 import uuid
 from datetime import datetime, timedelta
 
@@ -122,6 +123,39 @@ def test_a_report_is_told_its_checklist_once_and_later_asks_are_extra(running, i
     extra = eventually(lambda: events.of("report_extra_materials_requested", report_id=rid))
     assert extra[0]["data"]["responsible_unit_id"] == org.station
     assert eventually(lambda: events.of("stop_payment_requested", report_id=rid))
+
+
+def test_a_retried_request_with_its_idempotency_key_changes_nothing_twice(
+        running, intake, tap):
+    """An officer's answer was lost; the same request is sent again with its key."""
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    officer = org.intake.as_(org.officer_token)
+    ask = {"items": [{"code": "audit", "label": "Audit report"}], "reason": "needed"}
+    first = officer.post(f"/reports/{rid}/materials/extra", ask, {"Idempotency-Key": "x-1"})
+    again = officer.post(f"/reports/{rid}/materials/extra", ask, {"Idempotency-Key": "x-1"})
+    assert first.status_code == again.status_code == 200
+    assert again.json() == first.json()
+    assert [m["code"] for m in again.json()["materials"]].count("audit") == 1
+    other = officer.post(f"/reports/{rid}/materials/extra", {**ask, "reason": "other"},
+                         {"Idempotency-Key": "x-1"})
+    assert other.status_code == 409 and "Idempotency-Key" in other.json()["error"]["message"]
+    # Without a key the same request is a new request, refused by the rules.
+    assert officer.post(f"/reports/{rid}/materials/extra", ask).status_code == 409
+    accept = officer.post(f"/reports/{rid}/accept", None, {"Idempotency-Key": "a-1"})
+    assert accept.status_code == 200
+    assert officer.post(f"/reports/{rid}/accept", None, {"Idempotency-Key": "a-1"}).json() \
+        == accept.json()      # not the 409 "accepted already" a keyless retry gets
+    assert officer.post(f"/reports/{rid}/accept").status_code == 409
+    history = officer.get(f"/reports/{rid}").json()["history"]
+    assert [h["action"] for h in history].count("accept") == 1
+    time.sleep(1)  # let anything twice reach the tap
+    assert len(events.of("report_extra_materials_requested", report_id=rid)) == 1
+    assert len(events.of("report_accepted", report_id=rid)) == 1
+    for bad in ("", "k" * 256):
+        r = officer.post(f"/reports/{rid}/acknowledge", None, {"Idempotency-Key": bad})
+        assert r.status_code == 400, (bad, r.text)
 
 
 def test_only_the_owner_unit_acknowledges_and_accepts(running, intake):

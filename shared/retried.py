@@ -1,0 +1,63 @@
+"""Idempotency-Key on the routes that change one report or case.
+
+A client whose answer was lost (a timeout, a dropped connection, a 503)
+sends the same request again with the same key: the first effect is found
+and nothing happens twice. The document remembers its last KEEP keys in
+the same conditional write as the change itself, so a change and the
+memory of it cannot part. A key is the caller's own (scoped to its
+principal); the same key with another request is a 409, as on POST /reports.
+"""
+import hashlib
+from dataclasses import dataclass
+
+from shared.errors import BadRequest, Conflict
+
+KEEP = 50          # keys remembered per document: retries come within minutes
+MAX_KEY = 255
+HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
+          "description": "The same key with the same request answers without a second "
+                         "effect; with another request, 409.",
+          "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY}}
+
+
+@dataclass(frozen=True)
+class Key:
+    key: str
+    fingerprint: str
+
+
+def from_request(request, who):
+    """The request's key, or None when the client sent none."""
+    raw = request.headers.get("Idempotency-Key")
+    if raw is None:
+        return None
+    if not raw.strip() or len(raw) > MAX_KEY:
+        raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} characters")
+    key = _sha(f"{who.role}\0{who.subject}\0{raw}".encode())
+    fingerprint = _sha(request.method.encode() + b" " + request.path.encode() + b"\0"
+                       + request.get_data(cache=True))
+    return Key(key, fingerprint)
+
+
+def seen(doc, key):
+    """True when this request already changed `doc`."""
+    if key is None:
+        return False
+    for earlier in doc.get("requests", ()):
+        if earlier["key"] == key.key:
+            if earlier["fingerprint"] != key.fingerprint:
+                raise Conflict("this Idempotency-Key was used with another request")
+            return True
+    return False
+
+
+def remember(key, now):
+    """The part of the change's update that remembers the key."""
+    if key is None:
+        return {}
+    entry = {"key": key.key, "fingerprint": key.fingerprint, "at": now}
+    return {"$push": {"requests": {"$each": [entry], "$slice": -KEEP}}}
+
+
+def _sha(data):
+    return hashlib.sha256(data).hexdigest()
