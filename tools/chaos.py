@@ -101,8 +101,9 @@ def work(stack, officer, company, i, results, lock):
     report = intake.call("POST", "/reports", body, {"Idempotency-Key": f"chaos-{i}"}).json()
     rid = report["report_id"]
     police = Api(stack.service_url("intake"), officer)
-    # A retry after a lost answer finds the report accepted already: that is done too.
-    police.call("POST", f"/reports/{rid}/accept", done=(409,))
+    # Each call keeps its Idempotency-Key through its retries: a retry after a
+    # lost answer gets the first answer, and the step happens once.
+    police.call("POST", f"/reports/{rid}/accept", None, {"Idempotency-Key": f"accept-{i}"})
     cases = Api(stack.service_url("case_supervision"), officer)
     deadline = time.monotonic() + CASE_WAIT
     while True:
@@ -114,7 +115,7 @@ def work(stack, officer, company, i, results, lock):
     if items:
         cases.call("POST", f"/cases/{items[0]['case_id']}/progress",
                    {"stage": "investigating", "note": f"Step for report {i}",
-                    "disclose": True}, done=(409,))
+                    "disclose": True}, {"Idempotency-Key": f"progress-{i}"})
     with lock:
         results.append((company_id, rid, items[0]["case_id"] if items else None))
 
@@ -161,9 +162,11 @@ def feed(stack, token):
 
 def expected_notices(stack, officer, results):
     """What each company must be told: received and accepted per report; the
-    case opened and each disclosed progress step per case, as the case shows."""
+    case opened and its one disclosed progress step per case. Also the cases
+    whose one step (posted with its key, retried through faults) was recorded
+    more than once."""
     cases = Api(stack.service_url("case_supervision"), officer)
-    expected = {}
+    expected, twice = {}, 0
     for company_id, rid, case_id in results:
         want = expected.setdefault(company_id, {})
         want[(rid, "report_received")] = 1
@@ -171,14 +174,14 @@ def expected_notices(stack, officer, results):
         if case_id:
             case = cases.call("GET", f"/cases/{case_id}").json()
             want[(case_id, "case_opened")] = 1
-            want[(case_id, "case_progressed")] = sum(
-                1 for h in case["history"] if h["action"] == "progress")
-    return expected
+            want[(case_id, "case_progressed")] = 1
+            twice += sum(1 for h in case["history"] if h["action"] == "progress") > 1
+    return expected, twice
 
 
 def reconcile(stack, admin, officer, companies, results, receiver, requested, settle):
     told = {c: [] for c, _ in companies}
-    expected = expected_notices(stack, officer, results)
+    expected, steps_twice = expected_notices(stack, officer, results)
     deadline = time.monotonic() + settle
     while True:  # wait for quiet: every expected notice in the feed and at the receiver
         told = {c: [n for n in feed(stack, t) if (n["subject"], n["event_type"]) in expected[c]]
@@ -222,6 +225,7 @@ def reconcile(stack, admin, officer, companies, results, receiver, requested, se
     return {
         "reports_requested": requested, "reports_filed": len(results),
         "reports_accepted": len(results), "cases_opened": cases_opened,
+        "cases_with_a_step_recorded_twice": steps_twice,
         "notices_expected": sum(sum(e.values()) for e in expected.values()),
         "notices_delivered": sum(len(v) for v in told.values()),
         "notice_keys": counts, "subjects_out_of_order_in_feed": out_of_order,
@@ -243,6 +247,8 @@ def verdict(r):
         problems.append("reports lost")
     if r["cases_opened"] != r["reports_accepted"]:
         problems.append("accepted reports without exactly one case")
+    if r["cases_with_a_step_recorded_twice"]:
+        problems.append("a progress step retried with its key was recorded twice")
     if r["notice_keys"].get("missing") or r["notice_keys"].get("duplicate"):
         problems.append("notices missing or duplicated")
     if r["subjects_out_of_order_in_feed"] or r["webhook_subjects_out_of_order"]:
@@ -323,6 +329,7 @@ def _interrupted(*_):
 def print_table(r):
     rows = [("reports filed / requested", f"{r['reports_filed']} / {r['reports_requested']}"),
             ("cases opened / reports accepted", f"{r['cases_opened']} / {r['reports_accepted']}"),
+            ("cases with a keyed step recorded twice", r["cases_with_a_step_recorded_twice"]),
             ("notices delivered / expected", f"{r['notices_delivered']} / {r['notices_expected']}"),
             ("notice keys ok / missing / duplicate",
              f"{r['notice_keys'].get('ok', 0)} / {r['notice_keys'].get('missing', 0)} / "
