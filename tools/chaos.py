@@ -33,6 +33,7 @@ from tools.stack import SERVICES, Stack
 COMPANIES = 5
 RETRY_FOR = 180  # seconds a client keeps retrying one call through the faults
 CASE_WAIT = 900  # seconds an officer waits for a case to open under a backlog
+STOPPING = threading.Event()  # set when the run is interrupted: every client gives up
 
 
 class Api:
@@ -53,7 +54,7 @@ class Api:
                     return r
             except requests.RequestException:
                 pass
-            if time.monotonic() > deadline:
+            if time.monotonic() > deadline or STOPPING.is_set():
                 raise RuntimeError(f"{method} {path} did not succeed in {RETRY_FOR}s")
             time.sleep(0.5)
 
@@ -108,7 +109,7 @@ def work(stack, officer, company, i, results, lock):
     deadline = time.monotonic() + CASE_WAIT
     while True:
         r = cases.call("GET", f"/cases?report_id={rid}")
-        if r.json()["items"] or time.monotonic() > deadline:
+        if r.json()["items"] or time.monotonic() > deadline or STOPPING.is_set():
             break
         time.sleep(0.5)
     items = r.json()["items"]
@@ -271,6 +272,7 @@ def main(argv=None):
     args = ap.parse_args(argv)
 
     signal.signal(signal.SIGTERM, _interrupted)  # stop what it started, even then
+    STOPPING.clear()
     stack = Stack(args.profile)
     for part in ("db", "rabbitmq"):  # every run reconciles from an empty system
         shutil.rmtree(os.path.join(stack.var, part), ignore_errors=True)
@@ -290,14 +292,19 @@ def main(argv=None):
         chaos = threading.Thread(target=killer, args=(stack, stop, log, args.kill_every,
                                                       args.reports / args.rate))
         chaos.start()
-        with ThreadPoolExecutor(max_workers=32) as pool:
-            futures = []
+        pool, futures = ThreadPoolExecutor(max_workers=32), []
+        try:
             for i in range(args.reports):
                 futures.append(pool.submit(work, stack, officer, companies[i % COMPANIES],
                                            i, results, lock))
                 time.sleep(1 / args.rate)
             for f in futures:
                 f.result()
+        except BaseException:
+            STOPPING.set()  # interrupted: the clients stop retrying at once
+            pool.shutdown(cancel_futures=True)
+            raise
+        pool.shutdown()
         stop.set()
         chaos.join()
         for name in SERVICES:
