@@ -19,7 +19,7 @@ test: deps
 # Nothing lost, nothing twice, under SIGKILLs and broker/database restarts:
 # 10,000 reports, reconciled; prints a table and writes var/chaos/result.json.
 CHAOS_REPORTS ?= 10000
-CHAOS_RATE ?= 25
+CHAOS_RATE ?= 3
 chaos: deps
 	$(BIN)/python -m tools.chaos --reports $(CHAOS_REPORTS) --rate $(CHAOS_RATE) \
 	  --kill-every 20 --settle 900 --json var/chaos/result.json

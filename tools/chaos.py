@@ -9,7 +9,7 @@ per accepted report, each notice once and in order per subject, each webhook
 event once at the receiver (after dedupe by webhook-id), every failure record
 and dead letter listed. Any loss or duplicate effect fails the run.
 
-    python -m tools.chaos --reports 10000 --rate 25 --json var/chaos/result.json
+    python -m tools.chaos --reports 10000 --rate 3 --json var/chaos/result.json
 """
 import argparse
 import json
@@ -264,7 +264,7 @@ def verdict(r):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--reports", type=int, default=10_000)
-    ap.add_argument("--rate", type=float, default=25.0, help="reports filed per second")
+    ap.add_argument("--rate", type=float, default=3.0, help="reports filed per second")
     ap.add_argument("--kill-every", type=float, default=20.0, help="seconds between SIGKILLs")
     ap.add_argument("--settle", type=float, default=600.0, help="seconds to wait for quiet")
     ap.add_argument("--json", default=None)
