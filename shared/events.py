@@ -16,7 +16,7 @@ SPEC_VERSION = "1.0"
 # Every report event's data has the report's base fields: report_id,
 # reference, company_id, status, incident_type, summary, owner_unit_id,
 # owner_unit_path, estimated_loss (decimal string), funds_in_transit,
-# received_at, ack_due_at, materials [{code, label}], missing [codes].
+# victim_count, received_at, ack_due_at, materials [{code, label}], missing [codes].
 COMPANY_REGISTERED = "company_registered"    # company_id, name, language, contact
 REPORT_RECEIVED = "report_received"          # channel, likely_duplicate_of
 STOP_PAYMENT_REQUESTED = "stop_payment_requested"

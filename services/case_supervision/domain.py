@@ -39,6 +39,10 @@ def check_move(stage, to, action):
     return to
 
 
+# What a policy rule may ask of a case (policy/cases.yml `rules[].when`).
+CONDITIONS = ("min_loss", "funds_in_transit", "incident_type", "min_merged", "min_victims")
+
+
 def matches(when, facts):
     if "min_loss" in when and facts["loss"] < Decimal(when["min_loss"]):
         return False
@@ -47,6 +51,8 @@ def matches(when, facts):
     if "incident_type" in when and facts["incident_type"] not in when["incident_type"]:
         return False
     if "min_merged" in when and facts["merged_count"] < when["min_merged"]:
+        return False
+    if "min_victims" in when and facts["victim_count"] < when["min_victims"]:
         return False
     return True
 
@@ -82,10 +88,12 @@ def entry(action, actor, role, at, before=None, after=None, note=None, **extra):
 def open_case(accepted, policy, number, now):
     """The case a `report_accepted` event opens (without its schedule)."""
     loss = Decimal(accepted["estimated_loss"])
+    victims = int(accepted.get("victim_count") or 1)  # events before it was told: one
     priority, level = classify(policy, {
         "loss": loss, "funds_in_transit": accepted["funds_in_transit"],
         "incident_type": accepted["incident_type"],
-        "merged_count": int(accepted.get("merged_count") or 0)})
+        "merged_count": int(accepted.get("merged_count") or 0),
+        "victim_count": victims})
     path = accepted["owner_unit_path"]
     lead = accepted["accepted_by"]
     return {
@@ -93,6 +101,7 @@ def open_case(accepted, policy, number, now):
         "report_id": accepted["report_id"], "reference": accepted["reference"],
         "company_id": accepted["company_id"], "incident_type": accepted["incident_type"],
         "summary": accepted["summary"], "stage": "opened", "priority": priority,
+        "victim_count": victims,
         "unit_id": path[0], "unit_path": path,
         "supervision": {"level": level, "supervisor_unit_id": supervisor_unit(level, path)},
         "team": {"lead_officer_id": lead, "members": [lead]},

@@ -11,6 +11,7 @@ import os
 import yaml
 from nameko.extensions import DependencyProvider
 
+from services.case_supervision import domain
 from shared.policy import ROOT
 
 log = logging.getLogger(__name__)
@@ -28,6 +29,11 @@ def read_policy(path):
     missing = [k for k in REQUIRED if k not in (policy or {})]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
+    for rule in policy["rules"]:
+        # A misspelt condition would make its rule match every case.
+        unknown = set(rule.get("when") or {}) - set(domain.CONDITIONS)
+        if unknown:
+            raise ValueError(f"{path}: unknown rule condition {', '.join(sorted(unknown))}")
     for spec in (policy.get("calendars") or {}).values():
         days = spec.get("holidays_file")
         if days:

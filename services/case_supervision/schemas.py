@@ -145,6 +145,7 @@ class CaseOut(Schema):
     summary = fields.String()
     stage = fields.String()
     priority = fields.String()
+    victim_count = fields.Integer(dump_default=1)
     supervision = fields.Nested(SupervisionOut)
     team = fields.Nested(TeamOut)
     unit_id = fields.String()

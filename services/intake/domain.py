@@ -33,6 +33,7 @@ TRANSITIONS = {
 ACK_DONE = {"$unset": {"ack_next_at": ""}}
 DAY_DONE = {"$unset": {"same_day_due_at": ""}}
 DUPLICATE_WINDOW_SECONDS = 72 * 3600
+MAX_VICTIMS = 10_000_000
 
 
 class RuleError(Exception):
@@ -94,7 +95,8 @@ def new_report(body, filer, company, owner_path, policy, now, report_id, ref, du
         "description": body["description"], "occurred_at": body["occurred_at"],
         "location": body["location"], "estimated_loss": body["estimated_loss"],
         "currency": body["currency"], "funds_in_transit": body["funds_in_transit"],
-        "suspects": body["suspects"], "owner_unit_id": owner_path[0],
+        "suspects": body["suspects"], "victim_count": body.get("victim_count", 1),
+        "owner_unit_id": owner_path[0],
         "owner_unit_path": owner_path,
         "owners": [{"unit_id": owner_path[0], "from": now, "to": None}],
         "received_at": now, "ack_due_at": deadlines.ack_due(policy, now),
@@ -122,6 +124,7 @@ def event_data(report, **extra):
         "owner_unit_path": report["owner_unit_path"],
         "estimated_loss": f"{report['estimated_loss']:.2f}",
         "funds_in_transit": report["funds_in_transit"],
+        "victim_count": report.get("victim_count", 1),
         "received_at": report["received_at"].isoformat(),
         "ack_due_at": report["ack_due_at"].isoformat(),
         "materials": [{"code": m["code"], "label": m["label"]} for m in report["materials"]],

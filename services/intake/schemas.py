@@ -96,6 +96,10 @@ class ReportIn(In):
     currency = fields.String(load_default="CNY", validate=validate.Equal("CNY"))
     funds_in_transit = fields.Boolean(load_default=False)
     suspects = fields.List(text(200), load_default=list, validate=validate.Length(max=50))
+    # How many people or businesses this incident harmed (涉眾: one scheme,
+    # many victims); the case policy weighs it when it flags the case.
+    victim_count = fields.Integer(load_default=1, strict=True,
+                                  validate=validate.Range(1, domain.MAX_VICTIMS))
     # Only when an officer registers a walk-in or phone report.
     company_id = fields.String(validate=validate.Regexp(ID_RE))
     channel = fields.String(validate=validate.OneOf(("phone", "walk_in")))
@@ -189,6 +193,7 @@ class ReportOut(Schema):
     currency = fields.String()
     funds_in_transit = fields.Boolean()
     suspects = fields.List(fields.String())
+    victim_count = fields.Integer(dump_default=1)
     owner_unit_id = fields.String()
     owners = fields.List(fields.Nested(OwnerOut))
     ack_due_at = ShownTime()

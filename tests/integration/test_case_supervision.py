@@ -184,6 +184,16 @@ def test_a_retried_step_with_its_idempotency_key_is_recorded_once(world):
     assert len(w.case(cid)["ratings"]) == 1
 
 
+def test_many_victims_flag_the_case_higher(world):
+    w = world().start()
+    few, many = w.open_case(victim_count=9), w.open_case(victim_count=150)
+    assert (few["priority"], few["supervision"]["level"], few["victim_count"]) == (
+        "normal", "unit", 9)
+    assert (many["priority"], many["supervision"]["level"], many["victim_count"]) == (
+        "urgent", "city", 150)
+    assert many["supervision"]["supervisor_unit_id"] == "city"
+
+
 def test_who_sees_and_does_what(world):
     w = world().with_intake("o2").start()
     case = w.open_case()

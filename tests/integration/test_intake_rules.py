@@ -77,6 +77,7 @@ def test_an_officer_registers_a_walk_in_for_its_own_unit(running, intake):
     ({"summary": "x" * 201}, "summary"), ({"summary": ""}, "summary"),
     ({"occurred_at": (datetime.now(SHANGHAI) + timedelta(days=1)).isoformat()}, "occurred_at"),
     ({"company_id": "c1"}, "company_id"), ({"suspects": "one"}, "suspects"),
+    ({"victim_count": 0}, "victim_count"), ({"victim_count": "120"}, "victim_count"),
 ])
 def test_an_invalid_report_is_refused_and_nothing_is_stored(running, intake, change, field):
     org = Org(intake(), running.config["ADMIN_TOKEN"])
@@ -85,6 +86,17 @@ def test_an_invalid_report_is_refused_and_nothing_is_stored(running, intake, cha
     assert r.status_code == 422, r.text
     assert field in r.json()["error"]["fields"]
     assert company.get("/reports").json()["items"] == []
+
+
+def test_the_number_of_victims_travels_with_the_report_to_its_case(running, intake, tap):
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    one = org.file_report()
+    many = org.file_report(summary="Investment scheme", victim_count=120)
+    assert (one["victim_count"], many["victim_count"]) == (1, 120)
+    assert org.accept(many["report_id"]).status_code == 200
+    accepted = eventually(lambda: events.of("report_accepted", report_id=many["report_id"]))
+    assert accepted[0]["data"]["victim_count"] == 120
 
 
 def test_the_same_idempotency_key_answers_the_same_report(running, intake):

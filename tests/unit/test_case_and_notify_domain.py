@@ -28,6 +28,9 @@ def accepted(**kw):
     ({"incident_type": "extortion"}, "high", "district", "b1"),
     ({"merged_count": 3}, "high", "district", "b1"),
     ({"merged_count": 2}, "normal", "unit", "st1"),
+    ({"victim_count": 9}, "normal", "unit", "st1"),
+    ({"victim_count": 10}, "high", "district", "b1"),
+    ({"victim_count": 100}, "urgent", "city", "city"),
 ])
 def test_priority_and_supervision_follow_the_policy(kw, priority, level, supervisor):
     case = cases.open_case(accepted(**kw), POLICY, "FT-C-2026-000001", NOW)
@@ -35,6 +38,15 @@ def test_priority_and_supervision_follow_the_policy(kw, priority, level, supervi
     assert case["supervision"] == {"level": level, "supervisor_unit_id": supervisor}
     assert cases.base_data(dict(case, **clocks.schedule(case, POLICY)))[
         "supervision_level"] == level
+
+
+def test_a_case_policy_with_an_unknown_condition_is_refused(tmp_path):
+    with open(policy_path({}), encoding="utf-8") as f:
+        text = f.read()
+    bad = tmp_path / "cases.yml"
+    bad.write_text(text.replace("min_victims: 10}", "min_victim: 10}"), encoding="utf-8")
+    with pytest.raises(ValueError, match="unknown rule condition min_victim"):
+        read_policy(str(bad))
 
 
 def test_a_case_has_a_lead_a_team_and_stage_deadlines():
