@@ -19,6 +19,7 @@ from nameko.extensions import DependencyProvider
 from standardwebhooks.webhooks import Webhook
 
 from services.notify.channel_rules import signing_secrets, target_problem
+from services.notify.egress import webhook_session
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class Channels(DependencyProvider):
     def setup(self):
         c = self.container.config
         self.allow_private = flag(c.get("WEBHOOK_ALLOW_PRIVATE"))
+        self.webhooks = webhook_session(self.allow_private)
         self.timeout = float(c.get("DELIVERY_TIMEOUT") or 10)
         self.base_delay = float(c.get("DELIVERY_RETRY_BASE_DELAY") or 10)
         self.max_delay = float(c.get("DELIVERY_RETRY_MAX_DELAY") or 3600)
@@ -133,8 +135,8 @@ class Channels(DependencyProvider):
             raise DeliveryFailed(f"target refused: {problem}")
         body, headers = signed_request(envelope, signing_secrets(subscription, now), now)
         # No redirects: a 3xx to an internal address would undo the check above.
-        r = requests.post(url, data=body.encode(), headers=headers,
-                          timeout=self.timeout, allow_redirects=False)
+        r = self.webhooks.post(url, data=body.encode(), headers=headers,
+                               timeout=self.timeout, allow_redirects=False)
         if not 200 <= r.status_code < 300:
             raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code)
         return f"receiver answered {r.status_code}"
