@@ -99,6 +99,8 @@ class Channels(DependencyProvider):
         self.smtp = {"host": c.get("SMTP_HOST") or None,
                      "port": int(c.get("SMTP_PORT") or 587),
                      "starttls": flag(c.get("SMTP_STARTTLS")),
+                     # A relay whose certificate a private CA signed.
+                     "ca_file": c.get("SMTP_CA_FILE") or None,
                      "user": c.get("SMTP_USER") or None,
                      "password": str(c.get("SMTP_PASSWORD") or ""),
                      "sender": c.get("SMTP_FROM") or "fasttrack@localhost"}
@@ -154,7 +156,7 @@ class Channels(DependencyProvider):
         try:
             with smtplib.SMTP(s["host"], s["port"], timeout=self.timeout) as smtp:
                 if s["starttls"]:
-                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.starttls(context=ssl.create_default_context(cafile=s["ca_file"]))
                 if s["user"]:
                     smtp.login(s["user"], s["password"])
                 smtp.send_message(msg)

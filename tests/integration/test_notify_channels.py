@@ -12,7 +12,7 @@ import requests
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import Client, eventually, free_port
 from tests.integration.test_notify_harness import (  # noqa: F401 - fixtures
-    Case, Company, deliveries, notify, receivers, smtp_server)
+    Case, Company, deliveries, notify, receivers, smtp_server, tls_smtp_server)
 
 
 def test_a_receiver_failing_four_times_gets_each_notice_once_in_order(
@@ -101,6 +101,32 @@ def test_email_arrives_in_the_companys_language(running, notify, smtp_server):
     assert msg["Content-Language"] == "zh-CN"
     body = msg.get_content()
     assert "主辦民警 officer-li" in body and "督辦級別：分局" in body
+
+
+def test_email_goes_over_starttls_to_a_relay_whose_certificate_is_trusted(
+        running, notify, tls_smtp_server):
+    settings = {k: v for k, v in tls_smtp_server.items() if k not in ("box", "ca")}
+    notify(SMTP_CA_FILE=str(tls_smtp_server["ca"]), **settings)
+    company = Company(running)
+    company.subscribe(email="cfo@riverside.example")
+    case = Case(running, company)
+    case.publish(case.event(1, "case_opened"))
+    box = tls_smtp_server["box"]
+    files = eventually(lambda: sorted(box.iterdir()), what="an email over TLS")
+    assert email.message_from_bytes(files[0].read_bytes())["To"] == "cfo@riverside.example"
+    assert deliveries(running, channel="email")[0]["status"] == "delivered"
+
+
+def test_a_relay_with_an_untrusted_certificate_gets_no_email(running, notify, tls_smtp_server):
+    notify(**{k: v for k, v in tls_smtp_server.items() if k not in ("box", "ca")})
+    company = Company(running)
+    company.subscribe(email="cfo@riverside.example")
+    case = Case(running, company)
+    case.publish(case.event(1, "case_opened"))
+    tried = eventually(lambda: [a for d in deliveries(running, channel="email")
+                                for a in d["attempts"]], what="a failed email attempt")
+    assert not tried[0]["ok"] and "CERTIFICATE_VERIFY_FAILED" in tried[0]["error"]
+    assert list(tls_smtp_server["box"].iterdir()) == []  # not a word in clear or to them
 
 
 def test_a_rotated_secret_and_the_old_one_both_sign_during_the_overlap(

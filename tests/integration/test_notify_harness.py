@@ -75,10 +75,15 @@ class Receiver:
 
 
 SMTP_SERVER = r"""
-import pathlib, sys, time
+import pathlib, ssl, sys, time
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 port, out = int(sys.argv[1]), pathlib.Path(sys.argv[2])
+tls = {}
+if len(sys.argv) > 3:  # certificate and key: STARTTLS required before anything else
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[3], sys.argv[4])
+    tls = {"tls_context": context, "require_starttls": True}
 class Save:
     async def handle_DATA(self, server, session, envelope):
         (out / f"{time.time_ns()}.eml").write_bytes(envelope.content)
@@ -87,11 +92,18 @@ def check(server, session, envelope, mechanism, data):
     return AuthResult(success=isinstance(data, LoginPassword)
                       and data.login == b"fasttrack" and data.password == b"s3cret")
 Controller(Save(), hostname="127.0.0.1", port=port, authenticator=check,
-           auth_require_tls=False).start()
+           auth_require_tls=bool(tls), **tls).start()
 print("ready", flush=True)
 while True:
     time.sleep(3600)
 """
+
+
+def smtp_process(port, box, *tls):
+    proc = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port), str(box), *tls],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
 
 
 @pytest.fixture
@@ -99,12 +111,41 @@ def smtp_server(tmp_path):
     """A real aiosmtpd server (its own process), requiring AUTH; mail lands in a folder."""
     port, box = free_port(), tmp_path / "mail"
     box.mkdir()
-    proc = subprocess.Popen([sys.executable, "-c", SMTP_SERVER, str(port), str(box)],
-                            stdout=subprocess.PIPE, text=True)
-    assert proc.stdout.readline().strip() == "ready"
+    proc = smtp_process(port, box)
     yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": "false",
            "SMTP_USER": "fasttrack", "SMTP_PASSWORD": "s3cret",
            "SMTP_FROM": "notices@fasttrack.example", "box": box}
+    proc.kill()
+    proc.wait()
+
+
+def private_ca(folder):
+    """A CA and a certificate it signed for 127.0.0.1, made by openssl."""
+    def run(*args):
+        subprocess.run(["openssl", *args], cwd=folder, check=True, capture_output=True)
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", "ca.key", "-out", "ca.pem",
+        "-days", "2", "-subj", "/CN=FastTrack test CA",
+        "-addext", "basicConstraints=critical,CA:TRUE",
+        "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    run("req", "-newkey", "rsa:2048", "-nodes", "-keyout", "smtp.key", "-out", "smtp.csr",
+        "-subj", "/CN=127.0.0.1")
+    (folder / "san.ext").write_text("subjectAltName=IP:127.0.0.1,DNS:localhost\n")
+    run("x509", "-req", "-in", "smtp.csr", "-CA", "ca.pem", "-CAkey", "ca.key",
+        "-CAcreateserial", "-out", "smtp.pem", "-days", "2", "-extfile", "san.ext")
+    return folder / "ca.pem", folder / "smtp.pem", folder / "smtp.key"
+
+
+@pytest.fixture
+def tls_smtp_server(tmp_path):
+    """The same server requiring STARTTLS (and AUTH only over TLS), with a
+    certificate from a private CA."""
+    ca, cert, key = private_ca(tmp_path)
+    port, box = free_port(), tmp_path / "mail"
+    box.mkdir()
+    proc = smtp_process(port, box, str(cert), str(key))
+    yield {"SMTP_HOST": "127.0.0.1", "SMTP_PORT": port, "SMTP_STARTTLS": "true",
+           "SMTP_USER": "fasttrack", "SMTP_PASSWORD": "s3cret",
+           "SMTP_FROM": "notices@fasttrack.example", "box": box, "ca": ca}
     proc.kill()
     proc.wait()
 
