@@ -4,11 +4,22 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from bson import Decimal128
-from marshmallow import ValidationError, fields
+from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONEY_RE = re.compile(r"^(0|[1-9]\d{0,14})(\.\d{1,2})?$")
 ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+
+
+class In(Schema):
+    """What comes from outside (a body or a query): unknown fields are refused."""
+
+    class Meta:
+        unknown = RAISE
+
+
+def text(max_len, required=True, min_len=1):
+    return fields.String(required=required, validate=validate.Length(min_len, max_len))
 
 
 class Money(fields.Field):

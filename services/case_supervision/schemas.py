@@ -1,17 +1,8 @@
 """Case supervision's wire shapes: commands in (unknown fields refused), views out."""
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from services.case_supervision import domain
-from shared.fields import ID_RE, Money, ShownTime
-
-
-class In(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-def text(max_len, required=True):
-    return fields.String(required=required, validate=validate.Length(1, max_len))
+from shared.fields import ID_RE, In, Money, ShownTime, text
 
 
 DEADLINE_NAMES = ("first_action", "first_progress", "conclusion") + domain.STAGES[1:6]

@@ -1,22 +1,13 @@
 """Intake's wire shapes: commands in (unknown fields refused), views out."""
 from datetime import datetime, timedelta, timezone
 
-from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.intake import domain, organisation
-from shared.fields import ID_RE, Money, ShownTime
+from shared.fields import ID_RE, In, Money, ShownTime, text
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
-
-
-class In(Schema):
-    class Meta:
-        unknown = RAISE
-
-
-def text(max_len, required=True, min_len=1):
-    return fields.String(required=required, validate=validate.Length(min_len, max_len))
 
 
 ident = fields.String(required=True, validate=validate.Regexp(ID_RE))

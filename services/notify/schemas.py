@@ -1,16 +1,13 @@
 """Notify's wire shapes: the feed, the subscription, the deliveries."""
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from services.notify.domain import CHANNELS, LANGUAGES
-from shared.fields import ShownTime
+from shared.fields import In, ShownTime
 
 PHONE = r"^\+?[0-9][0-9 ()-]{4,30}$"
 
 
-class NoticeQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class NoticeQuery(In):
     after = fields.String(validate=validate.Length(1, 200))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
@@ -32,11 +29,8 @@ class NoticePage(Schema):
     next = fields.String(allow_none=True)
 
 
-class SubscriptionIn(Schema):
+class SubscriptionIn(In):
     """The company's channels; a channel left out or null is off."""
-
-    class Meta:
-        unknown = RAISE
 
     webhook_url = fields.String(load_default=None, allow_none=True,
                                 validate=validate.Length(1, 2000))
@@ -59,10 +53,7 @@ class SubscriptionOut(Schema):
     updated_at = ShownTime()
 
 
-class DeliveryQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class DeliveryQuery(In):
     status = fields.String(validate=validate.OneOf(
         ("pending", "delivered", "dead", "skipped")))
     channel = fields.String(validate=validate.OneOf(CHANNELS))
