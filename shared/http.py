@@ -155,17 +155,19 @@ class JsonHttp(HttpRequestHandler):
             if who.role not in self.roles:
                 raise Forbidden(f"the {who.role} role may not do this")
         call = Call(request, who)
+        parsed = None
         if self.body_schema is not None:
             request.max_content_length = int(config.get("MAX_BODY_BYTES") or 65536)
             try:
                 raw = request.get_data(cache=True)
             except RequestEntityTooLarge:
                 raise TooLarge("the body is too large")
-            call.body = load(self.body_schema, parse_json(raw))
+            parsed = parse_json(raw)
+            call.body = load(self.body_schema, parsed)
         if self.query_schema is not None:
             call.query = load(self.query_schema, request.args.to_dict())
-        if self.keyed:
-            call.key = retried.from_request(request, who)
+        if self.keyed:  # a route without a body never reads one, whatever is sent
+            call.key = retried.from_request(request, who, parsed)
         return (call,), request.path_values
 
     def handle_request(self, request):

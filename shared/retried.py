@@ -8,6 +8,7 @@ memory of it cannot part. A key is the caller's own (scoped to its
 principal); the same key with another request is a 409, as on POST /reports.
 """
 import hashlib
+import json
 from dataclasses import dataclass
 
 from shared.errors import BadRequest, Conflict
@@ -26,16 +27,18 @@ class Key:
     fingerprint: str
 
 
-def from_request(request, who):
-    """The request's key, or None when the client sent none."""
+def from_request(request, who, body):
+    """The request's key, or None when the client sent none. `body` is the
+    parsed JSON body (None for a route that takes none): the same request
+    is the same route and the same JSON, whatever its key order or spacing."""
     raw = request.headers.get("Idempotency-Key")
     if raw is None:
         return None
     if not raw.strip() or len(raw) > MAX_KEY:
         raise BadRequest(f"Idempotency-Key must be 1 to {MAX_KEY} characters")
     key = _sha(f"{who.role}\0{who.subject}\0{raw}".encode())
-    fingerprint = _sha(request.method.encode() + b" " + request.path.encode() + b"\0"
-                       + request.get_data(cache=True))
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    fingerprint = _sha(f"{request.method} {request.path}\0{canonical}".encode())
     return Key(key, fingerprint)
 
 

@@ -29,11 +29,9 @@ def read_policy(path):
     missing = [k for k in REQUIRED if k not in (policy or {})]
     if missing:
         raise ValueError(f"{path}: missing {', '.join(missing)}")
-    for rule in policy["rules"]:
-        # A misspelt condition would make its rule match every case.
-        unknown = set(rule.get("when") or {}) - set(domain.CONDITIONS)
-        if unknown:
-            raise ValueError(f"{path}: unknown rule condition {', '.join(sorted(unknown))}")
+    problems = domain.rule_problems(policy["rules"], list(policy["deadlines"] or {}))
+    if problems:
+        raise ValueError(f"{path}: {'; '.join(problems)}")
     for spec in (policy.get("calendars") or {}).values():
         days = spec.get("holidays_file")
         if days:
@@ -58,7 +56,7 @@ class CasePolicy(DependencyProvider):
                 self.policy = read_policy(self.path)
                 log.info("case policy version %s loaded from %s",
                          self.policy["version"], self.path)
-        except (OSError, ValueError, yaml.YAMLError):
+        except Exception:  # whatever is wrong with the file, the last good policy stays
             log.exception("the case policy at %s does not load; version %s stays",
                           self.path, self.policy["version"])
         return self.policy

@@ -3,7 +3,6 @@
 Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
-import hashlib
 import os
 import signal
 from datetime import timedelta
@@ -18,7 +17,7 @@ from services.intake.repository import COMPANIES, REPORTS, Repository
 from shared import auth, clock, outbox, retried
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
-from shared.http import api
+from shared.http import api, json_response
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.policy import Policy
@@ -98,10 +97,8 @@ class IntakeService(ServiceBase):
         ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
                                         clock.new_id(), ref, dups)
-        key = call.header("Idempotency-Key")
-        if key:
-            doc["idempotency_key"] = f"{who.subject}:{key[:200]}"
-            doc["body_hash"] = hashlib.sha256(call.request.get_data()).hexdigest()
+        if call.key:
+            doc["idempotency_key"], doc["body_hash"] = call.key.key, call.key.fingerprint
         doc.update(outbox.on_insert(outbox.record(self.name, doc["_id"], 0, events, now), now))
         saved, created = self.repo.insert_report(doc)
         if not created and saved.get("body_hash") != doc.get("body_hash"):
@@ -225,9 +222,10 @@ class IntakeService(ServiceBase):
         return report
 
     def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report):
+        done = self._retried(call, report_id)
+        if done:
+            return done
         report = self._report(call.who, report_id, rule)
-        if retried.seen(report, call.key):  # a retry after a lost answer: done already
-            return report
         now = clock.now()
         try:
             update, events = command(report, call.who, now, *args)
@@ -240,6 +238,17 @@ class IntakeService(ServiceBase):
             if not retried.seen(report, call.key):
                 raise Conflict("the report changed meanwhile; read it again")
         return self.repo.report(report_id)
+
+    def _retried(self, call, report_id):
+        """A retry after a lost answer: done already. Checked before who may
+        act now, since the first call may have ended the caller's part (a
+        declined transfer); only the caller's own key can match."""
+        report = self.repo.report(report_id) if call.key else None
+        if report is None or not retried.seen(report, call.key):
+            return None
+        if auth.can_read_report(call.who, report):
+            return report
+        return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
     def _save(self, report, update, events, now):
         """The change and its events in one conditional write; False if it lost."""

@@ -112,6 +112,9 @@ class Channels(DependencyProvider):
         if not self.smtp["host"]:
             log.warning("SMTP_HOST is not set: notices go to no email address")
 
+    def stop(self):
+        self.webhooks.close()
+
     @property
     def email_on(self):
         return bool(self.smtp["host"])

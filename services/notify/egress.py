@@ -6,6 +6,8 @@ rebinding) would still reach an internal address. So every webhook
 connection checks its peer address once connected, before a byte is sent
 (before the TLS handshake for https), and refuses what is not public.
 """
+from http.cookiejar import DefaultCookiePolicy
+
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.connection import HTTPConnection, HTTPSConnection
@@ -50,9 +52,12 @@ class CheckedAdapter(HTTPAdapter):
 
 def webhook_session(allow_private):
     """A session for webhooks: direct (no proxy from the environment, whose
-    address would be checked instead of the receiver's), peer-checked."""
+    address would be checked instead of the receiver's; CAs are certifi's),
+    peer-checked, and keeping no cookies (a cookie one company's receiver set
+    must not travel with another company's webhook)."""
     session = requests.Session()
     session.trust_env = False
+    session.cookies.set_policy(DefaultCookiePolicy(allowed_domains=[]))
     adapter = CheckedAdapter(allow_private)
     session.mount("http://", adapter)
     session.mount("https://", adapter)

@@ -166,19 +166,25 @@ def test_a_retried_step_with_its_idempotency_key_is_recorded_once(world):
     other = w.as_(w.officer).post(f"/cases/{cid}/progress", {**step, "note": "another"},
                                   {"Idempotency-Key": "p-1"})
     assert other.status_code == 409
-    # The key is the caller's own: a colleague's "p-1" is another request.
+    # The key is the caller's own: a supervisor's "p-1" is another request.
+    assert w.as_(w.bureau_head).post(f"/cases/{cid}/escalate", {"reason": "slow"},
+                                     {"Idempotency-Key": "p-1"}).status_code == 200
     with ThreadPoolExecutor(4) as pool:
         answers = list(pool.map(lambda _: w.as_(w.officer).post(
             f"/cases/{cid}/progress", {"note": "at once"}, {"Idempotency-Key": "p-2"}),
             range(4)))
     assert [a.status_code for a in answers] == [200] * 4
-    rate = {"rating": 4}
+    rate = {"rating": 4, "comment": "quick"}
     w.post(w.officer, cid, "conclude", {"result": "solved", "summary": "done"})
     assert w.as_(w.company).post(f"/cases/{cid}/satisfaction", rate,
                                  {"Idempotency-Key": "r-1"}).status_code == 201
     assert w.as_(w.company).post(f"/cases/{cid}/satisfaction", rate,
                                  {"Idempotency-Key": "r-1"}).status_code == 201
     assert w.post(w.company, cid, "satisfaction", rate).status_code == 409  # keyless: twice
+    # Key order and spacing do not make another request.
+    reordered = {"comment": "quick", "rating": 4}
+    assert w.as_(w.company).post(f"/cases/{cid}/satisfaction", reordered,
+                                 {"Idempotency-Key": "r-1"}).status_code == 201
     notes = [h.get("note") for h in w.case(cid)["history"] if h["action"] == "progress"]
     assert notes == ["statements taken", "at once"]
     assert len(w.case(cid)["ratings"]) == 1

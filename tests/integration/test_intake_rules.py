@@ -170,6 +170,38 @@ def test_a_retried_request_with_its_idempotency_key_changes_nothing_twice(
         assert r.status_code == 400, (bad, r.text)
 
 
+def test_a_retried_transfer_answer_finds_its_first_effect(running, intake, tap):
+    """The answer to a transfer decline or accept was lost: the retry with its
+    key is answered, though the first call changed who may act on the report."""
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    st2 = f"st2-{org.bureau}"
+    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
+    sender = org.intake.as_(org.officer_token)
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    sender.post(f"/reports/{rid}/transfer", {"to_unit_id": st2, "reason": "their area"})
+    no = {"reason": "not our area"}
+    assert receiver.post(f"/reports/{rid}/transfer/decline", no,
+                         {"Idempotency-Key": "d-1"}).status_code == 200
+    again = receiver.post(f"/reports/{rid}/transfer/decline", no, {"Idempotency-Key": "d-1"})
+    # Done once; the unit that declined sees no more of the report than that.
+    assert again.status_code == 200 and again.json() == {"report_id": rid, "status": "received"}
+    sender.post(f"/reports/{rid}/transfer", {"to_unit_id": st2, "reason": "really theirs"})
+    first = receiver.post(f"/reports/{rid}/transfer/accept", None, {"Idempotency-Key": "t-1"})
+    # Meanwhile the company supplies a document: the report has changed since.
+    assert org.intake.as_(org.company_token).post(
+        f"/reports/{rid}/materials", {"supplied": ["reporter_id"]}).status_code == 200
+    retry = receiver.post(f"/reports/{rid}/transfer/accept", None, {"Idempotency-Key": "t-1"})
+    assert first.status_code == retry.status_code == 200
+    assert retry.json()["owner_unit_id"] == st2 and retry.json()["status"] == "acknowledged"
+    time.sleep(1)
+    assert len(events.of("report_transfer_declined", report_id=rid)) == 1
+    assert len(events.of("report_transferred", report_id=rid)) == 1
+    # The sender's own "t-1" is its own request, not the receiver's.
+    assert sender.post(f"/reports/{rid}/acknowledge", None,
+                       {"Idempotency-Key": "t-1"}).status_code == 404  # no longer its report
+
+
 def test_only_the_owner_unit_acknowledges_and_accepts(running, intake):
     org = Org(intake(), running.config["ADMIN_TOKEN"])
     other = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], f"st2-{org.bureau}"))

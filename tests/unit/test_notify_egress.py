@@ -5,6 +5,7 @@ internal service; the first DNS answer is the only thing stood in for."""
 import socket
 import threading
 from datetime import datetime, timezone
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
@@ -78,3 +79,27 @@ def test_allowed_private_receivers_still_get_their_webhooks(internal):
     r = webhook_session(True).post(f"http://127.0.0.1:{port}/hook", data=b"{}", timeout=5)
     assert r.status_code == 204
     assert received[0].startswith(b"POST /hook HTTP/1.1")
+
+
+def test_a_cookie_one_receiver_sets_travels_with_no_later_webhook():
+    seen = []
+
+    class Receiver(BaseHTTPRequestHandler):
+        def do_POST(self):
+            seen.append(self.headers.get("Cookie"))
+            self.rfile.read(int(self.headers["Content-Length"]))
+            self.send_response(204)
+            self.send_header("Set-Cookie", "session=company-a; Path=/")
+            self.end_headers()
+
+        def log_message(self, *args):
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Receiver)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    session = webhook_session(True)
+    for company in ("a", "b"):
+        url = f"http://127.0.0.1:{server.server_port}/{company}"
+        assert session.post(url, data=b"{}", timeout=5).status_code == 204
+    server.shutdown()
+    assert seen == [None, None] and len(session.cookies) == 0
