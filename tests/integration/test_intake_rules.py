@@ -38,6 +38,14 @@ def intake(running, fast_policy):
     return start
 
 
+def two_stations(running, intake):
+    """An organisation whose station may offer its reports to a second one."""
+    org = Org(intake(), running.config["ADMIN_TOKEN"])
+    st2 = f"st2-{org.bureau}"
+    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
+    return org, st2, org.intake.as_(org.officer_token), receiver
+
+
 def add_unit(org, admin_token, unit_id, kind="station", specialties=()):
     admin = org.intake.as_(admin_token)
     r = admin.post("/admin/units", {"unit_id": unit_id, "name": unit_id, "kind": kind,
@@ -173,10 +181,7 @@ def test_a_retried_request_with_its_idempotency_key_changes_nothing_twice(
 def test_a_retried_transfer_answer_finds_its_first_effect(running, intake, tap):
     """The answer to a transfer decline or accept was lost: the retry with its
     key is answered, though the first call changed who may act on the report."""
-    org = Org(intake(), running.config["ADMIN_TOKEN"])
-    st2 = f"st2-{org.bureau}"
-    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
-    sender = org.intake.as_(org.officer_token)
+    org, st2, sender, receiver = two_stations(running, intake)
     events = tap("intake")
     rid = org.file_report()["report_id"]
     sender.post(f"/reports/{rid}/transfer", {"to_unit_id": st2, "reason": "their area"})
@@ -222,10 +227,7 @@ def test_only_the_owner_unit_acknowledges_and_accepts(running, intake):
 
 
 def test_a_transfer_needs_the_receivers_consent(running, intake, tap):
-    org = Org(intake(), running.config["ADMIN_TOKEN"])
-    st2 = f"st2-{org.bureau}"
-    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
-    sender = org.intake.as_(org.officer_token)
+    org, st2, sender, receiver = two_stations(running, intake)
     events = tap("intake")
     rid = org.file_report()["report_id"]
     assert receiver.get(f"/reports/{rid}").status_code == 404  # not offered yet
