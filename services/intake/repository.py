@@ -17,6 +17,9 @@ class Repository:
         COMPANIES: [([("credit_code", 1)], {"unique": True})] + outbox.INDEXES,
         REPORTS: [
             ([("company_id", 1), ("received_at", -1)], {}),
+            # Likely duplicates: what a new report is compared with, and nothing else.
+            ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
+              ("occurred_at", 1)], {}),
             ([("owner_unit_path", 1), ("received_at", -1)], {}),
             ([("transfer.to_unit_path", 1)], {"sparse": True}),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
@@ -68,11 +71,14 @@ class Repository:
         return list(self.db[REPORTS].find(query, {"outbox": 0})
                     .sort("received_at", -1).limit(limit))
 
-    def duplicate_candidates(self, company_id, incident_type, occurred_at, window):
-        """Open reports of the same company and type that occurred close in time."""
+    def duplicate_candidates(self, company_id, incident_type, amount, occurred_at, window):
+        """Open reports of the same company, type and amount, close in time.
+        The amount is in the query: without it a busy company's first 50
+        reports of a type could hide the one that is a duplicate, and every
+        report read all of its company's reports."""
         return list(self.db[REPORTS].find(
             {"company_id": company_id, "incident_type": incident_type,
-             "status": {"$ne": "merged"},
+             "estimated_loss": amount, "status": {"$ne": "merged"},
              "occurred_at": {"$gte": occurred_at - window, "$lte": occurred_at + window}},
             {"incident_type": 1, "estimated_loss": 1, "occurred_at": 1, "status": 1}
         ).limit(50))

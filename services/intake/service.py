@@ -93,7 +93,8 @@ class IntakeService(ServiceBase):
         now = clock.now()
         window = timedelta(seconds=domain.DUPLICATE_WINDOW_SECONDS)
         dups = domain.likely_duplicates(body, self.repo.duplicate_candidates(
-            company["_id"], body["incident_type"], body["occurred_at"], window))
+            company["_id"], body["incident_type"], body["estimated_loss"], body["occurred_at"],
+            window))
         ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
                                         clock.new_id(), ref, dups)
