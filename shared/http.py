@@ -45,9 +45,6 @@ class Call:
     query: Any = None
     key: Any = None     # shared.retried.Key of a keyed route, when the client sent one
 
-    def header(self, name):
-        return self.request.headers.get(name)
-
 
 def json_response(status, data):
     return Response(json.dumps(data, ensure_ascii=False), status=status,

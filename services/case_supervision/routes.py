@@ -108,18 +108,21 @@ class CaseRoutes:
         return s.CompanyCaseOut if who.role == "company" else s.CaseOut
 
     def visible_case(self, who, case_id):
-        case = self.repo.case(case_id)
+        return self.visible(who, self.repo.case(case_id))
+
+    def visible(self, who, case):
         # 404, not 403: a case one may not read must not be seen to exist.
         if case is None or not auth.can_read_case(who, case):
             raise NotFound("no such case")
         return case
 
     def act(self, call, case_id, allowed, command):
+        case = self.repo.case(case_id)
         # A retry after a lost answer is done already, even if the first call
         # changed who may act (only the caller's own key can match).
-        if call.key and retried.seen(self.repo.case(case_id) or {}, call.key):
-            return self.view(call.who)().dump(self.visible_case(call.who, case_id))
-        case = self.visible_case(call.who, case_id)
+        if case is not None and retried.seen(case, call.key):
+            return self.view(call.who)().dump(self.visible(call.who, case))
+        case = self.visible(call.who, case)
         if not allowed(call.who, case):
             raise Forbidden("you may not do this on this case")
         now = clock.now()

@@ -216,17 +216,19 @@ class IntakeService(ServiceBase):
         return unit
 
     def _report(self, who, report_id, rule):
-        report = self.repo.report(report_id)
+        return self._allowed(who, self.repo.report(report_id), rule)
+
+    def _allowed(self, who, report, rule):
         # 404, not 403: another company's or unit's report must not be seen to exist.
         if report is None or not rule(who, report):
             raise NotFound("no such report")
         return report
 
     def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report):
-        done = self._retried(call, report_id)
-        if done:
-            return done
-        report = self._report(call.who, report_id, rule)
+        report = self.repo.report(report_id)
+        if report is not None and retried.seen(report, call.key):
+            return self._retried(call.who, report)
+        report = self._allowed(call.who, report, rule)
         now = clock.now()
         try:
             update, events = command(report, call.who, now, *args)
@@ -238,16 +240,15 @@ class IntakeService(ServiceBase):
             report = self.repo.report(report_id)
             if not retried.seen(report, call.key):
                 raise Conflict("the report changed meanwhile; read it again")
+            return report
         return self.repo.report(report_id)
 
-    def _retried(self, call, report_id):
-        """A retry after a lost answer: done already. Checked before who may
-        act now, since the first call may have ended the caller's part (a
-        declined transfer); only the caller's own key can match."""
-        report = self.repo.report(report_id) if call.key else None
-        if report is None or not retried.seen(report, call.key):
-            return None
-        if auth.can_read_report(call.who, report):
+    def _retried(self, who, report):
+        """The answer to a retry after a lost answer: it is done already.
+        Found before who may act now is asked, since the first call may have
+        ended the caller's part (a declined transfer); only the caller's own
+        key can match."""
+        if auth.can_read_report(who, report):
             return report
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
