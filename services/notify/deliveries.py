@@ -3,9 +3,12 @@ attempt it took. The one module here that speaks pymongo for them.
 
 A delivery is due when it is `pending` with a `next_attempt_at` in the past;
 one waiting for its predecessor on the same channel and subject has none.
-Claims and results are update_one calls on a precise filter
-({_id, status, tries, next_attempt_at}); modified_count says who won.
+A claim is one conditional update_many over a batch that stamps the
+deliveries it takes; a result is an update_one on {_id, tries}, so a try
+whose lease ran out and was taken again is recorded once.
 """
+import uuid
+
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.channel_rules import FINISHED
@@ -42,10 +45,11 @@ class DeliveryStore:
                               "next_attempt_at": None},
                              {"$set": {"next_attempt_at": now}})
 
-    def wake_successors(self, delivery_id, now):
-        for nxt in self.coll.find({"after": delivery_id, "status": "pending",
-                                   "next_attempt_at": None}, {"_id": 1}):
-            self.wake(nxt["_id"], now)
+    def wake_successors(self, delivery_ids, now):
+        """Make due the deliveries waiting for these finished ones."""
+        self.coll.update_many({"after": {"$in": list(delivery_ids)}, "status": "pending",
+                               "next_attempt_at": None},
+                              {"$set": {"next_attempt_at": now}})
 
     def wake_stranded(self, now, older_than, limit=100):
         """Wake waiting deliveries whose predecessor is finished: the finisher
@@ -66,13 +70,16 @@ class DeliveryStore:
         return list(self.coll.find({"status": "pending", "next_attempt_at": {"$lte": now}})
                     .sort("next_attempt_at", 1).limit(limit))
 
-    def claim(self, delivery, lease_until):
-        """Take a due delivery for one try; False if another instance has."""
-        result = self.coll.update_one(
-            {"_id": delivery["_id"], "status": "pending", "tries": delivery["tries"],
-             "next_attempt_at": delivery["next_attempt_at"]},
-            {"$set": {"next_attempt_at": lease_until}})
-        return result.modified_count == 1
+    def claim(self, due, now, lease_until):
+        """Take due deliveries for one try each, in two round trips: one
+        conditional update marks them with this claim, one read returns
+        those it won, as they stand now (another instance takes the rest)."""
+        claim = uuid.uuid4().hex
+        ids = [d["_id"] for d in due]
+        self.coll.update_many(
+            {"_id": {"$in": ids}, "status": "pending", "next_attempt_at": {"$lte": now}},
+            {"$set": {"next_attempt_at": lease_until, "claim": claim}})
+        return list(self.coll.find({"_id": {"$in": ids}, "claim": claim}))
 
     def record(self, delivery, attempt, fields):
         """The outcome of the claimed try: one attempt more on record."""

@@ -1,5 +1,5 @@
-"""The courier: a timer in every instance takes due deliveries, one claim
-each, and tries them side by side in green threads.
+"""The courier: a timer in every instance claims due deliveries a batch at
+a time and tries them side by side in green threads.
 
 A delivery is tried only when its predecessor on the same channel and
 subject is finished, so each channel carries a case's notices in sequence
@@ -21,6 +21,7 @@ from services.notify.channel_rules import FINISHED, after_failure, retry_delay
 log = logging.getLogger(__name__)
 BATCH = 50
 PARALLEL = 10
+BUSY_FOR = 5.0  # seconds one timer tick keeps taking full batches
 STRANDED_AFTER = timedelta(seconds=10)  # longer than any wake-up takes without a crash
 
 
@@ -31,32 +32,54 @@ class Courier:
         self.channels = channels
         self.now = now
         self.rand = rand
-        # A claimed try that outlives this (a crashed instance) is tried again.
-        self.lease = timedelta(seconds=3 * channels.timeout + 30)
+        # A claimed batch that outlives this (a crashed instance) is tried
+        # again: every try in it timing out takes BATCH / PARALLEL timeouts.
+        self.lease = timedelta(seconds=channels.timeout * -(-BATCH // PARALLEL) + 30)
 
     def deliver_due(self):
-        self.store.wake_stranded(self.now(), STRANDED_AFTER)
-        due = self.store.due(self.now(), BATCH)
-        if not due:
-            return 0
-        pool = eventlet.GreenPool(PARALLEL)
-        for delivery in due:
-            pool.spawn_n(self.try_once, delivery)
-        pool.waitall()
-        return len(due)
+        """Try due deliveries a batch at a time while there are full batches
+        (a backlog), for at most BUSY_FOR seconds, then let the timer wait."""
+        started, tried = time.monotonic(), 0
+        while time.monotonic() - started < BUSY_FOR:
+            due = self.store.due(self.now(), BATCH)
+            if due:
+                tried += self.deliver(due)
+            if len(due) < BATCH:
+                break
+        return tried
 
-    def try_once(self, delivery):
-        if not self.store.claim(delivery, self.now() + self.lease):
-            return  # another instance has it
-        subscription = self.repo.subscription(delivery["company_id"])
+    def deliver(self, due):
+        """One batch: claimed, its subscriptions and notices read, in three
+        round trips; then each try's own result; then one wake-up for the
+        deliveries that waited on the ones finished."""
+        now = self.now()
+        mine = self.store.claim(due, now, now + self.lease)
+        if not mine:
+            return 0  # another instance has them
+        subscriptions = self.repo.subscriptions({d["company_id"] for d in mine})
+        notices = self.repo.notices_by_id({d["notice_id"] for d in mine})
+        finished = []
+        pool = eventlet.GreenPool(PARALLEL)
+        for delivery in mine:
+            pool.spawn_n(self.try_once, delivery, subscriptions.get(delivery["company_id"]),
+                         notices.get(delivery["notice_id"]), finished)
+        pool.waitall()
+        if finished:
+            # Marked first, then the successors woken: see DeliveryStore.add.
+            self.store.wake_successors(finished, self.now())
+        return len(mine)
+
+    def wake_stranded(self):
+        return self.store.wake_stranded(self.now(), STRANDED_AFTER)
+
+    def try_once(self, delivery, subscription, notice, finished):
         target = self.channels.target(delivery["channel"], subscription)
         now = self.now()
         if not target:  # the company turned this channel off meanwhile
             self._finish(delivery, {"at": now, "ok": False, "target": None,
                                     "error": "channel no longer subscribed"},
-                         {"status": "skipped", "next_attempt_at": None})
+                         {"status": "skipped", "next_attempt_at": None}, finished)
             return
-        notice = self.repo.notice(delivery["notice_id"])
         started = time.monotonic()
         attempt = {"at": now, "target": target, "status_code": None}
         try:
@@ -75,10 +98,9 @@ class Courier:
             fields = after_failure(tries, c.max_tries, self.now(),
                                    retry_delay(tries, c.base_delay, c.max_delay, self.rand()))
         attempt["ms"] = int((time.monotonic() - started) * 1000)
-        self._finish(delivery, attempt, fields)
+        self._finish(delivery, attempt, fields, finished)
 
-    def _finish(self, delivery, attempt, fields):
+    def _finish(self, delivery, attempt, fields, finished):
         self.store.record(delivery, attempt, fields)
         if fields["status"] in FINISHED:
-            # Marked first, then the successor woken: see DeliveryStore.add.
-            self.store.wake_successors(delivery["_id"], self.now())
+            finished.append(delivery["_id"])

@@ -133,3 +133,10 @@ class Repository:
 
     def notice(self, notice_id):
         return self.db[NOTICES].find_one({"_id": notice_id})
+
+    def notices_by_id(self, notice_ids):
+        return {n["_id"]: n for n in self.db[NOTICES].find({"_id": {"$in": list(notice_ids)}})}
+
+    def subscriptions(self, company_ids):
+        return {s["_id"]: s for s in
+                self.db.subscriptions.find({"_id": {"$in": list(company_ids)}})}

@@ -63,6 +63,10 @@ class NotifyService(ServiceBase):
     def deliver_due(self):
         Courier(self.repo, self.channels, clock.now).deliver_due()
 
+    @timer(interval=5)
+    def wake_stranded(self):
+        Courier(self.repo, self.channels, clock.now).wake_stranded()
+
     @timer(interval=1)
     def send_follow_ups(self):
         self.sequencer().send_follow_ups()
