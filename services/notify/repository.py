@@ -122,8 +122,8 @@ class Repository:
         except DuplicateKeyError:
             return False
 
-    def notices(self, company_id, after, limit):
-        query = {"company_id": company_id}
+    def notices(self, company_id, after, limit, until):
+        query = {"company_id": company_id, "created_at": {"$lte": until}}
         if after:
             at, notice_id = after
             query["$or"] = [{"created_at": {"$gt": at}},

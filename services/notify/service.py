@@ -2,8 +2,9 @@
 its channels, in its language (案件偵辦結果及時告知, 定期回訪)."""
 import base64
 import os
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from nameko.dependency_providers import Config
 from nameko.events import event_handler
 from nameko.timer import timer
 
@@ -33,6 +34,7 @@ class NotifyService(ServiceBase):
     repo = Mongo("notify", Repository)
     policy = Policy("notify")
     channels = Channels()
+    config = Config()
     templates = domain.load_templates()
 
     def sequencer(self):
@@ -80,7 +82,12 @@ class NotifyService(ServiceBase):
          answer=s.NoticePage)
     def list_notices(self, call):
         after = decode_cursor(call.query.get("after"))
-        items = self.repo.notices(call.who.subject, after, call.query["limit"])
+        # A notice shows once it is FEED_SETTLE_SECONDS old: one written a
+        # moment late with an earlier time (a slow worker) still lands ahead
+        # of any cursor a reader was given, so a cursor never skips one.
+        settle = timedelta(seconds=float(self.config.get("FEED_SETTLE_SECONDS", 2)))
+        items = self.repo.notices(call.who.subject, after, call.query["limit"],
+                                  clock.now() - settle)
         nxt = encode_cursor(items[-1]) if len(items) == call.query["limit"] else None
         return {"items": items, "next": nxt}
 

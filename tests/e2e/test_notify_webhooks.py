@@ -33,6 +33,8 @@ def test_a_company_hears_each_step_by_signed_webhook_in_order(system):
         received = next(p for p in got if p["type"] == "report_received")
         assert received["data"]["reference"] == report["reference"]
         assert "¥21,000.00" in received["notice"]["body"]
-        assert [n["event_type"] for n in system.feed(org)][:1] == ["report_received"]
+        # The feed shows a notice once it has settled (FEED_SETTLE_SECONDS).
+        eventually(lambda: [n["event_type"] for n in system.feed(org)][:1] ==
+                   ["report_received"], what="the first step in the feed")
     finally:
         hook.close()

@@ -73,4 +73,7 @@ def test_another_companys_report_and_case_do_not_exist_for_you(system):
         f"/cases/{case['case_id']}").status_code == 404
     assert system.client("case_supervision", mine.company_token).get(
         "/cases", report_id=report["report_id"]).json()["items"] == []
+    # Once their feed shows the case, mine still shows nothing of it.
+    eventually(lambda: "case_opened" in [n["event_type"] for n in system.feed(theirs)],
+               what="the case in its own company's feed")
     assert system.feed(mine) == []
