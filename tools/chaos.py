@@ -151,14 +151,34 @@ def killer(stack, stop, log, period, duration):
             stack.start_service(name, wait=False)
 
 
-def feed(stack, token):
-    api, items, after = Api(stack.service_url("notify"), token), [], None
-    while True:
-        page = api.call("GET", "/notices?limit=200" + (f"&after={after}" if after else "")).json()
-        items += page["items"]
-        after = page["next"]
-        if not after:
-            return items
+class Feed:
+    """One company's GET /notices, read as a client does: it keeps the last
+    `next` it was given and reads on from there, so a notice that a cursor
+    passed without showing would be missing from what it has."""
+
+    def __init__(self, stack, token):
+        self.api = Api(stack.service_url("notify"), token)
+        self.kept, self.cursor = [], None
+
+    def read(self):
+        while True:
+            page = self.api.call("GET", "/notices?limit=200" +
+                                 (f"&after={self.cursor}" if self.cursor else "")).json()
+            if not page["next"]:
+                return self.kept + page["items"]  # the tail is read again next time
+            self.kept += page["items"]
+            self.cursor = page["next"]
+
+
+def follow(feeds, stop, every=5.0):
+    """Each company's client polls its feed through the faults, as notices
+    are being written: the moments a cursor could pass one."""
+    while not stop.wait(every):
+        for feed in feeds.values():
+            try:
+                feed.read()
+            except RuntimeError:
+                pass  # notify down past the retries: the next poll reads on
 
 
 def expected_notices(stack, officer, results):
@@ -180,8 +200,7 @@ def expected_notices(stack, officer, results):
     return expected, twice
 
 
-def reconcile(stack, admin, officer, companies, results, receiver, requested, settle):
-    told = {c: [] for c, _ in companies}
+def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle):
     expected, steps_twice = expected_notices(stack, officer, results)
     deadline = time.monotonic() + settle
     pending = Api(stack.service_url("notify"), admin)
@@ -192,8 +211,8 @@ def reconcile(stack, admin, officer, companies, results, receiver, requested, se
                 pending.call("GET", "/deliveries?status=pending&limit=1").json()["items"]):
             time.sleep(5)
             continue
-        told = {c: [n for n in feed(stack, t) if (n["subject"], n["event_type"]) in expected[c]]
-                for c, t in companies if c in expected}
+        told = {c: [n for n in feeds[c].read() if (n["subject"], n["event_type"]) in expected[c]]
+                for c in feeds if c in expected}
         feed_ids = {n["event_id"] for items in told.values() for n in items}
         hooked = {wid for _, wid, _ in receiver.arrivals}
         done = all(len(told[c]) == sum(expected[c].values()) for c in expected)
@@ -296,9 +315,12 @@ def main(argv=None):
         for name in SERVICES:
             stack.start_service(name)
         officer, companies = setup_org(stack, admin, receiver)
+        feeds = {c: Feed(stack, t) for c, t in companies}
         chaos = threading.Thread(target=killer, args=(stack, stop, log, args.kill_every,
                                                       args.reports / args.rate))
         chaos.start()
+        reader = threading.Thread(target=follow, args=(feeds, stop), daemon=True)
+        reader.start()
         pool, futures = ThreadPoolExecutor(max_workers=32), []
         try:
             for i in range(args.reports):
@@ -314,9 +336,10 @@ def main(argv=None):
         pool.shutdown()
         stop.set()
         chaos.join()
+        reader.join()
         for name in SERVICES:
             stack.wait_healthy(name, timeout=120)
-        result = reconcile(stack, admin, officer, companies, results, receiver,
+        result = reconcile(stack, admin, feeds, officer, results, receiver,
                            args.reports, args.settle)
         result.update(faults=log, seconds=round(time.monotonic() - started, 1),
                       date=datetime.now(timezone.utc).isoformat(timespec="seconds"),
