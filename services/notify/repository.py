@@ -4,12 +4,16 @@ subject's release cursor and the notices; deliveries live in deliveries.py.
 Every claim is an update_one on a precise filter whose modified_count says
 who won (SecantusDB scans a whole collection on find_one_and_update).
 """
+from datetime import datetime, timedelta, timezone
+
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.deliveries import DeliveryStore
 from shared import idempotency
 
 NOTICES = "notices"
+FEED_START = datetime(2020, 1, 1, tzinfo=timezone.utc)  # before any notice
+FIRST_WINDOW = timedelta(seconds=1)
 EVENTS = "events"
 SUBJECTS = "subjects"
 
@@ -123,13 +127,26 @@ class Repository:
             return False
 
     def notices(self, company_id, after, limit, until):
-        query = {"company_id": company_id, "created_at": {"$lte": until}}
-        if after:
-            at, notice_id = after
-            query["$or"] = [{"created_at": {"$gt": at}},
-                            {"created_at": at, "_id": {"$gt": notice_id}}]
-        return list(self.db[NOTICES].find(query, {"envelope": 0})
-                    .sort([("created_at", 1), ("_id", 1)]).limit(limit))
+        """The company's notices after the cursor (time, id), oldest first,
+        before `until`. SecantusDB reads every match of a query before it
+        sorts and limits, so the range after the cursor is read in windows
+        of doubling width: a page costs about what it returns, however long
+        the feed, instead of everything after the cursor."""
+        at, notice_id = after or (FEED_START, "")
+        found = list(self.db[NOTICES].find(  # the rest of the cursor's own instant
+            {"company_id": company_id, "created_at": at, "_id": {"$gt": notice_id}},
+            {"envelope": 0}).sort("_id", 1).limit(limit)) if after and at <= until else []
+        low, width, above = at, FIRST_WINDOW, "$gt"
+        while len(found) < limit and low < until:
+            high = min(low + width, until)
+            # Windows are [low, high): SecantusDB reads an index's $lte as $lt
+            # when more keys follow the field, so a notice on a window's edge
+            # would be in neither window.
+            found += self.db[NOTICES].find(
+                {"company_id": company_id, "created_at": {above: low, "$lt": high}},
+                {"envelope": 0}).sort([("created_at", 1), ("_id", 1)]).limit(limit - len(found))
+            low, width, above = high, width * 2, "$gte"
+        return found
 
     def notice(self, notice_id):
         return self.db[NOTICES].find_one({"_id": notice_id})

@@ -166,6 +166,9 @@ def decode_cursor(cursor):
         return None
     try:
         at, notice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        return datetime.fromisoformat(at), notice_id
+        at = datetime.fromisoformat(at)
+        if at.tzinfo is None:  # every cursor this feed gives carries its offset
+            raise ValueError(at)
+        return at, notice_id
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the cursor is not one this feed gave")

@@ -50,3 +50,34 @@ def test_without_the_settling_time_a_cursor_would_skip_it(running):
     notices.insert_one(notice(company, "slow", now - timedelta(milliseconds=500)))
     items, after = follow(company, after)
     assert [n["title"] for n in seen + items] == ["quick"]
+
+
+def test_a_long_feed_reads_in_pages_each_notice_once_in_order(running):
+    """Notices a second, a day and a year apart, and several at one instant:
+    followed four at a time, the feed gives each once, oldest first."""
+    running.start(NotifyService)
+    company = Company(running)
+    now = datetime.now(timezone.utc)
+    ages = [timedelta(days=400), timedelta(days=30), timedelta(hours=5, seconds=1),
+            timedelta(hours=5), timedelta(minutes=3), timedelta(seconds=10)]
+    stamped = [now - age for age in ages for _ in range(3)]  # three at each instant
+    running.db("notify").notices.insert_many(
+        [notice(company, f"n{i:02}", at) for i, at in enumerate(stamped)])
+    seen, after = [], None
+    while True:
+        page = company.client.get("/notices", limit=4,
+                                  **({"after": after} if after else {})).json()
+        seen += [n["title"] for n in page["items"]]
+        after = page["next"]
+        if not after:
+            break
+    assert seen == [f"n{i:02}" for i in range(len(stamped))]
+
+
+def test_a_cursor_without_its_time_zone_is_refused(running):
+    import base64
+    running.start(NotifyService)
+    company = Company(running)
+    forged = base64.urlsafe_b64encode(b"2026-01-01T00:00:00|x").decode()
+    r = company.client.get("/notices", after=forged)
+    assert r.status_code == 400 and "cursor" in r.json()["error"]["message"]
