@@ -235,14 +235,13 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
     arrivals = {}
     for company, wid, env in receiver.arrivals:
         arrivals.setdefault(wid, []).append(env)
-    hook_order = 0
-    firsts = {}
+    hook_order, firsts, last = 0, set(), {}  # each event's first arrival, per subject
     for company, wid, env in receiver.arrivals:
         if wid in firsts:
             continue
-        firsts[wid] = env
-        seqs = [e["sequence"] for e in firsts.values() if e["subject"] == env["subject"]]
-        hook_order += seqs != sorted(seqs)
+        firsts.add(wid)
+        hook_order += env["sequence"] < last.get(env["subject"], 0)
+        last[env["subject"]] = max(env["sequence"], last.get(env["subject"], 0))
     feed_ids = {n["event_id"] for items in told.values() for n in items}
     admin_api = {name: Api(stack.service_url(name), admin) for name in SERVICES}
     failures = {name: api.call("GET", "/admin/failures").json()["items"]
