@@ -4,7 +4,7 @@ subject's release cursor and the notices; deliveries live in deliveries.py.
 Every claim is an update_one on a precise filter whose modified_count says
 who won (SecantusDB scans a whole collection on find_one_and_update).
 """
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
@@ -12,7 +12,6 @@ from services.notify.deliveries import DeliveryStore
 from shared import idempotency
 
 NOTICES = "notices"
-FEED_START = datetime(2020, 1, 1, tzinfo=timezone.utc)  # before any notice
 FIRST_WINDOW = timedelta(seconds=1)
 EVENTS = "events"
 SUBJECTS = "subjects"
@@ -132,10 +131,14 @@ class Repository:
         sorts and limits, so the range after the cursor is read in windows
         of doubling width: a page costs about what it returns, however long
         the feed, instead of everything after the cursor."""
-        at, notice_id = after or (FEED_START, "")
+        if not after:  # the first page: one query (a new client, a short feed)
+            return list(self.db[NOTICES].find(
+                {"company_id": company_id, "created_at": {"$lt": until}}, {"envelope": 0})
+                .sort([("created_at", 1), ("_id", 1)]).limit(limit))
+        at, notice_id = after
         found = list(self.db[NOTICES].find(  # the rest of the cursor's own instant
             {"company_id": company_id, "created_at": at, "_id": {"$gt": notice_id}},
-            {"envelope": 0}).sort("_id", 1).limit(limit)) if after and at <= until else []
+            {"envelope": 0}).sort("_id", 1).limit(limit)) if at < until else []
         low, width, above = at, FIRST_WINDOW, "$gt"
         while len(found) < limit and low < until:
             high = min(low + width, until)
