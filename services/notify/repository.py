@@ -132,9 +132,7 @@ class Repository:
         of doubling width: a page costs about what it returns, however long
         the feed, instead of everything after the cursor."""
         if not after:  # the first page: one query (a new client, a short feed)
-            return list(self.db[NOTICES].find(
-                {"company_id": company_id, "created_at": {"$lt": until}}, {"envelope": 0})
-                .sort([("created_at", 1), ("_id", 1)]).limit(limit))
+            return self._notices_in(company_id, {"$lt": until}, limit)
         at, notice_id = after
         found = list(self.db[NOTICES].find(  # the rest of the cursor's own instant
             {"company_id": company_id, "created_at": at, "_id": {"$gt": notice_id}},
@@ -145,11 +143,15 @@ class Repository:
             # Windows are [low, high): SecantusDB reads an index's $lte as $lt
             # when more keys follow the field, so a notice on a window's edge
             # would be in neither window.
-            found += self.db[NOTICES].find(
-                {"company_id": company_id, "created_at": {above: low, "$lt": high}},
-                {"envelope": 0}).sort([("created_at", 1), ("_id", 1)]).limit(limit - len(found))
+            found += self._notices_in(company_id, {above: low, "$lt": high},
+                                      limit - len(found))
             low, width, above = high, width * 2, "$gte"
         return found
+
+    def _notices_in(self, company_id, span, limit):
+        return list(self.db[NOTICES].find({"company_id": company_id, "created_at": span},
+                                          {"envelope": 0})
+                    .sort([("created_at", 1), ("_id", 1)]).limit(limit))
 
     def notice(self, notice_id):
         return self.db[NOTICES].find_one({"_id": notice_id})

@@ -20,17 +20,22 @@ def follow(company, after):
     return page["items"], page["next"] or after
 
 
-def test_a_notice_written_late_with_an_earlier_time_is_not_skipped(running):
-    running.start(NotifyService, FEED_SETTLE_SECONDS=2)
+def race(running, settle):
+    """The quick worker's notice is written; a reader polls at once; then the
+    slow worker writes the notice it stamped half a second earlier."""
+    running.start(NotifyService, FEED_SETTLE_SECONDS=settle)
     company = Company(running)
     notices = running.db("notify").notices
     now = datetime.now(timezone.utc)
     notices.insert_one(notice(company, "quick", now))
-    # The reader polls at once: the quick worker's notice is not shown yet.
     seen, after = follow(company, None)
-    assert seen == []
-    # The slow worker writes the notice it stamped a moment earlier.
     notices.insert_one(notice(company, "slow", now - timedelta(milliseconds=500)))
+    return company, seen, after, now
+
+
+def test_a_notice_written_late_with_an_earlier_time_is_not_skipped(running):
+    company, seen, after, now = race(running, settle=2)
+    assert seen == []  # the quick worker's notice was not shown yet
     while datetime.now(timezone.utc) < now + timedelta(seconds=2.5):
         items, after = follow(company, after)
         seen += items
@@ -41,13 +46,7 @@ def test_a_notice_written_late_with_an_earlier_time_is_not_skipped(running):
 
 def test_without_the_settling_time_a_cursor_would_skip_it(running):
     """The same race with FEED_SETTLE_SECONDS=0: the failure the wait prevents."""
-    running.start(NotifyService, FEED_SETTLE_SECONDS=0)
-    company = Company(running)
-    notices = running.db("notify").notices
-    now = datetime.now(timezone.utc)
-    notices.insert_one(notice(company, "quick", now))
-    seen, after = follow(company, None)
-    notices.insert_one(notice(company, "slow", now - timedelta(milliseconds=500)))
+    company, seen, after, _ = race(running, settle=0)
     items, after = follow(company, after)
     assert [n["title"] for n in seen + items] == ["quick"]
 
