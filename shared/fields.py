@@ -1,14 +1,24 @@
-"""Marshmallow fields used at every boundary: exact money, shown times, ids."""
+"""Marshmallow fields used at every boundary: exact money, shown times, ids, text.
+
+Patterns end in `\\Z`, not `$`: `$` also matches before a final newline, so
+"1.00\\n" would pass as money and "unit-1\\n" as an id.
+"""
 import re
+from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from bson import Decimal128
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-MONEY_RE = re.compile(r"^(0|[1-9]\d{0,14})(\.\d{1,2})?$")
-ID_RE = r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$"
+MONEY_RE = re.compile(r"\A(0|[1-9]\d{0,14})(\.\d{1,2})?\Z")
+ID_RE = r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z"
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+# The widest window any instant sent to us may lie in. Outside it, moving a
+# time to UTC or to Beijing time (or a window's arithmetic) can overflow
+# Python's year 1..9999, and no date of a police case lies there.
+EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 
 class In(Schema):
@@ -18,8 +28,15 @@ class In(Schema):
         unknown = RAISE
 
 
+def valid_unicode(value):
+    """A lone surrogate (JSON's "\\ud800") is no character: it cannot be stored."""
+    if isinstance(value, str) and SURROGATE.search(value):
+        raise ValidationError("text must be valid Unicode (no lone surrogates)")
+
+
 def text(max_len, required=True, min_len=1):
-    return fields.String(required=required, validate=validate.Length(min_len, max_len))
+    return fields.String(required=required, validate=[validate.Length(min_len, max_len),
+                                                      valid_unicode])
 
 
 class Money(fields.Field):
@@ -37,9 +54,35 @@ class Money(fields.Field):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        if isinstance(value, Decimal128):
+        if hasattr(value, "to_decimal"):  # a Decimal128 read without the codec
             value = value.to_decimal()
         return f"{Decimal(value):.2f}"
+
+
+class Moment(fields.AwareDateTime):
+    """An instant a client sends, with its offset; kept in UTC, and refused
+    outside [EARLIEST, LATEST) so no later arithmetic on it can overflow."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        moment = super()._deserialize(value, attr, data, **kwargs)
+        try:
+            utc = moment.astimezone(timezone.utc)
+        except OverflowError:
+            utc = None
+        if utc is None or not EARLIEST <= utc < LATEST:
+            raise ValidationError(f"a time between {EARLIEST:%Y-%m-%d} and "
+                                  f"{LATEST:%Y-%m-%d} (UTC) is expected")
+        return utc
+
+
+def shown(value):
+    """Beijing time with its offset; a stored time that cannot be moved there
+    (one near year 9999 written before the input windows) is shown in UTC
+    rather than breaking every page that lists it."""
+    try:
+        return value.astimezone(SHANGHAI).isoformat()
+    except (OverflowError, ValueError):
+        return value.isoformat()
 
 
 class ShownTime(fields.AwareDateTime):
@@ -48,8 +91,4 @@ class ShownTime(fields.AwareDateTime):
     def _serialize(self, value, attr, obj, **kwargs):
         if value is None:
             return None
-        return value.astimezone(SHANGHAI).isoformat()
-
-
-def to_decimal128(value):
-    return Decimal128(Decimal(value).quantize(Decimal("0.01")))
+        return shown(value)

@@ -27,6 +27,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import auth, retried
 from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
+from shared.fields import SURROGATE
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
                    ["service", "route", "status"])
@@ -67,18 +68,24 @@ def _checked_object(pairs):
     return obj
 
 
-def _check_values(value, level=0):
-    """Bounded depth, and no control characters but tab and newlines in text."""
+def _check_values(value, level=0, where="body"):
+    """Bounded depth; text with no control characters but tab and newlines,
+    and no lone surrogate (JSON can spell "\\ud800"; no database can store it)."""
     if level > MAX_DEPTH:
         raise BadRequest("the body is nested too deeply")
     if isinstance(value, dict):
-        for v in value.values():
-            _check_values(v, level + 1)
+        for k, v in value.items():
+            _check_values(v, level + 1, k)
     elif isinstance(value, list):
         for v in value:
-            _check_values(v, level + 1)
-    elif isinstance(value, str) and CONTROL.search(value):
-        raise BadRequest("text may not contain control characters")
+            _check_values(v, level + 1, where)
+    elif isinstance(value, str):
+        if CONTROL.search(value):
+            raise BadRequest("text may not contain control characters",
+                             {where: ["control characters are not allowed"]})
+        if SURROGATE.search(value):
+            raise BadRequest("text must be valid Unicode",
+                             {where: ["a lone surrogate is not a character"]})
 
 
 def parse_json(raw):
@@ -155,6 +162,11 @@ class JsonHttp(HttpRequestHandler):
         parsed = None
         if self.body_schema is not None:
             request.max_content_length = int(config.get("MAX_BODY_BYTES") or 65536)
+            if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+                # eventlet decodes a chunked body and ends it, but does not say
+                # so; without the flag werkzeug reads such a body as empty.
+                # The size limit still applies while it streams in.
+                request.environ["wsgi.input_terminated"] = True
             try:
                 raw = request.get_data(cache=True)
             except RequestEntityTooLarge:

@@ -1,8 +1,14 @@
 """Case supervision's wire shapes: commands in (unknown fields refused), views out."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from datetime import datetime, timedelta, timezone
+
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.case_supervision import domain
-from shared.fields import ID_RE, In, Money, ShownTime, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, text
+
+# 限期 is a date a supervisor holds a team to: one in the past holds nobody,
+# and one years away is a typing slip, not a deadline.
+LONGEST_DEADLINE = timedelta(days=2 * 365)
 
 
 DEADLINE_NAMES = ("first_action", "first_progress", "conclusion") + domain.STAGES[1:6]
@@ -34,8 +40,14 @@ class ReasonIn(In):
 
 class DeadlineIn(In):
     stage = fields.String(required=True, validate=validate.OneOf(DEADLINE_NAMES))
-    due_at = fields.AwareDateTime(required=True)
+    due_at = Moment(required=True)
     reason = text(2000)
+
+    @validates("due_at")
+    def within_window(self, value, **kwargs):
+        now = datetime.now(timezone.utc)
+        if not now < value <= now + LONGEST_DEADLINE:
+            raise ValidationError("a deadline lies after now and within two years")
 
 
 class MemberIn(In):
@@ -57,8 +69,8 @@ class NoteIn(In):
 
 class Range(In):
     # `from` is a Python keyword: the wire name is kept with data_key.
-    start = fields.AwareDateTime(data_key="from")
-    end = fields.AwareDateTime(data_key="to")
+    start = Moment(data_key="from")
+    end = Moment(data_key="to")
 
     @validates_schema
     def ordered(self, data, **kwargs):

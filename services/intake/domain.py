@@ -76,6 +76,12 @@ def materials_for(policy, incident_type, language):
              "extra": False} for m in items]
 
 
+def occurred_too_long_ago(occurred_at, policy, now):
+    """Older than the policy's floor (oldest_incident_years)."""
+    years = policy.get("oldest_incident_years", 20)
+    return occurred_at < now.replace(year=now.year - years, day=min(now.day, 28))
+
+
 def likely_duplicates(body, candidates):
     """Earlier open reports of the same company, type and amount, close in time."""
     return [c["_id"] for c in candidates

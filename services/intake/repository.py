@@ -1,4 +1,6 @@
 """Intake's storage: the one module here that speaks pymongo."""
+from datetime import timedelta
+
 from pymongo.errors import DuplicateKeyError
 
 from shared import idempotency, outbox
@@ -7,8 +9,11 @@ from shared.mongo import next_number
 REPORTS = "reports"
 COMPANIES = "companies"
 # The sweeps read through these: their cost follows what is due, not what is open.
-CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at")
+CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
+# How long a merge may hold its two reports. A merge takes milliseconds; a
+# process killed while holding them frees them when this runs out.
+MERGE_HOLD = timedelta(seconds=10)
 
 
 class Repository:
@@ -83,16 +88,60 @@ class Repository:
             {"incident_type": 1, "estimated_loss": 1, "occurred_at": 1, "status": 1}
         ).limit(50))
 
-    def update_report(self, report, update):
-        """Apply `update` only if nobody changed the report since it was read."""
+    def update_report(self, report, update, now, merge=None):
+        """Apply `update` only if nobody changed the report since it was read,
+        and no merge holds it — unless this is that merge (its `merge` id)."""
+        held = ({"merge_hold.merge": merge} if merge else
+                {"$or": [{"merge_hold": None}, {"merge_hold.until": {"$lte": now}}]})
         result = self.db[REPORTS].update_one(
-            {"_id": report["_id"], "version": report["version"]},
+            {"_id": report["_id"], "version": report["version"], **held},
             outbox.merge(update, {"$inc": {"version": 1}}))
         return result.modified_count == 1
 
-    def link_merged(self, target_id, report_id):
-        self.db[REPORTS].update_one({"_id": target_id},
-                                    {"$addToSet": {"merged_reports": report_id}})
+    # -- merging: two documents, no transaction --------------------------
+    # A merge holds both reports (a conditional write on each), checks and
+    # writes the merged one (which also releases it and marks its link as
+    # due), then links the target. Holds are taken in id order and never
+    # waited for, so of two merges sharing a report exactly one goes ahead:
+    # A→B and B→A at once cannot both succeed and leave no open report.
+    # A crash after the first write leaves the link due: the sweep links it.
+    def hold_for_merge(self, report_ids, merge, now):
+        """Hold every report for this merge; False (holding none) if another
+        merge or a change under way holds one of them."""
+        held = []
+        for report_id in sorted(set(report_ids)):
+            if not self.db[REPORTS].update_one(
+                    {"_id": report_id,
+                     "$or": [{"merge_hold": None}, {"merge_hold.until": {"$lte": now}}]},
+                    {"$set": {"merge_hold": {"merge": merge, "until": now + MERGE_HOLD}}}
+            ).modified_count:
+                self.release_merge(held, merge)
+                return False
+            held.append(report_id)
+        return True
+
+    def release_merge(self, report_ids, merge):
+        if report_ids:
+            self.db[REPORTS].update_many({"_id": {"$in": list(report_ids)},
+                                          "merge_hold.merge": merge},
+                                         {"$unset": {"merge_hold": ""}})
+
+    @staticmethod
+    def merged(now):
+        """What the merged report's own write adds: its hold ends, its link is due."""
+        return {"$set": {"merge_link_due_at": now}, "$unset": {"merge_hold": ""}}
+
+    def link_merged(self, report, merge=None):
+        """The target lists the report merged into it (at most once), and the
+        merge's hold on the target ends; then the link is no longer due."""
+        target, link = report["merged_into"], {"$addToSet": {"merged_reports": report["_id"]},
+                                               "$inc": {"version": 1}}
+        if not (merge and self.db[REPORTS].update_one(
+                {"_id": target, "merge_hold.merge": merge},
+                outbox.merge(link, {"$unset": {"merge_hold": ""}})).modified_count):
+            self.db[REPORTS].update_one({"_id": target}, link)
+        self.db[REPORTS].update_one({"_id": report["_id"]},
+                                    {"$unset": {"merge_link_due_at": ""}})
 
     def due(self, clock, now):
         """Reports whose `clock` has run out, oldest first."""

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.intake import domain, organisation
-from shared.fields import ID_RE, In, Money, ShownTime, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, text
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -50,7 +50,7 @@ class OfficerOut(Schema):
 
 class ContactIn(In):
     name = text(100)
-    phone = fields.String(required=True, validate=validate.Regexp(r"^\+?[0-9 -]{5,20}$"))
+    phone = fields.String(required=True, validate=validate.Regexp(r"\A\+?[0-9 -]{5,20}\Z"))
     email = fields.Email(required=True, validate=validate.Length(max=254))
 
 
@@ -81,7 +81,7 @@ class ReportIn(In):
                                   validate=validate.OneOf(domain.INCIDENT_TYPES))
     summary = text(200)
     description = text(10_000)
-    occurred_at = fields.AwareDateTime(required=True)
+    occurred_at = Moment(required=True)
     location = text(500)
     estimated_loss = Money(required=True)
     currency = fields.String(load_default="CNY", validate=validate.Equal("CNY"))

@@ -14,7 +14,7 @@ from nameko.timer import timer
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
-from shared import auth, clock, outbox, retried
+from shared import auth, clock, faults, outbox, retried
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
 from shared.http import api, json_response
@@ -23,6 +23,9 @@ from shared.outbox import OutboxRelay
 from shared.policy import Policy
 
 POLICE = auth.POLICE
+# The merging worker links its target at once; the sweep only finishes what
+# a crash left, so it leaves a fresh link to that worker.
+MERGE_LINK_GRACE = timedelta(seconds=2)
 REPORTERS = ("company", *POLICE)
 
 
@@ -82,6 +85,9 @@ class IntakeService(ServiceBase):
          keyed=True)
     def file_report(self, call):
         who, body = call.who, call.body
+        if domain.occurred_too_long_ago(body["occurred_at"], self.policy, clock.now()):
+            raise Invalid("the incident lies too far back", {"occurred_at": [
+                f"not more than {self.policy.get('oldest_incident_years', 20)} years ago"]})
         company = self.repo.get(COMPANIES, filer_company_id(who, body))
         if company is None:
             raise Invalid("no such company", {"company_id": ["unknown company"]})
@@ -150,17 +156,36 @@ class IntakeService(ServiceBase):
     @api("POST", "/reports/<report_id>/merge", roles=POLICE, body=s.MergeIn, answer=s.ReportOut,
          keyed=True)
     def merge_report(self, call, report_id):
-        target = self.repo.report(call.body["into_report_id"])
-
-        def merge(report, who, now):
-            # Another company's report is "no such report": its existence stays hidden.
-            if target is None or target["company_id"] != report["company_id"]:
-                raise Invalid("no such report", {"into_report_id": ["unknown report"]})
-            update, events = domain.merge(report, who, now, target, call.body["reason"])
-            # The target learns first: a crash after this leaves a link a retry repeats.
-            self.repo.link_merged(target["_id"], report["_id"])
-            return update, events
-        return self._act(call, report_id, merge)
+        report = self.repo.report(report_id)
+        if report is not None and retried.seen(report, call.key):
+            return self._retried(call.who, report)
+        self._allowed(call.who, report, auth.can_act_on_report)
+        into = call.body["into_report_id"]
+        # The target must be the caller's unit's too, and one it may not act
+        # on is "no such report": moving a report to another unit is a
+        # transfer, which that unit consents to, and a merge must not reveal
+        # that another unit's report exists.
+        target = self.repo.report(into)
+        if target is None or not auth.can_act_on_report(call.who, target):
+            raise NotFound("no such report", {"into_report_id": ["unknown report"]})
+        merge_id = clock.new_id()
+        if not self.repo.hold_for_merge((report_id, into), merge_id, clock.now()):
+            raise Conflict("another change to one of these reports is under way; "
+                           "read them again")
+        try:
+            def merge(report, who, now):
+                # Read again under the hold: no merge can change it meanwhile.
+                update, events = domain.merge(report, who, now, self.repo.report(into),
+                                              call.body["reason"])
+                return outbox.merge(update, self.repo.merged(now)), events
+            self._act(call, report_id, merge, merge=merge_id)
+            faults.crash_at(self.config, "crash_between_merge_writes")
+            merged = self.repo.report(report_id)
+            if merged["merged_into"]:
+                self.repo.link_merged(merged, merge_id)
+            return merged
+        finally:
+            self.repo.release_merge((report_id, into), merge_id)
 
     @api("POST", "/reports/<report_id>/materials", roles=REPORTERS, body=s.MaterialsIn,
          answer=s.ReportOut, keyed=True)
@@ -200,6 +225,9 @@ class IntakeService(ServiceBase):
         for field, step in steps.items():
             for report in self.repo.due(field, now):
                 self._save(report, *step(report), now)
+        # A merge whose process died between its two writes: link it now.
+        for report in self.repo.due("merge_link_due_at", now - MERGE_LINK_GRACE):
+            self.repo.link_merged(report)
 
     @timer(interval=2)
     def relay_outbox(self):
@@ -224,7 +252,7 @@ class IntakeService(ServiceBase):
             raise NotFound("no such report")
         return report
 
-    def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report):
+    def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report, merge=None):
         report = self.repo.report(report_id)
         if report is not None and retried.seen(report, call.key):
             return self._retried(call.who, report)
@@ -235,7 +263,7 @@ class IntakeService(ServiceBase):
         except domain.RuleError as exc:
             raise Conflict(str(exc))
         if not self._save(report, outbox.merge(update, retried.remember(call.key, now)),
-                          events, now):
+                          events, now, merge):
             # The same request sent twice at once: the copy that lost finds the winner.
             report = self.repo.report(report_id)
             if not retried.seen(report, call.key):
@@ -252,11 +280,11 @@ class IntakeService(ServiceBase):
             return report
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
-    def _save(self, report, update, events, now):
+    def _save(self, report, update, events, now, merge=None):
         """The change and its events in one conditional write; False if it lost."""
         envs = outbox.record(self.name, report["_id"], report["seq"], events, now)
         if not self.repo.update_report(report, outbox.merge(
-                update, outbox.push(report["seq"], envs, now))):
+                update, outbox.push(report["seq"], envs, now)), now, merge):
             return False
         self.relay.flush(REPORTS, report["_id"])
         return True

@@ -67,7 +67,10 @@ def shown(value):
     """An ISO time (or aware datetime) shown in Asia/Shanghai, to the minute."""
     if isinstance(value, str):
         value = datetime.fromisoformat(value)
-    return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    try:
+        return value.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M")
+    except (OverflowError, ValueError):  # a date stored before the input windows
+        return value.strftime("%Y-%m-%d %H:%M UTC")
 
 
 def load_templates(path=os.path.join(os.path.dirname(__file__), "templates.yml")):

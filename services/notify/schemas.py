@@ -4,7 +4,7 @@ from marshmallow import Schema, fields, validate
 from services.notify.domain import CHANNELS, LANGUAGES
 from shared.fields import In, ShownTime
 
-PHONE = r"^\+?[0-9][0-9 ()-]{4,30}$"
+PHONE = r"\A\+?[0-9][0-9 ()-]{4,30}\Z"
 
 
 class NoticeQuery(In):

@@ -2,7 +2,7 @@
 its channels, in its language (案件偵辦結果及時告知, 定期回訪)."""
 import base64
 import os
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
@@ -17,6 +17,7 @@ from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
 from shared import auth, clock
 from shared.errors import BadRequest, Conflict, Invalid, NotFound
+from shared.fields import EARLIEST, LATEST
 from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
 from shared.base import ServiceBase
 from shared.http import api
@@ -169,6 +170,11 @@ def decode_cursor(cursor):
         at = datetime.fromisoformat(at)
         if at.tzinfo is None:  # every cursor this feed gives carries its offset
             raise ValueError(at)
+        # Every notice's time lies in this window; one outside it (year 1 at
+        # +14:00) is no cursor of ours and would overflow on the way to UTC.
+        at = at.astimezone(timezone.utc)
+        if not EARLIEST <= at < LATEST:
+            raise ValueError(at)
         return at, notice_id
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, OverflowError):
         raise BadRequest("the cursor is not one this feed gave")

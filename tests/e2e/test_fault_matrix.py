@@ -128,3 +128,26 @@ def test_sigterm_under_load_finishes_what_it_answered_and_loses_nothing(system):
                       and system.feed_all(org), timeout=60)
     subjects = [n["subject"] for n in feed if n["event_type"] == "report_received"]
     assert len(subjects) == len(set(subjects))  # and only once
+
+
+def test_a_crash_between_a_merges_two_writes_is_repaired(system):
+    system.start("intake", FASTTRACK_FAULT="crash_between_merge_writes")
+    org = system.org()
+    client = system.client("intake", org.officer_token)
+    a, b = (org.file_report()["report_id"] for _ in range(2))
+    try:
+        answer = client.post(f"/reports/{a}/merge", {"into_report_id": b, "reason": "same"})
+        pytest.fail(f"the merge answered {answer.status_code} {answer.text}")
+    except requests.ConnectionError:
+        pass  # the process died before it answered
+    assert system.stack.services["intake"].wait(30) == -9
+    system.start("intake")
+    # The merged report was written; the sweep links it to its target.
+    assert client.get(f"/reports/{a}").json()["merged_into"] == b
+    eventually(lambda: client.get(f"/reports/{b}").json()["merged_reports"] == [a],
+               timeout=20, what="the target to list the merged report")
+    assert client.get(f"/reports/{b}").json()["status"] == "received"
+    # The dead merge's hold on the target runs out: it can be taken up.
+    eventually(lambda: client.post(f"/reports/{b}/accept").status_code == 200,
+               timeout=30, what="the target to be accepted")
+    assert client.get(f"/reports/{b}").json()["merged_reports"] == [a]

@@ -9,6 +9,7 @@ import pytest
 import yaml
 
 from services.intake.service import IntakeService
+from shared import clock
 from shared.fields import SHANGHAI
 from shared.policy import ROOT
 from tests.helpers import Client, Org, eventually, report_body
@@ -277,8 +278,12 @@ def test_a_duplicate_is_flagged_and_merged_into_the_earlier_report(running, inta
     assert second["likely_duplicate_of"] == [first["report_id"]]
     officer = org.intake.as_(org.officer_token)
     theirs = Org(running.urls["intake"], running.config["ADMIN_TOKEN"]).file_report()
-    assert officer.post(f"/reports/{second['report_id']}/merge", {
-        "into_report_id": theirs["report_id"], "reason": "x"}).status_code == 422
+    # Another unit's report is no target: as if it did not exist.
+    refused = officer.post(f"/reports/{second['report_id']}/merge", {
+        "into_report_id": theirs["report_id"], "reason": "x"})
+    assert refused.status_code == 404 and refused.json() == officer.post(
+        f"/reports/{second['report_id']}/merge",
+        {"into_report_id": "no-such-report", "reason": "x"}).json()
     r = officer.post(f"/reports/{second['report_id']}/merge",
                      {"into_report_id": first["report_id"], "reason": "same invoice"})
     assert r.status_code == 200 and r.json()["status"] == "merged"
@@ -348,7 +353,7 @@ def test_a_stale_update_is_refused_and_racing_accepts_give_one_case(running, int
     repo = Repository(running.db("intake"))
     stale = repo.report(rid)
     org.intake.as_(org.officer_token).post(f"/reports/{rid}/acknowledge")
-    assert repo.update_report(stale, {"$set": {"status": "merged"}}) is False
+    assert repo.update_report(stale, {"$set": {"status": "merged"}}, clock.now()) is False
     assert repo.report(rid)["status"] == "acknowledged"
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: org.accept(rid).status_code, range(6)))
