@@ -161,15 +161,20 @@ class JsonHttp(HttpRequestHandler):
         call = Call(request, who)
         parsed = None
         if self.body_schema is not None:
-            request.max_content_length = int(config.get("MAX_BODY_BYTES") or 65536)
-            if "chunked" in request.headers.get("Transfer-Encoding", "").lower():
+            limit = int(config.get("MAX_BODY_BYTES") or 65536)
+            request.max_content_length = limit
+            chunked = "chunked" in request.headers.get("Transfer-Encoding", "").lower()
+            if chunked:
                 # eventlet decodes a chunked body and ends it, but does not say
-                # so; without the flag werkzeug reads such a body as empty.
-                # The size limit still applies while it streams in.
+                # so; without the flag werkzeug reads such a body as empty. Its
+                # stream stops quietly at the limit: one byte more tells.
                 request.environ["wsgi.input_terminated"] = True
+                request.max_content_length = limit + 1
             try:
                 raw = request.get_data(cache=True)
             except RequestEntityTooLarge:
+                raise TooLarge("the body is too large")
+            if chunked and len(raw) > limit:
                 raise TooLarge("the body is too large")
             parsed = parse_json(raw)
             call.body = load(self.body_schema, parsed)
