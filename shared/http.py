@@ -60,7 +60,7 @@ def _checked_object(pairs):
     obj = {}
     for key, value in pairs:
         # Mongo reads `$`-keys as operators and dots as paths: never store them.
-        if key.startswith("$") or "." in key or "\x00" in key:
+        if key.startswith("$") or "." in key or "\x00" in key or SURROGATE.search(key):
             raise BadRequest(f"field name {key[:64]!r} is not allowed")
         if key in obj:
             raise BadRequest(f"field {key[:64]!r} appears twice")
