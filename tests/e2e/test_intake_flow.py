@@ -51,15 +51,21 @@ def test_first_contact_from_receipt_to_case(system, tmp_path):
     assert r.json()["owner_unit_id"] == st2
     assert [o["unit_id"] for o in r.json()["owners"]] == [org.station, st2]
 
-    # The company reports the same incident again: flagged, merged.
+    # The company reports the same incident again: flagged. The report it
+    # repeats is station 2's now, so station 1 cannot merge into it — a merge
+    # is no way to hand a report over — it offers it, and station 2 merges it.
     again = org.file_report(summary="Same invoice, reported twice")
+    aid = again["report_id"]
     assert again["likely_duplicate_of"] == [rid]
-    r = receiver.post(f"/reports/{again['report_id']}/merge",
-                      {"into_report_id": rid, "reason": "same invoice"})
+    r = receiver.post(f"/reports/{aid}/merge", {"into_report_id": rid, "reason": "same"})
     assert r.status_code == 404  # the duplicate is still station 1's to merge
-    r = sender.post(f"/reports/{again['report_id']}/merge",
-                    {"into_report_id": rid, "reason": "same invoice"})
-    assert r.json()["status"] == "merged"
+    r = sender.post(f"/reports/{aid}/merge", {"into_report_id": rid, "reason": "same"})
+    assert r.status_code == 404  # and station 2's report is no target of station 1's
+    sender.post(f"/reports/{aid}/transfer", {"to_unit_id": st2, "reason": "repeats theirs"})
+    assert receiver.post(f"/reports/{aid}/transfer/accept").status_code == 200
+    r = receiver.post(f"/reports/{aid}/merge", {"into_report_id": rid, "reason": "same"})
+    assert r.json()["status"] == "merged" and r.json()["merged_into"] == rid
+    assert receiver.get(f"/reports/{rid}").json()["merged_reports"] == [aid]
 
     # The new owner accepts; the case opens from it, once.
     accepted = receiver.post(f"/reports/{rid}/accept").json()

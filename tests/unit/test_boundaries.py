@@ -29,7 +29,9 @@ CASE_POLICY = read_policy(policy_path({}))
 INTAKE_POLICY = {"version": 1, "ack_seconds": 1800, "ack_escalation_interval_seconds": 600,
                  "transfer_respond_seconds": 3600, "same_day_end": "18:00",
                  "oldest_incident_years": 20, "common_materials": [], "materials": {}}
-SETTINGS = settings(max_examples=300, deadline=None)
+# Derandomized: CI sees the same 300 examples each run, and a failure is
+# reproducible from its seed-free name.
+SETTINGS = settings(max_examples=300, deadline=None, derandomize=True, database=None)
 
 offsets = st.integers(-(24 * 60 - 1), 24 * 60 - 1).map(
     lambda m: timezone(timedelta(minutes=m)))
@@ -214,7 +216,8 @@ def test_the_parser_refuses_with_a_clear_error_or_gives_storable_json(data):
     except ApiError as exc:
         assert exc.status == 400 and exc.message
         return
-    assert parsed == data and stored_in_mongo(parsed)
+    # Two escaped surrogates that form a pair are one character in JSON.
+    assert parsed == json.loads(raw) and stored_in_mongo(parsed)
 
 
 def same_instant(shown, stored):
