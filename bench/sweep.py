@@ -1,5 +1,5 @@
 """Sweep scaling: case_supervision's own stale-case sweep
-(`Sweep.escalate_stale_cases`, services/case_supervision/sweep.py), timed
+(`Sweep.take_due_deadline_steps`, services/case_supervision/sweep.py), timed
 with 1,000 and with 100,000 open cases of which 100 are due.
 
 Runs in its own process (nameko and pymongo green under eventlet, as in
@@ -30,7 +30,7 @@ from datetime import timedelta  # noqa: E402
 from nameko.containers import ServiceContainer  # noqa: E402
 from nameko.testing.services import dummy, entrypoint_hook, restrict_entrypoints  # noqa: E402
 
-from services.case_supervision import clocks, domain  # noqa: E402
+from services.case_supervision import clocks, domain, escalation  # noqa: E402
 from services.case_supervision.policy import policy_path, read_policy  # noqa: E402
 from services.case_supervision.repository import CASES  # noqa: E402
 from services.case_supervision.service import CaseSupervisionService  # noqa: E402
@@ -45,8 +45,8 @@ class SweepOnly(CaseSupervisionService):
     than every second."""
 
     @dummy
-    def escalate_stale_cases(self):
-        return CaseSupervisionService.escalate_stale_cases(self)
+    def take_due_deadline_steps(self):
+        return CaseSupervisionService.take_due_deadline_steps(self)
 
 
 def case_doc(policy, n, opened_at, unit_path):
@@ -67,7 +67,7 @@ def fill(db, policy, total, due, now, first=1):
     fresh = case_doc(policy, 0, now, path)
     assert fresh["next_due_at"] > now, "a fresh case must not be due"
     old = case_doc(policy, 0, now - timedelta(days=30), path)
-    assert clocks.due_step(old, policy, now), "a month-old case must be due"
+    assert escalation.due_step(old, policy, now), "a month-old case must be due"
     batch = []
     for n in range(first, first + total):
         doc = copy.deepcopy(old if n - first < due else fresh)
@@ -89,14 +89,14 @@ def measure(total, amqp_uri, mongo_uri):
               "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
     policy = read_policy(policy_path(config))
     container = ServiceContainer(SweepOnly, config)
-    restrict_entrypoints(container, "escalate_stale_cases")
+    restrict_entrypoints(container, "take_due_deadline_steps")
     container.start()   # indexes ensured, as at the service's start
     client = connect(mongo_uri)
     db = client.get_database(database_name(config, "cases"), codec_options=CODECS)
     try:
         started = time.monotonic()
         fill(db, policy, total - DUE, 0, clock.now())
-        with entrypoint_hook(container, "escalate_stale_cases") as sweep:
+        with entrypoint_hook(container, "take_due_deadline_steps") as sweep:
             t = time.monotonic()
             sweep()
             empty = time.monotonic() - t

@@ -10,7 +10,7 @@ from werkzeug.wrappers import Response
 from shared.errors import Unavailable
 from shared.fields import ShownTime
 from shared.http import api
-from shared.idempotency import InboxProvider
+from shared.inbox import InboxProvider
 from shared.mongo import Mongo
 from shared.openapi import openapi
 

@@ -25,7 +25,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, retried
+from shared import auth, idempotency_key
 from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 
@@ -44,7 +44,7 @@ class Call:
     who: auth.Principal | None
     body: Any = None
     query: Any = None
-    key: Any = None     # shared.retried.Key of a keyed route, when the client sent one
+    key: Any = None     # shared.idempotency_key.Key of a keyed route, when the client sent one
 
 
 def json_response(status, data):
@@ -145,7 +145,7 @@ class JsonHttp(HttpRequestHandler):
         self.answer_schema = answer
         self.status = status
         self.summary = summary
-        self.keyed = keyed          # honours Idempotency-Key (shared/retried.py)
+        self.keyed = keyed          # honours Idempotency-Key (shared/idempotency_key.py)
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
@@ -181,7 +181,7 @@ class JsonHttp(HttpRequestHandler):
         if self.query_schema is not None:
             call.query = load(self.query_schema, request.args.to_dict())
         if self.keyed:  # a route without a body never reads one, whatever is sent
-            call.key = retried.from_request(request, who, parsed)
+            call.key = idempotency_key.from_request(request, who, parsed)
         return (call,), request.path_values
 
     def handle_request(self, request):

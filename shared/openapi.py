@@ -5,7 +5,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared import retried
+from shared import idempotency_key
 from shared.http import JsonHttp
 
 
@@ -48,7 +48,7 @@ def openapi(container, title):
         if ep.query_schema:
             op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
         if ep.keyed:
-            op.setdefault("parameters", []).append(retried.HEADER)
+            op.setdefault("parameters", []).append(idempotency_key.HEADER)
         if ep.roles is not None:
             op["security"] = [{"bearer": []}]
         url = ep.url.replace("<", "{").replace(">", "}")

@@ -1,7 +1,7 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
 from pymongo.errors import DuplicateKeyError
 
-from shared import idempotency, outbox
+from shared import inbox, outbox
 from shared.mongo import next_number
 
 CASES = "cases"
@@ -31,7 +31,7 @@ class Repository:
                  ([("case_id", 1)], {})],
         FACTS: [([("unit_id", 1), ("at", 1)], {}),
                 ([("report_id", 1), ("kind", 1)], {})],
-        **idempotency.INDEXES,
+        **inbox.INDEXES,
     }
 
     def __init__(self, db):

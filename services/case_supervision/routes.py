@@ -1,8 +1,8 @@
 """The case routes: each loads the case, checks who may act (shared/auth.py),
 applies one rule, and stores it through `change` (one conditional write)."""
-from services.case_supervision import clocks, domain
+from services.case_supervision import clocks, domain, escalation
 from services.case_supervision import schemas as s
-from shared import auth, clock, retried
+from shared import auth, clock, idempotency_key
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import api
 
@@ -77,7 +77,7 @@ class CaseRoutes:
     @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn, keyed=True)
     def escalate_case(self, call, case_id):
         return self.act(call, case_id, auth.can_supervise_case,
-                        lambda case, now: clocks.escalate_by_hand(
+                        lambda case, now: escalation.escalate_by_hand(
                             case, call.who, call.body["reason"], now))
 
     @api("POST", "/cases/<case_id>/deadline", roles=("supervisor",), body=s.DeadlineIn, keyed=True)
@@ -120,7 +120,7 @@ class CaseRoutes:
         case = self.repo.case(case_id)
         # A retry after a lost answer is done already, even if the first call
         # changed who may act (only the caller's own key can match).
-        if case is not None and retried.seen(case, call.key):
+        if case is not None and idempotency_key.seen(case, call.key):
             return self.view(call.who)().dump(self.visible(call.who, case))
         case = self.visible(call.who, case)
         if not allowed(call.who, case):
@@ -131,11 +131,11 @@ class CaseRoutes:
         except domain.RuleError as exc:
             raise Conflict(str(exc))
         try:
-            case = self.change(case, result, also=retried.remember(call.key, now))
+            case = self.change(case, result, also=idempotency_key.remember(call.key, now))
         except Conflict:
             # The same request sent twice at once: the copy that lost finds the winner.
             case = self.repo.case(case_id)
-            if not retried.seen(case, call.key):
+            if not idempotency_key.seen(case, call.key):
                 raise
         return self.view(call.who)().dump(case)
 

@@ -67,7 +67,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
         reason = "waiting on the company for materials: " + ", ".join(items)
         self.change(case, domain.pause(case, data.get("requested_by") or "intake", "officer",
                                        reason, clock.now(), kind="materials",
-                                       waiting_for=items), retry=True)
+                                       waiting_for=items), if_changed=StaleCase)
 
     @event_handler("intake", "report_materials_supplied")
     def handle_materials_supplied(self, body):
@@ -79,15 +79,16 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
         if case is None or not domain.waiting_satisfied(case, data.get("missing") or ()):
             return
         self.change(case, domain.resume(case, "company", "company", clock.now(),
-                                        "materials supplied"), retry=True)
+                                        "materials supplied"), if_changed=StaleCase)
 
     # -- the one write path ------------------------------------------------
-    def change(self, case, result, retry=False, also=None):
+    def change(self, case, result, if_changed=Conflict, also=None):
         """Store a command's result with its events in one conditional write.
 
-        A concurrent change makes it a 409 for a person, or (retry=True, for
-        an event handler) an error the inbox records and retries later.
-        `also` joins the same write (the request's Idempotency-Key).
+        A concurrent change raises `if_changed`: a Conflict (409) for a
+        person, or StaleCase for an event handler or a timer, which the inbox
+        records and retries later. `also` joins the same write (the
+        request's Idempotency-Key).
         """
         if result is None:
             return case
@@ -97,8 +98,6 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
         envs = outbox.record(self.name, case["_id"], case["seq"], events, now)
         if not self.repo.update_case(case, outbox.merge(update, outbox.push(
                 case["seq"], envs, now), also or {})):
-            if retry:
-                raise StaleCase(f"case {case['_id']} changed meanwhile")
-            raise Conflict("the case changed meanwhile; read it again")
+            raise if_changed("the case changed meanwhile; read it again")
         self.relay.flush(CASES, case["_id"])
         return self.repo.case(case["_id"])

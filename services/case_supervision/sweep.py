@@ -9,7 +9,7 @@ import logging
 
 from nameko.timer import timer
 
-from services.case_supervision import clocks
+from services.case_supervision import escalation
 from services.case_supervision.repository import CASES, StaleCase
 from shared import clock
 
@@ -19,16 +19,16 @@ BATCH = 100
 
 class Sweep:
     @timer(interval=1)
-    def escalate_stale_cases(self):
-        """Warn, record misses and escalate, for the cases due now only
-        (read through the `next_due_at` index)."""
+    def take_due_deadline_steps(self):
+        """Warn before a deadline, record a miss, climb the ladder, for the
+        cases due now only (read through the `next_due_at` index)."""
         now = clock.now()
         for case in self.repo.due_cases(now, BATCH):
-            step = clocks.due_step(case, self.policy, now)
-            result = clocks.take_step(case, step, self.policy, now) if step else ({}, [], [])
+            step = escalation.due_step(case, self.policy, now)
+            result = escalation.take_step(case, step, self.policy, now) if step else ({}, [], [])
             try:
                 # With no step due, the write just moves next_due_at on.
-                self.change(case, result, retry=True)
+                self.change(case, result, if_changed=StaleCase)
             except StaleCase:
                 log.info("case %s: another instance took this step", case["_id"])
 
@@ -38,7 +38,7 @@ class Sweep:
         policy = self.policy
         for case in self.repo.cases_on_old_policy(policy["version"], BATCH):
             try:
-                self.change(case, ({}, [], []), retry=True)
+                self.change(case, ({}, [], []), if_changed=StaleCase)
             except StaleCase:
                 log.info("case %s: re-timed elsewhere", case["_id"])
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import idempotency, outbox
+from shared import inbox, outbox
 from shared.mongo import next_number
 
 REPORTS = "reports"
@@ -30,7 +30,7 @@ class Repository:
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
         ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
-        **idempotency.INDEXES,
+        **inbox.INDEXES,
     }
 
     def __init__(self, db):

@@ -14,7 +14,7 @@ from nameko.timer import timer
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
-from shared import auth, clock, faults, outbox, retried
+from shared import auth, clock, faults, idempotency_key, outbox
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
 from shared.http import api, json_response
@@ -157,7 +157,7 @@ class IntakeService(ServiceBase):
          keyed=True)
     def merge_report(self, call, report_id):
         report = self.repo.report(report_id)
-        if report is not None and retried.seen(report, call.key):
+        if report is not None and idempotency_key.seen(report, call.key):
             return self._retried(call.who, report)
         self._allowed(call.who, report, auth.can_act_on_report)
         into = call.body["into_report_id"]
@@ -254,7 +254,7 @@ class IntakeService(ServiceBase):
 
     def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report, merge=None):
         report = self.repo.report(report_id)
-        if report is not None and retried.seen(report, call.key):
+        if report is not None and idempotency_key.seen(report, call.key):
             return self._retried(call.who, report)
         report = self._allowed(call.who, report, rule)
         now = clock.now()
@@ -262,11 +262,11 @@ class IntakeService(ServiceBase):
             update, events = command(report, call.who, now, *args)
         except domain.RuleError as exc:
             raise Conflict(str(exc))
-        if not self._save(report, outbox.merge(update, retried.remember(call.key, now)),
+        if not self._save(report, outbox.merge(update, idempotency_key.remember(call.key, now)),
                           events, now, merge):
             # The same request sent twice at once: the copy that lost finds the winner.
             report = self.repo.report(report_id)
-            if not retried.seen(report, call.key):
+            if not idempotency_key.seen(report, call.key):
                 raise Conflict("the report changed meanwhile; read it again")
             return report
         return self.repo.report(report_id)

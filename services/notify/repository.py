@@ -9,7 +9,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.deliveries import DeliveryStore
-from shared import idempotency
+from shared import inbox
 
 NOTICES = "notices"
 FIRST_WINDOW = timedelta(seconds=1)
@@ -25,7 +25,7 @@ class Repository:
                  ([("state", 1), ("received_at", 1)], {})],
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
-        **idempotency.INDEXES,
+        **inbox.INDEXES,
     }
 
     def __init__(self, db):

@@ -8,7 +8,7 @@ from services.intake.domain import case_id_for
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
 from shared import outbox
-from shared.idempotency import CONSUMED
+from shared.inbox import CONSUMED
 from tests.helpers import Client, Org, eventually
 
 

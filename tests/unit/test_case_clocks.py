@@ -3,7 +3,7 @@ from datetime import date, datetime, timedelta, timezone
 
 import pytest
 
-from services.case_supervision import clocks, domain
+from services.case_supervision import clocks, domain, escalation
 from services.case_supervision.calendars import WallClock, calendar_for, due_at
 from services.case_supervision.policy import policy_path, read_policy
 from shared.auth import Principal
@@ -86,10 +86,10 @@ def run(c, result, now):
 
 
 def sweep(c, now):
-    step = clocks.due_step(c, POLICY, now)
+    step = escalation.due_step(c, POLICY, now)
     if step is None:
         return c, []
-    return run(c, clocks.take_step(c, step, POLICY, now), now)
+    return run(c, escalation.take_step(c, step, POLICY, now), now)
 
 
 def at(seconds):
@@ -99,7 +99,7 @@ def at(seconds):
 def test_the_lead_is_warned_at_80_percent_then_the_miss_is_recorded_once():
     c = case()
     assert c["next_due_at"] == at(80)
-    assert clocks.due_step(c, POLICY, at(79)) is None
+    assert escalation.due_step(c, POLICY, at(79)) is None
     c, events = sweep(c, at(80))
     assert [(t, d["deadline"]) for t, d in events] == [("case_deadline_warning", "first_action")]
     assert c["next_due_at"] == at(100)
@@ -123,7 +123,7 @@ def test_the_ladder_climbs_then_repeats_raising_the_supervision_level():
         data = events[0][1]
         rungs.append((data["rung"], data["escalated_to"], data["escalation_level"],
                       data["supervision_raised"], data["supervision_level"]))
-        assert clocks.due_step(c, POLICY, now) is None or c["next_due_at"] > now
+        assert escalation.due_step(c, POLICY, now) is None or c["next_due_at"] > now
         now = c["chain"]["next_at"]
     assert rungs == [("lead_officer", "o1", 1, False, "unit"),
                      ("unit_supervisor", "st1", 2, False, "unit"),
@@ -159,13 +159,13 @@ def test_a_supervisors_deadline_replaces_a_missed_one_and_can_be_missed_again():
 def test_waiting_on_the_company_pauses_every_deadline():
     c, _ = run(case(), domain.pause(case(), "o1", "officer", "statements", at(50)), at(50))
     assert c["next_due_at"] is None and c["deadlines"]["first_action"] is None
-    assert clocks.due_step(c, POLICY, at(10_000)) is None
+    assert escalation.due_step(c, POLICY, at(10_000)) is None
     c, _ = run(c, domain.resume(c, "company", "company", at(1050)), at(1050))
     assert c["deadlines"]["first_action"] == at(1100)     # the 1000 s paused do not count
 
 
 def test_a_manual_escalation_raises_the_level_and_is_recorded():
-    c, events = run(case(), clocks.escalate_by_hand(case(), SUPERVISOR, "loss growing",
+    c, events = run(case(), escalation.escalate_by_hand(case(), SUPERVISOR, "loss growing",
                                                     at(5)), at(5))
     assert c["supervision"] == {"level": "district", "supervisor_unit_id": "b1"}
     assert events[0][1]["rung"] == "manual" and events[0][1]["escalation_level"] == 1

@@ -1,6 +1,6 @@
 from datetime import timedelta
 
-from shared.idempotency import backoff
+from shared.inbox import backoff
 
 
 def test_retry_delay_grows_exponentially_with_jitter():
