@@ -62,5 +62,27 @@ def remember(key, now):
     return {"$push": {"requests": {"$each": [entry], "$slice": -KEEP}}}
 
 
+def on_create(key, now):
+    """The fields a created document carries for the key that created it:
+    remembered like any other request's, and `idempotency_key` once more
+    under a unique index, so that two creations with one key make one
+    document."""
+    if key is None:
+        return {}
+    return {"requests": [{"key": key.key, "fingerprint": key.fingerprint, "at": now}],
+            "idempotency_key": key.key}
+
+
+def same_creation(doc, key):
+    """True when `doc` was created by this very request (its key and body);
+    a Conflict when its key came with another body."""
+    if seen(doc, key):
+        return True
+    # Reports created before the key was kept in `requests` kept its body's hash.
+    if doc.get("body_hash") == key.fingerprint:
+        return True
+    raise Conflict("this Idempotency-Key was used with another request")
+
+
 def _sha(data):
     return hashlib.sha256(data).hexdigest()

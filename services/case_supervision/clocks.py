@@ -8,6 +8,7 @@ function that timed them. `next_due_at` — the earliest step still to take —
 is stored on the case and indexed: the sweep reads only the due cases.
 """
 from services.case_supervision import domain
+from shared import history
 from services.case_supervision.calendars import calendar_for, due_at, ms
 
 PROGRESS = "progress"   # the rolling "no progress for the interval" deadline
@@ -87,21 +88,20 @@ def set_deadline(case, who, body, now):
     overrides = dict(case["overrides"], **{name: {"due_at": due, "set_at": now,
                                                   "by": who.subject}})
     return {"overrides": overrides, "marks": marks, "chain": None}, [
-        domain.entry("set_deadline", who.subject, who.role, now, None, name,
+        history.by(who, "set_deadline", now, None, name,
                      body["reason"], due_at=due)], [
         ("case_deadline_set", {"deadline": name, "due_at": due.isoformat(),
                                "reason": body["reason"]})]
 
 
-def finish(case, fields, entries, events, policy, now):
-    """The one update (state, history, schedule) and the events with their
-    base fields taken from the case as it will be stored."""
+def finish(case, change, policy, now):
+    """The change (fields, entries, events) with the schedule it leads to,
+    and its events with their base fields taken from the case as it will be
+    stored."""
+    fields, entries, events = change
     after = {**case, **fields}
     derived = schedule(after, policy)
-    fields = {**fields, **derived, "updated_at": now}
     after.update(derived)
-    update = {"$set": fields, "$inc": {"version": 1}}
-    if entries:
-        update["$push"] = {"history": {"$each": entries}}
     base = domain.base_data(after)
-    return update, [(t, {**base, **d}) for t, d in events]
+    return ({**fields, **derived, "updated_at": now}, entries,
+            [(t, {**base, **d}) for t, d in events])

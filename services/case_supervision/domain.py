@@ -7,6 +7,9 @@ due time from the changed case and makes the one conditional update.
 """
 from decimal import Decimal
 
+from shared import history
+from shared.rules import RuleError
+
 LEVELS = ("unit", "district", "city")
 STAGES = ("opened", "investigating", "suspects_identified", "arrests_made",
           "recovering_losses", "concluded", "closed")
@@ -27,10 +30,6 @@ TRANSITIONS = {
     ("concluded", "investigating"): "reopen",
     ("closed", "investigating"): "reopen",
 }
-
-
-class RuleError(Exception):
-    """A command the rules refuse in the case's current state."""
 
 
 def check_move(stage, to, action):
@@ -120,11 +119,6 @@ def case_number(year, number):
     return f"FT-C-{year}-{number:06d}"
 
 
-def entry(action, actor, role, at, before=None, after=None, note=None, **extra):
-    return {"action": action, "actor": actor, "role": role, "at": at,
-            "before": before, "after": after, "note": note, **extra}
-
-
 def open_case(accepted, policy, number, now):
     """The case a `report_accepted` event opens (without its schedule)."""
     loss = Decimal(accepted["estimated_loss"])
@@ -151,7 +145,8 @@ def open_case(accepted, policy, number, now):
         "opened_at": now, "clock_from": now, "last_progress_at": None,
         "paused": False, "pauses": [], "met": {}, "reached": ["opened"],
         "overrides": {}, "marks": {"warned": [], "missed": []}, "chain": None,
-        "version": 1, "history": [entry("open", lead, "officer", now, None, "opened")],
+        "version": 1,
+        "history": [history.entry("open", now, lead, "officer", None, None, "opened")],
     }
 
 
@@ -186,7 +181,7 @@ def progress(case, who, body, now):
             "recovered_amount": money(recovered or ZERO), "frozen_amount": money(frozen or ZERO),
             "total_recovered": money(loss["recovered"]), "total_frozen": money(loss["frozen"]),
             "estimated": money(loss["estimated"])}))
-    return fields, [entry("progress", who.subject, who.role, now, stage, to, body["note"],
+    return fields, [history.by(who, "progress", now, stage, to, body["note"],
                           disclose=disclose, recovered=recovered, frozen=frozen)], events
 
 
@@ -198,7 +193,7 @@ def conclude(case, who, body, now):
                   "at": now, "by": who.subject}
     fields = {"stage": "concluded", "result": body["result"], "conclusion": conclusion,
               "conclusions": case["conclusions"] + [conclusion], "chain": None}
-    return fields, [entry("conclude", who.subject, who.role, now, case["stage"],
+    return fields, [history.by(who, "conclude", now, case["stage"],
                           "concluded", body["summary"], result=body["result"])], [
         ("case_concluded", {"result": body["result"], "summary": body["summary"]})]
 
@@ -208,7 +203,7 @@ def close(case, who, now):
     if not case.get("result"):
         raise RuleError("no case closes without a result")
     return {"stage": "closed", "closed_at": now}, [
-        entry("close", who.subject, who.role, now, "concluded", "closed")], [("case_closed", {})]
+        history.by(who, "close", now, "concluded", "closed")], [("case_closed", {})]
 
 
 def reopen(case, who, reason, now):
@@ -217,7 +212,7 @@ def reopen(case, who, reason, now):
     fields = {"stage": to, "result": None, "conclusion": None, "clock_from": now,
               "met": {}, "reached": [to], "overrides": {}, "chain": None,
               "marks": {"warned": [], "missed": []}, "last_progress_at": None}
-    return fields, [entry("reopen", who.subject, who.role, now, case["stage"], to, reason)], [
+    return fields, [history.by(who, "reopen", now, case["stage"], to, reason)], [
         ("case_reopened", {"reason": reason})]
 
 
@@ -231,7 +226,7 @@ def rate(case, who, body, now):
     rating = {"conclusion": conclusion["number"], "rating": body["rating"],
               "comment": body.get("comment") or "", "at": now}
     return {"ratings": case["ratings"] + [rating]}, [
-        entry("rate", who.subject, who.role, now, None, body["rating"],
+        history.by(who, "rate", now, None, body["rating"],
               body.get("comment"))], [("case_rated", {"rating": body["rating"]})]
 
 
@@ -240,7 +235,7 @@ def add_member(case, who, officer_id, now):
     if officer_id in team["members"]:
         raise RuleError("this officer is on the team")
     team = dict(team, members=team["members"] + [officer_id])
-    return {"team": team}, [entry("add_member", who.subject, who.role, now, None,
+    return {"team": team}, [history.by(who, "add_member", now, None,
                                   officer_id)], []
 
 
@@ -251,7 +246,7 @@ def reassign_lead(case, who, officer_id, reason, now):
         raise RuleError("this officer leads the case")
     members = team["members"] + ([officer_id] if officer_id not in team["members"] else [])
     return {"team": {"lead_officer_id": officer_id, "members": members}}, [
-        entry("reassign_lead", who.subject, who.role, now, before, officer_id, reason)], []
+        history.by(who, "reassign_lead", now, before, officer_id, reason)], []
 
 
 def pause(case, actor, role, reason, now, kind="manual", waiting_for=()):
@@ -262,7 +257,8 @@ def pause(case, actor, role, reason, now, kind="manual", waiting_for=()):
                                 "waiting_for": list(waiting_for)}]
     # Nobody is at fault while the company is awaited: the escalation stops.
     return {"paused": True, "pauses": pauses, "chain": None}, [
-        entry("pause", actor, role, now, None, None, reason)], [("case_paused", {"reason": reason})]
+        history.entry("pause", now, actor, role, None, None, None, reason)], [
+        ("case_paused", {"reason": reason})]
 
 
 def resume(case, actor, role, now, note=None):
@@ -271,7 +267,7 @@ def resume(case, actor, role, now, note=None):
         return None
     pauses = [dict(p, to=now) if p["to"] is None else p for p in case["pauses"]]
     return {"paused": False, "pauses": pauses}, [
-        entry("resume", actor, role, now, None, None, note)], [("case_resumed", {})]
+        history.entry("resume", now, actor, role, None, None, None, note)], [("case_resumed", {})]
 
 
 def waiting_satisfied(case, missing):

@@ -9,6 +9,7 @@ caller stores it with one conditional write, so a step is taken once.
 from datetime import timedelta
 
 from services.case_supervision import domain
+from shared import history
 from services.case_supervision.calendars import calendar_for, ms
 from services.case_supervision.clocks import pending
 
@@ -34,7 +35,7 @@ def take_step(case, step, policy, now):
     marks = {k: list(v) for k, v in case["marks"].items()}
     if kind == "warn":
         marks["warned"].append(name)
-        return {"marks": marks}, [domain.entry("deadline_warning", "system", "system", now,
+        return {"marks": marks}, [history.by_system("deadline_warning", now,
                                                None, name)], [
             ("case_deadline_warning", {"deadline": name, "due_at": due.isoformat()})]
     if kind == "miss":
@@ -42,7 +43,7 @@ def take_step(case, step, policy, now):
         fields = {"marks": marks}
         if not case["chain"]:
             fields["chain"] = {"next_at": now, "steps": 0, "reason": f"{name} deadline missed"}
-        return fields, [domain.entry("deadline_missed", "system", "system", now, None, name)], [
+        return fields, [history.by_system("deadline_missed", now, None, name)], [
             ("case_deadline_missed", {"deadline": name, "due_at": due.isoformat(),
                                       "responsible_unit_id": case["unit_id"]})]
     return escalate(case, policy, now)
@@ -65,7 +66,7 @@ def escalate(case, policy, now):
     supervision = raised or case["supervision"]
     to = {"lead_officer": case["team"]["lead_officer_id"], "unit_supervisor": case["unit_id"],
           "supervisor": supervision["supervisor_unit_id"]}[rung]
-    return fields, [domain.entry("escalate", "system", "system", now,
+    return fields, [history.by_system("escalate", now,
                                  case["escalation_level"], fields["escalation_level"],
                                  chain["reason"], rung=rung, escalated_to=to)], [
         ("case_escalated", {"escalation_level": fields["escalation_level"], "rung": rung,
@@ -84,7 +85,7 @@ def escalate_by_hand(case, who, reason, now):
     if raised:
         fields["supervision"] = raised
     to = (raised or case["supervision"])["supervisor_unit_id"]
-    return fields, [domain.entry("escalate", who.subject, who.role, now,
+    return fields, [history.by(who, "escalate", now,
                                  case["escalation_level"], level, reason, rung="manual",
                                  escalated_to=to)], [
         ("case_escalated", {"escalation_level": level, "rung": "manual", "escalated_to": to,

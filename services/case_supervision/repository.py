@@ -1,7 +1,7 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
 from pymongo.errors import DuplicateKeyError
 
-from shared import inbox, outbox
+from shared import aggregate, inbox, outbox
 from shared.mongo import next_number
 
 CASES = "cases"
@@ -62,12 +62,10 @@ class Repository:
         return list(self.db[CASES].find(query, {"outbox": 0})
                     .sort("opened_at", -1).limit(limit))
 
-    def update_case(self, case, update):
-        """Apply `update` only if nobody changed the case since it was read:
+    def save_case(self, case, source, change, now, also=()):
+        """Store a change only if nobody changed the case since it was read:
         the claim that makes each step happen once across instances."""
-        result = self.db[CASES].update_one(
-            {"_id": case["_id"], "version": case["version"]}, update)
-        return result.modified_count == 1
+        return aggregate.save(self.db[CASES], case, source, change, now, also)
 
     def due_cases(self, now, limit):
         return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, {"outbox": 0})

@@ -2,8 +2,8 @@
 applies one rule, and stores it through `change` (one conditional write)."""
 from services.case_supervision import clocks, domain, escalation
 from services.case_supervision import schemas as s
-from shared import auth, clock, idempotency_key
-from shared.errors import Conflict, Forbidden, Invalid, NotFound
+from shared import aggregate, auth
+from shared.errors import Forbidden, Invalid, NotFound
 from shared.http import api
 
 PEOPLE = ("company", *auth.POLICE)
@@ -117,27 +117,14 @@ class CaseRoutes:
         return case
 
     def act(self, call, case_id, allowed, command):
-        case = self.repo.case(case_id)
-        # A retry after a lost answer is done already, even if the first call
-        # changed who may act (only the caller's own key can match).
-        if case is not None and idempotency_key.seen(case, call.key):
-            return self.view(call.who)().dump(self.visible(call.who, case))
-        case = self.visible(call.who, case)
-        if not allowed(call.who, case):
-            raise Forbidden("you may not do this on this case")
-        now = clock.now()
-        try:
-            result = command(case, now)
-        except domain.RuleError as exc:
-            raise Conflict(str(exc))
-        try:
-            case = self.change(case, result, also=idempotency_key.remember(call.key, now))
-        except Conflict:
-            # The same request sent twice at once: the copy that lost finds the winner.
-            case = self.repo.case(case_id)
-            if not idempotency_key.seen(case, call.key):
-                raise
-        return self.view(call.who)().dump(case)
+        def may_act(case):
+            case = self.visible(call.who, case)
+            if not allowed(call.who, case):
+                raise Forbidden("you may not do this on this case")
+            return case
+        return aggregate.run(call, lambda: self.repo.case(case_id), may_act, command,
+                             self.store, lambda case: self.view(call.who)().dump(
+                                 self.visible(call.who, case)))
 
 
 def must(result, refusal):

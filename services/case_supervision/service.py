@@ -14,7 +14,7 @@ from services.case_supervision.policy import CasePolicy
 from services.case_supervision.repository import CASES, Repository, StaleCase
 from services.case_supervision.routes import CaseRoutes
 from services.case_supervision.sweep import Sweep
-from shared import clock, outbox
+from shared import aggregate, clock
 from shared.errors import Conflict
 from shared.base import ServiceBase
 from shared.mongo import Mongo
@@ -45,10 +45,8 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
                 now.year, self.repo.next_number(f"case-{now.year}"))
             case = domain.open_case(accepted, self.policy, number, now)
             case.update(clocks.schedule(case, self.policy))
-            events = [("case_opened", domain.base_data(case))]
-            case.update(outbox.on_insert(
-                outbox.record(self.name, case["_id"], 0, events, now), now))
-            self.repo.insert_case(case)
+            self.repo.insert_case(aggregate.created(
+                case, self.name, [("case_opened", domain.base_data(case))], now))
         self.relay.flush(CASES, accepted["case_id"])
 
     @event_handler("intake", "report_extra_materials_requested")
@@ -82,22 +80,21 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
                                         "materials supplied"), if_changed=StaleCase)
 
     # -- the one write path ------------------------------------------------
-    def change(self, case, result, if_changed=Conflict, also=None):
-        """Store a command's result with its events in one conditional write.
+    def store(self, case, result, also, now):
+        """A command's result, its schedule and its events in one conditional
+        write (shared/aggregate.py); True if this write won."""
+        change = clocks.finish(case, result, self.policy, now)
+        if not self.repo.save_case(case, self.name, change, now, also):
+            return False
+        self.relay.flush(CASES, case["_id"])
+        return True
 
-        A concurrent change raises `if_changed`: a Conflict (409) for a
-        person, or StaleCase for an event handler or a timer, which the inbox
-        records and retries later. `also` joins the same write (the
-        request's Idempotency-Key).
-        """
+    def change(self, case, result, if_changed=Conflict):
+        """Store a command's result. A concurrent change raises `if_changed`:
+        a Conflict (409) for a person, or StaleCase for an event handler or a
+        timer, which the inbox records and retries later."""
         if result is None:
             return case
-        fields, entries, events = result
-        now = clock.now()
-        update, events = clocks.finish(case, fields, entries, events, self.policy, now)
-        envs = outbox.record(self.name, case["_id"], case["seq"], events, now)
-        if not self.repo.update_case(case, outbox.merge(update, outbox.push(
-                case["seq"], envs, now), also or {})):
+        if not self.store(case, result, (), clock.now()):
             raise if_changed("the case changed meanwhile; read it again")
-        self.relay.flush(CASES, case["_id"])
         return self.repo.case(case["_id"])

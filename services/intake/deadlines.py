@@ -2,6 +2,7 @@
 same-day check (當天業務當天辦完). Time is passed in; days are Asia/Shanghai."""
 from datetime import datetime, time, timedelta
 
+from shared import history
 from shared.fields import SHANGHAI
 
 
@@ -45,45 +46,32 @@ def local_day(at):
     return at.astimezone(SHANGHAI).date().isoformat()
 
 
-SYSTEM = {"actor": "system", "role": "system", "unit": None}
-
-
-def _system_entry(action, now, **detail):
-    return {"action": action, **SYSTEM, "at": now, "before": None, "after": None, **detail}
-
-
 def ack_overdue(report, policy, now, event_data):
     """The next step of a missed acknowledgement: who is told, and when next."""
     step = report["ack_step"] + 1
     to_unit = ack_escalation(step, report["owner_unit_path"])
-    nxt = next_ack_check(policy, step, report["owner_unit_path"], now)
-    update = {"$set": {"ack_step": step},
-              "$push": {"history": _system_entry("ack_overdue", now, step=step,
-                                                 escalated_to_unit_id=to_unit)}}
-    if nxt is None:
-        update["$unset"] = {"ack_next_at": ""}
-    else:
-        update["$set"]["ack_next_at"] = nxt
-    return update, [("report_ack_overdue", event_data(
-        report, step=step, responsible_unit_id=report["owner_unit_id"],
-        escalated_to_unit_id=to_unit))]
+    fields = {"ack_step": step,
+              "ack_next_at": next_ack_check(policy, step, report["owner_unit_path"], now)}
+    return fields, [history.by_system("ack_overdue", now, step=step,
+                                      escalated_to_unit_id=to_unit)], [
+        ("report_ack_overdue", event_data(report, step=step,
+                                          responsible_unit_id=report["owner_unit_id"],
+                                          escalated_to_unit_id=to_unit))]
 
 
 def transfer_overdue(report, now, event_data):
     """An offer nobody answered: the sending unit's supervisor is told, once."""
     offer = report["transfer"]
-    update = {"$unset": {"transfer_next_at": ""},
-              "$push": {"history": _system_entry("transfer_overdue", now,
-                                                 to_unit_id=offer["to_unit_id"])}}
-    return update, [("report_transfer_overdue", event_data(
-        report, responsible_unit_id=offer["from_unit_id"], to_unit_id=offer["to_unit_id"],
-        escalated_to_unit_id=offer["from_unit_id"]))]
+    return {"transfer_next_at": None}, [history.by_system(
+        "transfer_overdue", now, to_unit_id=offer["to_unit_id"])], [
+        ("report_transfer_overdue", event_data(
+            report, responsible_unit_id=offer["from_unit_id"], to_unit_id=offer["to_unit_id"],
+            escalated_to_unit_id=offer["from_unit_id"]))]
 
 
 def same_day_missed(report, now, event_data):
     """Received that day and still not accepted, merged or transferred."""
     day = local_day(report["received_at"])
-    update = {"$unset": {"same_day_due_at": ""},
-              "$push": {"history": _system_entry("same_day_missed", now, day=day)}}
-    return update, [("report_same_day_missed", event_data(
-        report, day=day, responsible_unit_id=report["owner_unit_id"]))]
+    return {"same_day_due_at": None}, [history.by_system("same_day_missed", now, day=day)], [
+        ("report_same_day_missed", event_data(report, day=day,
+                                              responsible_unit_id=report["owner_unit_id"]))]

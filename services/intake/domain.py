@@ -3,12 +3,16 @@
 First contact (首接首辦): the unit that first receives a report owns it until
 it is accepted, merged, or transferred with the receiver's consent. There is
 no reject: no command leads to such a state. Each command takes the report
-and returns (update, events): the caller writes both in one update.
+and answers (fields, entries, events): the fields it sets, the history
+entries it appends and the events it causes; the caller writes all three in
+one conditional write (shared/aggregate.py). A clock set to None has stopped.
 """
 import uuid
 from decimal import Decimal
 
 from services.intake import deadlines
+from shared import history
+from shared.rules import RuleError
 
 INCIDENT_TYPES = ("fraud", "telecom_fraud", "theft", "embezzlement", "extortion",
                   "contract_fraud", "business_disruption", "cybercrime",
@@ -30,14 +34,10 @@ TRANSITIONS = {
     ("acknowledged", "merge"): "merged",
 }
 # Clocks that stop once a person has taken the report up, or it is done.
-ACK_DONE = {"$unset": {"ack_next_at": ""}}
-DAY_DONE = {"$unset": {"same_day_due_at": ""}}
+ACK_DONE = {"ack_next_at": None}
+DAY_DONE = {"same_day_due_at": None}
 DUPLICATE_WINDOW_SECONDS = 72 * 3600
 MAX_VICTIMS = 10_000_000
-
-
-class RuleError(Exception):
-    """A command the rules refuse in the report's current state."""
 
 
 def next_status(report, action):
@@ -58,15 +58,6 @@ def case_id_for(report_id):
 def reference(day, number):
     """A readable, unique reference: FT-20261128-000042."""
     return f"FT-{day:%Y%m%d}-{number:06d}"
-
-
-def history_entry(action, who, at, before=None, after=None, note=None, **detail):
-    entry = {"action": action, "actor": who.subject, "role": who.role,
-             "unit": who.unit, "at": at, "before": before, "after": after}
-    if note:
-        entry["note"] = note
-    entry.update(detail)
-    return entry
 
 
 def materials_for(policy, incident_type, language):
@@ -111,7 +102,7 @@ def new_report(body, filer, company, owner_path, policy, now, report_id, ref, du
         "materials": materials_for(policy, body["incident_type"], company["language"]),
         "case_id": None, "transfer": None, "merged_into": None, "merged_reports": [],
         "likely_duplicate_of": list(duplicates), "policy_version": policy["version"],
-        "history": [history_entry("receive", filer, now, None, "received")],
+        "history": [history.by(filer, "receive", now, None, "received")],
     }
     events = [("report_received", event_data(doc, channel=doc["channel"],
                                              likely_duplicate_of=doc["likely_duplicate_of"]))]
@@ -147,14 +138,12 @@ def missing(report):
 def _change(report, action, who, now, event_type, sets=None, extra=None, note=None,
             also=(), **detail):
     status = next_status(report, action)
-    update = {"$set": {"status": status, **(sets or {})},
-              "$push": {"history": history_entry(action, who, now, report["status"], status,
-                                                 note, **detail)}}
+    fields = {"status": status, **(sets or {})}
     for more in also:
-        for op, fields in more.items():
-            update.setdefault(op, {}).update(fields)
-    after = dict(report, status=status, **(sets or {}))
-    return update, [(event_type, event_data(after, **(extra or {})))]
+        fields.update(more)
+    entry = history.by(who, action, now, report["status"], status, note, **detail)
+    after = dict(report, **fields)
+    return fields, [entry], [(event_type, event_data(after, **(extra or {})))]
 
 
 def acknowledge(report, who, now):
@@ -203,7 +192,7 @@ def accept_transfer(report, who, now):
     return _change(report, "transfer_accept", who, now, "report_transferred", sets,
                    {"from_unit_id": offer["from_unit_id"], "to_unit_id": offer["to_unit_id"],
                     "accepted_by": who.subject},
-                   also=[ACK_DONE, DAY_DONE, {"$unset": {"transfer_next_at": ""}}],
+                   also=[ACK_DONE, DAY_DONE, {"transfer_next_at": None}],
                    from_unit_id=offer["from_unit_id"])
 
 
@@ -214,7 +203,7 @@ def decline_transfer(report, who, now, reason):
                    {"transfer": None},
                    {"from_unit_id": offer["from_unit_id"], "to_unit_id": offer["to_unit_id"],
                     "reason": reason, "declined_by": who.subject},
-                   note=reason, also=[{"$unset": {"transfer_next_at": ""}}])
+                   note=reason, also=[{"transfer_next_at": None}])
 
 
 def merge(report, who, now, target, reason):

@@ -4,7 +4,8 @@ Items are marked supplied against the checklist told at receipt; anything an
 officer asks for later is an *extra request*, recorded against the unit that
 owned the report then — the rule is that a company never makes a second trip.
 """
-from services.intake.domain import RuleError, event_data, history_entry, missing
+from services.intake.domain import RuleError, event_data, missing
+from shared import history
 
 OPEN = ("received", "acknowledged", "transfer_pending", "accepted")
 
@@ -19,10 +20,9 @@ def supply(report, who, now, codes):
     materials = [dict(m, supplied=True, supplied_at=now) if m["code"] in codes
                  and not m["supplied"] else m for m in report["materials"]]
     after = dict(report, materials=materials)
-    update = {"$set": {"materials": materials},
-              "$push": {"history": history_entry("supply_materials", who, now,
-                                                 missing(report), missing(after))}}
-    return update, [("report_materials_supplied", event_data(after, supplied=sorted(codes)))]
+    return {"materials": materials}, [
+        history.by(who, "supply_materials", now, missing(report), missing(after))], [
+        ("report_materials_supplied", event_data(after, supplied=sorted(codes)))]
 
 
 def request_extra(report, who, now, items, reason):
@@ -36,10 +36,11 @@ def request_extra(report, who, now, items, reason):
               "requested_at": now, "requested_by": who.subject,
               "responsible_unit_id": report["owner_unit_id"]} for i in items]
     after = dict(report, materials=report["materials"] + added)
-    update = {"$push": {"materials": {"$each": added},
-                        "history": history_entry("request_extra_materials", who, now,
-                                                 note=reason, items=[i["code"] for i in items])}}
-    return update, [("report_extra_materials_requested", event_data(
-        after, items=[{"code": i["code"], "label": i["label"]} for i in items],
-        requested_by=who.subject, responsible_unit_id=report["owner_unit_id"],
-        reason=reason))]
+    # The whole list is written: the write is conditional on the version read.
+    entry = history.by(who, "request_extra_materials", now, note=reason,
+                       items=[i["code"] for i in items])
+    return {"materials": after["materials"]}, [entry], [
+        ("report_extra_materials_requested", event_data(
+            after, items=[{"code": i["code"], "label": i["label"]} for i in items],
+            requested_by=who.subject, responsible_unit_id=report["owner_unit_id"],
+            reason=reason))]

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import inbox, outbox
+from shared import aggregate, inbox, outbox
 from shared.mongo import next_number
 
 REPORTS = "reports"
@@ -72,7 +72,9 @@ class Repository:
     def report(self, report_id):
         return self.db[REPORTS].find_one({"_id": report_id}, {"outbox": 0})
 
-    def reports(self, query, limit):
+    def reports(self, query, status, limit):
+        if status:
+            query = {"$and": [query, {"status": status}]}
         return list(self.db[REPORTS].find(query, {"outbox": 0})
                     .sort("received_at", -1).limit(limit))
 
@@ -88,15 +90,23 @@ class Repository:
             {"incident_type": 1, "estimated_loss": 1, "occurred_at": 1, "status": 1}
         ).limit(50))
 
-    def update_report(self, report, update, now, merge=None):
-        """Apply `update` only if nobody changed the report since it was read,
-        and no merge holds it — unless this is that merge (its `merge` id)."""
-        held = ({"merge_hold.merge": merge} if merge else
-                {"$or": [{"merge_hold": None}, {"merge_hold.until": {"$lte": now}}]})
-        result = self.db[REPORTS].update_one(
-            {"_id": report["_id"], "version": report["version"], **held},
-            outbox.merge(update, {"$inc": {"version": 1}}))
-        return result.modified_count == 1
+    def save_report(self, report, source, change, now, also=(), merge=None):
+        """Store a change (fields, entries, events) only if nobody changed the
+        report since it was read, and no merge holds it — unless this is that
+        merge (its `merge` id): then its hold ends and its link is due. A
+        clock set to None is removed, so the sweeps' sparse indexes hold
+        only the clocks still running."""
+        fields, entries, events = change
+        stopped = {k: "" for k in CLOCKS if k in fields and fields[k] is None}
+        fields = {k: v for k, v in fields.items() if k not in stopped}
+        also = list(also) + ([{"$unset": stopped}] if stopped else [])
+        if merge:
+            also.append({"$set": {"merge_link_due_at": now}, "$unset": {"merge_hold": ""}})
+            where = {"merge_hold.merge": merge}
+        else:
+            where = {"$or": [{"merge_hold": None}, {"merge_hold.until": {"$lte": now}}]}
+        return aggregate.save(self.db[REPORTS], report, source, (fields, entries, events),
+                              now, also, where)
 
     # -- merging: two documents, no transaction --------------------------
     # A merge holds both reports (a conditional write on each), checks and
@@ -125,11 +135,6 @@ class Repository:
             self.db[REPORTS].update_many({"_id": {"$in": list(report_ids)},
                                           "merge_hold.merge": merge},
                                          {"$unset": {"merge_hold": ""}})
-
-    @staticmethod
-    def merged(now):
-        """What the merged report's own write adds: its hold ends, its link is due."""
-        return {"$set": {"merge_link_due_at": now}, "$unset": {"merge_hold": ""}}
 
     def link_merged(self, report, merge=None):
         """The target lists the report merged into it (at most once), and the

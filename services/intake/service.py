@@ -14,7 +14,7 @@ from nameko.timer import timer
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES, REPORTS, Repository
-from shared import auth, clock, faults, idempotency_key, outbox
+from shared import aggregate, auth, clock, faults, idempotency_key
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
 from shared.http import api, json_response
@@ -72,7 +72,7 @@ class IntakeService(ServiceBase):
         events = [("company_registered", {"company_id": doc["_id"], "name": doc["name"],
                                           "language": doc["language"],
                                           "contact": doc["contact"]})]
-        doc.update(outbox.on_insert(outbox.record(self.name, doc["_id"], 0, events, now), now))
+        doc = aggregate.created(doc, self.name, events, now)
         if not self.repo.insert(COMPANIES, doc):
             raise Conflict("a company with this credit code exists")
         self.relay.flush(COMPANIES, doc["_id"])
@@ -104,21 +104,17 @@ class IntakeService(ServiceBase):
         ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
                                         clock.new_id(), ref, dups)
-        if call.key:
-            doc["idempotency_key"], doc["body_hash"] = call.key.key, call.key.fingerprint
-        doc.update(outbox.on_insert(outbox.record(self.name, doc["_id"], 0, events, now), now))
-        saved, created = self.repo.insert_report(doc)
-        if not created and saved.get("body_hash") != doc.get("body_hash"):
-            raise Conflict("this Idempotency-Key was used with another body")
+        doc.update(idempotency_key.on_create(call.key, now))
+        saved, created = self.repo.insert_report(aggregate.created(doc, self.name, events, now))
+        if not created:
+            idempotency_key.same_creation(saved, call.key)
         self.relay.flush(REPORTS, saved["_id"])
         return (201 if created else 200), saved
 
     @api("GET", "/reports", roles=REPORTERS, query=s.ReportQuery, answer=s.ReportList)
     def list_reports(self, call):
-        query = auth.report_filter(call.who)
-        if "status" in call.query:
-            query = {"$and": [query, {"status": call.query["status"]}]}
-        return {"items": self.repo.reports(query, call.query["limit"])}
+        return {"items": self.repo.reports(auth.report_filter(call.who),
+                                           call.query.get("status"), call.query["limit"])}
 
     @api("GET", "/reports/<report_id>", roles=REPORTERS, answer=s.ReportOut)
     def get_report(self, call, report_id):
@@ -175,9 +171,8 @@ class IntakeService(ServiceBase):
         try:
             def merge(report, who, now):
                 # Read again under the hold: no merge can change it meanwhile.
-                update, events = domain.merge(report, who, now, self.repo.report(into),
-                                              call.body["reason"])
-                return outbox.merge(update, self.repo.merged(now)), events
+                return domain.merge(report, who, now, self.repo.report(into),
+                                    call.body["reason"])
             self._act(call, report_id, merge, merge=merge_id)
             faults.crash_at(self.config, "crash_between_merge_writes")
             merged = self.repo.report(report_id)
@@ -224,7 +219,7 @@ class IntakeService(ServiceBase):
                                                                         domain.event_data)}
         for field, step in steps.items():
             for report in self.repo.due(field, now):
-                self._save(report, *step(report), now)
+                self._save(report, step(report), now)
         # A merge whose process died between its two writes: link it now.
         for report in self.repo.due("merge_link_due_at", now - MERGE_LINK_GRACE):
             self.repo.link_merged(report)
@@ -253,23 +248,12 @@ class IntakeService(ServiceBase):
         return report
 
     def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report, merge=None):
-        report = self.repo.report(report_id)
-        if report is not None and idempotency_key.seen(report, call.key):
-            return self._retried(call.who, report)
-        report = self._allowed(call.who, report, rule)
-        now = clock.now()
-        try:
-            update, events = command(report, call.who, now, *args)
-        except domain.RuleError as exc:
-            raise Conflict(str(exc))
-        if not self._save(report, outbox.merge(update, idempotency_key.remember(call.key, now)),
-                          events, now, merge):
-            # The same request sent twice at once: the copy that lost finds the winner.
-            report = self.repo.report(report_id)
-            if not idempotency_key.seen(report, call.key):
-                raise Conflict("the report changed meanwhile; read it again")
-            return report
-        return self.repo.report(report_id)
+        return aggregate.run(
+            call, lambda: self.repo.report(report_id),
+            lambda report: self._allowed(call.who, report, rule),
+            lambda report, now: command(report, call.who, now, *args),
+            lambda report, change, also, now: self._save(report, change, now, also, merge),
+            lambda report: report, lambda report: self._retried(call.who, report))
 
     def _retried(self, who, report):
         """The answer to a retry after a lost answer: it is done already.
@@ -280,11 +264,9 @@ class IntakeService(ServiceBase):
             return report
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
-    def _save(self, report, update, events, now, merge=None):
+    def _save(self, report, change, now, also=(), merge=None):
         """The change and its events in one conditional write; False if it lost."""
-        envs = outbox.record(self.name, report["_id"], report["seq"], events, now)
-        if not self.repo.update_report(report, outbox.merge(
-                update, outbox.push(report["seq"], envs, now)), now, merge):
+        if not self.repo.save_report(report, self.name, change, now, also, merge):
             return False
         self.relay.flush(REPORTS, report["_id"])
         return True

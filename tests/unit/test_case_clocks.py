@@ -79,10 +79,8 @@ def case(**kw):
 
 
 def run(c, result, now):
-    update, events = clocks.finish(c, *result, POLICY, now)
-    after = dict(c, **update["$set"])
-    after["history"] = c["history"] + update.get("$push", {}).get("history", {}).get("$each", [])
-    return after, events
+    fields, entries, events = clocks.finish(c, result, POLICY, now)
+    return dict(c, **fields, history=c["history"] + entries), events
 
 
 def sweep(c, now):

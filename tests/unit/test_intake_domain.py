@@ -116,32 +116,34 @@ def test_money_in_transit_raises_a_stop_payment_request_at_once():
 
 
 def test_accepting_names_the_case_acknowledges_and_stops_the_clocks():
-    update, events = domain.accept(report(), OFFICER, NOW)
-    assert update["$set"]["status"] == "accepted"
-    assert update["$set"]["case_id"] == domain.case_id_for("r1") != domain.case_id_for("r2")
-    assert update["$set"]["acknowledged_by"] == "o1"
-    assert set(update["$unset"]) == {"ack_next_at", "same_day_due_at"}
+    fields, entries, events = domain.accept(report(), OFFICER, NOW)
+    assert fields["status"] == "accepted"
+    assert fields["case_id"] == domain.case_id_for("r1") != domain.case_id_for("r2")
+    assert fields["acknowledged_by"] == "o1"
+    assert fields["ack_next_at"] is None and fields["same_day_due_at"] is None  # stopped
+    assert [(e["action"], e["actor"], e["before"], e["after"]) for e in entries] == [
+        ("accept", "o1", "received", "accepted")]
     assert types(events) == ["report_accepted"] and events[0][1]["case_id"]
 
 
 def test_a_transfer_keeps_the_owner_until_the_receiver_consents():
-    update, events = domain.transfer(report(), OFFICER, NOW, ["st2", "b1"], "wrong area",
-                                     POLICY)
-    assert update["$set"]["status"] == "transfer_pending"
-    assert "owner_unit_id" not in update["$set"]
-    assert update["$set"]["transfer_next_at"] == NOW + timedelta(seconds=3600)
-    assert "ack_next_at" not in update.get("$unset", {})  # the sender's clock runs on
+    fields, _, events = domain.transfer(report(), OFFICER, NOW, ["st2", "b1"], "wrong area",
+                                       POLICY)
+    assert fields["status"] == "transfer_pending"
+    assert "owner_unit_id" not in fields
+    assert fields["transfer_next_at"] == NOW + timedelta(seconds=3600)
+    assert "ack_next_at" not in fields  # the sender's clock runs on
     assert types(events) == ["report_transfer_offered"]
-    pending = report(status="transfer_pending", transfer=update["$set"]["transfer"])
+    pending = report(status="transfer_pending", transfer=fields["transfer"])
 
-    update, events = domain.accept_transfer(pending, OTHER, NOW + timedelta(minutes=5))
-    assert update["$set"]["owner_unit_id"] == "st2"
-    assert [o["unit_id"] for o in update["$set"]["owners"]] == ["st1", "st2"]
-    assert update["$set"]["owners"][0]["to"] == NOW + timedelta(minutes=5)
+    fields, _, events = domain.accept_transfer(pending, OTHER, NOW + timedelta(minutes=5))
+    assert fields["owner_unit_id"] == "st2"
+    assert [o["unit_id"] for o in fields["owners"]] == ["st1", "st2"]
+    assert fields["owners"][0]["to"] == NOW + timedelta(minutes=5)
     assert types(events) == ["report_transferred"]
 
-    update, events = domain.decline_transfer(pending, OTHER, NOW, "not ours")
-    assert update["$set"]["status"] == "received" and update["$set"]["transfer"] is None
+    fields, _, events = domain.decline_transfer(pending, OTHER, NOW, "not ours")
+    assert fields["status"] == "received" and fields["transfer"] is None
     assert events[0][1]["reason"] == "not ours"
 
 
@@ -152,8 +154,9 @@ def test_a_report_cannot_be_transferred_to_its_own_unit():
 
 def test_merge_only_into_another_open_report_of_the_same_company():
     target = report(_id="r0", reference="FT-0")
-    update, events = domain.merge(report(), OFFICER, NOW, target, "same incident")
-    assert update["$set"] == {"status": "merged", "merged_into": "r0"}
+    fields, _, events = domain.merge(report(), OFFICER, NOW, target, "same incident")
+    assert fields == {"status": "merged", "merged_into": "r0", "ack_next_at": None,
+                      "same_day_due_at": None}
     assert events[0][1]["into_reference"] == "FT-0"
     for bad in (report(), report(_id="r0", company_id="c2"),
                 report(_id="r0", status="merged")):
@@ -171,17 +174,18 @@ def test_likely_duplicates_share_company_type_amount_and_time():
 
 
 def test_materials_are_marked_supplied_and_unknown_codes_refused():
-    update, events = materials.supply(report(), COMPANY_FILER, NOW, ["bank"])
-    assert [m["supplied"] for m in update["$set"]["materials"]] == [False, True]
+    fields, _, events = materials.supply(report(), COMPANY_FILER, NOW, ["bank"])
+    assert [m["supplied"] for m in fields["materials"]] == [False, True]
     assert events[0][1]["missing"] == ["licence"] and events[0][1]["supplied"] == ["bank"]
     with pytest.raises(domain.RuleError):
         materials.supply(report(), COMPANY_FILER, NOW, ["passport"])
 
 
 def test_anything_asked_later_is_an_extra_request_against_the_owner():
-    update, events = materials.request_extra(report(), OFFICER, NOW,
-                                             [{"code": "audit", "label": "Audit"}], "needed")
-    added = update["$push"]["materials"]["$each"][0]
+    fields, _, events = materials.request_extra(report(), OFFICER, NOW,
+                                                [{"code": "audit", "label": "Audit"}], "needed")
+    assert [m["code"] for m in fields["materials"]] == ["licence", "bank", "audit"]
+    added = fields["materials"][-1]
     assert added["extra"] and added["responsible_unit_id"] == "st1"
     assert events[0][1]["responsible_unit_id"] == "st1"
     with pytest.raises(domain.RuleError):
@@ -190,12 +194,14 @@ def test_anything_asked_later_is_an_extra_request_against_the_owner():
 
 def test_missed_acknowledgement_climbs_the_tree_one_step_at_a_time():
     r = report()
-    update, events = deadlines.ack_overdue(r, POLICY, NOW, domain.event_data)
+    fields, entries, events = deadlines.ack_overdue(r, POLICY, NOW, domain.event_data)
     assert events[0][1]["escalated_to_unit_id"] == "st1" and events[0][1]["step"] == 1
-    assert update["$set"]["ack_next_at"] == NOW + timedelta(seconds=600)
-    update, events = deadlines.ack_overdue(dict(r, ack_step=2), POLICY, NOW, domain.event_data)
+    assert fields["ack_next_at"] == NOW + timedelta(seconds=600)
+    assert entries[0]["actor"] == "system" and entries[0]["step"] == 1
+    fields, _, events = deadlines.ack_overdue(dict(r, ack_step=2), POLICY, NOW,
+                                              domain.event_data)
     assert events[0][1]["escalated_to_unit_id"] == "city"
-    assert update["$unset"] == {"ack_next_at": ""}  # the top: no further step
+    assert fields["ack_next_at"] is None  # the top: no further step
 
 
 def test_the_business_day_ends_at_the_policys_local_time():
@@ -206,5 +212,5 @@ def test_the_business_day_ends_at_the_policys_local_time():
     late = datetime(2026, 11, 28, 11, tzinfo=timezone.utc)
     assert deadlines.same_day_due(POLICY, late) == datetime(2026, 11, 29, 10,
                                                             tzinfo=timezone.utc)
-    _, events = deadlines.same_day_missed(report(), NOW, domain.event_data)
+    _, _, events = deadlines.same_day_missed(report(), NOW, domain.event_data)
     assert events[0][1]["day"] == "2026-11-28" and events[0][1]["responsible_unit_id"] == "st1"

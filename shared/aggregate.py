@@ -1,0 +1,64 @@
+"""The one write path of an aggregate (a report, a case).
+
+A command answers (fields, entries, events): the top-level fields it sets,
+the history entries it appends, the events it causes. This module stores
+all three in one single-document write — the state, its trail and its
+outbox together or not at all — conditional on the version that was read,
+so of two writers that read the same version exactly one wins. `run` is the
+one way a person's command goes: read, who may, rule, write, answer.
+"""
+from shared import clock, idempotency_key, outbox
+from shared.errors import Conflict
+from shared.rules import RuleError
+
+
+def created(doc, source, events, now):
+    """A new aggregate, carrying its first events, ready to insert."""
+    envs = outbox.record(source, doc["_id"], 0, events, now)
+    return {**doc, "version": 1, **outbox.on_insert(envs, now)}
+
+
+def save(collection, doc, source, change, now, also=(), where=None):
+    """Store `change` (fields, entries, events) on `doc` in one write,
+    conditional on doc's version (and `where`); True if this write won.
+    `also` are further update fragments of the same write (a request's
+    key, a clock's removal)."""
+    fields, entries, events = change
+    envs = outbox.record(source, doc["_id"], doc["seq"], events, now)
+    update = {"$set": dict(fields), "$inc": {"version": 1}}
+    if entries:
+        update["$push"] = {"history": {"$each": list(entries)}}
+    update = outbox.merge(update, outbox.push(doc["seq"], envs, now), *also)
+    return collection.update_one({"_id": doc["_id"], "version": doc["version"],
+                                  **(where or {})}, update).modified_count == 1
+
+
+def run(call, read, allowed, command, store, answer, retried=None):
+    """A person's command on one aggregate.
+
+    `read()` loads it (None if absent); `allowed(doc)` returns it or raises
+    the 404/403 the caller should see; `command(doc, now)` answers the
+    change or raises RuleError (a 409); `store(doc, change, also, now)`
+    writes it and says whether it won; `answer(doc)` is the reply. A retry
+    with the same Idempotency-Key answers `retried(doc)` without acting
+    again — asked before who may act, since the first call may have ended
+    the caller's part (a declined transfer); only the caller's own key can
+    match.
+    """
+    doc = read()
+    if doc is not None and idempotency_key.seen(doc, call.key):
+        return (retried or answer)(doc)
+    doc = allowed(doc)
+    now = clock.now()
+    try:
+        change = command(doc, now)
+    except RuleError as exc:
+        raise Conflict(str(exc))
+    if not store(doc, change, [idempotency_key.remember(call.key, now)], now):
+        # The same request sent twice at once: the copy that lost finds the winner.
+        doc = read()
+        if not idempotency_key.seen(doc, call.key):
+            raise Conflict("it changed meanwhile; read it again")
+    else:
+        doc = read()
+    return answer(doc)
