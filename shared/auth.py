@@ -1,5 +1,11 @@
 """Who is calling, and who may do what: the one place for both.
 
+PERMISSIONS, at the end, is the one table of who may call what: each action
+names the roles that may attempt it and the rule (a can_* function) that
+says whether this principal may act on this resource. A route declares its
+action (`@api(..., action="report.accept")`): its roles, the 403 for any
+other role and the roles in the OpenAPI document all come from the table.
+
 Tokens are HS256 JWTs signed with SIGNING_KEY, carrying the role, the
 subject and, for officers and supervisors, the unit with its ancestors
 (`units`), so a supervisor's reach over its subtree needs no lookup. The
@@ -7,6 +13,7 @@ admin token is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
 """
 import hmac
 from dataclasses import dataclass, field
+from typing import Callable
 from datetime import datetime, timedelta, timezone
 
 import jwt
@@ -16,30 +23,6 @@ from shared.errors import Forbidden, Unauthorized
 ISSUER = "fasttrack"
 ROLES = ("company", "officer", "supervisor", "admin")
 POLICE = ("officer", "supervisor")
-
-# Role-level table: which roles may attempt each action. Whether the
-# principal may touch a given resource is decided by the can_* functions.
-PERMISSIONS = {
-    "admin.manage": {"admin"},
-    "admin.read_failures": {"admin"},
-    "report.file": {"company", "officer", "supervisor"},
-    "report.read": {"company", "officer", "supervisor"},
-    "report.acknowledge": set(POLICE),
-    "report.accept": set(POLICE),
-    "case.read": {"company", "officer", "supervisor"},
-    "case.work": set(POLICE),                 # progress, conclude, pause: the team
-    "case.supervise": {"supervisor"},         # escalate, deadline, lead, sign-off
-    "case.reopen": {"company", "supervisor"},
-    "case.rate": {"company"},
-    "ledger.read": {"supervisor"},
-    "ledger.resolve": {"supervisor"},         # 銷號: only a supervisor
-    "scorecard.read": {"officer", "supervisor", "admin"},
-    "notice.read": {"company"},
-    "subscription.manage": {"company"},
-    "delivery.read": {"admin"},
-    "delivery.replay": {"admin"},
-}
-
 
 @dataclass(frozen=True)
 class Principal:
@@ -85,9 +68,6 @@ def authenticate(header, admin_token, key):
                      tuple(claims.get("units") or ()))
 
 
-def require(principal, action):
-    if principal.role not in PERMISSIONS[action]:
-        raise Forbidden(f"the {principal.role} role may not do this")
 
 
 def in_reach(principal, unit_path):
@@ -213,3 +193,60 @@ def can_read_scorecard(principal, unit_path):
     if principal.role == "admin":
         return True
     return principal.is_police and in_reach(principal, unit_path)
+
+
+@dataclass(frozen=True)
+class Permission:
+    roles: frozenset
+    rule: Callable | None = None   # (principal, resource) -> bool; None: the role suffices
+
+
+def _allow(roles, rule=None):
+    return Permission(frozenset(roles), rule)
+
+
+PEOPLE = ("company", *POLICE)
+PERMISSIONS = {
+    "admin.manage": _allow({"admin"}),
+    "admin.read_failures": _allow({"admin"}),
+    "report.file": _allow(PEOPLE),
+    "report.list": _allow(PEOPLE),
+    "report.read": _allow(PEOPLE, can_read_report),
+    # acknowledge, accept, transfer, merge, ask for more: the owner unit
+    "report.act": _allow(POLICE, can_act_on_report),
+    "report.answer_transfer": _allow(POLICE, can_answer_transfer),
+    "report.supply_materials": _allow(PEOPLE, can_supply_materials),
+    "case.list": _allow(PEOPLE),
+    "case.read": _allow(PEOPLE, can_read_case),
+    "case.work": _allow(POLICE, can_work_case),           # progress, conclude, pause
+    "case.manage_team": _allow(POLICE, can_manage_team),
+    "case.supervise": _allow({"supervisor"}, can_supervise_case),  # escalate, 限期, lead
+    "case.sign_off": _allow({"supervisor"}, can_sign_off_case),
+    "case.reopen": _allow({"company", "supervisor"}, can_reopen_case),
+    "case.rate": _allow({"company"}, can_rate_case),
+    "ledger.read": _allow({"supervisor"}),
+    "ledger.resolve": _allow({"supervisor"}, can_resolve_ledger_item),   # 銷號
+    "scorecard.read": _allow({"officer", "supervisor", "admin"}, can_read_scorecard),
+    "notice.read": _allow({"company"}),
+    "subscription.manage": _allow({"company"}),
+    "delivery.read": _allow({"admin"}),
+    "delivery.replay": _allow({"admin"}),
+}
+
+
+def roles_for(action):
+    return tuple(sorted(PERMISSIONS[action].roles))
+
+
+def require(principal, action):
+    """403 unless the principal's role may attempt `action`."""
+    if principal.role not in PERMISSIONS[action].roles:
+        raise Forbidden(f"the {principal.role} role may not do this")
+
+
+def allows(principal, action, resource):
+    """Whether the principal may do `action` on this resource (report, case,
+    ledger item, unit path); its role was checked when the route was called."""
+    rule = PERMISSIONS[action].rule
+    return principal.role in PERMISSIONS[action].roles and (rule is None
+                                                          or rule(principal, resource))

@@ -83,7 +83,8 @@ class ServiceBase:
     def get_openapi(self, call):
         return openapi(self.health.container, f"FastTrack {self.name}")
 
-    @api("GET", "/admin/failures", roles=("admin",), query=FailureQuery, answer=FailureList)
+    @api("GET", "/admin/failures", action="admin.read_failures", query=FailureQuery,
+         answer=FailureList)
     def list_failures(self, call):
         """Event handlers that failed (retrying) or gave up (dead letters)."""
         return {"items": self.inbox.failures(call.query.get("status"))}

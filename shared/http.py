@@ -4,7 +4,7 @@ in shared/base.py, the OpenAPI document in shared/openapi.py).
 
 An entrypoint is declared as
 
-    @api("POST", "/reports", roles=("company",), body=ReportIn, answer=ReportOut, status=201)
+    @api("POST", "/reports", action="report.file", body=ReportIn, answer=ReportOut, status=201)
     def file_report(self, call): ...
 
 and receives a `Call` (principal, loaded body and query, raw request); it
@@ -26,7 +26,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
 from shared import auth, idempotency_key
-from shared.errors import ApiError, BadRequest, Forbidden, Invalid, TooLarge, Unavailable
+from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
@@ -137,9 +137,10 @@ class JsonWebServer(WebServer):
 class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
-    def __init__(self, method, url, roles=None, body=None, query=None,
+    def __init__(self, method, url, action=None, body=None, query=None,
                  answer=None, status=200, summary=None, keyed=False, **kwargs):
-        self.roles = roles          # None: public route
+        self.action = action        # its roles: shared.auth.PERMISSIONS; None: public
+        self.roles = auth.roles_for(action) if action else None
         self.body_schema = body
         self.query_schema = query
         self.answer_schema = answer
@@ -156,8 +157,7 @@ class JsonHttp(HttpRequestHandler):
         if self.roles is not None:
             who = auth.authenticate(request.headers.get("Authorization"),
                                     config.get("ADMIN_TOKEN"), config["SIGNING_KEY"])
-            if who.role not in self.roles:
-                raise Forbidden(f"the {who.role} role may not do this")
+            auth.require(who, self.action)
         call = Call(request, who)
         parsed = None
         if self.body_schema is not None:

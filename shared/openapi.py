@@ -51,6 +51,8 @@ def openapi(container, title):
             op.setdefault("parameters", []).append(idempotency_key.HEADER)
         if ep.roles is not None:
             op["security"] = [{"bearer": []}]
+            op["description"] = f"Roles: {', '.join(ep.roles)}."
+            op["x-roles"] = list(ep.roles)
         url = ep.url.replace("<", "{").replace(">", "}")
         params = [{"in": "path", "name": p.split("{")[-1], "required": True,
                    "schema": {"type": "string"}}

@@ -47,7 +47,7 @@ class LedgerRoutes:
         return self.repo.unit_path(unit_id) or [unit_id]
 
     # -- the ledger --------------------------------------------------------
-    @api("GET", "/ledger", roles=("supervisor",), query=s.LedgerQuery, answer=s.LedgerList)
+    @api("GET", "/ledger", action="ledger.read", query=s.LedgerQuery, answer=s.LedgerList)
     def list_ledger(self, call):
         q = call.query
         query = auth.ledger_filter(call.who)
@@ -59,11 +59,11 @@ class LedgerRoutes:
                                                      ("$lt", q.get("end"))) if v}
         return {"items": self.repo.ledger(query, q["limit"])}
 
-    @api("POST", "/ledger/<item_id>/resolve", roles=("supervisor",), body=s.NoteIn,
+    @api("POST", "/ledger/<item_id>/resolve", action="ledger.resolve", body=s.NoteIn,
          answer=s.LedgerItemOut)
     def resolve_ledger_item(self, call, item_id):
         item = self.repo.ledger_item(item_id)
-        if item is None or not auth.can_resolve_ledger_item(call.who, item):
+        if item is None or not auth.allows(call.who, "ledger.resolve", item):
             raise NotFound("no such ledger item")
         try:
             fields = accountability.resolve(item, call.who, call.body["note"], clock.now())
@@ -74,11 +74,11 @@ class LedgerRoutes:
         return self.repo.ledger_item(item_id)
 
     # -- the scorecard -----------------------------------------------------
-    @api("GET", "/units/<unit_id>/scorecard", roles=("officer", "supervisor", "admin"),
+    @api("GET", "/units/<unit_id>/scorecard", action="scorecard.read",
          query=s.Range, answer=s.ScorecardOut)
     def unit_scorecard(self, call, unit_id):
         path = self.repo.unit_path(unit_id)
-        if path is None or not auth.can_read_scorecard(call.who, path):
+        if path is None or not auth.allows(call.who, "scorecard.read", path):
             raise NotFound("no such unit")
         end = call.query.get("end") or datetime.now(timezone.utc)
         start = call.query.get("start") or end - DEFAULT_RANGE

@@ -6,8 +6,6 @@ from shared import aggregate, auth
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.http import api
 
-PEOPLE = ("company", *auth.POLICE)
-
 
 class CaseRoutes:
     def known_officer(self, officer_id):
@@ -18,7 +16,7 @@ class CaseRoutes:
         return officer_id
 
     # -- reads -------------------------------------------------------------
-    @api("GET", "/cases", roles=PEOPLE, query=s.CaseQuery)
+    @api("GET", "/cases", action="case.list", query=s.CaseQuery)
     def list_cases(self, call):
         wanted = {field: call.query[key] for key, field in (
             ("status", "stage"), ("stale", "stale")) if key in call.query}
@@ -27,80 +25,81 @@ class CaseRoutes:
             # who may see it. Joined with the principal's filter ($or), the
             # database scanned every case the principal may see, per call.
             case = self.repo.case_of_report(call.query["report_id"])
-            found = [case] if case and auth.can_read_case(call.who, case) and all(
+            found = [case] if case and auth.allows(call.who, "case.read", case) and all(
                 case.get(field) == value for field, value in wanted.items()) else []
         else:
             found = self.repo.cases(dict(auth.case_filter(call.who), **wanted),
                                     call.query["limit"])
         return {"items": self.view(call.who)(many=True).dump(found)}
 
-    @api("GET", "/cases/<case_id>", roles=PEOPLE)
+    @api("GET", "/cases/<case_id>", action="case.read")
     def get_case(self, call, case_id):
         return self.view(call.who)().dump(self.visible_case(call.who, case_id))
 
     # -- the team's work ---------------------------------------------------
-    @api("POST", "/cases/<case_id>/progress", roles=auth.POLICE, body=s.ProgressIn, keyed=True)
+    @api("POST", "/cases/<case_id>/progress", action="case.work", body=s.ProgressIn, keyed=True)
     def progress_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_work_case,
+        return self.act(call, case_id, "case.work",
                         lambda case, now: domain.progress(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/conclude", roles=auth.POLICE, body=s.ConcludeIn, keyed=True)
+    @api("POST", "/cases/<case_id>/conclude", action="case.work", body=s.ConcludeIn, keyed=True)
     def conclude_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_work_case,
+        return self.act(call, case_id, "case.work",
                         lambda case, now: domain.conclude(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/pause", roles=auth.POLICE, body=s.ReasonIn, keyed=True)
+    @api("POST", "/cases/<case_id>/pause", action="case.work", body=s.ReasonIn, keyed=True)
     def pause_case(self, call, case_id):
         """Waiting on the company by hand: the clocks stop."""
-        return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
+        return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.pause(case, call.who.subject, call.who.role, call.body["reason"], now),
             "the case is paused already, or concluded"))
 
-    @api("POST", "/cases/<case_id>/resume", roles=auth.POLICE, keyed=True)
+    @api("POST", "/cases/<case_id>/resume", action="case.work", keyed=True)
     def resume_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_work_case, lambda case, now: must(
+        return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.resume(case, call.who.subject, call.who.role, now), "the case is not paused"))
 
-    @api("POST", "/cases/<case_id>/team", roles=auth.POLICE, body=s.MemberIn, keyed=True)
+    @api("POST", "/cases/<case_id>/team", action="case.manage_team", body=s.MemberIn, keyed=True)
     def add_team_member(self, call, case_id):
-        return self.act(call, case_id, auth.can_manage_team, lambda case, now: domain.add_member(
+        return self.act(call, case_id, "case.manage_team", lambda case, now: domain.add_member(
             case, call.who, self.known_officer(call.body["officer_id"]), now))
 
     # -- supervision -------------------------------------------------------
-    @api("POST", "/cases/<case_id>/lead", roles=("supervisor",), body=s.LeadIn, keyed=True)
+    @api("POST", "/cases/<case_id>/lead", action="case.supervise", body=s.LeadIn, keyed=True)
     def reassign_lead(self, call, case_id):
-        return self.act(call, case_id, auth.can_supervise_case,
+        return self.act(call, case_id, "case.supervise",
                         lambda case, now: domain.reassign_lead(
                             case, call.who, self.known_officer(call.body["officer_id"]),
                             call.body["reason"], now))
 
-    @api("POST", "/cases/<case_id>/escalate", roles=("supervisor",), body=s.ReasonIn, keyed=True)
+    @api("POST", "/cases/<case_id>/escalate", action="case.supervise", body=s.ReasonIn, keyed=True)
     def escalate_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_supervise_case,
+        return self.act(call, case_id, "case.supervise",
                         lambda case, now: escalation.escalate_by_hand(
                             case, call.who, call.body["reason"], now))
 
-    @api("POST", "/cases/<case_id>/deadline", roles=("supervisor",), body=s.DeadlineIn, keyed=True)
+    @api("POST", "/cases/<case_id>/deadline", action="case.supervise", body=s.DeadlineIn,
+         keyed=True)
     def set_case_deadline(self, call, case_id):
-        return self.act(call, case_id, auth.can_supervise_case,
+        return self.act(call, case_id, "case.supervise",
                         lambda case, now: clocks.set_deadline(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/close", roles=("supervisor",), keyed=True)
+    @api("POST", "/cases/<case_id>/close", action="case.sign_off", keyed=True)
     def close_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_sign_off_case,
+        return self.act(call, case_id, "case.sign_off",
                         lambda case, now: domain.close(case, call.who, now))
 
-    @api("POST", "/cases/<case_id>/reopen", roles=("company", "supervisor"), body=s.ReasonIn,
+    @api("POST", "/cases/<case_id>/reopen", action="case.reopen", body=s.ReasonIn,
          keyed=True)
     def reopen_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_reopen_case, lambda case, now: domain.reopen(
+        return self.act(call, case_id, "case.reopen", lambda case, now: domain.reopen(
             case, call.who, call.body["reason"], now))
 
     # -- the company -------------------------------------------------------
-    @api("POST", "/cases/<case_id>/satisfaction", roles=("company",), body=s.SatisfactionIn,
+    @api("POST", "/cases/<case_id>/satisfaction", action="case.rate", body=s.SatisfactionIn,
          status=201, keyed=True)
     def rate_case(self, call, case_id):
-        return self.act(call, case_id, auth.can_rate_case,
+        return self.act(call, case_id, "case.rate",
                         lambda case, now: domain.rate(case, call.who, call.body, now))
 
     # -- helpers -----------------------------------------------------------
@@ -112,14 +111,14 @@ class CaseRoutes:
 
     def visible(self, who, case):
         # 404, not 403: a case one may not read must not be seen to exist.
-        if case is None or not auth.can_read_case(who, case):
+        if case is None or not auth.allows(who, "case.read", case):
             raise NotFound("no such case")
         return case
 
-    def act(self, call, case_id, allowed, command):
+    def act(self, call, case_id, action, command):
         def may_act(case):
             case = self.visible(call.who, case)
-            if not allowed(call.who, case):
+            if not auth.allows(call.who, action, case):
                 raise Forbidden("you may not do this on this case")
             return case
         return aggregate.run(call, lambda: self.repo.case(case_id), may_act, command,

@@ -22,11 +22,9 @@ from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.policy import Policy
 
-POLICE = auth.POLICE
 # The merging worker links its target at once; the sweep only finishes what
 # a crash left, so it leaves a fresh link to that worker.
 MERGE_LINK_GRACE = timedelta(seconds=2)
-REPORTERS = ("company", *POLICE)
 
 
 class IntakeService(ServiceBase):
@@ -38,7 +36,8 @@ class IntakeService(ServiceBase):
     policy = Policy("intake")
 
     # -- organisation (admin) ----------------------------------------------
-    @api("POST", "/admin/units", roles=("admin",), body=s.UnitIn, answer=s.UnitOut, status=201)
+    @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
+         status=201)
     def create_unit(self, call):
         body = call.body
         parents = {u: d.get("parent_unit_id") for u, d in self.repo.units().items()}
@@ -51,7 +50,7 @@ class IntakeService(ServiceBase):
             raise Conflict("a unit with this id exists")
         return doc
 
-    @api("POST", "/admin/officers", roles=("admin",), body=s.OfficerIn, answer=s.OfficerOut,
+    @api("POST", "/admin/officers", action="admin.manage", body=s.OfficerIn, answer=s.OfficerOut,
          status=201)
     def create_officer(self, call):
         unit = self._unit(call.body["unit_id"], "unit_id")
@@ -63,7 +62,7 @@ class IntakeService(ServiceBase):
                                  unit["_id"], unit["path"], ttl_days=self._ttl())
         return dict(doc, token=token)
 
-    @api("POST", "/admin/companies", roles=("admin",), body=s.CompanyIn, answer=s.CompanyOut,
+    @api("POST", "/admin/companies", action="admin.manage", body=s.CompanyIn, answer=s.CompanyOut,
          status=201)
     def create_company(self, call):
         self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
@@ -81,7 +80,7 @@ class IntakeService(ServiceBase):
         return dict(doc, token=token)
 
     # -- receiving ---------------------------------------------------------
-    @api("POST", "/reports", roles=REPORTERS, body=s.ReportIn, answer=s.ReportOut, status=201,
+    @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.ReportOut, status=201,
          keyed=True)
     def file_report(self, call):
         who, body = call.who, call.body
@@ -111,58 +110,59 @@ class IntakeService(ServiceBase):
         self.relay.flush(REPORTS, saved["_id"])
         return (201 if created else 200), saved
 
-    @api("GET", "/reports", roles=REPORTERS, query=s.ReportQuery, answer=s.ReportList)
+    @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.ReportList)
     def list_reports(self, call):
         return {"items": self.repo.reports(auth.report_filter(call.who),
                                            call.query.get("status"), call.query["limit"])}
 
-    @api("GET", "/reports/<report_id>", roles=REPORTERS, answer=s.ReportOut)
+    @api("GET", "/reports/<report_id>", action="report.read", answer=s.ReportOut)
     def get_report(self, call, report_id):
-        return self._report(call.who, report_id, auth.can_read_report)
+        return self._allowed(call.who, self.repo.report(report_id), "report.read")
 
     # -- owning it until it is done -----------------------------------------
-    @api("POST", "/reports/<report_id>/acknowledge", roles=POLICE, answer=s.ReportOut,
+    @api("POST", "/reports/<report_id>/acknowledge", action="report.act", answer=s.ReportOut,
          keyed=True)
     def acknowledge_report(self, call, report_id):
         return self._act(call, report_id, domain.acknowledge)
 
-    @api("POST", "/reports/<report_id>/accept", roles=POLICE, answer=s.ReportOut, keyed=True)
+    @api("POST", "/reports/<report_id>/accept", action="report.act", answer=s.ReportOut,
+         keyed=True)
     def accept_report(self, call, report_id):
         return self._act(call, report_id, domain.accept)
 
-    @api("POST", "/reports/<report_id>/transfer", roles=POLICE, body=s.TransferIn,
+    @api("POST", "/reports/<report_id>/transfer", action="report.act", body=s.TransferIn,
          answer=s.ReportOut, keyed=True)
     def transfer_report(self, call, report_id):
         to = self._unit(call.body["to_unit_id"], "to_unit_id")
         return self._act(call, report_id, domain.transfer, to["path"],
                          call.body["reason"], self.policy)
 
-    @api("POST", "/reports/<report_id>/transfer/accept", roles=POLICE, answer=s.ReportOut,
-         keyed=True)
+    @api("POST", "/reports/<report_id>/transfer/accept", action="report.answer_transfer",
+         answer=s.ReportOut, keyed=True)
     def accept_transfer(self, call, report_id):
         return self._act(call, report_id, domain.accept_transfer,
-                         rule=auth.can_answer_transfer)
+                         action="report.answer_transfer")
 
-    @api("POST", "/reports/<report_id>/transfer/decline", roles=POLICE, body=s.ReasonIn,
-         answer=s.ReportOut, keyed=True)
+    @api("POST", "/reports/<report_id>/transfer/decline", action="report.answer_transfer",
+         body=s.ReasonIn, answer=s.ReportOut, keyed=True)
     def decline_transfer(self, call, report_id):
         return self._act(call, report_id, domain.decline_transfer, call.body["reason"],
-                         rule=auth.can_answer_transfer)
+                         action="report.answer_transfer")
 
-    @api("POST", "/reports/<report_id>/merge", roles=POLICE, body=s.MergeIn, answer=s.ReportOut,
-         keyed=True)
+    @api("POST", "/reports/<report_id>/merge", action="report.act", body=s.MergeIn,
+         answer=s.ReportOut, keyed=True)
     def merge_report(self, call, report_id):
         report = self.repo.report(report_id)
         if report is not None and idempotency_key.seen(report, call.key):
             return self._retried(call.who, report)
-        self._allowed(call.who, report, auth.can_act_on_report)
+        self._allowed(call.who, report, "report.act")
         into = call.body["into_report_id"]
         # The target must be the caller's unit's too, and one it may not act
         # on is "no such report": moving a report to another unit is a
         # transfer, which that unit consents to, and a merge must not reveal
         # that another unit's report exists.
         target = self.repo.report(into)
-        if target is None or not auth.can_act_on_report(call.who, target):
+        if target is None or not auth.allows(call.who, "report.act", target):
             raise NotFound("no such report", {"into_report_id": ["unknown report"]})
         merge_id = clock.new_id()
         if not self.repo.hold_for_merge((report_id, into), merge_id, clock.now()):
@@ -182,14 +182,14 @@ class IntakeService(ServiceBase):
         finally:
             self.repo.release_merge((report_id, into), merge_id)
 
-    @api("POST", "/reports/<report_id>/materials", roles=REPORTERS, body=s.MaterialsIn,
-         answer=s.ReportOut, keyed=True)
+    @api("POST", "/reports/<report_id>/materials", action="report.supply_materials",
+         body=s.MaterialsIn, answer=s.ReportOut, keyed=True)
     def supply_materials(self, call, report_id):
         return self._act(call, report_id, materials.supply, call.body["supplied"],
-                         rule=auth.can_supply_materials)
+                         action="report.supply_materials")
 
-    @api("POST", "/reports/<report_id>/materials/extra", roles=POLICE, body=s.ExtraMaterialsIn,
-         answer=s.ReportOut, keyed=True)
+    @api("POST", "/reports/<report_id>/materials/extra", action="report.act",
+         body=s.ExtraMaterialsIn, answer=s.ReportOut, keyed=True)
     def request_extra_materials(self, call, report_id):
         return self._act(call, report_id, materials.request_extra, call.body["items"],
                          call.body["reason"])
@@ -238,19 +238,16 @@ class IntakeService(ServiceBase):
             raise Invalid("no such unit", {field: ["unknown unit"]})
         return unit
 
-    def _report(self, who, report_id, rule):
-        return self._allowed(who, self.repo.report(report_id), rule)
-
-    def _allowed(self, who, report, rule):
+    def _allowed(self, who, report, action):
         # 404, not 403: another company's or unit's report must not be seen to exist.
-        if report is None or not rule(who, report):
+        if report is None or not auth.allows(who, action, report):
             raise NotFound("no such report")
         return report
 
-    def _act(self, call, report_id, command, *args, rule=auth.can_act_on_report, merge=None):
+    def _act(self, call, report_id, command, *args, action="report.act", merge=None):
         return aggregate.run(
             call, lambda: self.repo.report(report_id),
-            lambda report: self._allowed(call.who, report, rule),
+            lambda report: self._allowed(call.who, report, action),
             lambda report, now: command(report, call.who, now, *args),
             lambda report, change, also, now: self._save(report, change, now, also, merge),
             lambda report: report, lambda report: self._retried(call.who, report))
@@ -260,7 +257,7 @@ class IntakeService(ServiceBase):
         Found before who may act now is asked, since the first call may have
         ended the caller's part (a declined transfer); only the caller's own
         key can match."""
-        if auth.can_read_report(who, report):
+        if auth.allows(who, "report.read", report):
             return report
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 

@@ -15,7 +15,7 @@ from services.notify.channels import Channels, webhook_problem
 from services.notify.delivery import Courier
 from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
-from shared import auth, clock
+from shared import clock
 from shared.errors import BadRequest, Conflict, Invalid, NotFound
 from shared.fields import EARLIEST, LATEST
 from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
@@ -23,10 +23,6 @@ from shared.base import ServiceBase
 from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
-
-
-def roles(action):
-    return tuple(sorted(auth.PERMISSIONS[action]))
 
 
 class NotifyService(ServiceBase):
@@ -79,7 +75,7 @@ class NotifyService(ServiceBase):
         self.sequencer().release_overdue()
 
     # -- the feed ----------------------------------------------------------
-    @api("GET", "/notices", roles=roles("notice.read"), query=s.NoticeQuery,
+    @api("GET", "/notices", action="notice.read", query=s.NoticeQuery,
          answer=s.NoticePage)
     def list_notices(self, call):
         after = decode_cursor(call.query.get("after"))
@@ -93,7 +89,7 @@ class NotifyService(ServiceBase):
         return {"items": items, "next": nxt}
 
     # -- the company's channels --------------------------------------------
-    @api("PUT", "/subscription", roles=roles("subscription.manage"),
+    @api("PUT", "/subscription", action="subscription.manage",
          body=s.SubscriptionIn, answer=s.SubscriptionOut)
     def put_subscription(self, call):
         url = call.body["webhook_url"]
@@ -107,12 +103,12 @@ class NotifyService(ServiceBase):
             self.repo.update_subscription(company_id, fields)
         return self.repo.subscription(company_id)
 
-    @api("GET", "/subscription", roles=roles("subscription.manage"),
+    @api("GET", "/subscription", action="subscription.manage",
          answer=s.SubscriptionOut)
     def get_subscription(self, call):
         return self._subscription(call.who.subject)
 
-    @api("POST", "/subscription/rotate-secret", roles=roles("subscription.manage"),
+    @api("POST", "/subscription/rotate-secret", action="subscription.manage",
          answer=s.SubscriptionOut)
     def rotate_secret(self, call):
         """A new secret; the old one signs beside it during the overlap."""
@@ -129,19 +125,19 @@ class NotifyService(ServiceBase):
         return sub
 
     # -- deliveries (admin) -------------------------------------------------
-    @api("GET", "/deliveries", roles=roles("delivery.read"), query=s.DeliveryQuery,
+    @api("GET", "/deliveries", action="delivery.read", query=s.DeliveryQuery,
          answer=s.DeliveryList)
     def list_deliveries(self, call):
         q = dict(call.query)
         limit = q.pop("limit")
         return {"items": self.repo.deliveries.listing(q, limit)}
 
-    @api("GET", "/deliveries/<delivery_id>", roles=roles("delivery.read"),
+    @api("GET", "/deliveries/<delivery_id>", action="delivery.read",
          answer=s.DeliveryOut)
     def get_delivery(self, call, delivery_id):
         return self._delivery(delivery_id)
 
-    @api("POST", "/deliveries/<delivery_id>/replay", roles=roles("delivery.replay"),
+    @api("POST", "/deliveries/<delivery_id>/replay", action="delivery.replay",
          answer=s.DeliveryOut)
     def replay_delivery(self, call, delivery_id):
         """A dead letter gets a fresh round of tries (its receiver recovered)."""
