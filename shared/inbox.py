@@ -21,8 +21,6 @@ import logging
 import random
 from datetime import timedelta
 
-import os
-import signal
 
 from marshmallow import ValidationError
 from nameko.events import EventHandler
@@ -30,7 +28,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import ConnectionFailure
 from prometheus_client import Counter
 
-from shared import clock
+from shared import clock, faults
 from shared.events import EnvelopeSchema
 from shared.mongo import Mongo
 
@@ -81,9 +79,7 @@ class Inbox:
             self._failed(key, handler, body, event, exc, attempts=1)
             CONSUMED.labels(handler, event["type"], "failed").inc()
             return
-        if self.p.fault == f"crash_after_apply:{handler}":
-            log.error("fault injection: killing the process before recording %s", key)
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.crash_at(self.p.container.config, f"crash_after_apply:{handler}")
         self.coll.update_one({"_id": key}, {
             "$set": {"status": "applied", "applied_at": clock.now()},
             "$setOnInsert": self._meta(handler, event)}, upsert=True)
@@ -149,7 +145,6 @@ class InboxProvider(DependencyProvider):
         config = self.container.config
         self.max_attempts = int(config.get("RETRY_MAX_ATTEMPTS") or 8)
         self.base_delay = float(config.get("RETRY_BASE_DELAY") or 5)
-        self.fault = config.get("FAULT") or ""
         # consume() raises only when the database is away; then the message
         # must go back to the broker, not be acked and lost.
         for entrypoint in self.container.entrypoints:

@@ -13,15 +13,13 @@ or a broker outage left behind. A crash between publish and pull sends an
 event twice: consumers are idempotent by event_id.
 """
 import logging
-import os
-import signal
 from datetime import timedelta
 
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 
-from shared import clock
+from shared import clock, faults
 from shared.events import CONSUMERS, envelope, queue_name
 from shared.mongo import Mongo
 
@@ -154,7 +152,6 @@ class OutboxRelay(DependencyProvider):
     def setup(self):
         config = self.container.config
         self.source = self.container.service_name
-        self.fault = config.get("FAULT") or ""
         self.publisher = Publisher(
             config["AMQP_URI"], use_confirms=True,
             declare=[event_exchange(self.source)],
@@ -167,10 +164,7 @@ class OutboxRelay(DependencyProvider):
         declare_consumer_queues(self.container.config["AMQP_URI"], self.source)
 
     def publish(self, event):
-        if self.fault == f"crash_before_publish:{event['type']}":
-            log.error("fault injection: killing the process before publishing %s",
-                      event["event_id"])
-            os.kill(os.getpid(), signal.SIGKILL)
+        faults.crash_at(self.container.config, f"crash_before_publish:{event['type']}")
         # mandatory where the table names consumers: their queues are declared,
         # so an unroutable event there is an error to keep and retry. An event
         # nobody consumes has nobody to lose it.

@@ -188,10 +188,6 @@ class CompanyCaseOut(CaseOut):
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
 
 
-class CaseList(Schema):
-    items = fields.List(fields.Nested(CaseOut))
-
-
 class ResolutionOut(Schema):
     by = fields.String()
     unit_id = fields.String()

@@ -10,9 +10,6 @@ from shared.fields import ID_RE, In, Moment, Money, ShownTime, text
 CLOCK_SKEW = timedelta(minutes=5)
 
 
-ident = fields.String(required=True, validate=validate.Regexp(ID_RE))
-
-
 class UnitIn(In):
     unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
     name = text(200)

@@ -3,8 +3,6 @@
 Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
-import os
-import signal
 from datetime import timedelta
 
 from nameko.dependency_providers import Config
@@ -198,8 +196,7 @@ class IntakeService(ServiceBase):
     @rpc
     def officer(self, officer_id):
         """Who an officer is, for a service that must check one now; None if unknown."""
-        if self.config.get("FAULT") == "crash_in_rpc:officer":
-            os.kill(os.getpid(), signal.SIGKILL)  # fault injection: mid-call, unanswered
+        faults.crash_at(self.config, "crash_in_rpc:officer")  # mid-call, unanswered
         found = self.repo.get("officers", str(officer_id))
         if found is None:
             return None
