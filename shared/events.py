@@ -50,6 +50,12 @@ CASE_CLOSED = "case_closed"
 CASE_REOPENED = "case_reopened"              # reason
 CASE_RATED = "case_rated"                    # rating (comment stays internal)
 
+# The values of a report's `incident_type`: intake refuses any other, and the
+# case policy's rules name them (policy/cases.yml `incident_type`).
+INCIDENT_TYPES = ("fraud", "telecom_fraud", "theft", "embezzlement", "extortion",
+                  "contract_fraud", "business_disruption", "cybercrime",
+                  "ip_infringement", "other")
+
 # Every event whose subject is a report, and every one whose subject is a case.
 REPORT_EVENTS = (REPORT_RECEIVED, STOP_PAYMENT_REQUESTED, REPORT_ACKNOWLEDGED,
                  REPORT_TRANSFER_OFFERED, REPORT_TRANSFER_DECLINED, REPORT_TRANSFERRED,

@@ -38,51 +38,9 @@ def check_move(stage, to, action):
     return to
 
 
-# What a policy rule may ask of a case (policy/cases.yml `rules[].when`), and
-# what each value must be.
-CONDITIONS = {
-    "min_loss": ("a decimal string", lambda v: isinstance(v, str) and _decimal(v)),
-    "funds_in_transit": ("true or false", lambda v: isinstance(v, bool)),
-    "incident_type": ("a list of incident types",
-                      lambda v: isinstance(v, list) and all(isinstance(t, str) for t in v)),
-    "min_merged": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-    "min_victims": ("a whole number", lambda v: isinstance(v, int) and not isinstance(v, bool)),
-}
-
-
-def rule_problems(rules, priorities):
-    """What makes a policy's rules unusable, in words; empty when none. A
-    misspelt condition would match every case, a mistyped value fail every
-    opening: either way the file is refused and the last good policy stays."""
-    if not isinstance(rules, list) or not rules:
-        return ["rules must be a non-empty list"]
-    problems = []
-    for i, rule in enumerate(rules, 1):
-        when = rule.get("when") if isinstance(rule, dict) else None
-        if not isinstance(when, dict):
-            problems.append(f"rule {i} needs a `when` mapping")
-            continue
-        for name, value in when.items():
-            if name not in CONDITIONS:
-                problems.append(f"rule {i}: unknown rule condition {name}")
-            elif not CONDITIONS[name][1](value):
-                problems.append(f"rule {i}: {name} must be {CONDITIONS[name][0]}")
-        if rule.get("priority") not in priorities or rule.get("level") not in LEVELS:
-            problems.append(f"rule {i}: priority must be one of {', '.join(priorities)} "
-                            f"and level one of {', '.join(LEVELS)}")
-    if problems == [] and rules[-1]["when"]:
-        problems.append("the last rule must match every case (`when: {}`)")
-    return problems
-
-
-def _decimal(text):
-    try:
-        return Decimal(text).is_finite()
-    except ArithmeticError:
-        return False
-
-
 def matches(when, facts):
+    """Whether a case meets a policy rule's conditions (policy/cases.yml
+    `rules[].when`), each checked when the file is read (policy_schema.When)."""
     if "min_loss" in when and facts["loss"] < Decimal(when["min_loss"]):
         return False
     if "funds_in_transit" in when and facts["funds_in_transit"] != when["funds_in_transit"]:

@@ -11,12 +11,11 @@ import uuid
 from decimal import Decimal
 
 from services.intake import deadlines
+from shared import events as catalogue
 from shared import history
 from shared.rules import RuleError
 
-INCIDENT_TYPES = ("fraud", "telecom_fraud", "theft", "embezzlement", "extortion",
-                  "contract_fraud", "business_disruption", "cybercrime",
-                  "ip_infringement", "other")
+INCIDENT_TYPES = catalogue.INCIDENT_TYPES   # the event contract names them
 LANGUAGES = ("zh-CN", "en")
 STATUSES = ("received", "acknowledged", "transfer_pending", "accepted", "merged")
 PREVIOUS = "<previous>"  # a decline returns the report to where it was
@@ -69,7 +68,7 @@ def materials_for(policy, incident_type, language):
 
 def occurred_too_long_ago(occurred_at, policy, now):
     """Older than the policy's floor (oldest_incident_years)."""
-    years = policy.get("oldest_incident_years", 20)
+    years = policy["oldest_incident_years"]
     return occurred_at < now.replace(year=now.year - years, day=min(now.day, 28))
 
 

@@ -11,6 +11,7 @@ from nameko.timer import timer
 
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
+from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from shared import aggregate, auth, clock, faults, idempotency_key
 from shared.errors import Conflict, Invalid, NotFound
@@ -31,7 +32,7 @@ class IntakeService(ServiceBase):
     config = Config()
     repo = Mongo("intake", Repository)
     relay = OutboxRelay()
-    policy = Policy("intake")
+    policy = Policy("intake", IntakePolicy())
 
     # -- organisation (admin) ----------------------------------------------
     @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
@@ -84,7 +85,7 @@ class IntakeService(ServiceBase):
         who, body = call.who, call.body
         if domain.occurred_too_long_ago(body["occurred_at"], self.policy, clock.now()):
             raise Invalid("the incident lies too far back", {"occurred_at": [
-                f"not more than {self.policy.get('oldest_incident_years', 20)} years ago"]})
+                f"not more than {self.policy['oldest_incident_years']} years ago"]})
         company = self.repo.get(COMPANIES, filer_company_id(who, body))
         if company is None:
             raise Invalid("no such company", {"company_id": ["unknown company"]})

@@ -14,6 +14,7 @@ from services.notify import schemas as s
 from services.notify.channels import Channels, webhook_problem
 from services.notify.delivery import Courier
 from services.notify.ordering import Sequencer
+from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
 from shared import clock
 from shared.errors import BadRequest, Conflict, Invalid, NotFound
@@ -29,7 +30,7 @@ class NotifyService(ServiceBase):
     name = "notify"
 
     repo = Mongo("notify", Repository)
-    policy = Policy("notify")
+    policy = Policy("notify", NotifyPolicy())
     channels = Channels()
     config = Config()
     templates = domain.load_templates()

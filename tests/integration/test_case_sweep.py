@@ -89,14 +89,29 @@ def test_a_supervisor_escalates_by_hand_and_the_case_is_flagged_higher(world):
     assert item["kind"] == "escalation" and item["detail"]["rung"] == "manual"
 
 
-def test_a_new_policy_file_re_times_open_cases_and_they_show_its_version(world):
+def first_action_after(case):
+    return datetime.fromisoformat(case["deadlines"]["first_action"]) - \
+        datetime.fromisoformat(case["opened_at"])
+
+
+def test_a_new_policy_file_re_times_open_cases_and_a_bad_one_leaves_the_last_good(
+        world, caplog):
     w = world(first_action=3600).start()
     case = w.open_case()
-    opened = datetime.fromisoformat(case["opened_at"])
-    assert datetime.fromisoformat(case["deadlines"]["first_action"]) == \
-        opened + timedelta(seconds=3600)
+    assert first_action_after(case) == timedelta(seconds=3600)
     write_policy(w.policy_file, fast(first_action=7200, version=2))
     moved = eventually(lambda: w.case(case["case_id"])["policy_version"] == 2
                        and w.case(case["case_id"]), what="the case re-timed")
-    assert datetime.fromisoformat(moved["deadlines"]["first_action"]) == \
-        opened + timedelta(seconds=7200)
+    assert first_action_after(moved) == timedelta(seconds=7200)
+    # A file the service cannot run (a misspelt rung) is refused with the key
+    # at fault in the log, and version 2 stays: nothing is re-timed by it,
+    # and a case opened now is timed by version 2.
+    bad = fast(first_action=60, version=3)
+    bad["escalation"]["ladder"][1] = "unit_supervisr"
+    write_policy(w.policy_file, bad)
+    eventually(lambda: "escalation.ladder[1]: 'unit_supervisr' is not one of lead_officer, "
+               "unit_supervisor, supervisor; the case policy stays at version 2" in caplog.text,
+               what="the refusal logged")
+    later = w.open_case()
+    assert later["policy_version"] == 2 and first_action_after(later) == timedelta(seconds=7200)
+    assert w.case(case["case_id"])["policy_version"] == 2

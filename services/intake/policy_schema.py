@@ -1,0 +1,34 @@
+"""What policy/intake.yml may say: intake's own module, because the names it
+uses are intake's (incident types, the languages a checklist is told in).
+
+Checked when the service starts (shared.policy.Policy): a misspelt key or
+incident type would otherwise be ignored in silence, and a mistyped time or
+duration fail later inside a timer.
+"""
+from marshmallow import fields, validate
+
+from services.intake.domain import INCIDENT_TYPES, LANGUAGES
+from shared.policy import ClockTime, PolicySchema, Seconds, Table, name, one_of, whole
+
+# A checklist item: its code, and its label in each language we tell it in.
+# zh-CN is required: it is the label shown when a company's language has none.
+Material = PolicySchema.from_dict({
+    "code": fields.String(required=True, validate=name),
+    **{lang: fields.String(required=lang == "zh-CN", validate=validate.Length(1, 500))
+       for lang in LANGUAGES}}, name="Material")
+
+
+class IntakePolicy(PolicySchema):
+    version = whole(1, required=True)
+    ack_seconds = Seconds(required=True)
+    ack_escalation_interval_seconds = Seconds(required=True)
+    transfer_respond_seconds = Seconds(required=True)
+    same_day_end = ClockTime(required=True)
+    # At most a century: that already reaches back before 1970, the earliest
+    # date the API takes; a larger number is a typing slip.
+    oldest_incident_years = whole(1, 100, required=True)
+    # incident type -> the specialty of the unit that takes it (首接首辦).
+    routing = Table(fields.String(validate=name), keys=one_of(INCIDENT_TYPES))
+    common_materials = fields.List(fields.Nested(Material), required=True)
+    materials = Table(fields.List(fields.Nested(Material)), keys=one_of(INCIDENT_TYPES),
+                      required=True)
