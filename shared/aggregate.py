@@ -7,18 +7,24 @@ outbox together or not at all — conditional on the version that was read,
 so of two writers that read the same version exactly one wins. `run` is the
 one way a person's command goes: read, who may, rule, write, answer.
 """
+from datetime import datetime
+from typing import Any, Callable, Iterable, Mapping
+
 from shared import clock, idempotency_key, outbox
 from shared.errors import Conflict
-from shared.rules import RuleError
+from shared.rules import Change, Event, RuleError
+
+Doc = dict[str, Any]
 
 
-def created(doc, source, events, now):
+def created(doc: Mapping[str, Any], source: str, events: list[Event], now: datetime) -> Doc:
     """A new aggregate, carrying its first events, ready to insert."""
     envs = outbox.record(source, doc["_id"], 0, events, now)
     return {**doc, "version": 1, **outbox.on_insert(envs, now)}
 
 
-def save(collection, doc, source, change, now, also=(), where=None):
+def save(collection: Any, doc: Mapping[str, Any], source: str, change: Change, now: datetime,
+         also: Iterable[dict] = (), where: dict | None = None) -> bool:
     """Store `change` (fields, entries, events) on `doc` in one write,
     conditional on doc's version (and `where`); True if this write won.
     `also` are further update fragments of the same write (a request's
@@ -33,7 +39,10 @@ def save(collection, doc, source, change, now, also=(), where=None):
                                   **(where or {})}, update).modified_count == 1
 
 
-def run(call, read, allowed, command, store, answer, retried=None):
+def run(call: Any, read: Callable[[], Doc | None], allowed: Callable[[Doc | None], Doc],
+        command: Callable[[Doc, datetime], Change],
+        store: Callable[[Doc, Change, list[dict], datetime], bool],
+        answer: Callable[[Doc], Any], retried: Callable[[Doc], Any] | None = None) -> Any:
     """A person's command on one aggregate.
 
     `read()` loads it (None if absent); `allowed(doc)` returns it or raises
@@ -54,11 +63,10 @@ def run(call, read, allowed, command, store, answer, retried=None):
         change = command(doc, now)
     except RuleError as exc:
         raise Conflict(str(exc))
-    if not store(doc, change, [idempotency_key.remember(call.key, now)], now):
-        # The same request sent twice at once: the copy that lost finds the winner.
-        doc = read()
-        if not idempotency_key.seen(doc, call.key):
-            raise Conflict("it changed meanwhile; read it again")
-    else:
-        doc = read()
-    return answer(doc)
+    won = store(doc, change, [idempotency_key.remember(call.key, now)], now)
+    after = read()
+    # A lost write is fine when it lost to the same request sent twice at
+    # once: that copy finds the winner's effect under its own key.
+    if after is None or not (won or idempotency_key.seen(after, call.key)):
+        raise Conflict("it changed meanwhile; read it again")
+    return answer(after)

@@ -36,6 +36,11 @@ class Principal:
         return self.role in POLICE
 
 
+# Who calls a public route (health, metrics, the OpenAPI document): no role
+# in PERMISSIONS names it, so it may do nothing else.
+ANONYMOUS = Principal("anonymous", "anonymous")
+
+
 def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365):
     """A signed token; it expires (`exp`) so a leaked one does not live forever."""
     now = now or datetime.now(timezone.utc)

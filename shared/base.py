@@ -65,6 +65,8 @@ class ServiceBase:
     """What every service has: health, metrics, OpenAPI, the inbox of
     consumed events and its failures; mixed into each service class."""
 
+    name: str   # the service class's nameko name
+
     health = Health()
     inbox = InboxProvider()
 

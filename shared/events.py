@@ -4,6 +4,9 @@ Every event body is one envelope with the CloudEvents 1.0 attributes
 (`event_id` is CloudEvents' id), so the same object can leave the system as
 a webhook. `sequence` counts per subject from 1: consumers use it to order.
 """
+from datetime import datetime
+from typing import Any, TypedDict
+
 from marshmallow import EXCLUDE, Schema, fields, validate
 from nameko.events import event_handler
 
@@ -73,7 +76,7 @@ INTAKE_FACTS = (REPORT_RECEIVED, REPORT_ACKNOWLEDGED, REPORT_TRANSFERRED, REPORT
 # declares these at start-up, so an event sent before its consumer's first
 # start waits for it; and it publishes these types with mandatory routing.
 # tests/unit/test_events_outbox.py checks this table against the handlers.
-CONSUMERS = {}
+CONSUMERS: dict[tuple[str, str], list[tuple[str, str]]] = {}
 
 
 def _consumed(source, event_types, service, method):
@@ -109,7 +112,20 @@ def queue_name(source, event_type, service, method):
     return f"evt-{source}-{event_type}--{service}.{method}"
 
 
-def envelope(*, event_id, event_type, source, subject, sequence, occurred_at, data):
+class Envelope(TypedDict):
+    """An event as it travels: on the bus, in an outbox, at a webhook."""
+    event_id: str
+    specversion: str
+    type: str
+    source: str
+    subject: str
+    sequence: int
+    occurred_at: str
+    data: dict[str, Any]
+
+
+def envelope(*, event_id: str, event_type: str, source: str, subject: str, sequence: int,
+             occurred_at: datetime, data: dict[str, Any]) -> Envelope:
     return {
         "event_id": event_id,
         "specversion": SPEC_VERSION,

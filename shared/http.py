@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 @dataclass
 class Call:
     request: Any
-    who: auth.Principal | None
+    who: auth.Principal             # auth.ANONYMOUS on a public route
     body: Any = None
     query: Any = None
     key: Any = None     # shared.idempotency_key.Key of a keyed route, when the client sent one
@@ -120,7 +120,7 @@ class JsonWsgiApp(WsgiApp):
         adapter = self.url_map.bind_to_environ(environ)
         try:
             provider, values = adapter.match()
-            request.path_values = values
+            request.path_values = values  # type: ignore[attr-defined]  # nameko reads it here
             response = provider.handle_request(request)
         except HTTPException as exc:
             code = (exc.name or "error").lower().replace(" ", "_")
@@ -153,7 +153,7 @@ class JsonHttp(HttpRequestHandler):
 
     def get_entrypoint_parameters(self, request):
         config = self.container.config
-        who = None
+        who = auth.ANONYMOUS
         if self.roles is not None:
             who = auth.authenticate(request.headers.get("Authorization"),
                                     config.get("ADMIN_TOKEN"), config["SIGNING_KEY"])

@@ -35,7 +35,7 @@ from shared.mongo import Mongo
 log = logging.getLogger(__name__)
 
 COLLECTION = "inbox"
-INDEXES = {COLLECTION: [([("status", 1), ("next_attempt_at", 1)], {}),
+INDEXES: dict[str, list] = {COLLECTION: [([("status", 1), ("next_attempt_at", 1)], {}),
                         ([("received_at", -1)], {})]}
 LEASE = timedelta(seconds=60)
 MAX_EVENT_BYTES = 256 * 1024  # a larger envelope is a producer's bug, not a fact

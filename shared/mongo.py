@@ -12,7 +12,6 @@ from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
 from bson.decimal128 import Decimal128
 from nameko.extensions import DependencyProvider
 
-WRITE_CONCERN = {"w": "majority", "journal": True}
 
 
 class DecimalCodec(TypeCodec):
@@ -27,14 +26,15 @@ class DecimalCodec(TypeCodec):
         return value.to_decimal()
 
 
-CODECS = CodecOptions(tz_aware=True, type_registry=TypeRegistry([DecimalCodec()]))
+CODECS: CodecOptions = CodecOptions(tz_aware=True,
+                                    type_registry=TypeRegistry([DecimalCodec()]))
 
 
 def connect(uri, **kwargs):
     """One client with the project's write concern and a bounded wait."""
     return pymongo.MongoClient(
         uri, serverSelectionTimeoutMS=5000, connectTimeoutMS=5000,
-        tz_aware=True, **WRITE_CONCERN, **kwargs)
+        tz_aware=True, w="majority", journal=True, **kwargs)
 
 
 def database_name(config, service):
@@ -73,6 +73,7 @@ class Mongo(DependencyProvider):
         return self.repository_class(self.db)
 
     def ping(self):
+        assert self.client is not None, "ping before setup"
         self.client.admin.command("ping")
 
 

@@ -1,6 +1,8 @@
 """OpenAPI 3 for a service, generated from its JsonHttp entrypoints and their
 marshmallow schemas (apispec), errors included, so clients and schemathesis
 see the same contract the code enforces."""
+from typing import Any
+
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
@@ -33,13 +35,14 @@ def openapi(container, title):
     error = {"application/json": {"schema": "Error"}}
     for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
                      key=lambda e: (e.url, e.method)):
-        ok = {"description": "OK"}
+        ok: dict[str, Any] = {"description": "OK"}
         if ep.answer_schema:
             ok["content"] = {"application/json": {"schema": ep.answer_schema}}
-        op = {"summary": ep.summary or ep.method_name.replace("_", " "),
-              "responses": {str(ep.status): ok, **{
-                  code: {"description": text, "content": error}
-                  for code, text in ERRORS.items()}}}
+        op: dict[str, Any] = {
+            "summary": ep.summary or ep.method_name.replace("_", " "),
+            "responses": {str(ep.status): ok, **{
+                code: {"description": text, "content": error}
+                for code, text in ERRORS.items()}}}
         if ep.status == 201:  # an idempotent repeat answers the same thing with 200
             op["responses"]["200"] = ok
         if ep.body_schema:

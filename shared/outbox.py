@@ -52,7 +52,7 @@ def on_insert(envs, now):
 
 def merge(*updates):
     """Merge update documents operator by operator."""
-    out = {}
+    out: dict[str, dict] = {}
     for update in updates:
         for op, fields in update.items():
             out.setdefault(op, {}).update(fields)

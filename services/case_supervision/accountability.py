@@ -10,6 +10,7 @@ supervisor closes off (銷號). A unit's scorecard is a fold over its facts.
 import math
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from services.case_supervision.domain import RESULTS, RuleError
 
@@ -112,7 +113,8 @@ def scorecard(unit_id, facts, received_at, start, end):
     concluded = {r: 0 for r in RESULTS}
     loss = {"estimated": Decimal("0.00"), "recovered": Decimal("0.00"),
             "frozen": Decimal("0.00")}
-    ratings, acks = [], {}
+    ratings: list[int] = []
+    acks: dict[str, Any] = {}
     for f in facts:
         kind = f["kind"]
         if kind in count:

@@ -100,7 +100,7 @@ def due_at(cal, start, seconds, pauses=()):
 
 def expand_days(entries):
     """Dates from a holidays file's list: single dates and [first, last] ranges."""
-    days = set()
+    days: set[date] = set()
     for entry in entries or ():
         if isinstance(entry, (list, tuple)):
             first, last = (as_date(e) for e in entry)

@@ -7,9 +7,14 @@ current policy, so a changed policy file re-times open cases by the same
 function that timed them. `next_due_at` — the earliest step still to take —
 is stored on the case and indexed: the sweep reads only the due cases.
 """
+from datetime import datetime
+from typing import Any, Mapping
+
 from services.case_supervision import domain
-from shared import history
 from services.case_supervision.calendars import calendar_for, due_at, ms
+from shared import history
+from shared.auth import Principal
+from shared.rules import Change
 
 PROGRESS = "progress"   # the rolling "no progress for the interval" deadline
 
@@ -63,7 +68,7 @@ def pending(case, policy, cal):
     return sorted(steps, key=lambda s: (s[0], s[1] != "warn"))
 
 
-def schedule(case, policy):
+def schedule(case: Mapping[str, Any], policy: dict) -> dict[str, Any]:
     """The derived fields: shown deadlines, next due time, staleness, version."""
     cal = calendar_for(policy, case["unit_id"])
     spans = deadline_spans(case, policy, cal)
@@ -76,7 +81,8 @@ def schedule(case, policy):
             "calendar": cal.name, "policy_version": policy["version"]}
 
 
-def set_deadline(case, who, body, now):
+def set_deadline(case: Mapping[str, Any], who: Principal, body: Mapping[str, Any],
+                 now: datetime) -> Change:
     """限期: a supervisor's due date for a deadline or stage; a new deadline
     replaces a missed one, and the ladder stops while it runs."""
     if case["stage"] in domain.ENDED:
@@ -94,7 +100,7 @@ def set_deadline(case, who, body, now):
                                "reason": body["reason"]})]
 
 
-def finish(case, change, policy, now):
+def finish(case: Mapping[str, Any], change: Change, policy: dict, now: datetime) -> Change:
     """The change (fields, entries, events) with the schedule it leads to,
     and its events with their base fields taken from the case as it will be
     stored."""

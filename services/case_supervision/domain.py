@@ -5,10 +5,13 @@ the top-level fields it changes, the history entries it appends and the
 events it causes. `clocks.finish` then recomputes the deadlines and the next
 due time from the changed case and makes the one conditional update.
 """
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Mapping, TypedDict
 
 from shared import history
-from shared.rules import RuleError
+from shared.auth import Principal
+from shared.rules import Change, RuleError
 
 LEVELS = ("unit", "district", "city")
 STAGES = ("opened", "investigating", "suspects_identified", "arrests_made",
@@ -72,12 +75,58 @@ def supervisor_unit(level, unit_path):
     return unit_path[-1]
 
 
+class Case(TypedDict, total=False):
+    """A case as stored (case_supervision's `cases`); the API's views are
+    CaseOut (police) and CompanyCaseOut (the company)."""
+    _id: str
+    case_number: str
+    report_id: str
+    reference: str
+    company_id: str
+    incident_type: str
+    summary: str
+    stage: str                     # one of STAGES
+    priority: str
+    victim_count: int
+    unit_id: str
+    unit_path: list[str]           # the case's unit, then its ancestors
+    supervision: dict[str, Any]    # level, supervisor_unit_id (掛牌督辦)
+    team: dict[str, Any]           # lead_officer_id, members
+    escalation_level: int
+    loss: dict[str, Decimal]       # estimated, recovered, frozen
+    result: str | None
+    conclusion: dict[str, Any] | None
+    conclusions: list[dict[str, Any]]
+    ratings: list[dict[str, Any]]
+    opened_at: datetime
+    clock_from: datetime
+    last_progress_at: datetime | None
+    paused: bool
+    pauses: list[dict[str, Any]]
+    met: dict[str, Any]
+    reached: list[str]
+    overrides: dict[str, Any]      # 限期: a supervisor's due dates by deadline name
+    marks: dict[str, list[str]]    # deadlines warned of and missed
+    chain: dict[str, Any] | None   # the escalation under way
+    deadlines: dict[str, datetime | None]
+    progress_due_at: datetime | None
+    next_due_at: datetime | None   # the sweep reads through this
+    stale: bool
+    calendar: str
+    policy_version: Any
+    version: int
+    seq: int
+    history: list[dict[str, Any]]
+    requests: list[dict[str, Any]]
+    updated_at: datetime
+
+
 def case_number(year, number):
     """Readable, sequential per year: FT-C-2026-000042."""
     return f"FT-C-{year}-{number:06d}"
 
 
-def open_case(accepted, policy, number, now):
+def open_case(accepted: Mapping[str, Any], policy: dict, number: str, now: datetime) -> Case:
     """The case a `report_accepted` event opens (without its schedule)."""
     loss = Decimal(accepted["estimated_loss"])
     victims = int(accepted.get("victim_count") or 1)  # events before it was told: one
@@ -108,7 +157,8 @@ def open_case(accepted, policy, number, now):
     }
 
 
-def progress(case, who, body, now):
+def progress(case: Mapping[str, Any], who: Principal, body: Mapping[str, Any],
+             now: datetime) -> Change:
     """A team member's step: maybe a new stage, a note, recovered or frozen money."""
     stage = case["stage"]
     if stage not in WORKING:
@@ -143,7 +193,8 @@ def progress(case, who, body, now):
                           disclose=disclose, recovered=recovered, frozen=frozen)], events
 
 
-def conclude(case, who, body, now):
+def conclude(case: Mapping[str, Any], who: Principal, body: Mapping[str, Any],
+             now: datetime) -> Change:
     """立案必果: a case ends with a result and a summary, or not at all."""
     check_move(case["stage"], "concluded", "conclude")
     number = len(case["conclusions"]) + 1
@@ -156,7 +207,7 @@ def conclude(case, who, body, now):
         ("case_concluded", {"result": body["result"], "summary": body["summary"]})]
 
 
-def close(case, who, now):
+def close(case: Mapping[str, Any], who: Principal, now: datetime) -> Change:
     check_move(case["stage"], "closed", "close")
     if not case.get("result"):
         raise RuleError("no case closes without a result")
@@ -164,7 +215,7 @@ def close(case, who, now):
         history.by(who, "close", now, "concluded", "closed")], [("case_closed", {})]
 
 
-def reopen(case, who, reason, now):
+def reopen(case: Mapping[str, Any], who: Principal, reason: str, now: datetime) -> Change:
     """Back to work: the stage clocks start again from now."""
     to = check_move(case["stage"], "investigating", "reopen")
     fields = {"stage": to, "result": None, "conclusion": None, "clock_from": now,
@@ -174,7 +225,8 @@ def reopen(case, who, reason, now):
         ("case_reopened", {"reason": reason})]
 
 
-def rate(case, who, body, now):
+def rate(case: Mapping[str, Any], who: Principal, body: Mapping[str, Any],
+         now: datetime) -> Change:
     """滿意率: the company rates each conclusion once."""
     conclusion = case.get("conclusion")
     if case["stage"] not in ENDED or not conclusion:
@@ -188,7 +240,8 @@ def rate(case, who, body, now):
               body.get("comment"))], [("case_rated", {"rating": body["rating"]})]
 
 
-def add_member(case, who, officer_id, now):
+def add_member(case: Mapping[str, Any], who: Principal, officer_id: str,
+               now: datetime) -> Change:
     team = case["team"]
     if officer_id in team["members"]:
         raise RuleError("this officer is on the team")
@@ -197,7 +250,8 @@ def add_member(case, who, officer_id, now):
                                   officer_id)], []
 
 
-def reassign_lead(case, who, officer_id, reason, now):
+def reassign_lead(case: Mapping[str, Any], who: Principal, officer_id: str, reason: str,
+                  now: datetime) -> Change:
     team = case["team"]
     before = team["lead_officer_id"]
     if officer_id == before:
@@ -207,7 +261,8 @@ def reassign_lead(case, who, officer_id, reason, now):
         history.by(who, "reassign_lead", now, before, officer_id, reason)], []
 
 
-def pause(case, actor, role, reason, now, kind="manual", waiting_for=()):
+def pause(case: Mapping[str, Any], actor: str, role: str, reason: str, now: datetime,
+          kind: str = "manual", waiting_for: list[str] | tuple = ()) -> Change | None:
     """Waiting on the company: the clocks stop. None when already paused."""
     if case["paused"] or case["stage"] in ENDED:
         return None
@@ -219,7 +274,8 @@ def pause(case, actor, role, reason, now, kind="manual", waiting_for=()):
         ("case_paused", {"reason": reason})]
 
 
-def resume(case, actor, role, now, note=None):
+def resume(case: Mapping[str, Any], actor: str, role: str, now: datetime,
+           note: str | None = None) -> Change | None:
     """The clocks run again; None when the case is not paused."""
     if not case["paused"]:
         return None
@@ -249,7 +305,7 @@ def money(value):
     return f"{Decimal(value):.2f}"
 
 
-def base_data(case):
+def base_data(case: Mapping[str, Any]) -> dict[str, Any]:
     """The fields every case event carries (the catalogue's contract)."""
     return {"case_id": case["_id"], "case_number": case["case_number"],
             "report_id": case["report_id"], "reference": case["reference"],

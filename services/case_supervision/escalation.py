@@ -6,10 +6,13 @@ a supervisor's escalation by hand.
 Pure, like clocks.py: each step returns (fields, entries, events) and the
 caller stores it with one conditional write, so a step is taken once.
 """
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Any, Mapping
 
 from services.case_supervision import domain
 from shared import history
+from shared.auth import Principal
+from shared.rules import Change
 from services.case_supervision.calendars import calendar_for, ms
 from services.case_supervision.clocks import pending
 
@@ -17,7 +20,8 @@ from services.case_supervision.clocks import pending
 RUNGS = ("lead_officer", "unit_supervisor", "supervisor")
 
 
-def due_step(case, policy, now):
+def due_step(case: Mapping[str, Any], policy: dict,
+             now: datetime) -> tuple[str, str | None, Any] | None:
     """The step the sweep takes now, or None when nothing is due yet."""
     steps = pending(case, policy, calendar_for(policy, case["unit_id"]))
     while steps and steps[0][0] <= now:
@@ -29,7 +33,7 @@ def due_step(case, policy, now):
     return None
 
 
-def take_step(case, step, policy, now):
+def take_step(case: Mapping[str, Any], step: tuple, policy: dict, now: datetime) -> Change:
     """(fields, entries, events) of one sweep step: warn, miss or escalate."""
     kind, name, due = step
     marks = {k: list(v) for k, v in case["marks"].items()}
@@ -40,7 +44,7 @@ def take_step(case, step, policy, now):
             ("case_deadline_warning", {"deadline": name, "due_at": due.isoformat()})]
     if kind == "miss":
         marks["missed"].append(name)
-        fields = {"marks": marks}
+        fields: dict[str, Any] = {"marks": marks}
         if not case["chain"]:
             fields["chain"] = {"next_at": now, "steps": 0, "reason": f"{name} deadline missed"}
         return fields, [history.by_system("deadline_missed", now, None, name)], [
@@ -49,7 +53,7 @@ def take_step(case, step, policy, now):
     return escalate(case, policy, now)
 
 
-def escalate(case, policy, now):
+def escalate(case: Mapping[str, Any], policy: dict, now: datetime) -> Change:
     """One rung of the ladder (lead officer, unit supervisor, the supervising
     level's supervisor), then the same at a higher supervision level."""
     ladder = policy["escalation"]["ladder"]
@@ -75,7 +79,8 @@ def escalate(case, policy, now):
                             "responsible_unit_id": case["unit_id"]})]
 
 
-def escalate_by_hand(case, who, reason, now):
+def escalate_by_hand(case: Mapping[str, Any], who: Principal, reason: str,
+                     now: datetime) -> Change:
     """A supervisor raises the supervision level (or repeats at the top)."""
     if case["stage"] in domain.ENDED:
         raise domain.RuleError("a concluded case is not escalated; reopen it first")

@@ -4,19 +4,21 @@ through the inbox, so a fact is recorded once and none is lost — a ledger
 item exists because its event was stored with the state change that caused
 it (the outbox), never by a second write that a crash could skip."""
 from datetime import datetime, timedelta, timezone
+from typing import Any
 
 
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
+from services.case_supervision.parts import CaseServiceParts
 from shared import auth, clock
 from shared.errors import Conflict, NotFound
 from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
-from shared.http import api
+from shared.http import Call, api
 
 DEFAULT_RANGE = timedelta(days=30)
 
 
-class LedgerRoutes:
+class LedgerRoutes(CaseServiceParts):
     # -- facts in ----------------------------------------------------------
     @handles("intake", INTAKE_FACTS)
     @handles("case_supervision", CASE_EVENTS)
@@ -48,7 +50,7 @@ class LedgerRoutes:
 
     # -- the ledger --------------------------------------------------------
     @api("GET", "/ledger", action="ledger.read", query=s.LedgerQuery, answer=s.LedgerList)
-    def list_ledger(self, call):
+    def list_ledger(self, call: Call) -> Any:
         q = call.query
         query = auth.ledger_filter(call.who)
         for key in ("status", "unit_id", "case_id"):
@@ -61,7 +63,7 @@ class LedgerRoutes:
 
     @api("POST", "/ledger/<item_id>/resolve", action="ledger.resolve", body=s.NoteIn,
          answer=s.LedgerItemOut)
-    def resolve_ledger_item(self, call, item_id):
+    def resolve_ledger_item(self, call: Call, item_id: str) -> Any:
         item = self.repo.ledger_item(item_id)
         if item is None or not auth.allows(call.who, "ledger.resolve", item):
             raise NotFound("no such ledger item")
@@ -76,7 +78,7 @@ class LedgerRoutes:
     # -- the scorecard -----------------------------------------------------
     @api("GET", "/units/<unit_id>/scorecard", action="scorecard.read",
          query=s.Range, answer=s.ScorecardOut)
-    def unit_scorecard(self, call, unit_id):
+    def unit_scorecard(self, call: Call, unit_id: str) -> Any:
         path = self.repo.unit_path(unit_id)
         if path is None or not auth.allows(call.who, "scorecard.read", path):
             raise NotFound("no such unit")

@@ -8,6 +8,7 @@ timer hours later and fail there, or worse, be silently ignored: a
 misspelt rule condition matches every case, a misspelt deadline is never met.
 """
 from datetime import date, time
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from marshmallow import ValidationError, fields, validate, validates_schema
@@ -69,7 +70,7 @@ class Hours(fields.List):
                          validate=validate.Length(min=1), **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs):
-        hours = super()._deserialize(value, attr, data, **kwargs)
+        hours: Any = super()._deserialize(value, attr, data, **kwargs)  # [[from, to], ...]
         # Working time is counted period by period: one that ends before it
         # starts, or overlaps the one before, would count hours twice or never.
         end = None
@@ -101,7 +102,7 @@ class CasesPolicy(PolicySchema):
 
     @validates_schema
     def names_refer_to_what_the_file_defines(self, data, **kwargs):
-        errors = {}
+        errors: dict[str, Any] = {}
         priorities = list(data["deadlines"])
         rules = data["rules"]
         for i, rule in enumerate(rules):

@@ -1,13 +1,16 @@
 """The case routes: each loads the case, checks who may act (shared/auth.py),
 applies one rule, and stores it through `change` (one conditional write)."""
+from typing import Any
+
 from services.case_supervision import clocks, domain, escalation
 from services.case_supervision import schemas as s
+from services.case_supervision.parts import CaseServiceParts
 from shared import aggregate, auth
 from shared.errors import Forbidden, Invalid, NotFound
-from shared.http import api
+from shared.http import Call, api
 
 
-class CaseRoutes:
+class CaseRoutes(CaseServiceParts):
     def known_officer(self, officer_id):
         """Intake owns the officers: ask it now (bounded RPC), after the caller
         was found allowed to act, so unknown ids reveal nothing to outsiders."""
@@ -17,7 +20,7 @@ class CaseRoutes:
 
     # -- reads -------------------------------------------------------------
     @api("GET", "/cases", action="case.list", query=s.CaseQuery)
-    def list_cases(self, call):
+    def list_cases(self, call: Call) -> Any:
         wanted = {field: call.query[key] for key, field in (
             ("status", "stage"), ("stale", "stale")) if key in call.query}
         if "report_id" in call.query:
@@ -33,72 +36,72 @@ class CaseRoutes:
         return {"items": self.view(call.who)(many=True).dump(found)}
 
     @api("GET", "/cases/<case_id>", action="case.read")
-    def get_case(self, call, case_id):
+    def get_case(self, call: Call, case_id: str) -> Any:
         return self.view(call.who)().dump(self.visible_case(call.who, case_id))
 
     # -- the team's work ---------------------------------------------------
     @api("POST", "/cases/<case_id>/progress", action="case.work", body=s.ProgressIn, keyed=True)
-    def progress_case(self, call, case_id):
+    def progress_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work",
                         lambda case, now: domain.progress(case, call.who, call.body, now))
 
     @api("POST", "/cases/<case_id>/conclude", action="case.work", body=s.ConcludeIn, keyed=True)
-    def conclude_case(self, call, case_id):
+    def conclude_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work",
                         lambda case, now: domain.conclude(case, call.who, call.body, now))
 
     @api("POST", "/cases/<case_id>/pause", action="case.work", body=s.ReasonIn, keyed=True)
-    def pause_case(self, call, case_id):
+    def pause_case(self, call: Call, case_id: str) -> Any:
         """Waiting on the company by hand: the clocks stop."""
         return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.pause(case, call.who.subject, call.who.role, call.body["reason"], now),
             "the case is paused already, or concluded"))
 
     @api("POST", "/cases/<case_id>/resume", action="case.work", keyed=True)
-    def resume_case(self, call, case_id):
+    def resume_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.resume(case, call.who.subject, call.who.role, now), "the case is not paused"))
 
     @api("POST", "/cases/<case_id>/team", action="case.manage_team", body=s.MemberIn, keyed=True)
-    def add_team_member(self, call, case_id):
+    def add_team_member(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.manage_team", lambda case, now: domain.add_member(
             case, call.who, self.known_officer(call.body["officer_id"]), now))
 
     # -- supervision -------------------------------------------------------
     @api("POST", "/cases/<case_id>/lead", action="case.supervise", body=s.LeadIn, keyed=True)
-    def reassign_lead(self, call, case_id):
+    def reassign_lead(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: domain.reassign_lead(
                             case, call.who, self.known_officer(call.body["officer_id"]),
                             call.body["reason"], now))
 
     @api("POST", "/cases/<case_id>/escalate", action="case.supervise", body=s.ReasonIn, keyed=True)
-    def escalate_case(self, call, case_id):
+    def escalate_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: escalation.escalate_by_hand(
                             case, call.who, call.body["reason"], now))
 
     @api("POST", "/cases/<case_id>/deadline", action="case.supervise", body=s.DeadlineIn,
          keyed=True)
-    def set_case_deadline(self, call, case_id):
+    def set_case_deadline(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: clocks.set_deadline(case, call.who, call.body, now))
 
     @api("POST", "/cases/<case_id>/close", action="case.sign_off", keyed=True)
-    def close_case(self, call, case_id):
+    def close_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.sign_off",
                         lambda case, now: domain.close(case, call.who, now))
 
     @api("POST", "/cases/<case_id>/reopen", action="case.reopen", body=s.ReasonIn,
          keyed=True)
-    def reopen_case(self, call, case_id):
+    def reopen_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.reopen", lambda case, now: domain.reopen(
             case, call.who, call.body["reason"], now))
 
     # -- the company -------------------------------------------------------
     @api("POST", "/cases/<case_id>/satisfaction", action="case.rate", body=s.SatisfactionIn,
          status=201, keyed=True)
-    def rate_case(self, call, case_id):
+    def rate_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.rate",
                         lambda case, now: domain.rate(case, call.who, call.body, now))
 

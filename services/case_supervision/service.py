@@ -43,7 +43,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
             now = clock.now()
             number = domain.case_number(
                 now.year, self.repo.next_number(f"case-{now.year}"))
-            case = domain.open_case(accepted, self.policy, number, now)
+            case = dict(domain.open_case(accepted, self.policy, number, now))
             case.update(clocks.schedule(case, self.policy))
             self.repo.insert_case(aggregate.created(
                 case, self.name, [("case_opened", domain.base_data(case))], now))

@@ -10,6 +10,7 @@ import logging
 from nameko.timer import timer
 
 from services.case_supervision import escalation
+from services.case_supervision.parts import CaseServiceParts
 from services.case_supervision.repository import CASES, StaleCase
 from shared import clock
 
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 BATCH = 100
 
 
-class Sweep:
+class Sweep(CaseServiceParts):
     @timer(interval=1)
     def take_due_deadline_steps(self):
         """Warn before a deadline, record a miss, climb the ladder, for the

@@ -8,12 +8,15 @@ entries it appends and the events it causes; the caller writes all three in
 one conditional write (shared/aggregate.py). A clock set to None has stopped.
 """
 import uuid
+from datetime import datetime
 from decimal import Decimal
+from typing import Any, Mapping, TypedDict
 
 from services.intake import deadlines
 from shared import events as catalogue
 from shared import history
-from shared.rules import RuleError
+from shared.auth import Principal
+from shared.rules import Change, Event, RuleError
 
 INCIDENT_TYPES = catalogue.INCIDENT_TYPES   # the event contract names them
 LANGUAGES = ("zh-CN", "en")
@@ -39,7 +42,51 @@ DUPLICATE_WINDOW_SECONDS = 72 * 3600
 MAX_VICTIMS = 10_000_000
 
 
-def next_status(report, action):
+class Report(TypedDict, total=False):
+    """A report as stored (intake's `reports`); the API's view is ReportOut."""
+    _id: str
+    reference: str
+    status: str                    # one of STATUSES
+    version: int
+    seq: int                       # its last event's sequence (the outbox)
+    company_id: str
+    language: str
+    channel: str                   # online, phone, walk_in
+    incident_type: str
+    summary: str
+    description: str
+    occurred_at: datetime
+    location: str
+    estimated_loss: Decimal
+    currency: str
+    funds_in_transit: bool
+    suspects: list[str]
+    victim_count: int
+    owner_unit_id: str
+    owner_unit_path: list[str]     # the owner unit, then its ancestors
+    owners: list[dict[str, Any]]   # every owner it ever had: unit_id, from, to
+    received_at: datetime
+    ack_due_at: datetime
+    ack_step: int
+    ack_next_at: datetime | None   # the clocks the sweep reads; absent once stopped
+    same_day_due_at: datetime | None
+    transfer_next_at: datetime | None
+    acknowledged_at: datetime
+    acknowledged_by: str
+    accepted_at: datetime
+    accepted_by: str
+    materials: list[dict[str, Any]]
+    case_id: str | None
+    transfer: Any                  # the pending offer (from/to unit, reason, …) or None
+    merged_into: str | None
+    merged_reports: list[str]
+    likely_duplicate_of: list[str]
+    policy_version: Any
+    history: list[dict[str, Any]]
+    requests: list[dict[str, Any]]  # the Idempotency-Keys it has taken
+
+
+def next_status(report: Report, action: str) -> str:
     status = report["status"]
     try:
         new = TRANSITIONS[(status, action)]
@@ -48,31 +95,31 @@ def next_status(report, action):
     return report["transfer"]["previous_status"] if new == PREVIOUS else new
 
 
-def case_id_for(report_id):
+def case_id_for(report_id: str) -> str:
     """The case opened from a report has an id derived from it, so opening is
     idempotent by key and the report knows its case id at acceptance."""
     return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:case:{report_id}"))
 
 
-def reference(day, number):
+def reference(day: datetime, number: int) -> str:
     """A readable, unique reference: FT-20261128-000042."""
     return f"FT-{day:%Y%m%d}-{number:06d}"
 
 
-def materials_for(policy, incident_type, language):
+def materials_for(policy: dict, incident_type: str, language: str) -> list[dict[str, Any]]:
     """The complete one-time checklist (一次性告知) for an incident type."""
     items = policy["common_materials"] + policy["materials"].get(incident_type, [])
     return [{"code": m["code"], "label": m.get(language) or m["zh-CN"], "supplied": False,
              "extra": False} for m in items]
 
 
-def occurred_too_long_ago(occurred_at, policy, now):
+def occurred_too_long_ago(occurred_at: datetime, policy: dict, now: datetime) -> bool:
     """Older than the policy's floor (oldest_incident_years)."""
     years = policy["oldest_incident_years"]
     return occurred_at < now.replace(year=now.year - years, day=min(now.day, 28))
 
 
-def likely_duplicates(body, candidates):
+def likely_duplicates(body: dict, candidates: list[dict]) -> list[str]:
     """Earlier open reports of the same company, type and amount, close in time."""
     return [c["_id"] for c in candidates
             if c["incident_type"] == body["incident_type"]
@@ -81,9 +128,11 @@ def likely_duplicates(body, candidates):
             <= DUPLICATE_WINDOW_SECONDS and c["status"] != "merged"]
 
 
-def new_report(body, filer, company, owner_path, policy, now, report_id, ref, duplicates=()):
+def new_report(body: dict, filer: Principal, company: dict, owner_path: list[str], policy: dict,
+               now: datetime, report_id: str, ref: str,
+               duplicates: list[str] | tuple = ()) -> tuple[Report, list[Event]]:
     """The stored report and the events its receipt causes."""
-    doc = {
+    doc: Report = {
         "_id": report_id, "reference": ref, "status": "received", "version": 1,
         "company_id": company["_id"], "language": company["language"],
         "channel": body.get("channel", "online"),
@@ -110,7 +159,7 @@ def new_report(body, filer, company, owner_path, policy, now, report_id, ref, du
     return doc, events
 
 
-def event_data(report, **extra):
+def event_data(report: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
     """The base fields every report event carries (shared/events.py)."""
     data = {
         "report_id": report["_id"], "reference": report["reference"],
@@ -130,7 +179,7 @@ def event_data(report, **extra):
     return data
 
 
-def missing(report):
+def missing(report: Mapping[str, Any]) -> list[str]:
     return [m["code"] for m in report["materials"] if not m["supplied"]]
 
 
@@ -145,14 +194,14 @@ def _change(report, action, who, now, event_type, sets=None, extra=None, note=No
     return fields, [entry], [(event_type, event_data(after, **(extra or {})))]
 
 
-def acknowledge(report, who, now):
+def acknowledge(report: Report, who: Principal, now: datetime) -> Change:
     return _change(report, "acknowledge", who, now, "report_acknowledged",
                    {"acknowledged_at": now, "acknowledged_by": who.subject},
                    {"acknowledged_by": who.subject, "acknowledged_at": now.isoformat()},
                    also=[ACK_DONE])
 
 
-def accept(report, who, now):
+def accept(report: Report, who: Principal, now: datetime) -> Change:
     """Accepting opens the case (受案必查); the case id is known at once."""
     case_id = case_id_for(report["_id"])
     sets = {"accepted_at": now, "accepted_by": who.subject, "case_id": case_id}
@@ -164,7 +213,8 @@ def accept(report, who, now):
         "merged_count": len(report.get("merged_reports", []))}, also=[ACK_DONE, DAY_DONE])
 
 
-def transfer(report, who, now, to_path, reason, policy):
+def transfer(report: Report, who: Principal, now: datetime, to_path: list[str], reason: str,
+             policy: dict) -> Change:
     """Offer the report to another unit; the owner stays accountable until it accepts."""
     if to_path[0] == report["owner_unit_id"]:
         raise RuleError("a report cannot be transferred to the unit that owns it")
@@ -180,7 +230,7 @@ def transfer(report, who, now, to_path, reason, policy):
                    note=reason, to_unit_id=to_path[0])
 
 
-def accept_transfer(report, who, now):
+def accept_transfer(report: Report, who: Principal, now: datetime) -> Change:
     """The receiving unit consents: from now on it owns the report."""
     offer = report["transfer"]
     owners = [dict(o, to=now) if o["to"] is None else o for o in report["owners"]]
@@ -195,7 +245,7 @@ def accept_transfer(report, who, now):
                    from_unit_id=offer["from_unit_id"])
 
 
-def decline_transfer(report, who, now, reason):
+def decline_transfer(report: Report, who: Principal, now: datetime, reason: str) -> Change:
     """The receiving unit declines, with a reason: the report goes back, unchanged."""
     offer = report["transfer"]
     return _change(report, "transfer_decline", who, now, "report_transfer_declined",
@@ -205,7 +255,7 @@ def decline_transfer(report, who, now, reason):
                    note=reason, also=[{"transfer_next_at": None}])
 
 
-def merge(report, who, now, target, reason):
+def merge(report: Report, who: Principal, now: datetime, target: Report, reason: str) -> Change:
     """A report of an incident already reported by the same company ends merged."""
     if target["_id"] == report["_id"] or target["company_id"] != report["company_id"]:
         raise RuleError("a report merges only into another report of the same company")

@@ -118,7 +118,7 @@ class Repository:
     def hold_for_merge(self, report_ids, merge, now):
         """Hold every report for this merge; False (holding none) if another
         merge or a change under way holds one of them."""
-        held = []
+        held: list[str] = []
         for report_id in sorted(set(report_ids)):
             if not self.db[REPORTS].update_one(
                     {"_id": report_id,

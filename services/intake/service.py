@@ -4,6 +4,7 @@ Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
 from datetime import timedelta
+from typing import Any
 
 from nameko.dependency_providers import Config
 from nameko.rpc import rpc
@@ -16,7 +17,7 @@ from services.intake.repository import COMPANIES, REPORTS, Repository
 from shared import aggregate, auth, clock, faults, idempotency_key
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
-from shared.http import api, json_response
+from shared.http import Call, api, json_response
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.policy import Policy
@@ -37,7 +38,7 @@ class IntakeService(ServiceBase):
     # -- organisation (admin) ----------------------------------------------
     @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
          status=201)
-    def create_unit(self, call):
+    def create_unit(self, call: Call) -> Any:
         body = call.body
         parents = {u: d.get("parent_unit_id") for u, d in self.repo.units().items()}
         if body["parent_unit_id"] and body["parent_unit_id"] not in parents:
@@ -51,7 +52,7 @@ class IntakeService(ServiceBase):
 
     @api("POST", "/admin/officers", action="admin.manage", body=s.OfficerIn, answer=s.OfficerOut,
          status=201)
-    def create_officer(self, call):
+    def create_officer(self, call: Call) -> Any:
         unit = self._unit(call.body["unit_id"], "unit_id")
         doc = {"_id": call.body["officer_id"], **{k: v for k, v in call.body.items()
                                                   if k != "officer_id"}}
@@ -63,7 +64,7 @@ class IntakeService(ServiceBase):
 
     @api("POST", "/admin/companies", action="admin.manage", body=s.CompanyIn, answer=s.CompanyOut,
          status=201)
-    def create_company(self, call):
+    def create_company(self, call: Call) -> Any:
         self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
         now = clock.now()
         doc = {"_id": clock.new_id(), **call.body, "created_at": now}
@@ -81,7 +82,7 @@ class IntakeService(ServiceBase):
     # -- receiving ---------------------------------------------------------
     @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.ReportOut, status=201,
          keyed=True)
-    def file_report(self, call):
+    def file_report(self, call: Call) -> Any:
         who, body = call.who, call.body
         if domain.occurred_too_long_ago(body["occurred_at"], self.policy, clock.now()):
             raise Invalid("the incident lies too far back", {"occurred_at": [
@@ -110,47 +111,47 @@ class IntakeService(ServiceBase):
         return (201 if created else 200), saved
 
     @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.ReportList)
-    def list_reports(self, call):
+    def list_reports(self, call: Call) -> Any:
         return {"items": self.repo.reports(auth.report_filter(call.who),
                                            call.query.get("status"), call.query["limit"])}
 
     @api("GET", "/reports/<report_id>", action="report.read", answer=s.ReportOut)
-    def get_report(self, call, report_id):
+    def get_report(self, call: Call, report_id: str) -> Any:
         return self._allowed(call.who, self.repo.report(report_id), "report.read")
 
     # -- owning it until it is done -----------------------------------------
     @api("POST", "/reports/<report_id>/acknowledge", action="report.act", answer=s.ReportOut,
          keyed=True)
-    def acknowledge_report(self, call, report_id):
+    def acknowledge_report(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.acknowledge)
 
     @api("POST", "/reports/<report_id>/accept", action="report.act", answer=s.ReportOut,
          keyed=True)
-    def accept_report(self, call, report_id):
+    def accept_report(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.accept)
 
     @api("POST", "/reports/<report_id>/transfer", action="report.act", body=s.TransferIn,
          answer=s.ReportOut, keyed=True)
-    def transfer_report(self, call, report_id):
+    def transfer_report(self, call: Call, report_id: str) -> Any:
         to = self._unit(call.body["to_unit_id"], "to_unit_id")
         return self._act(call, report_id, domain.transfer, to["path"],
                          call.body["reason"], self.policy)
 
     @api("POST", "/reports/<report_id>/transfer/accept", action="report.answer_transfer",
          answer=s.ReportOut, keyed=True)
-    def accept_transfer(self, call, report_id):
+    def accept_transfer(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.accept_transfer,
                          action="report.answer_transfer")
 
     @api("POST", "/reports/<report_id>/transfer/decline", action="report.answer_transfer",
          body=s.ReasonIn, answer=s.ReportOut, keyed=True)
-    def decline_transfer(self, call, report_id):
+    def decline_transfer(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.decline_transfer, call.body["reason"],
                          action="report.answer_transfer")
 
     @api("POST", "/reports/<report_id>/merge", action="report.act", body=s.MergeIn,
          answer=s.ReportOut, keyed=True)
-    def merge_report(self, call, report_id):
+    def merge_report(self, call: Call, report_id: str) -> Any:
         report = self.repo.report(report_id)
         if report is not None and idempotency_key.seen(report, call.key):
             return self._retried(call.who, report)
@@ -183,13 +184,13 @@ class IntakeService(ServiceBase):
 
     @api("POST", "/reports/<report_id>/materials", action="report.supply_materials",
          body=s.MaterialsIn, answer=s.ReportOut, keyed=True)
-    def supply_materials(self, call, report_id):
+    def supply_materials(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, materials.supply, call.body["supplied"],
                          action="report.supply_materials")
 
     @api("POST", "/reports/<report_id>/materials/extra", action="report.act",
          body=s.ExtraMaterialsIn, answer=s.ReportOut, keyed=True)
-    def request_extra_materials(self, call, report_id):
+    def request_extra_materials(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, materials.request_extra, call.body["items"],
                          call.body["reason"])
 
