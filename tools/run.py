@@ -18,26 +18,26 @@ from tools.stack import SERVICES, Stack
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
 DEMO_UNITS = [
-    {"unit_id": "bureau-east", "name": "東城分局 East District Bureau", "kind": "bureau",
+    {"unit_id": "bureau-east", "name": "东城分局 East District Bureau", "kind": "bureau",
      "parent_unit_id": None},
     {"unit_id": "station-north", "name": "北街派出所 North Street Station", "kind": "station",
      "parent_unit_id": "bureau-east"},
-    {"unit_id": "station-river", "name": "濱河派出所 Riverside Station", "kind": "station",
+    {"unit_id": "station-river", "name": "滨河派出所 Riverside Station", "kind": "station",
      "parent_unit_id": "bureau-east"},
-    {"unit_id": "ecd-east", "name": "經偵支隊 Economic-Crime Detachment", "kind": "detachment",
+    {"unit_id": "ecd-east", "name": "经侦支队 Economic-Crime Detachment", "kind": "detachment",
      "parent_unit_id": "bureau-east", "specialties": ["economic_crime"]},
 ]
 DEMO_OFFICERS = [
     {"officer_id": "officer-li", "name": "李警官", "unit_id": "station-north", "role": "officer"},
     {"officer_id": "officer-wang", "name": "王警官", "unit_id": "ecd-east", "role": "officer"},
-    {"officer_id": "supervisor-zhao", "name": "趙督辦", "unit_id": "bureau-east",
+    {"officer_id": "supervisor-zhao", "name": "赵督办", "unit_id": "bureau-east",
      "role": "supervisor"},
 ]
 DEMO_COMPANY = {
-    "name": "Riverside Precision Ltd 濱河精密有限公司",
+    "name": "Riverside Precision Ltd 滨河精密有限公司",
     "credit_code": "91350100M000100Y43",
     "jurisdiction_unit_id": "station-north",
-    "contact": {"name": "陳經理", "phone": "+86 591 8888 0000", "email": "ops@riverside.example"},
+    "contact": {"name": "陈经理", "phone": "+86 591 8888 0000", "email": "ops@riverside.example"},
     "language": "en",
 }
 
