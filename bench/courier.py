@@ -21,11 +21,11 @@ from types import SimpleNamespace
 
 from pymongo import monitoring
 
-from bench.receiver import WebhookReceiver
 from services.notify import channels as channels_module, domain
 from services.notify.delivery import Courier
 from services.notify.repository import Repository
 from shared import mongo
+from support.receiver import Receiver
 from tools.stack import Stack
 
 
@@ -47,8 +47,8 @@ def fill(repo, receiver, notices, per_case=4):
     now = datetime.now(timezone.utc)
     company = "bench-co"
     secret = "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-    receiver.secrets[company] = secret
-    repo.create_subscription(company, {"webhook_url": receiver.url(company),
+    receiver.trust(company, secret)
+    repo.create_subscription(company, {"webhook_url": receiver.url_for(company),
                                        "webhook_secret": secret, "language": "en"})
     lanes, docs, deliveries = {}, [], []
     for i in range(notices):
@@ -76,7 +76,7 @@ def main(argv=None):
     stack.start_db()
     counter = Counter()
     client = mongo.connect(stack.env["MONGO_URI"], event_listeners=[counter])
-    receiver = WebhookReceiver()
+    receiver = Receiver()
     try:
         repo = Repository(client.courier_bench)
         mongo.ensure_indexes(repo.db, Repository.INDEXES)
@@ -93,7 +93,7 @@ def main(argv=None):
         delivered = repo.db.deliveries.count_documents({"status": "delivered"})
         print(f"courier: {delivered} of {args.notices} webhooks delivered in {took:.1f} s"
               f" = {delivered / took:.1f}/s; {(counter.commands - before) / delivered:.1f}"
-              f" database commands per delivery; receiver rejected {receiver.bad}")
+              f" database commands per delivery; receiver rejected {len(receiver.unverified)}")
     finally:
         receiver.close()
         client.close()

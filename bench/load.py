@@ -9,31 +9,21 @@ saw it (bounded by the poll interval) and the notice's own `created_at`
 """
 import base64
 import json
-import random
 import sys
 import threading
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 
 import requests
 
-from services.intake.organisation import credit_code_check_char
+from support.organisation import Org
+from support.reports import report_body
 
 
-def credit_code(rng):
-    body = "9135" + "".join(rng.choice("0123456789") for _ in range(13))
-    return body + credit_code_check_char(body)
-
-
-def report_body(i):
+def nth_report(i):
     # A distinct amount per report: none is flagged as another's duplicate.
-    return {"incident_type": "fraud", "summary": f"Invoice fraud {i}",
-            "description": "A fake supplier invoice was paid.",
-            "occurred_at": datetime(2026, 11, 27, 10, tzinfo=timezone.utc).isoformat(),
-            "location": "No. 1 Harbour Road", "estimated_loss": f"{21000 + i}.00",
-            "currency": "CNY", "funds_in_transit": False, "suspects": []}
+    return report_body(summary=f"Invoice fraud {i}", estimated_loss=f"{21000 + i}.00")
 
 
 def epoch(iso):
@@ -61,56 +51,28 @@ class Api:
         return r
 
 
-class Org:
-    """A bureau, a station, its officer, and companies under it: `companies`
-    that read only their feed, and `hooked` ones with a webhook subscription
-    at `receiver`."""
+class Users:
+    """The people the load acts as, set up by support's Org: the officer of a
+    station and companies there, `companies` that read only their feed and
+    `hooked` ones with a webhook subscription at `receiver`; and keep-alive
+    sessions to intake and notify for them."""
 
     def __init__(self, intake_url, notify_url, admin_token, companies, hooked=0,
-                 receiver=None, seed=7):
-        rng = random.Random(seed)
-        tag = uuid.uuid4().hex[:6]
+                 receiver=None):
+        org = Org(intake_url, admin_token, companies=companies + hooked)
+        for company in org.companies[companies:]:
+            org.subscribe(notify_url, receiver, company)
         self.intake = Api(intake_url)
         self.notify = Api(notify_url)
-        self.admin_token = admin_token
-        bureau, self.station = f"bureau-{tag}", f"station-{tag}"
-        for unit, kind, parent in ((bureau, "bureau", None),
-                                   (self.station, "station", bureau)):
-            r = self.intake.call("POST", "/admin/units", {"unit_id": unit, "name": unit,
-                                                          "kind": kind,
-                                                          "parent_unit_id": parent},
-                                 token=admin_token)
-            assert r.status_code == 201, r.text
-        r = self.intake.call("POST", "/admin/officers", {
-            "officer_id": f"officer-{tag}", "name": "Li", "unit_id": self.station,
-            "role": "officer"}, token=admin_token)
-        assert r.status_code == 201, r.text
-        self.officer = r.json()["token"]
-        self.companies = [self._company(rng, tag, n) for n in range(companies)]
-        self.hooked = [self._company(rng, tag, companies + n) for n in range(hooked)]
-        for cid, token in self.hooked:
-            r = self.notify.call("PUT", "/subscription",
-                                 {"webhook_url": receiver.url(cid), "language": "en"},
-                                 token=token)
-            assert r.status_code == 200, r.text
-            receiver.secrets[cid] = r.json()["webhook_secret"]
-
-    def _company(self, rng, tag, n):
-        r = self.intake.call("POST", "/admin/companies", {
-            "name": f"Company {tag}-{n}", "credit_code": credit_code(rng),
-            "jurisdiction_unit_id": self.station,
-            "contact": {"name": "Chen", "phone": "+86 591 0000",
-                        "email": "ops@example.com"},
-            "language": "en"}, token=self.admin_token)
-        assert r.status_code == 201, r.text
-        return r.json()["company_id"], r.json()["token"]
+        self.officer = org.officer_token
+        self.companies, self.hooked = org.companies[:companies], org.companies[companies:]
 
 
 class Run:
     """One measured run: reports filed and accepted, their notices awaited."""
 
-    def __init__(self, org, companies, poll_interval):
-        self.org = org
+    def __init__(self, users, companies, poll_interval):
+        self.users = users
         self.companies = companies
         self.poll_interval = poll_interval
         self.lock = threading.Lock()
@@ -140,14 +102,14 @@ class Run:
                 return
             self.pending[cid] = self.pending.get(cid, 0) + 1
         t0 = arrival or time.time()
-        r = self.org.intake.call("POST", "/reports", report_body(i), token=token)
+        r = self.users.intake.call("POST", "/reports", nth_report(i), token=token)
         if r.status_code != 201:
             self._failed(cid, f"file {r.status_code}: {r.text[:200]}")
             return
         report_id = r.json()["report_id"]
         t1 = time.time()
-        r = self.org.intake.call("POST", f"/reports/{report_id}/accept",
-                                 token=self.org.officer)
+        r = self.users.intake.call("POST", f"/reports/{report_id}/accept",
+                                   token=self.users.officer)
         t2 = time.time()
         if r.status_code != 200:
             self._failed(cid, f"accept {r.status_code}: {r.text[:200]}")
@@ -179,7 +141,7 @@ class Run:
             if after:
                 params["after"] = after
             try:
-                r = self.org.notify.call("GET", "/notices", token=token, **params)
+                r = self.users.notify.call("GET", "/notices", token=token, **params)
             except requests.RequestException as exc:
                 self.errors.append(f"feed: {exc}")
                 return
@@ -225,11 +187,11 @@ class Run:
         self._poller.join(5)
 
 
-def saturate(org, companies, workers, seconds, max_reports, poll_interval=0.25, drain=120):
+def saturate(users, companies, workers, seconds, max_reports, poll_interval=0.25, drain=120):
     """Closed loop, `workers` at a time: file and accept as fast as the system
     answers; then wait for the notices of all. Throughput is reports whose
     notice reached the feed per second, first filing to last notice."""
-    run = Run(org, companies, poll_interval)
+    run = Run(users, companies, poll_interval)
     started = time.time()
     deadline = started + seconds
 
@@ -247,10 +209,10 @@ def saturate(org, companies, workers, seconds, max_reports, poll_interval=0.25, 
     return run, started, filed_until, complete
 
 
-def fixed_rate(org, companies, rate, seconds, poll_interval=0.05, drain=60, receiver=None):
+def fixed_rate(users, companies, rate, seconds, poll_interval=0.05, drain=60, receiver=None):
     """Open loop: a report every 1/rate s (each on its own thread, so a slow
     answer does not slow the arrivals), for `seconds`."""
-    run = Run(org, companies, poll_interval)
+    run = Run(users, companies, poll_interval)
     total = int(rate * seconds)
     start = time.time() + 0.2
     pool = ThreadPoolExecutor(max(8, int(rate * 2)))

@@ -30,9 +30,9 @@ import pymongo
 
 from bench import load
 from bench.ceiling import Ceiling, hops
-from bench.receiver import WebhookReceiver
 from bench.system import BenchStack
 from bench.table import ms, table
+from support.receiver import Receiver
 from tools.stack import ROOT
 
 TARGETS = {"throughput": 60, "cpu_ms": 30, "ratio": 0.5, "p99_ms": 200,
@@ -81,12 +81,12 @@ def profiled(client, seconds=None, action=None):
     return result, ops
 
 
-def calibrate(org, client, reports):
+def calibrate(users, client, reports):
     """Reports one at a time, every database operation profiled: what one
     report's path costs the database, less what the idle timers cost."""
     def path():
         t0 = time.time()
-        run, *_ = load.saturate(org, org.companies, 1, 120, reports, poll_interval=0.1)
+        run, *_ = load.saturate(users, users.companies, 1, 120, reports, poll_interval=0.1)
         time.sleep(3)  # deliveries and cursors finish the tail after the notice
         return run, time.time() - t0
     (run, span), ops = profiled(client, action=path)
@@ -128,11 +128,11 @@ def profile(b, seconds):
     return procs
 
 
-def throughput(b, org, workers, seconds, max_reports, with_profile=False):
+def throughput(b, users, workers, seconds, max_reports, with_profile=False):
     spies = profile(b, seconds) if with_profile else []
     cpu0 = b.cpu_seconds()
-    run, started, filed_until, complete = load.saturate(org, org.companies, workers, seconds,
-                                                        max_reports)
+    run, started, filed_until, complete = load.saturate(users, users.companies, workers,
+                                                        seconds, max_reports)
     cpu1 = b.cpu_seconds()
     for spy in spies:
         spy.wait(30)
@@ -148,8 +148,8 @@ def throughput(b, org, workers, seconds, max_reports, with_profile=False):
             if n else {}, "cpu_ms_per_report_total": ms(sum(cpu.values()) / n) if n else None}
 
 
-def latency(org, receiver, rate, seconds):
-    run, complete = load.fixed_rate(org, org.hooked, rate, seconds, receiver=receiver)
+def latency(users, receiver, rate, seconds):
+    run, complete = load.fixed_rate(users, users.hooked, rate, seconds, receiver=receiver)
     recs = list(run.reports.values())
     to_feed = [r["created"] - r["filed"] for r in recs if "created" in r]
     seen = [r["seen"] - r["filed"] for r in recs if "seen" in r]
@@ -165,7 +165,7 @@ def latency(org, receiver, rate, seconds):
             "arrivals": len(recs) + run.dropped,
             "not_filed_30s_behind_schedule": run.dropped,
             "notices_missing_after_drain": missing,
-            "errors": run.errors[:5], "bad_signatures": receiver.bad,
+            "errors": run.errors[:5], "bad_signatures": len(receiver.unverified),
             "report_to_notice_s": pct(to_feed), "report_to_notice_seen_s": pct(seen),
             "poll_interval_s": run.poll_interval,
             "accept_to_webhook_s": pct(hooks)}
@@ -205,19 +205,19 @@ def main():
     print(f"bench: scale {scale}; starting broker and database ...", flush=True)
     b.start_infra()
     client = pymongo.MongoClient(b.mongo_uri)
-    receiver = WebhookReceiver()
+    receiver = Receiver()
     try:
         b.start_services()
-        org = load.Org(b.url("intake"), b.url("notify"), b.admin_token,
-                       companies=20, hooked=20, receiver=receiver)
+        users = load.Users(b.url("intake"), b.url("notify"), b.admin_token,
+                           companies=20, hooked=20, receiver=receiver)
         print("bench: calibrating (reports one at a time) ...", flush=True)
-        path = calibrate(org, client, max(10, int(30 * scale))) or {}
+        path = calibrate(users, client, max(10, int(30 * scale))) or {}
         published, consumed = hops()
         results["path"] = dict(path, events_published_per_report=published,
                                deliveries_per_report=consumed)
         if "throughput" not in skip:
             print("bench: throughput at saturation ...", flush=True)
-            results["throughput"] = throughput(b, org, workers=16,
+            results["throughput"] = throughput(b, users, workers=16,
                                                seconds=max(15, 60 * scale),
                                                max_reports=int(3000 * max(scale, 0.1)),
                                                with_profile=args.profile)
@@ -225,9 +225,9 @@ def main():
             # The issue's rate, and a light one that shows the path itself
             # when 20/s is past what this machine sustains.
             print("bench: latency at 2 reports/s ...", flush=True)
-            results["latency_light"] = latency(org, receiver, 2, max(10, 30 * scale))
+            results["latency_light"] = latency(users, receiver, 2, max(10, 30 * scale))
             print("bench: latency at 20 reports/s ...", flush=True)
-            results["latency"] = latency(org, receiver, 20, max(10, 60 * scale))
+            results["latency"] = latency(users, receiver, 20, max(10, 60 * scale))
         b.sample_rss()
         results["memory"] = {"peak_rss_mb": {k: round(v / 2**20, 1)
                                              for k, v in b.peak_rss.items()}}

@@ -26,8 +26,9 @@ from datetime import datetime, timezone
 
 import requests
 
-from services.intake.organisation import credit_code_check_char
-from tools.chaos_receiver import Receiver
+from support.organisation import Org
+from support.receiver import Receiver
+from support.reports import report_body
 from tools.stack import SERVICES, Stack
 
 COMPANIES = 5
@@ -60,45 +61,22 @@ class Api:
 
 
 def setup_org(stack, admin, receiver):
-    intake = Api(stack.service_url("intake"), admin)
-    tag = secrets.token_hex(3)
-    bureau, station = f"chaos-bureau-{tag}", f"chaos-station-{tag}"
-    intake.call("POST", "/admin/units", {"unit_id": bureau, "name": "Bureau", "kind": "bureau",
-                                         "parent_unit_id": None})
-    intake.call("POST", "/admin/units", {"unit_id": station, "name": "Station",
-                                         "kind": "station", "parent_unit_id": bureau})
-    officer = intake.call("POST", "/admin/officers", {
-        "officer_id": f"chaos-officer-{tag}", "name": "Li", "unit_id": station,
-        "role": "officer"}).json()["token"]
-    companies = []
-    for i in range(COMPANIES):
-        r = intake.call("POST", "/admin/companies", {
-            "name": f"Chaos company {i}", "credit_code": credit_code(),
-            "jurisdiction_unit_id": station,
-            "contact": {"name": "Chen", "phone": "+86 591 0000", "email": "ops@example.com"},
-            "language": "en"}).json()
-        sub = Api(stack.service_url("notify"), r["token"]).call(
-            "PUT", "/subscription", {"webhook_url": f"{receiver.url}/{r['company_id']}",
-                                     "language": "en"}).json()
-        receiver.secrets[r["company_id"]] = sub["webhook_secret"]
-        companies.append((r["company_id"], r["token"]))
-    return officer, companies
-
-
-def credit_code():
-    body = "9135" + "".join(secrets.choice("0123456789") for _ in range(13))
-    return body + credit_code_check_char(body)
+    """A bureau, a station and its officer, and COMPANIES companies there, each
+    with its webhook at the receiver: the officer's token, [(company_id, token)]."""
+    org = Org(stack.service_url("intake"), admin, companies=COMPANIES)
+    for company in org.companies:
+        org.subscribe(stack.service_url("notify"), receiver, company)
+    return org.officer_token, org.companies
 
 
 def work(stack, officer, company, i, results, lock):
     """One report's life: filed, accepted, one disclosed progress step."""
     company_id, token = company
     intake = Api(stack.service_url("intake"), token)
-    body = {"incident_type": "theft", "summary": f"Chaos report {i}",
-            "description": "Stock missing from the warehouse.",
-            "occurred_at": datetime.now(timezone.utc).isoformat(), "location": "Warehouse 3",
-            "estimated_loss": f"{1000 + i}.00", "currency": "CNY",
-            "funds_in_transit": False, "suspects": []}
+    body = report_body(incident_type="theft", summary=f"Chaos report {i}",
+                       description="Stock missing from the warehouse.",
+                       occurred_at=datetime.now(timezone.utc).isoformat(),
+                       location="Warehouse 3", estimated_loss=f"{1000 + i}.00")
     report = intake.call("POST", "/reports", body, {"Idempotency-Key": f"chaos-{i}"}).json()
     rid = report["report_id"]
     police = Api(stack.service_url("intake"), officer)
@@ -214,7 +192,7 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
         told = {c: [n for n in feeds[c].read() if (n["subject"], n["event_type"]) in expected[c]]
                 for c in feeds if c in expected}
         feed_ids = {n["event_id"] for items in told.values() for n in items}
-        hooked = {wid for _, wid, _ in receiver.arrivals}
+        hooked = {a["headers"]["webhook-id"] for a in receiver.accepted}
         done = all(len(told[c]) == sum(expected[c].values()) for c in expected)
         if (done and feed_ids <= hooked) or time.monotonic() > deadline:
             break
@@ -233,10 +211,11 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
             by_subject.setdefault(n["subject"], []).append(n["sequence"])
         out_of_order += sum(1 for seqs in by_subject.values() if seqs != sorted(seqs))
     arrivals = {}
-    for company, wid, env in receiver.arrivals:
-        arrivals.setdefault(wid, []).append(env)
+    for a in receiver.accepted:
+        arrivals.setdefault(a["headers"]["webhook-id"], []).append(a["payload"])
     hook_order, firsts, last = 0, set(), {}  # each event's first arrival, per subject
-    for company, wid, env in receiver.arrivals:
+    for a in receiver.accepted:
+        wid, env = a["headers"]["webhook-id"], a["payload"]
         if wid in firsts:
             continue
         firsts.add(wid)
@@ -258,7 +237,7 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
         "webhook_events_expected": len(feed_ids),
         "webhook_events_received": len(set(arrivals) & feed_ids),
         "webhook_redeliveries_deduped": sum(len(v) - 1 for v in arrivals.values()),
-        "webhook_unverified": len(receiver.bad),
+        "webhook_unverified": len(receiver.unverified),
         "webhook_subjects_out_of_order": hook_order,
         "failure_records": {k: [(f.get("handler"), f.get("status"), f.get("last_error"))
                                 for f in v] for k, v in failures.items()},

@@ -5,8 +5,9 @@ import secrets
 
 import pytest
 
+from support.client import Client
+from support.organisation import Org
 from tests.conftest import ADMIN_TOKEN, fresh_vhost
-from tests.helpers import Client, Org
 
 ALL = ("intake", "case_supervision", "notify")
 

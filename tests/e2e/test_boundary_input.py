@@ -10,7 +10,9 @@ import pytest
 import requests
 
 from shared.mongo import connect
-from tests.helpers import Client, eventually, report_body
+from support.client import Client
+from support.reports import report_body
+from tests.helpers import eventually
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,7 @@ sign-off; then the ledger and the unit's scorecard."""
 from datetime import datetime, timedelta, timezone
 
 from tests.helpers import eventually
-from tests.integration.test_case_supervision import fast, write_policy
+from tests.integration.case_world import fast, write_policy
 
 
 def test_a_case_from_acceptance_to_sign_off_with_ledger_and_scorecard(system, tmp_path):

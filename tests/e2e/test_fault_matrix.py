@@ -7,7 +7,8 @@ import threading
 import pytest
 import requests
 
-from tests.helpers import eventually, report_body
+from support.reports import report_body
+from tests.helpers import eventually
 
 OUTAGE = 30  # seconds the broker or database stays down
 

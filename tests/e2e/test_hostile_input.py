@@ -9,8 +9,8 @@ import jwt
 import pytest
 import requests
 
+from support.reports import report_body
 from tests.conftest import SIGNING_KEY
-from tests.helpers import report_body
 
 SERVICES = ("intake", "case_supervision", "notify")
 HOSTILE_BODIES = {  # what the parser must refuse whatever the route

@@ -6,7 +6,8 @@ import os
 import yaml
 
 from shared.policy import ROOT
-from tests.helpers import Client, Tap, eventually
+from support.client import Client
+from tests.helpers import Tap, eventually
 
 
 def fast_policy(tmp_path):
@@ -22,13 +23,8 @@ def test_first_contact_from_receipt_to_case(system, tmp_path):
     system.start(FASTTRACK_INTAKE_POLICY=fast_policy(tmp_path))
     events = Tap(system.env["AMQP_URI"], "intake")
     org = system.org()
-    admin = system.client("intake", system.stack.env["FASTTRACK_ADMIN_TOKEN"])
-    st2 = f"st2-{org.bureau}"
-    assert admin.post("/admin/units", {"unit_id": st2, "name": "Riverside", "kind": "station",
-                                       "parent_unit_id": org.bureau}).status_code == 201
-    r = admin.post("/admin/officers", {"officer_id": f"o-{st2}", "name": "Wang",
-                                       "unit_id": st2, "role": "officer"})
-    receiver = system.client("intake", r.json()["token"])
+    st2 = org.add_unit(f"st2-{org.bureau}")
+    receiver = system.client("intake", org.add_officer(f"o-{st2}", st2))
     sender = system.client("intake", org.officer_token)
 
     # A report nobody acknowledges: the owner's supervisor, then the bureau, are told.

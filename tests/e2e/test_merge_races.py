@@ -14,9 +14,8 @@ import random
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-import requests
 
-from tests.helpers import Client, eventually, report_body
+from support.reports import report_body
 
 TRIES = 40
 
@@ -130,13 +129,8 @@ def test_random_concurrent_merges_in_a_group_never_lose_the_incident(running_sys
 
 def test_a_merge_target_must_be_a_report_of_the_callers_own_unit(running_system, org):
     system = running_system
-    admin = Client(system.stack.service_url("intake"), system.stack.env["FASTTRACK_ADMIN_TOKEN"])
-    other = f"b1-{org.bureau}"
-    assert admin.post("/admin/units", {"unit_id": other, "name": "B1", "kind": "station",
-                                       "parent_unit_id": org.bureau}).status_code == 201
-    b1 = system.client("intake", admin.post("/admin/officers", {
-        "officer_id": f"o-{other}", "name": "Wang", "unit_id": other,
-        "role": "officer"}).json()["token"])
+    other = org.add_unit(f"b1-{org.bureau}")
+    b1 = system.client("intake", org.add_officer(f"o-{other}", other))
     walk_in = b1.post("/reports", report_body(company_id=org.company_id, channel="walk_in"))
     assert walk_in.status_code == 201, walk_in.text
     t = walk_in.json()["report_id"]

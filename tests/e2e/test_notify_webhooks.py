@@ -3,8 +3,8 @@ report filed and accepted over HTTP, a real receiver that verifies every
 request with the standardwebhooks library and fails its first tries."""
 import requests
 
+from support.receiver import Receiver
 from tests.helpers import eventually
-from tests.integration.test_notify_harness import Receiver
 
 QUICK = {"FASTTRACK_DELIVERY_RETRY_BASE_DELAY": "0.1", "FASTTRACK_DELIVERY_MAX_ATTEMPTS": "6"}
 

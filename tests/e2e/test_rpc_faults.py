@@ -18,12 +18,9 @@ def add_member(system, org, case, officer_id):
         f"/cases/{case['case_id']}/team", {"officer_id": officer_id})
 
 
-def second_officer(system, org):
-    admin = system.client("intake", system.stack.env["FASTTRACK_ADMIN_TOKEN"])
+def second_officer(org):
     officer_id = f"partner-{org.station}"
-    r = admin.post("/admin/officers", {"officer_id": officer_id, "name": "Sun",
-                                       "unit_id": org.station, "role": "officer"})
-    assert r.status_code == 201, r.text
+    org.add_officer(officer_id, org.station, name="Sun")
     return officer_id
 
 
@@ -33,7 +30,7 @@ def test_only_a_known_officer_joins_a_team(system):
     case = open_case(system, org)
     r = add_member(system, org, case, "nobody-of-this-name")
     assert r.status_code == 422 and "officer_id" in r.json()["error"]["fields"]
-    r = add_member(system, org, case, second_officer(system, org))
+    r = add_member(system, org, case, second_officer(org))
     assert r.status_code == 200, r.text
     assert r.json()["team"]["members"] == [org.officer_id, f"partner-{org.station}"]
 
@@ -43,7 +40,7 @@ def test_asking_a_stopped_intake_is_a_bounded_wait_and_a_clear_503(system):
     system.start("case_supervision", FASTTRACK_RPC_TIMEOUT="3")
     org = system.org()
     case = open_case(system, org)
-    partner = second_officer(system, org)
+    partner = second_officer(org)
     system.stop("intake")
     started = time.monotonic()
     r = add_member(system, org, case, partner)
@@ -62,7 +59,7 @@ def test_intake_killed_mid_call_still_gives_one_answer_and_one_effect(system):
     system.start("intake", FASTTRACK_FAULT="crash_in_rpc:officer")
     org = system.org()
     case = open_case(system, org)
-    partner = second_officer(system, org)
+    partner = second_officer(org)
     answers = []
     caller = threading.Thread(target=lambda: answers.append(
         add_member(system, org, case, partner)))

@@ -9,7 +9,9 @@ from services.intake.service import IntakeService
 from services.notify.service import NotifyService
 from shared import outbox
 from shared.inbox import CONSUMED
-from tests.helpers import Client, Org, eventually
+from support.client import Client
+from support.organisation import Org
+from tests.helpers import eventually
 
 
 def feed(running, org):

@@ -9,13 +9,11 @@ see; and each allowed call goes through."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
-import jwt
 import pytest
 
-from shared.auth import issue_token
-from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
-from tests.helpers import eventually
-from tests.integration.test_case_supervision import World, fast, write_policy
+from tests.conftest import ADMIN_TOKEN
+from tests.helpers import bad_tokens, eventually
+from tests.integration.case_world import World, fast, write_policy
 
 PRINCIPALS = ("own company", "other company", "team officer", "colleague",
               "other unit's officer", "station supervisor", "bureau supervisor",
@@ -54,24 +52,8 @@ PREPARE = {"resume": ("pause", {"reason": "x"}), "close": ("conclude", CONCLUDE)
            "reopen": ("conclude", CONCLUDE), "satisfaction": ("conclude", CONCLUDE)}
 
 
-def bad_tokens(key=SIGNING_KEY):
-    """Tokens no service may accept: each is answered 401."""
-    now = datetime.now(timezone.utc)
-    claims = {"iss": "fasttrack", "role": "supervisor", "sub": "s-b1", "unit": "b1",
-              "units": ["b1", "city"], "exp": int((now + timedelta(days=1)).timestamp())}
-    forged = jwt.encode(claims, "another-key-" + "k" * 32, algorithm="HS256")
-    return {"no token": None, "garbage": "forged.token.value",
-            "admin token with a suffix": ADMIN_TOKEN + "x",
-            "signed with another key": forged,
-            "unsigned (alg none)": jwt.encode(claims, None, algorithm="none"),
-            "expired": issue_token(key, "supervisor", "s-b1", "b1", ["b1", "city"],
-                                   now=now - timedelta(days=2), ttl_days=1),
-            "admin claimed in a token": issue_token(key, "admin", "admin"),
-            "police without a unit": issue_token(key, "supervisor", "s-b1")}
-
-
 class Access(World):
-    """The World of test_case_supervision, with the principals of PRINCIPALS."""
+    """The World of tests/integration/case_world.py, with the principals of PRINCIPALS."""
 
     def __init__(self, running, policy_file):
         super().__init__(running, policy_file)

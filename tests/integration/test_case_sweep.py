@@ -3,7 +3,7 @@ miss, the ladder, each step once across instances, re-timing on a new policy."""
 from datetime import datetime, timedelta, timezone
 
 from tests.helpers import eventually
-from tests.integration.test_case_supervision import fast, world, write_policy  # noqa: F401
+from tests.integration.case_world import fast, write_policy
 
 
 def escalations(w, cid):

@@ -4,7 +4,9 @@ never call a route gets 403; no token 401. Denied calls change nothing."""
 import pytest
 
 from services.intake.service import IntakeService
-from tests.helpers import Client, Org, report_body
+from support.client import Client
+from support.organisation import Org
+from support.reports import report_body
 
 ROUTES = [  # (method, path, body)
     ("GET", "/reports/{id}", None),
@@ -32,10 +34,7 @@ def world(running):
     running.start(IntakeService)
     url, admin = running.urls["intake"], running.config["ADMIN_TOKEN"]
     mine, theirs = Org(url, admin), Org(url, admin)
-    admin_client = Client(url, admin)
-    st2 = f"st2-{mine.bureau}"
-    admin_client.post("/admin/units", {"unit_id": st2, "name": "2", "kind": "station",
-                                       "parent_unit_id": mine.bureau})
+    st2 = mine.add_unit(f"st2-{mine.bureau}")
     return {"url": url, "mine": mine, "theirs": theirs, "st2": st2, "admin": admin}
 
 

@@ -12,7 +12,10 @@ from services.intake.service import IntakeService
 from shared import clock
 from shared.fields import SHANGHAI
 from shared.policy import ROOT
-from tests.helpers import Client, Org, eventually, report_body
+from support.client import Client
+from support.organisation import Org
+from support.reports import report_body
+from tests.helpers import eventually
 
 
 @pytest.fixture
@@ -43,32 +46,25 @@ def two_stations(running, intake):
     """An organisation whose station may offer its reports to a second one."""
     org = Org(intake(), running.config["ADMIN_TOKEN"])
     st2 = f"st2-{org.bureau}"
-    receiver = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], st2))
+    receiver = org.intake.as_(add_unit(org, st2))
     return org, st2, org.intake.as_(org.officer_token), receiver
 
 
-def add_unit(org, admin_token, unit_id, kind="station", specialties=()):
-    admin = org.intake.as_(admin_token)
-    r = admin.post("/admin/units", {"unit_id": unit_id, "name": unit_id, "kind": kind,
-                                    "parent_unit_id": org.bureau,
-                                    "specialties": list(specialties)})
-    assert r.status_code == 201, r.text
-    r = admin.post("/admin/officers", {"officer_id": f"o-{unit_id}", "name": "Wang",
-                                       "unit_id": unit_id, "role": "officer"})
-    return r.json()["token"]
+def add_unit(org, unit_id, kind="station", specialties=()):
+    """A unit under the bureau, with an officer of its own; the officer's token."""
+    return org.add_officer(f"o-{unit_id}", org.add_unit(unit_id, kind, specialties))
 
 
 def test_economic_crime_is_routed_to_the_detachment_by_the_policy(running, intake):
     org = Org(intake(), running.config["ADMIN_TOKEN"])
-    add_unit(org, running.config["ADMIN_TOKEN"], f"ecd-{org.bureau}", "detachment",
-             ["economic_crime"])
+    add_unit(org, f"ecd-{org.bureau}", "detachment", ["economic_crime"])
     assert org.file_report(incident_type="fraud")["owner_unit_id"] == f"ecd-{org.bureau}"
     assert org.file_report(incident_type="theft")["owner_unit_id"] == org.station
 
 
 def test_an_officer_registers_a_walk_in_for_its_own_unit(running, intake):
     org = Org(intake(), running.config["ADMIN_TOKEN"])
-    other = add_unit(org, running.config["ADMIN_TOKEN"], f"st2-{org.bureau}")
+    other = add_unit(org, f"st2-{org.bureau}")
     officer = org.intake.as_(other)
     assert officer.post("/reports", report_body()).status_code == 422  # for whom, how?
     r = officer.post("/reports", report_body(company_id=org.company_id, channel="walk_in"))
@@ -210,7 +206,7 @@ def test_a_retried_transfer_answer_finds_its_first_effect(running, intake, tap):
 
 def test_only_the_owner_unit_acknowledges_and_accepts(running, intake):
     org = Org(intake(), running.config["ADMIN_TOKEN"])
-    other = org.intake.as_(add_unit(org, running.config["ADMIN_TOKEN"], f"st2-{org.bureau}"))
+    other = org.intake.as_(add_unit(org, f"st2-{org.bureau}"))
     rid = org.file_report()["report_id"]
     assert other.post(f"/reports/{rid}/acknowledge").status_code == 404
     supervisor = org.intake.as_(org.supervisor_token)  # sees the subtree, does not act
@@ -257,7 +253,7 @@ def test_a_transfer_needs_the_receivers_consent(running, intake, tap):
 def test_an_unanswered_offer_escalates_to_the_sender_once(running, intake, tap):
     org = Org(intake(transfer_respond_seconds=1), running.config["ADMIN_TOKEN"])
     st2 = f"st2-{org.bureau}"
-    add_unit(org, running.config["ADMIN_TOKEN"], st2)
+    add_unit(org, st2)
     events = tap("intake")
     rid = org.file_report()["report_id"]
     org.intake.as_(org.officer_token).post(f"/reports/{rid}/transfer",

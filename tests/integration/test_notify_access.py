@@ -12,10 +12,8 @@ import requests
 
 from shared.auth import issue_token
 from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
-from tests.helpers import eventually
-from tests.integration.test_case_access import bad_tokens
-from tests.integration.test_notify_harness import (  # noqa: F401 - fixtures
-    Case, Company, deliveries, notify, receivers)
+from tests.helpers import bad_tokens, eventually
+from tests.integration.notify_world import Case, Company, deliveries
 
 PRINCIPALS = ("own company", "other company", "officer", "supervisor", "admin")
 COMPANY, ADMIN = (200, 200, 403, 403, 403), (403, 403, 403, 403, 200)

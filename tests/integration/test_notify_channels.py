@@ -9,10 +9,10 @@ import json
 
 import requests
 
+from support.client import Client
 from tests.conftest import ADMIN_TOKEN
-from tests.helpers import Client, eventually, free_port
-from tests.integration.test_notify_harness import (  # noqa: F401 - fixtures
-    Case, Company, deliveries, notify, receivers, smtp_server, tls_smtp_server)
+from tests.helpers import eventually, free_port
+from tests.integration.notify_world import Case, Company, deliveries
 
 
 def test_a_receiver_failing_four_times_gets_each_notice_once_in_order(

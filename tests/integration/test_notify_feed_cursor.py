@@ -4,7 +4,7 @@ reader has already passed."""
 from datetime import datetime, timedelta, timezone
 
 from services.notify.service import NotifyService
-from tests.integration.test_notify_harness import Company
+from tests.integration.notify_world import Company
 
 
 def notice(company, _id, created_at):

@@ -3,8 +3,7 @@ from datetime import datetime
 
 from services.notify.service import NotifyService
 from tests.helpers import eventually
-from tests.integration.test_notify_harness import (  # noqa: F401 - fixtures
-    FAST, Case, Company, envelope, notify)
+from tests.integration.notify_world import Case, Company, envelope
 
 
 def report_events(company, report_id):
