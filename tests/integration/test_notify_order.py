@@ -37,7 +37,7 @@ def test_events_delivered_twice_and_out_of_order_give_one_ordered_feed(running, 
                       what="three notices")
     assert [(n["sequence"], n["event_type"]) for n in feed] == [
         (1, "report_received"), (3, "report_acknowledged"), (4, "report_accepted")]
-    assert feed[0]["title"] == "報案已受理登記：FT-20261128-000042"
+    assert feed[0]["title"] == "报案已受理登记：FT-20261128-000042"
     assert "¥21,000.00" in feed[0]["body"] and "2026-11-28 09:30" in feed[0]["body"]
     # Redeliveries after the fact change nothing either.
     running.publish("intake", events[3], events[3]["type"])

@@ -13,7 +13,7 @@ import yaml
 from services.notify import domain as notify
 from shared import events as ev
 from shared.policy import ROOT
-from tests.unit.test_notify_domain import NOW, TOLD, event
+from tests.unit.notify_samples import NOW, TOLD, event
 from tools import run
 
 TO_SIMPLIFIED = opencc.OpenCC("t2s")
