@@ -196,7 +196,9 @@ class JsonHttp(HttpRequestHandler):
         if isinstance(result, Response):
             return result
         status, data = result if isinstance(result, tuple) else (self.status, result)
-        if self.answer_schema is not None:
+        # A tuple names the views a handler chooses from by role: it dumped
+        # the answer itself; the tuple is for the OpenAPI document.
+        if self.answer_schema is not None and not isinstance(self.answer_schema, tuple):
             data = self.answer_schema().dump(data)
         return json_response(status, data)
 

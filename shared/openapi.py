@@ -36,7 +36,10 @@ def openapi(container, title):
     for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
                      key=lambda e: (e.url, e.method)):
         ok: dict[str, Any] = {"description": "OK"}
-        if ep.answer_schema:
+        if isinstance(ep.answer_schema, tuple):   # one view per role
+            ok["content"] = {"application/json": {"schema": {
+                "anyOf": list(ep.answer_schema)}}}
+        elif ep.answer_schema:
             ok["content"] = {"application/json": {"schema": ep.answer_schema}}
         op: dict[str, Any] = {
             "summary": ep.summary or ep.method_name.replace("_", " "),

@@ -36,7 +36,8 @@ class Org:
         return self._unit(unit_id, kind, self.bureau, specialties)
 
     def _unit(self, unit_id, kind, parent, specialties=()):
-        r = self.admin.post("/admin/units", {"unit_id": unit_id, "name": unit_id, "kind": kind,
+        r = self.admin.post("/admin/units", {"unit_id": unit_id, "name": f"{unit_id}-name",
+                                             "name_en": f"{unit_id} (en)", "kind": kind,
                                              "parent_unit_id": parent,
                                              "specialties": list(specialties)})
         assert r.status_code == 201, r.text

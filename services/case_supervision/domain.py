@@ -90,8 +90,9 @@ class Case(TypedDict, total=False):
     victim_count: int
     unit_id: str
     unit_path: list[str]           # the case's unit, then its ancestors
+    unit_names: dict[str, str]     # its display name per language
     supervision: dict[str, Any]    # level, supervisor_unit_id (掛牌督辦)
-    team: dict[str, Any]           # lead_officer_id, members
+    team: dict[str, Any]           # lead_officer_id, lead_name, members
     escalation_level: int
     loss: dict[str, Decimal]       # estimated, recovered, frozen
     result: str | None
@@ -145,7 +146,10 @@ def open_case(accepted: Mapping[str, Any], policy: dict, number: str, now: datet
         "victim_count": victims,
         "unit_id": path[0], "unit_path": path,
         "supervision": {"level": level, "supervisor_unit_id": supervisor_unit(level, path)},
-        "team": {"lead_officer_id": lead, "members": [lead]},
+        # The names a company reads: the lead's, and the unit's per language.
+        "team": {"lead_officer_id": lead, "lead_name": accepted.get("accepted_by_name"),
+                 "members": [lead]},
+        "unit_names": accepted.get("owner_unit_name") or {},
         "escalation_level": 0,
         "loss": {"estimated": loss, "recovered": ZERO, "frozen": ZERO},
         "result": None, "conclusion": None, "conclusions": [], "ratings": [],
@@ -250,14 +254,16 @@ def add_member(case: Mapping[str, Any], who: Principal, officer_id: str,
                                   officer_id)], []
 
 
-def reassign_lead(case: Mapping[str, Any], who: Principal, officer_id: str, reason: str,
-                  now: datetime) -> Change:
+def reassign_lead(case: Mapping[str, Any], who: Principal, officer: Mapping[str, Any],
+                  reason: str, now: datetime) -> Change:
+    """A supervisor names another lead (`officer` as intake knows it)."""
     team = case["team"]
-    before = team["lead_officer_id"]
+    before, officer_id = team["lead_officer_id"], officer["officer_id"]
     if officer_id == before:
         raise RuleError("this officer leads the case")
     members = team["members"] + ([officer_id] if officer_id not in team["members"] else [])
-    return {"team": {"lead_officer_id": officer_id, "members": members}}, [
+    return {"team": {"lead_officer_id": officer_id, "lead_name": officer.get("name"),
+                     "members": members}}, [
         history.by(who, "reassign_lead", now, before, officer_id, reason)], []
 
 
@@ -314,6 +320,8 @@ def base_data(case: Mapping[str, Any]) -> dict[str, Any]:
             "supervision_level": case["supervision"]["level"],
             "supervisor_unit_id": case["supervision"]["supervisor_unit_id"],
             "lead_officer_id": case["team"]["lead_officer_id"],
+            "lead_officer_name": case["team"].get("lead_name"),
+            "unit_name": case.get("unit_names") or {},
             "deadlines": {k: iso(v) for k, v in case.get("deadlines", {}).items()},
             "next_due_at": iso(case.get("next_due_at")), "paused": case["paused"],
             "unit_id": case["unit_id"], "unit_path": case["unit_path"],

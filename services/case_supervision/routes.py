@@ -13,10 +13,12 @@ from shared.http import Call, api
 class CaseRoutes(CaseServiceParts):
     def known_officer(self, officer_id):
         """Intake owns the officers: ask it now (bounded RPC), after the caller
-        was found allowed to act, so unknown ids reveal nothing to outsiders."""
-        if self.intake.call("officer", officer_id) is None:
+        was found allowed to act, so unknown ids reveal nothing to outsiders.
+        The officer as intake knows it (officer_id, name, unit …)."""
+        officer = self.intake.call("officer", officer_id)
+        if officer is None:
             raise Invalid("no such officer", {"officer_id": ["unknown officer"]})
-        return officer_id
+        return officer
 
     # -- reads -------------------------------------------------------------
     @api("GET", "/cases", action="case.list", query=s.CaseQuery)
@@ -65,7 +67,7 @@ class CaseRoutes(CaseServiceParts):
     @api("POST", "/cases/<case_id>/team", action="case.manage_team", body=s.MemberIn, keyed=True)
     def add_team_member(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.manage_team", lambda case, now: domain.add_member(
-            case, call.who, self.known_officer(call.body["officer_id"]), now))
+            case, call.who, self.known_officer(call.body["officer_id"])["officer_id"], now))
 
     # -- supervision -------------------------------------------------------
     @api("POST", "/cases/<case_id>/lead", action="case.supervise", body=s.LeadIn, keyed=True)

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.case_supervision import domain
-from shared.fields import ID_RE, In, Moment, Money, ShownTime, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, shown, text
 
 # 限期 is a date a supervisor holds a team to: one in the past holds nobody,
 # and one years away is a typing slip, not a deadline.
@@ -175,15 +175,36 @@ class UpdateOut(Schema):
     note = fields.String()
 
 
-class CompanyCaseOut(CaseOut):
-    """What a company sees of its own case: the steps disclosed to it, no
-    internal notes, no officer beyond the lead, no escalation internals."""
+def promised(case, deadline):
+    """A deadline the company was told, in Beijing time; None if there is none."""
+    due = (case.get("deadlines") or {}).get(deadline)
+    return shown(due) if due else None
 
-    class Meta:
-        exclude = ("history", "team", "stale", "next_due_at", "escalation_level", "ratings",
-                   "calendar", "policy_version", "unit_id")
 
-    lead_officer_id = fields.Function(lambda case: case["team"]["lead_officer_id"])
+class CompanyCaseOut(Schema):
+    """What a company sees of its own case, field by field (an allowlist: a
+    field added to the police view never reaches it by accident): the steps
+    disclosed to it, the lead's and the unit's names, the deadline promised
+    to it, the result and the money. Never: internal notes, history, the
+    team, officer ids, deadline warnings or misses, escalations, pauses'
+    reasons."""
+    case_id = fields.String(attribute="_id")
+    case_number = fields.String()
+    report_id = fields.String()
+    reference = fields.String()
+    incident_type = fields.String()
+    summary = fields.String()
+    stage = fields.String()
+    supervision_level = fields.Function(lambda case: case["supervision"]["level"])
+    lead_name = fields.Function(lambda case: case["team"].get("lead_name"))
+    unit_name = fields.Function(lambda case: case.get("unit_names") or {})
+    first_progress_due_at = fields.Function(lambda case: promised(case, "first_progress"))
+    paused = fields.Boolean()
+    loss = fields.Nested(LossOut)
+    result = fields.Raw(allow_none=True)
+    conclusion = fields.Nested(ConclusionOut, allow_none=True)
+    ratings = fields.List(fields.Nested(RatingOut))
+    opened_at = ShownTime()
     updates = fields.Function(lambda case: UpdateOut(many=True).dump(
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
 

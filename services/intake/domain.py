@@ -64,6 +64,7 @@ class Report(TypedDict, total=False):
     victim_count: int
     owner_unit_id: str
     owner_unit_path: list[str]     # the owner unit, then its ancestors
+    owner_unit_names: dict[str, str]  # its display name per language
     owners: list[dict[str, Any]]   # every owner it ever had: unit_id, from, to
     received_at: datetime
     ack_due_at: datetime
@@ -129,8 +130,8 @@ def likely_duplicates(body: dict, candidates: list[dict]) -> list[str]:
 
 
 def new_report(body: dict, filer: Principal, company: dict, owner_path: list[str], policy: dict,
-               now: datetime, report_id: str, ref: str,
-               duplicates: list[str] | tuple = ()) -> tuple[Report, list[Event]]:
+               now: datetime, report_id: str, ref: str, duplicates: list[str] | tuple = (),
+               owner_names: dict[str, str] | None = None) -> tuple[Report, list[Event]]:
     """The stored report and the events its receipt causes."""
     doc: Report = {
         "_id": report_id, "reference": ref, "status": "received", "version": 1,
@@ -143,6 +144,7 @@ def new_report(body: dict, filer: Principal, company: dict, owner_path: list[str
         "suspects": body["suspects"], "victim_count": body.get("victim_count", 1),
         "owner_unit_id": owner_path[0],
         "owner_unit_path": owner_path,
+        "owner_unit_names": owner_names or {},
         "owners": [{"unit_id": owner_path[0], "from": now, "to": None}],
         "received_at": now, "ack_due_at": deadlines.ack_due(policy, now),
         "ack_step": 0, "ack_next_at": deadlines.ack_due(policy, now),
@@ -167,6 +169,8 @@ def event_data(report: Mapping[str, Any], **extra: Any) -> dict[str, Any]:
         "incident_type": report["incident_type"], "summary": report["summary"],
         "owner_unit_id": report["owner_unit_id"],
         "owner_unit_path": report["owner_unit_path"],
+        # What a company reads: the unit's name in each language, never its id.
+        "owner_unit_name": report.get("owner_unit_names") or {},
         "estimated_loss": f"{report['estimated_loss']:.2f}",
         "funds_in_transit": report["funds_in_transit"],
         "victim_count": report.get("victim_count", 1),
@@ -201,26 +205,29 @@ def acknowledge(report: Report, who: Principal, now: datetime) -> Change:
                    also=[ACK_DONE])
 
 
-def accept(report: Report, who: Principal, now: datetime) -> Change:
-    """Accepting opens the case (受案必查); the case id is known at once."""
+def accept(report: Report, who: Principal, now: datetime, name: str | None = None) -> Change:
+    """Accepting opens the case (受案必查); the case id is known at once. The
+    officer who accepts leads the case; `name` is the name a company reads."""
     case_id = case_id_for(report["_id"])
-    sets = {"accepted_at": now, "accepted_by": who.subject, "case_id": case_id}
+    sets: dict[str, Any] = {"accepted_at": now, "accepted_by": who.subject, "case_id": case_id}
     if report["status"] == "received":  # accepting is also acknowledging
         sets.update(acknowledged_at=now, acknowledged_by=who.subject)
     return _change(report, "accept", who, now, "report_accepted", sets, {
-        "case_id": case_id, "accepted_by": who.subject, "accepted_at": now.isoformat(),
+        "case_id": case_id, "accepted_by": who.subject, "accepted_by_name": name,
+        "accepted_at": now.isoformat(),
         "occurred_at": report["occurred_at"].isoformat(),
         "merged_count": len(report.get("merged_reports", []))}, also=[ACK_DONE, DAY_DONE])
 
 
 def transfer(report: Report, who: Principal, now: datetime, to_path: list[str], reason: str,
-             policy: dict) -> Change:
+             policy: dict, to_names: dict[str, str] | None = None) -> Change:
     """Offer the report to another unit; the owner stays accountable until it accepts."""
     if to_path[0] == report["owner_unit_id"]:
         raise RuleError("a report cannot be transferred to the unit that owns it")
     respond_by = deadlines.transfer_respond_by(policy, now)
     offer = {"from_unit_id": report["owner_unit_id"], "to_unit_id": to_path[0],
-             "to_unit_path": to_path, "reason": reason, "offered_by": who.subject,
+             "to_unit_path": to_path, "to_unit_names": to_names or {},
+             "reason": reason, "offered_by": who.subject,
              "offered_at": now, "respond_by": respond_by,
              "previous_status": report["status"]}
     return _change(report, "transfer", who, now, "report_transfer_offered",
@@ -236,10 +243,12 @@ def accept_transfer(report: Report, who: Principal, now: datetime) -> Change:
     owners = [dict(o, to=now) if o["to"] is None else o for o in report["owners"]]
     owners.append({"unit_id": offer["to_unit_id"], "from": now, "to": None})
     sets = {"owner_unit_id": offer["to_unit_id"], "owner_unit_path": offer["to_unit_path"],
-            "owners": owners, "transfer": None, "acknowledged_at": now,
+            "owner_unit_names": offer.get("to_unit_names") or {}, "owners": owners,
+            "transfer": None, "acknowledged_at": now,
             "acknowledged_by": who.subject}
     return _change(report, "transfer_accept", who, now, "report_transferred", sets,
                    {"from_unit_id": offer["from_unit_id"], "to_unit_id": offer["to_unit_id"],
+                    "to_unit_name": offer.get("to_unit_names") or {},
                     "accepted_by": who.subject},
                    also=[ACK_DONE, DAY_DONE, {"transfer_next_at": None}],
                    from_unit_id=offer["from_unit_id"])

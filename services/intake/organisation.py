@@ -3,6 +3,12 @@
 UNIT_KINDS = ("station", "detachment", "bureau")
 
 
+def unit_names(unit):
+    """A unit's display name per language: `name` is its Chinese name, the
+    one a company in zh-CN reads; `name_en` its English one, else `name`."""
+    return {"zh-CN": unit["name"], "en": unit.get("name_en") or unit["name"]}
+
+
 class OrgError(Exception):
     """The organisation data does not allow this."""
 

@@ -12,7 +12,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 class UnitIn(In):
     unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
-    name = text(200)
+    name = text(200)               # its Chinese name (简体), what a zh-CN company reads
+    name_en = text(200, required=False)
     kind = fields.String(required=True, validate=validate.OneOf(organisation.UNIT_KINDS))
     parent_unit_id = fields.String(required=True, allow_none=True,
                                    validate=validate.Regexp(ID_RE))
@@ -24,6 +25,7 @@ class UnitIn(In):
 class UnitOut(Schema):
     unit_id = fields.String(attribute="_id")
     name = fields.String()
+    name_en = fields.String()
     kind = fields.String()
     parent_unit_id = fields.String(allow_none=True)
     specialties = fields.List(fields.String())
@@ -200,6 +202,45 @@ class ReportOut(Schema):
 
 class ReportList(Schema):
     items = fields.List(fields.Nested(ReportOut))
+
+
+class CompanyReportOut(Schema):
+    """What a company reads of its own report, field by field (an allowlist):
+    the report as filed, its status, the owner unit's name, the checklist,
+    the dates promised to it. Never: the history, officer ids, a transfer
+    offer or its reason, the owners' trail, internal flags."""
+    report_id = fields.String(attribute="_id")
+    reference = fields.String()
+    status = fields.String()
+    channel = fields.String()
+    incident_type = fields.String()
+    summary = fields.String()
+    description = fields.String()
+    occurred_at = ShownTime()
+    location = fields.String()
+    estimated_loss = Money()
+    currency = fields.String()
+    funds_in_transit = fields.Boolean()
+    suspects = fields.List(fields.String())
+    victim_count = fields.Integer(dump_default=1)
+    owner_unit_name = fields.Dict(attribute="owner_unit_names", keys=fields.String(),
+                                  values=fields.String())
+    received_at = ShownTime()
+    ack_due_at = ShownTime()
+    acknowledged_at = ShownTime()
+    accepted_at = ShownTime()
+    materials = fields.List(fields.Nested(MaterialOut))
+    case_id = fields.String(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+
+
+class CompanyReportList(Schema):
+    items = fields.List(fields.Nested(CompanyReportOut))
+
+
+# The two views of a report: the route answers the one for the caller's role.
+REPORT_VIEWS = (ReportOut, CompanyReportOut)
+REPORT_LISTS = (ReportList, CompanyReportList)
 
 
 class ReportQuery(In):

@@ -80,7 +80,7 @@ class IntakeService(ServiceBase):
         return dict(doc, token=token)
 
     # -- receiving ---------------------------------------------------------
-    @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.ReportOut, status=201,
+    @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.REPORT_VIEWS, status=201,
          keyed=True)
     def file_report(self, call: Call) -> Any:
         who, body = call.who, call.body
@@ -102,55 +102,58 @@ class IntakeService(ServiceBase):
             window))
         ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
-                                        clock.new_id(), ref, dups)
+                                        clock.new_id(), ref, dups,
+                                        organisation.unit_names(units[path[0]]))
         doc.update(idempotency_key.on_create(call.key, now))
         saved, created = self.repo.insert_report(aggregate.created(doc, self.name, events, now))
         if not created:
             idempotency_key.same_creation(saved, call.key)
         self.relay.flush(REPORTS, saved["_id"])
-        return (201 if created else 200), saved
+        return (201 if created else 200), self._view(who, saved)
 
-    @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.ReportList)
+    @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.REPORT_LISTS)
     def list_reports(self, call: Call) -> Any:
-        return {"items": self.repo.reports(auth.report_filter(call.who),
-                                           call.query.get("status"), call.query["limit"])}
+        found = self.repo.reports(auth.report_filter(call.who), call.query.get("status"),
+                                  call.query["limit"])
+        return {"items": [self._view(call.who, report) for report in found]}
 
-    @api("GET", "/reports/<report_id>", action="report.read", answer=s.ReportOut)
+    @api("GET", "/reports/<report_id>", action="report.read", answer=s.REPORT_VIEWS)
     def get_report(self, call: Call, report_id: str) -> Any:
-        return self._allowed(call.who, self.repo.report(report_id), "report.read")
+        return self._view(call.who, self._allowed(call.who, self.repo.report(report_id),
+                                                  "report.read"))
 
     # -- owning it until it is done -----------------------------------------
-    @api("POST", "/reports/<report_id>/acknowledge", action="report.act", answer=s.ReportOut,
+    @api("POST", "/reports/<report_id>/acknowledge", action="report.act", answer=s.REPORT_VIEWS,
          keyed=True)
     def acknowledge_report(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.acknowledge)
 
-    @api("POST", "/reports/<report_id>/accept", action="report.act", answer=s.ReportOut,
+    @api("POST", "/reports/<report_id>/accept", action="report.act", answer=s.REPORT_VIEWS,
          keyed=True)
     def accept_report(self, call: Call, report_id: str) -> Any:
-        return self._act(call, report_id, domain.accept)
+        return self._act(call, report_id, domain.accept, self._officer_name(call.who))
 
     @api("POST", "/reports/<report_id>/transfer", action="report.act", body=s.TransferIn,
-         answer=s.ReportOut, keyed=True)
+         answer=s.REPORT_VIEWS, keyed=True)
     def transfer_report(self, call: Call, report_id: str) -> Any:
         to = self._unit(call.body["to_unit_id"], "to_unit_id")
         return self._act(call, report_id, domain.transfer, to["path"],
-                         call.body["reason"], self.policy)
+                         call.body["reason"], self.policy, organisation.unit_names(to))
 
     @api("POST", "/reports/<report_id>/transfer/accept", action="report.answer_transfer",
-         answer=s.ReportOut, keyed=True)
+         answer=s.REPORT_VIEWS, keyed=True)
     def accept_transfer(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.accept_transfer,
                          action="report.answer_transfer")
 
     @api("POST", "/reports/<report_id>/transfer/decline", action="report.answer_transfer",
-         body=s.ReasonIn, answer=s.ReportOut, keyed=True)
+         body=s.ReasonIn, answer=s.REPORT_VIEWS, keyed=True)
     def decline_transfer(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, domain.decline_transfer, call.body["reason"],
                          action="report.answer_transfer")
 
     @api("POST", "/reports/<report_id>/merge", action="report.act", body=s.MergeIn,
-         answer=s.ReportOut, keyed=True)
+         answer=s.REPORT_VIEWS, keyed=True)
     def merge_report(self, call: Call, report_id: str) -> Any:
         report = self.repo.report(report_id)
         if report is not None and idempotency_key.seen(report, call.key):
@@ -178,18 +181,18 @@ class IntakeService(ServiceBase):
             merged = self.repo.report(report_id)
             if merged["merged_into"]:
                 self.repo.link_merged(merged, merge_id)
-            return merged
+            return self._view(call.who, merged)
         finally:
             self.repo.release_merge((report_id, into), merge_id)
 
     @api("POST", "/reports/<report_id>/materials", action="report.supply_materials",
-         body=s.MaterialsIn, answer=s.ReportOut, keyed=True)
+         body=s.MaterialsIn, answer=s.REPORT_VIEWS, keyed=True)
     def supply_materials(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, materials.supply, call.body["supplied"],
                          action="report.supply_materials")
 
     @api("POST", "/reports/<report_id>/materials/extra", action="report.act",
-         body=s.ExtraMaterialsIn, answer=s.ReportOut, keyed=True)
+         body=s.ExtraMaterialsIn, answer=s.REPORT_VIEWS, keyed=True)
     def request_extra_materials(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, materials.request_extra, call.body["items"],
                          call.body["reason"])
@@ -237,6 +240,17 @@ class IntakeService(ServiceBase):
             raise Invalid("no such unit", {field: ["unknown unit"]})
         return unit
 
+    @staticmethod
+    def _view(who, report):
+        """The company's view of its report, or the police view."""
+        view = s.CompanyReportOut if who.role == "company" else s.ReportOut
+        return view().dump(report)
+
+    def _officer_name(self, who):
+        """The display name a company reads for the officer acting now."""
+        officer = self.repo.get("officers", who.subject)
+        return officer["name"] if officer else None
+
     def _allowed(self, who, report, action):
         # 404, not 403: another company's or unit's report must not be seen to exist.
         if report is None or not auth.allows(who, action, report):
@@ -249,7 +263,8 @@ class IntakeService(ServiceBase):
             lambda report: self._allowed(call.who, report, action),
             lambda report, now: command(report, call.who, now, *args),
             lambda report, change, also, now: self._save(report, change, now, also, merge),
-            lambda report: report, lambda report: self._retried(call.who, report))
+            lambda report: self._view(call.who, report),
+            lambda report: self._retried(call.who, report))
 
     def _retried(self, who, report):
         """The answer to a retry after a lost answer: it is done already.
@@ -257,7 +272,7 @@ class IntakeService(ServiceBase):
         ended the caller's part (a declined transfer); only the caller's own
         key can match."""
         if auth.allows(who, "report.read", report):
-            return report
+            return self._view(who, report)
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
     def _save(self, report, change, now, also=(), merge=None):

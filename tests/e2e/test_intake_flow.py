@@ -52,7 +52,7 @@ def test_first_contact_from_receipt_to_case(system, tmp_path):
     # is no way to hand a report over — it offers it, and station 2 merges it.
     again = org.file_report(summary="Same invoice, reported twice")
     aid = again["report_id"]
-    assert again["likely_duplicate_of"] == [rid]
+    assert sender.get(f"/reports/{aid}").json()["likely_duplicate_of"] == [rid]
     r = receiver.post(f"/reports/{aid}/merge", {"into_report_id": rid, "reason": "same"})
     assert r.status_code == 404  # the duplicate is still station 1's to merge
     r = sender.post(f"/reports/{aid}/merge", {"into_report_id": rid, "reason": "same"})

@@ -9,7 +9,9 @@ def test_a_report_becomes_a_case_and_the_company_is_told(system):
         assert health.status_code == 200 and health.json()["status"] == "ok"
     org = system.org()
     report = org.file_report(estimated_loss="150000.00")
-    assert report["status"] == "received" and report["owner_unit_id"] == org.station
+    assert report["status"] == "received"
+    assert report["owner_unit_name"] == {"zh-CN": f"{org.station}-name",
+                                         "en": f"{org.station} (en)"}
     assert report["reference"].startswith("FT-")
     assert {m["code"] for m in report["materials"]} >= {"business_licence", "payment_records"}
 

@@ -103,7 +103,9 @@ class World:
         report_id = str(uuid.uuid4())
         self.intake_event("report_accepted", report_id, status="accepted",
                           case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_id)),
-                          accepted_by="o1", accepted_at=datetime.now(timezone.utc).isoformat(),
+                          accepted_by="o1", accepted_by_name="李警官",
+                          owner_unit_name={"zh-CN": "北街派出所", "en": "North Street Station"},
+                          accepted_at=datetime.now(timezone.utc).isoformat(),
                           **data)
         return eventually(lambda: self.case_of(report_id), what="the case opened")
 

@@ -82,7 +82,9 @@ def test_who_sees_and_does_what(world):
     w.post(w.officer, cid, "progress", {"note": secret, "stage": "investigating"})
     w.post(w.officer, cid, "progress", {"note": "statements taken", "disclose": True})
     mine = w.case(cid, w.company)
-    assert mine["lead_officer_id"] == "o1" and "team" not in mine and "history" not in mine
+    assert mine["lead_name"] == "李警官" and "team" not in mine and "history" not in mine
+    assert mine["unit_name"] == {"zh-CN": "北街派出所", "en": "North Street Station"}
+    assert "o1" not in str(mine) and "st1" not in str(mine)  # no officer or unit id
     assert [u["note"] for u in mine["updates"]] == ["statements taken"]
     assert secret not in str(mine)
     for token in (w.other_company, w.stranger):
@@ -97,7 +99,7 @@ def test_who_sees_and_does_what(world):
     assert w.post(w.colleague, cid, "progress", {"note": "now I may"}).status_code == 200
     r = w.post(w.bureau_head, cid, "lead", {"officer_id": "o2", "reason": "o1 on leave"})
     assert r.json()["team"]["lead_officer_id"] == "o2"
-    assert w.case(cid, w.company)["lead_officer_id"] == "o2"
+    assert w.case(cid, w.company)["lead_name"] == "o2"  # intake knows o2 by that name
 
 
 def test_a_case_ends_with_a_result_is_rated_once_per_conclusion_and_signed_off(world):

@@ -40,7 +40,7 @@ def test_a_missed_deadline_warns_then_climbs_the_ladder_into_the_ledger(world, t
                        and w.ledger(case_id=cid), what="one ledger item per miss and step")
     assert sorted(i["kind"] for i in items) == ["deadline_missed"] + ["escalation"] * len(steps)
     assert all(i["unit_id"] == "st1" and i["status"] == "open" for i in items)
-    assert w.case(cid, w.company)["lead_officer_id"] == "o1"
+    assert w.case(cid, w.company)["lead_name"] == "李警官"
 
 
 def test_two_instances_escalate_each_step_once(world, tap):

@@ -129,14 +129,18 @@ def test_any_stored_time_is_shown_by_every_view_without_failing(stored):
     shown = intake_schemas.ReportOut().dump(report)
     assert same_instant(shown["occurred_at"], stored)
     assert same_instant(shown["owners"][0]["until"], stored)
+    assert same_instant(intake_schemas.CompanyReportOut().dump(report)["ack_due_at"], stored)
     case = a_case()
     case["overrides"] = {"conclusion": {"due_at": stored, "set_at": NOW, "by": "s"}}
     case.update(clocks.schedule(case, CASE_POLICY))
     case.update(opened_at=stored, next_due_at=stored, progress_due_at=stored)
-    for view in (case_schemas.CaseOut, case_schemas.CompanyCaseOut):
-        dumped = view().dump(case)
-        assert same_instant(dumped["deadlines"]["conclusion"], stored)
-        assert same_instant(dumped["opened_at"], stored)
+    case["deadlines"]["first_progress"] = stored
+    police = case_schemas.CaseOut().dump(case)
+    assert same_instant(police["deadlines"]["conclusion"], stored)
+    assert same_instant(police["opened_at"], stored)
+    company = case_schemas.CompanyCaseOut().dump(case)
+    assert same_instant(company["first_progress_due_at"], stored)
+    assert same_instant(company["opened_at"], stored)
     assert notify.shown(stored) and notify.shown(stored.isoformat())
     json.dumps(cases.base_data(case))  # what every case event carries
 

@@ -44,7 +44,7 @@ def test_a_case_has_a_lead_a_team_and_stage_deadlines():
     case = cases.open_case(accepted(), POLICY, "FT-C-2026-000007", NOW)
     case.update(clocks.schedule(case, POLICY))
     assert case["_id"] == "k1" and case["case_number"] == "FT-C-2026-000007"
-    assert case["team"] == {"lead_officer_id": "o1", "members": ["o1"]}
+    assert case["team"] == {"lead_officer_id": "o1", "lead_name": None, "members": ["o1"]}
     assert case["deadlines"]["first_action"] == NOW + timedelta(
         seconds=POLICY["deadlines"]["normal"]["first_action"])
     assert case["loss"] == {"estimated": Decimal("500.00"), "recovered": Decimal("0.00"),

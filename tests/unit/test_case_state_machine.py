@@ -141,6 +141,8 @@ def test_team_members_are_added_once_and_a_new_lead_joins_the_team():
     assert case["team"]["members"] == ["o1", "o2"]
     with pytest.raises(RuleError):
         domain.add_member(case, OFFICER, "o2", NOW)
-    case, _ = applied(case, domain.reassign_lead(case, OFFICER, "o3", "o1 on leave", NOW))
-    assert case["team"] == {"lead_officer_id": "o3", "members": ["o1", "o2", "o3"]}
+    case, _ = applied(case, domain.reassign_lead(
+        case, OFFICER, {"officer_id": "o3", "name": "王警官"}, "o1 on leave", NOW))
+    assert case["team"] == {"lead_officer_id": "o3", "lead_name": "王警官",
+                            "members": ["o1", "o2", "o3"]}
     assert case["history"][-1]["before"] == "o1" and case["history"][-1]["after"] == "o3"
