@@ -8,7 +8,9 @@ other role and the roles in the OpenAPI document all come from the table.
 
 Tokens are HS256 JWTs signed with SIGNING_KEY, carrying the role, the
 subject and, for officers and supervisors, the unit with its ancestors
-(`units`), so a supervisor's reach over its subtree needs no lookup. The
+(`units`), so a supervisor's reach over its subtree needs no lookup; for a
+company, the language it registered (`lang`), which its errors are told in
+when a request names none (shared/language.py). The
 admin token is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
 """
 import hmac
@@ -30,6 +32,7 @@ class Principal:
     subject: str
     unit: str | None = None
     units: tuple = field(default_factory=tuple)  # own unit first, then ancestors
+    language: str | None = None     # a company's registered language (zh-CN, en)
 
     @property
     def is_police(self):
@@ -41,7 +44,7 @@ class Principal:
 ANONYMOUS = Principal("anonymous", "anonymous")
 
 
-def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365):
+def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None):
     """A signed token; it expires (`exp`) so a leaked one does not live forever."""
     now = now or datetime.now(timezone.utc)
     claims = {"iss": ISSUER, "role": role, "sub": subject, "iat": int(now.timestamp()),
@@ -49,6 +52,8 @@ def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365)
     if unit:
         claims["unit"] = unit
         claims["units"] = list(units) or [unit]
+    if lang:
+        claims["lang"] = lang
     return jwt.encode(claims, key, algorithm="HS256")
 
 
@@ -69,8 +74,9 @@ def authenticate(header, admin_token, key):
         raise Unauthorized("the token is not valid")
     if role in POLICE and not claims.get("unit"):
         raise Unauthorized("the token is not valid")
+    lang = claims.get("lang")
     return Principal(role, str(claims["sub"]), claims.get("unit"),
-                     tuple(claims.get("units") or ()))
+                     tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None)
 
 
 

@@ -9,6 +9,11 @@ An entrypoint is declared as
 
 and receives a `Call` (principal, loaded body and query, raw request); it
 returns the answer's data, or (status, data).
+
+Errors are raised in English and told here in the caller's language
+(shared/language.py): its Accept-Language, else the language its token
+carries, else zh-CN. Only `message` and the `fields` texts change; `code`
+never does.
 """
 import json
 import logging
@@ -25,7 +30,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key
+from shared import auth, idempotency_key, language
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 
@@ -50,6 +55,25 @@ class Call:
 def json_response(status, data):
     return Response(json.dumps(data, ensure_ascii=False), status=status,
                     mimetype="application/json")
+
+
+def error_response(status, error, request, who=None):
+    """An error's JSON answer, its words in the caller's language (`who`: the
+    principal, once the token was read)."""
+    lang = language.chosen(request.headers.get("Accept-Language"),
+                           getattr(who, "language", None))
+    response = json_response(status, {"error": language.told(error, lang)})
+    response.headers["Content-Language"] = lang
+    response.vary.add("Accept-Language")
+    return response
+
+
+@dataclass
+class Refusal:
+    """An error not yet put into words: JsonHttp.response_from_exception is
+    not given the request, so handle_request tells it, in the caller's language."""
+    status: int
+    error: dict
 
 
 def _reject_constant(name):
@@ -123,9 +147,10 @@ class JsonWsgiApp(WsgiApp):
             request.path_values = values  # type: ignore[attr-defined]  # nameko reads it here
             response = provider.handle_request(request)
         except HTTPException as exc:
+            # No route ran, so no token was read: the header's language or zh-CN.
             code = (exc.name or "error").lower().replace(" ", "_")
-            response = json_response(exc.code, {"error": {
-                "code": code, "message": exc.description or exc.name, "fields": {}}})
+            response = error_response(exc.code, {
+                "code": code, "message": exc.description or exc.name, "fields": {}}, request)
         return response(environ, start_response)
 
 
@@ -157,6 +182,7 @@ class JsonHttp(HttpRequestHandler):
         if self.roles is not None:
             who = auth.authenticate(request.headers.get("Authorization"),
                                     config.get("ADMIN_TOKEN"), config["SIGNING_KEY"])
+            request.who = who   # an error's answer speaks its language
             auth.require(who, self.action)
         call = Call(request, who)
         parsed = None
@@ -187,6 +213,9 @@ class JsonHttp(HttpRequestHandler):
     def handle_request(self, request):
         started = time.perf_counter()
         response = super().handle_request(request)
+        if isinstance(response, Refusal):
+            response = error_response(response.status, response.error, request,
+                                      getattr(request, "who", None))
         name = self.container.service_name
         REQUESTS.labels(name, self.url, response.status_code).inc()
         LATENCY.labels(name, self.url).observe(time.perf_counter() - started)
@@ -203,18 +232,16 @@ class JsonHttp(HttpRequestHandler):
         return json_response(status, data)
 
     def response_from_exception(self, exc):
-        if isinstance(exc, ApiError):
-            return json_response(exc.status, exc.to_dict())
         if isinstance(exc, RequestEntityTooLarge):
-            return json_response(413, TooLarge("the body is too large").to_dict())
+            exc = TooLarge("the body is too large")
         if isinstance(exc, ConnectionFailure):
             # Every change is one document write: when it could not be made,
             # nothing was changed, and the same request can simply be sent again.
-            return json_response(503, Unavailable(
-                "the database does not answer; nothing was changed, try again").to_dict())
+            exc = Unavailable("the database does not answer; nothing was changed, try again")
+        if isinstance(exc, ApiError):
+            return Refusal(exc.status, exc.to_dict()["error"])
         log.error("unhandled error on %s %s", self.method, self.url, exc_info=exc)
-        return json_response(500, {"error": {"code": "internal", "fields": {},
-                                             "message": "internal error"}})
+        return Refusal(500, {"code": "internal", "fields": {}, "message": "internal error"})
 
 
 api = JsonHttp.decorator

@@ -76,7 +76,7 @@ class IntakeService(ServiceBase):
             raise Conflict("a company with this credit code exists")
         self.relay.flush(COMPANIES, doc["_id"])
         token = auth.issue_token(self.config["SIGNING_KEY"], "company", doc["_id"],
-                                 ttl_days=self._ttl())
+                                 ttl_days=self._ttl(), lang=doc["language"])
         return dict(doc, token=token)
 
     # -- receiving ---------------------------------------------------------

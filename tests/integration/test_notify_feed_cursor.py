@@ -79,4 +79,5 @@ def test_a_cursor_without_its_time_zone_is_refused(running):
     company = Company(running)
     forged = base64.urlsafe_b64encode(b"2026-01-01T00:00:00|x").decode()
     r = company.client.get("/notices", after=forged)
-    assert r.status_code == 400 and "cursor" in r.json()["error"]["message"]
+    # The company in this harness registered no language: told in zh-CN.
+    assert r.status_code == 400 and "游标" in r.json()["error"]["message"]

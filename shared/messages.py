@@ -1,0 +1,187 @@
+"""The message catalogue: every message an error can carry, in Simplified
+Chinese (简体中文, as read in mainland China), keyed by the English text the
+code raises.
+
+A key with `{name}` parts is the template of a message made from parts (an
+f-string in the code, or marshmallow's own "Length must be between {min}
+and {max}."): the translation uses the same names. The parts are values of
+the API (a status, a field name, a number) and are shown as they are.
+
+Data, not code, but kept as a Python module rather than YAML: it is imported
+like any module (no file to find at run time or to package), and the test
+that checks it (tests/unit/test_messages.py) reads it directly: every
+message the code can raise has an entry, every entry keeps its template's
+names, and every entry is Simplified (OpenCC's t2s leaves it unchanged).
+"""
+
+ZH_CN = {
+    # -- the HTTP edge: bodies, headers, routes (shared/http.py, werkzeug) --
+    "a JSON body is required": "需要 JSON 请求体",
+    "the body is not valid JSON": "请求体不是有效的 JSON",
+    "the body must be a JSON object": "请求体必须是 JSON 对象",
+    "the body is nested too deeply": "请求体嵌套层级过深",
+    "the body is too large": "请求体过大",
+    "{name} is not a number JSON allows": "{name} 不是 JSON 允许的数值",
+    "field name {name} is not allowed": "不允许使用字段名 {name}",
+    "field {name} appears twice": "字段 {name} 出现了两次",
+    "text may not contain control characters": "文本不能包含控制字符",
+    "control characters are not allowed": "不允许使用控制字符",
+    "text must be valid Unicode": "文本必须是有效的 Unicode",
+    "a lone surrogate is not a character": "孤立的代理码元不是字符",
+    "the request does not validate": "请求未通过校验",
+    "the database does not answer; nothing was changed, try again":
+        "数据库无响应；未作任何更改，请重试",
+    "a dependency does not answer": "有依赖的服务无响应",
+    "internal error": "内部错误",
+    "The requested URL was not found on the server. If you entered the URL manually "
+    "please check your spelling and try again.":
+        "服务器上没有所请求的 URL。如果是手动输入的 URL，请检查拼写后重试。",
+    "The method is not allowed for the requested URL.": "所请求的 URL 不允许使用该方法。",
+    "Idempotency-Key must be 1 to {max} characters": "Idempotency-Key 的长度须为 1 到 {max} 个字符",
+    "this Idempotency-Key was used with another request": "此 Idempotency-Key 已用于另一个请求",
+    "it changed meanwhile; read it again": "其间已有其他更改，请重新读取",
+    "{target} is not running; try again": "{target} 服务未运行，请重试",
+    "{target} did not answer within {seconds}s; try again": "{target} 服务在 {seconds} 秒内未响应，请重试",
+
+    # -- who may (shared/auth.py) --
+    "a bearer token is required": "需要 Bearer 令牌",
+    "the token is not valid": "令牌无效",
+    "the {role} role may not do this": "{role} 角色无权执行此操作",
+
+    # -- shared fields (shared/fields.py) --
+    "text must be valid Unicode (no lone surrogates)": "文本必须是有效的 Unicode（不能含孤立的代理码元）",
+    'money is a decimal string with at most 2 places, e.g. "21000.00"':
+        '金额须为最多两位小数的十进制字符串，例如 "21000.00"',
+    "a time between {earliest} and {latest} (UTC) is expected":
+        "时间须在 {earliest} 至 {latest}（UTC）之间",
+
+    # -- intake: organisation and reports --
+    "no such parent unit": "上级单位不存在",
+    "no such unit": "单位不存在",
+    "unknown unit": "未知单位",
+    "a unit with this id exists": "已有此编号的单位",
+    "an officer with this id exists": "已有此编号的民警",
+    "a company with this credit code exists": "已有此统一社会信用代码的企业",
+    "not a valid unified social credit code (GB 32100-2015)":
+        "不是有效的统一社会信用代码（GB 32100-2015）",
+    "no such company": "企业不存在",
+    "unknown company": "未知企业",
+    "a company files for itself": "企业只能为本企业报案",
+    "not allowed for a company": "企业不能填写此项",
+    "an officer registers a report for a company, by phone or walk-in":
+        "民警代企业登记报案，须注明企业及渠道（电话或来访）",
+    "required": "必填",
+    "the incident lies too far back": "案发时间过早",
+    "not more than {years} years ago": "不得早于 {years} 年前",
+    "an incident cannot have occurred in the future": "案发时间不能晚于现在",
+    "no such report": "报案不存在",
+    "unknown report": "未知报案",
+    "a report that is {status} cannot take '{action}'": "状态为 {status} 的报案不能执行“{action}”",
+    "a report cannot be transferred to the unit that owns it": "报案不能移交给其所属单位",
+    "a report merges only into another report of the same company": "报案只能并入同一企业的另一份报案",
+    "the target report is itself merged; merge into the one it joined":
+        "目标报案本身已被并入其他报案，请并入它所并入的那份报案",
+    "another change to one of these reports is under way; read them again":
+        "其中一份报案正在被修改，请重新读取",
+    "a report that is {status} takes no materials": "状态为 {status} 的报案不再接收材料",
+    "not on this report's checklist: {codes}": "不在本报案的材料清单上：{codes}",
+    "already on this report's checklist: {codes}": "已在本报案的材料清单上：{codes}",
+
+    # -- case supervision --
+    "no such case": "案件不存在",
+    "no such officer": "民警不存在",
+    "unknown officer": "未知民警",
+    "you may not do this on this case": "您无权对此案件执行此操作",
+    "a case that is {stage} cannot {action} to {to}": "处于 {stage} 阶段的案件不能以 {action} 转到 {to}",
+    "a case that is {stage} takes no progress; reopen it first":
+        "处于 {stage} 阶段的案件不能登记进展，请先重启案件",
+    "no case closes without a result": "没有办理结果的案件不能结案",
+    "a case is rated after its conclusion": "案件办结后才能评价",
+    "this conclusion has been rated": "本次办结已评价",
+    "this officer is on the team": "该民警已在办案组中",
+    "this officer leads the case": "该民警已是本案主办民警",
+    "the case is paused already, or concluded": "案件已暂停或已办结",
+    "the case is not paused": "案件未暂停",
+    "the case changed meanwhile; read it again": "其间案件已有其他更改，请重新读取",
+    "a concluded case is not escalated; reopen it first": "已办结的案件不能升级督办，请先重启案件",
+    "a concluded case has no deadlines; reopen it first": "已办结的案件没有期限，请先重启案件",
+    "a deadline lies in the future": "期限必须晚于现在",
+    "a deadline lies after now and within two years": "期限须晚于现在且在两年之内",
+    "`from` comes before `to`": "`from` 须早于 `to`",
+    "no such ledger item": "台账事项不存在",
+    "this ledger item is closed off already": "该台账事项已销号",
+
+    # -- notify: the company's channels and feed --
+    "the webhook URL is refused": "Webhook URL 被拒绝",
+    "not a valid URL": "不是有效的 URL",
+    "must be an https URL": "必须是 https URL",
+    "must not carry credentials": "不得包含登录凭据",
+    "{address} is not a public address": "{address} 不是公网地址",
+    "the host does not resolve": "无法解析该主机名",
+    "no subscription yet: PUT /subscription first": "尚无订阅：请先调用 PUT /subscription",
+    "only a dead letter can be replayed": "只有死信才能重新投递",
+    "no such delivery": "投递记录不存在",
+    "the cursor is not one this feed gave": "此游标不是本通知流给出的",
+
+    # -- marshmallow's own messages (fields, validators, schemas) --
+    "Missing data for required field.": "缺少必填字段。",
+    "Field may not be null.": "字段不能为 null。",
+    "Invalid value.": "值无效。",
+    "Invalid type.": "类型无效。",
+    "Invalid input type.": "输入类型无效。",
+    "Invalid input.": "输入无效。",
+    "Unknown field.": "未知字段。",
+    "Not a valid list.": "不是有效的列表。",
+    "Not a valid tuple.": "不是有效的元组。",
+    "Not a valid string.": "不是有效的字符串。",
+    "Not a valid utf-8 string.": "不是有效的 UTF-8 字符串。",
+    "Not a valid UUID.": "不是有效的 UUID。",
+    "Not a valid number.": "不是有效的数字。",
+    "Number too large.": "数值过大。",
+    "Not a valid integer.": "不是有效的整数。",
+    "Special numeric values (nan or infinity) are not permitted.":
+        "不允许使用特殊数值（nan 或 infinity）。",
+    "Not a valid boolean.": "不是有效的布尔值。",
+    "Not a valid {obj_type}.": "不是有效的 {obj_type}。",
+    "Not a valid {awareness} {obj_type}.": "不是有效的 {awareness} {obj_type}。",
+    '"{input}" cannot be formatted as a {obj_type}.': '"{input}" 无法格式化为 {obj_type}。',
+    "Not a valid datetime.": "不是有效的日期时间。",
+    "Not a valid aware datetime.": "不是有效的带时区偏移的日期时间。",
+    "Not a valid naive datetime.": "不是有效的不带时区偏移的日期时间。",
+    "Not a valid date.": "不是有效的日期。",
+    "Not a valid time.": "不是有效的时刻。",
+    '"{input}" cannot be formatted as a date.': '"{input}" 无法格式化为日期。',
+    "Not a valid period of time.": "不是有效的时间段。",
+    "{input} cannot be formatted as a timedelta.": "{input} 无法格式化为时间段。",
+    "Not a valid mapping type.": "不是有效的映射类型。",
+    "Not a valid URL.": "不是有效的 URL。",
+    "Not a valid email address.": "不是有效的电子邮件地址。",
+    "Not a valid IP address.": "不是有效的 IP 地址。",
+    "Not a valid IPv4 address.": "不是有效的 IPv4 地址。",
+    "Not a valid IPv6 address.": "不是有效的 IPv6 地址。",
+    "Not a valid IP interface.": "不是有效的 IP 接口。",
+    "Not a valid IPv4 interface.": "不是有效的 IPv4 接口。",
+    "Not a valid IPv6 interface.": "不是有效的 IPv6 接口。",
+    "Must be one of: {choices}.": "必须是以下之一：{choices}。",
+    "Must be equal to {other}.": "必须等于 {other}。",
+    "String does not match expected pattern.": "字符串不符合要求的格式。",
+    "Length must be between {min} and {max}.": "长度必须在 {min} 到 {max} 之间。",
+    "Length must be {equal}.": "长度必须为 {equal}。",
+    "Longer than maximum length {max}.": "超过最大长度 {max}。",
+    "Shorter than minimum length {min}.": "短于最小长度 {min}。",
+    "Must be greater than or equal to {min}.": "必须大于或等于 {min}。",
+    "Must be greater than {min}.": "必须大于 {min}。",
+    "Must be less than or equal to {max}.": "必须小于或等于 {max}。",
+    "Must be less than {max}.": "必须小于 {max}。",
+    "Must be greater than or equal to {min} and less than or equal to {max}.":
+        "必须大于或等于 {min} 且小于或等于 {max}。",
+    "Must be greater than or equal to {min} and less than {max}.":
+        "必须大于或等于 {min} 且小于 {max}。",
+    "Must be greater than {min} and less than or equal to {max}.":
+        "必须大于 {min} 且小于或等于 {max}。",
+    "Must be greater than {min} and less than {max}.": "必须大于 {min} 且小于 {max}。",
+    "One or more of the choices you made was not in: {choices}.":
+        "所选项中有一项或多项不在以下范围内：{choices}。",
+    "One or more of the choices you made was in: {values}.":
+        "所选项中有一项或多项属于以下不允许的值：{values}。",
+}
