@@ -15,7 +15,9 @@ REPORT = {"report_id": "r1", "reference": "FT-1", "company_id": "c1", "status": 
 CASE = {"case_id": "k1", "case_number": "FT-C-2026-000042", "report_id": "r1",
         "reference": "FT-1", "company_id": "c1", "stage": "investigation",
         "priority": "high", "supervision_level": "district", "supervisor_unit_id": "b1",
-        "lead_officer_id": "o1", "deadlines": {"first_action": "2026-11-28T04:00:00+00:00"},
+        "lead_officer_id": "o1", "lead_officer_name": "李警官",
+        "unit_name": {"zh-CN": "北街派出所", "en": "North Street Station"},
+        "deadlines": {"first_action": "2026-11-28T04:00:00+00:00"},
         "next_due_at": "2026-11-28T04:00:00+00:00", "paused": False}
 # The catalogue's data fields for each told event (shared/events.py).
 TOLD = {
@@ -24,6 +26,8 @@ TOLD = {
     ev.REPORT_ACKNOWLEDGED: dict(REPORT, acknowledged_by="o1",
                                  acknowledged_at="2026-11-28T01:05:00+00:00"),
     ev.REPORT_TRANSFERRED: dict(REPORT, from_unit_id="st1", to_unit_id="ecd",
+                                to_unit_name={"zh-CN": "经侦支队",
+                                              "en": "Economic-Crime Detachment"},
                                 accepted_by="o2"),
     ev.REPORT_MERGED: dict(REPORT, into_report_id="r0", into_reference="FT-0", reason="same"),
     ev.REPORT_ACCEPTED: dict(REPORT, case_id="k1", accepted_by="o1",

@@ -69,8 +69,17 @@ def test_money_is_shown_exactly_and_times_in_shanghai():
 
 def test_the_opened_case_names_its_number_lead_level_and_first_deadline():
     body = notice(ev.CASE_OPENED)["body"]
-    assert "FT-C-2026-000042" in body and "officer o1" in body
+    assert "FT-C-2026-000042" in body and "led by 李警官" in body and "o1" not in body
     assert "district bureau level" in body and "2026-11-28 12:00" in body
+    assert "主办民警 李警官" in notice(ev.CASE_OPENED, "zh-CN")["body"]
+
+
+def test_a_transfer_names_the_receiving_unit_not_its_id():
+    for language, name in (("en", "Economic-Crime Detachment"), ("zh-CN", "经侦支队")):
+        body = notice(ev.REPORT_TRANSFERRED, language)["body"]
+        assert name in body and "ecd" not in body
+    older = notice(ev.REPORT_TRANSFERRED, "en", to_unit_name=None)["body"]  # before names
+    assert "another unit" in older and "ecd" not in older
 
 
 def test_the_conclusion_gives_the_result_and_asks_for_a_rating():
