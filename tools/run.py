@@ -18,13 +18,14 @@ from tools.stack import SERVICES, Stack
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
 DEMO_UNITS = [
-    {"unit_id": "bureau-east", "name": "东城分局 East District Bureau", "kind": "bureau",
-     "parent_unit_id": None},
-    {"unit_id": "station-north", "name": "北街派出所 North Street Station", "kind": "station",
-     "parent_unit_id": "bureau-east"},
-    {"unit_id": "station-river", "name": "滨河派出所 Riverside Station", "kind": "station",
-     "parent_unit_id": "bureau-east"},
-    {"unit_id": "ecd-east", "name": "经侦支队 Economic-Crime Detachment", "kind": "detachment",
+    {"unit_id": "bureau-east", "name": "东城分局", "name_en": "East District Bureau",
+     "kind": "bureau", "parent_unit_id": None},
+    {"unit_id": "station-north", "name": "北街派出所", "name_en": "North Street Station",
+     "kind": "station", "parent_unit_id": "bureau-east"},
+    {"unit_id": "station-river", "name": "滨河派出所", "name_en": "Riverside Station",
+     "kind": "station", "parent_unit_id": "bureau-east"},
+    {"unit_id": "ecd-east", "name": "东城分局经侦支队",
+     "name_en": "East District Economic-Crime Detachment", "kind": "detachment",
      "parent_unit_id": "bureau-east", "specialties": ["economic_crime"]},
 ]
 DEMO_OFFICERS = [
@@ -34,11 +35,11 @@ DEMO_OFFICERS = [
      "role": "supervisor"},
 ]
 DEMO_COMPANY = {
-    "name": "Riverside Precision Ltd 滨河精密有限公司",
+    "name": "滨河精密有限公司",
     "credit_code": "91350100M000100Y43",
     "jurisdiction_unit_id": "station-north",
     "contact": {"name": "陈经理", "phone": "+86 591 8888 0000", "email": "ops@riverside.example"},
-    "language": "en",
+    "language": "zh-CN",
 }
 
 
