@@ -23,7 +23,7 @@ from pymongo import monitoring
 
 from bench.receiver import WebhookReceiver
 from services.notify import channels as channels_module, domain
-from services.notify.delivery import Courier
+from services.notify.courier import Courier
 from services.notify.repository import Repository
 from shared import mongo
 from tools.stack import Stack

@@ -12,7 +12,7 @@ from services.notify import channel_rules as rules
 from services.notify import domain
 from services.notify import schemas as s
 from services.notify.channels import Channels, webhook_problem
-from services.notify.delivery import Courier
+from services.notify.courier import Courier
 from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
 from shared import auth, clock
