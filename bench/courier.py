@@ -22,7 +22,7 @@ from types import SimpleNamespace
 from pymongo import monitoring
 
 from services.notify import channels as channels_module, domain
-from services.notify.delivery import Courier
+from services.notify.courier import Courier
 from services.notify.repository import Repository
 from shared import mongo
 from support.receiver import Receiver

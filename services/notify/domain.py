@@ -17,7 +17,6 @@ from shared.fields import SHANGHAI
 
 DEFAULT_LANGUAGE = "zh-CN"
 LANGUAGES = ("zh-CN", "en")
-CHANNELS = ("webhook", "email", "sms")
 FOLLOW_UP = "case_follow_up"  # the notice notify itself writes (定期回訪)
 FALLBACK = "_fallback"
 LABELS = "_labels"  # words for codes (levels, results), per language
@@ -215,10 +214,3 @@ def language_of(subscription, company):
     return ((subscription or {}).get("language") or (company or {}).get("language")
             or DEFAULT_LANGUAGE)
 
-
-def channels_of(subscription, email_on=True):
-    """The channels a company has asked for, besides the feed."""
-    sub = subscription or {}
-    wanted = {"webhook": sub.get("webhook_url"), "email": sub.get("email") and email_on,
-              "sms": sub.get("phone")}
-    return [c for c in CHANNELS if wanted[c]]

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 from services.notify import domain
+from services.notify.channels import channels_of
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("5b0d9a53-52a4-4d43-9d43-3f0b8e0c5a61")
@@ -24,13 +25,15 @@ def notice_id(key):
 
 
 class Sequencer:
-    def __init__(self, repo, templates, policy, now, email_on=True):
+    def __init__(self, repo, templates, policy, now, channels_of=channels_of):
         self.repo = repo
         self.templates = templates
         self.follow_up_after = float(policy["follow_up_after_seconds"])
         self.max_hold = timedelta(seconds=float(policy["order_max_hold_seconds"]))
         self.now = now
-        self.email_on = email_on
+        # subscription -> the channels it gets deliveries on (the Channels
+        # provider's `of`: only channels this config delivers on).
+        self.channels_of = channels_of
 
     def take(self, event):
         self.repo.take_event(event, self.now())
@@ -81,7 +84,7 @@ class Sequencer:
             if not self.repo.add_notice(notice):
                 notice = self.repo.notice(notice["_id"])  # another worker's, same event
             deliveries = domain.deliveries_for(
-                notice, domain.channels_of(sub, self.email_on), subject.get("lanes") or {},
+                notice, self.channels_of(sub), subject.get("lanes") or {},
                 now)
             self.repo.deliveries.add(deliveries, now)
         state = domain.released(subject, event, notice, deliveries, self.follow_up_after)
@@ -123,7 +126,7 @@ class Sequencer:
             notice = domain.follow_up_for(subject, language, self.templates,
                                           notice_id(key), notice_id(key + ":event"), now)
             deliveries = domain.deliveries_for(
-                notice, domain.channels_of(sub, self.email_on), subject.get("lanes") or {},
+                notice, self.channels_of(sub), subject.get("lanes") or {},
                 now)
             state = domain.follow_up_state(notice, deliveries, subject.get("lanes"),
                                            self.follow_up_after)

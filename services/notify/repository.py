@@ -1,5 +1,5 @@
 """Notify's storage for companies, subscriptions, the events taken in, each
-subject's release cursor and the notices; deliveries live in deliveries.py.
+subject's release cursor and the notices; deliveries live in delivery_store.py.
 
 Every claim is an update_one on a precise filter whose modified_count says
 who won (SecantusDB scans a whole collection on find_one_and_update).
@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.deliveries import DeliveryStore
+from services.notify.delivery_store import DeliveryStore
 from shared import inbox
 
 NOTICES = "notices"

@@ -1,10 +1,14 @@
-"""Notify's wire shapes: the feed, the subscription, the deliveries."""
+"""Notify's wire shapes: the feed, the subscription, the deliveries.
+
+The subscription's channel fields and the deliveries' channel filter come
+from the channel registry (channels/__init__.py): a channel added there
+shows here with no change to this module.
+"""
 from marshmallow import Schema, fields, validate
 
-from services.notify.domain import CHANNELS, LANGUAGES
+from services.notify.channels import REGISTRY, names
+from services.notify.domain import LANGUAGES
 from shared.fields import In, ShownTime
-
-PHONE = r"\A\+?[0-9][0-9 ()-]{4,30}\Z"
 
 
 class NoticeQuery(In):
@@ -29,34 +33,37 @@ class NoticePage(Schema):
     next = fields.String(allow_none=True)
 
 
-class SubscriptionIn(In):
-    """The company's channels; a channel left out or null is off."""
-
-    webhook_url = fields.String(load_default=None, allow_none=True,
-                                validate=validate.Length(1, 2000))
-    email = fields.Email(load_default=None, allow_none=True,
-                         validate=validate.Length(1, 254))
-    phone = fields.String(load_default=None, allow_none=True,
-                          validate=validate.Regexp(PHONE))
-    language = fields.String(load_default=None, allow_none=True,
-                             validate=validate.OneOf(LANGUAGES))
+def subscription_in(registry=REGISTRY):
+    """PUT /subscription: each channel's target, and the language."""
+    declared = {channel.subscription_field: channel.target_field() for channel in registry}
+    declared.update(language=fields.String(load_default=None, allow_none=True,
+                                           validate=validate.OneOf(LANGUAGES)),
+                    __doc__="The company's channels; a channel left out or null is off.",
+                    __module__=__name__)  # else the metaclass's module, "abc"
+    return type("SubscriptionIn", (In,), declared)
 
 
-class SubscriptionOut(Schema):
-    company_id = fields.String(attribute="_id")
-    webhook_url = fields.String(allow_none=True)
-    email = fields.String(allow_none=True)
-    phone = fields.String(allow_none=True)
-    language = fields.String(allow_none=True)
-    webhook_secret = fields.String()
-    previous_secret_expires_at = ShownTime(allow_none=True)
-    updated_at = ShownTime()
+def subscription_out(registry=REGISTRY):
+    """The subscription as shown: each channel's target, the language, and
+    the webhook signing secret (made and rotated by the subscription routes)."""
+    declared = {"company_id": fields.String(attribute="_id")}
+    declared.update({channel.subscription_field: fields.String(allow_none=True)
+                     for channel in registry})
+    declared.update(language=fields.String(allow_none=True),
+                    webhook_secret=fields.String(),
+                    previous_secret_expires_at=ShownTime(allow_none=True),
+                    updated_at=ShownTime(), __module__=__name__)
+    return type("SubscriptionOut", (Schema,), declared)
+
+
+SubscriptionIn = subscription_in()
+SubscriptionOut = subscription_out()
 
 
 class DeliveryQuery(In):
     status = fields.String(validate=validate.OneOf(
         ("pending", "delivered", "dead", "skipped")))
-    channel = fields.String(validate=validate.OneOf(CHANNELS))
+    channel = fields.String(validate=validate.OneOf(names()))
     company_id = fields.String(validate=validate.Length(1, 64))
     event_id = fields.String(validate=validate.Length(1, 64))
     limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))

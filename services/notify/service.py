@@ -11,8 +11,8 @@ from nameko.timer import timer
 from services.notify import channel_rules as rules
 from services.notify import domain
 from services.notify import schemas as s
-from services.notify.channels import Channels, webhook_problem
-from services.notify.delivery import Courier
+from services.notify.channels import Channels
+from services.notify.courier import Courier
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
@@ -37,7 +37,7 @@ class NotifyService(ServiceBase):
 
     def sequencer(self):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
-                         email_on=self.channels.email_on)
+                         channels_of=self.channels.of)
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "company_registered")
@@ -93,10 +93,11 @@ class NotifyService(ServiceBase):
     @api("PUT", "/subscription", action="subscription.manage",
          body=s.SubscriptionIn, answer=s.SubscriptionOut)
     def put_subscription(self, call):
-        url = call.body["webhook_url"]
-        problem = url and webhook_problem(url, self.channels.allow_private)
-        if problem:
-            raise Invalid("the webhook URL is refused", fields={"webhook_url": [problem]})
+        refusal = self.channels.refusal(call.body)
+        if refusal:  # a webhook URL that reaches inside someone's network
+            channel, problem = refusal
+            raise Invalid(f"the {channel.label} is refused",
+                          fields={channel.subscription_field: [problem]})
         company_id = call.who.subject
         fields = dict(call.body, updated_at=clock.now())
         if not self.repo.create_subscription(company_id, dict(

@@ -6,7 +6,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
-from services.notify.deliveries import DeliveryStore
+from services.notify.delivery_store import DeliveryStore
 from shared.mongo import connect
 
 

@@ -2,7 +2,7 @@
 must not leave the next one waiting for ever (found by the chaos run)."""
 from datetime import datetime, timedelta, timezone
 
-from services.notify.deliveries import DeliveryStore
+from services.notify.delivery_store import DeliveryStore
 from services.notify.service import NotifyService
 
 

@@ -6,7 +6,7 @@ import pytest
 from standardwebhooks.webhooks import Webhook, WebhookVerificationError
 
 from services.notify import channel_rules as rules
-from services.notify.channels import signed_request
+from services.notify.channels.webhook import signed_request
 
 NOW = datetime.now(timezone.utc).replace(microsecond=0)
 

@@ -159,6 +159,3 @@ def test_the_subscriptions_language_wins_then_the_companys():
     assert notify.language_of({"language": "en"}, {"language": "zh-CN"}) == "en"
     assert notify.language_of({"language": None}, {"language": "en"}) == "en"
     assert notify.language_of(None, {}) == "zh-CN"
-    sub = {"webhook_url": "https://x", "email": "a@b.cn", "phone": None}
-    assert notify.channels_of(sub) == ["webhook", "email"]
-    assert notify.channels_of(sub, email_on=False) == ["webhook"]

@@ -11,7 +11,7 @@ from types import SimpleNamespace
 import pytest
 import requests
 
-from services.notify import channels
+from services.notify.channels import Channels, webhook
 from services.notify.egress import webhook_session
 
 
@@ -59,17 +59,17 @@ def test_a_connection_that_reaches_an_internal_address_sends_nothing(internal):
 
 def test_the_courier_refuses_a_host_rebound_after_its_check(internal, monkeypatch):
     port, received = internal
-    ch = channels.Channels()
+    ch = Channels()
     ch.container = SimpleNamespace(config={})
     ch.setup()
     # The check's DNS answer is public; the connection's (the real one) is loopback.
-    monkeypatch.setattr(channels, "resolve", lambda url: ["93.184.216.34"])
+    monkeypatch.setattr(webhook, "resolve", lambda url: ["93.184.216.34"])
     envelope = {"event_id": "e1", "type": "case_opened", "subject": "c1", "sequence": 1,
                 "data": {}}
     subscription = {"webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
     with pytest.raises(requests.ConnectionError, match="127.0.0.1 is not a public address"):
-        ch.send_webhook(f"https://localhost:{port}/hook", envelope, subscription,
-                        datetime.now(timezone.utc))
+        ch.send("webhook", f"https://localhost:{port}/hook", {"envelope": envelope},
+                subscription, datetime.now(timezone.utc), "d1")
     wait_for(received, 1)
     assert received == [b""]
 

@@ -1,0 +1,72 @@
+"""What every notice channel is: one class with one interface, listed in the
+registry (channels/__init__.py). The courier, the subscription's schema and
+the provider know channels only through it.
+
+A channel is built once per service start from notify's config; its send
+runs in a green thread of the courier and must time out.
+"""
+from marshmallow import fields
+
+
+class DeliveryFailed(Exception):
+    """A try that failed; status_code is the receiver's answer, if any."""
+
+    def __init__(self, message, status_code=None):
+        super().__init__(message)
+        self.status_code = status_code
+
+
+def flag(value):
+    """A config switch: "1", "true", "yes" or "on" (any case) is on."""
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+class Channel:
+    """One way a notice reaches a company, besides the feed.
+
+    A subclass sets `name` (a delivery's `channel`, its lane, the
+    GET /deliveries filter), `subscription_field` (the PUT /subscription
+    field that holds the target; left out or null, the channel is off) and
+    `label` (how an error names that target), and defines `target_field`
+    and `send`; `refused` and `enabled` when it has something to say.
+    """
+
+    name = None
+    subscription_field = None
+    label = None
+
+    @classmethod
+    def target_field(cls):
+        """The marshmallow field that checks a target's shape when a company
+        subscribes: it loads None when left out, and null turns it off."""
+        return fields.String(load_default=None, allow_none=True)
+
+    def __init__(self, config, timeout):
+        """Read this channel's own settings from notify's config; `timeout`
+        (DELIVERY_TIMEOUT, seconds) bounds each send."""
+        self.timeout = timeout
+
+    @property
+    def enabled(self):
+        """Whether notices go out on this channel at all with this config
+        (email needs an SMTP host); a disabled channel gets no deliveries."""
+        return True
+
+    @classmethod
+    def target(cls, subscription):
+        """Where this channel points now: read at each try, since a company
+        may change or clear it between tries."""
+        return (subscription or {}).get(cls.subscription_field)
+
+    def refused(self, target):
+        """Why a target of the right shape may still not be used (checked
+        when subscribing), or None."""
+        return None
+
+    def send(self, target, notice, subscription, now, delivery_id):
+        """Deliver one notice to the target: a short detail for the record,
+        or raise (DeliveryFailed, or anything else) and the try is retried."""
+        raise NotImplementedError
+
+    def close(self):
+        """Release what the channel holds open (the service stops)."""
