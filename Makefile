@@ -13,7 +13,10 @@ RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
 run: deps
 	$(BIN)/python -m tools.run
 
+# The type check first (pyproject.toml [tool.mypy]: shared/ and services/,
+# zero errors), then the whole suite.
 test: deps
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 # Nothing lost, nothing twice, under SIGKILLs and broker/database restarts:

@@ -58,7 +58,7 @@ class Courier:
             return 0  # another instance has them
         subscriptions = self.repo.subscriptions({d["company_id"] for d in mine})
         notices = self.repo.notices_by_id({d["notice_id"] for d in mine})
-        finished = []
+        finished: list = []
         pool = eventlet.GreenPool(PARALLEL)
         for delivery in mine:
             pool.spawn_n(self.try_once, delivery, subscriptions.get(delivery["company_id"]),

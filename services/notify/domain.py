@@ -8,6 +8,7 @@ the subject is taken in, the ones that give no notice only move the cursor.
 import os
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any, TypedDict
 
 import jinja2
 import yaml
@@ -101,7 +102,25 @@ def render(templates, kind, language, data):
                 fallback["body"].render(d=data, t=words).strip())
 
 
-def notice_for(event, language, templates, notice_id, now):
+class Notice(TypedDict):
+    """A notice as stored (notify's `notices`): what the company reads in its
+    feed (NoticeOut), and the envelope its webhook carries."""
+    _id: str
+    company_id: str
+    event_id: str
+    event_type: str
+    subject: str                   # the report or case it is about
+    sequence: int                  # the event's place in its subject's sequence
+    order: float
+    language: str
+    title: str
+    body: str
+    created_at: datetime
+    envelope: dict[str, Any]       # the public envelope: data without what stays inside
+
+
+def notice_for(event: ev.Envelope, language: str, templates: dict, notice_id: str,
+               now: datetime) -> Notice | None:
     """The notice an event gives its company, or None if it gives none."""
     company_id = event["data"].get("company_id")
     if not company_id or event["type"] not in templates or not is_told(event):

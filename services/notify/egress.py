@@ -7,6 +7,7 @@ connection checks its peer address once connected, before a byte is sent
 (before the TLS handshake for https), and refuses what is not public.
 """
 from http.cookiejar import DefaultCookiePolicy
+from typing import Any
 
 import requests
 from requests.adapters import HTTPAdapter
@@ -21,7 +22,7 @@ class RefusedPeer(NewConnectionError):
     """The host resolved to an address that is not public when connecting."""
 
 
-def _checked(connection_class, allow_private):
+def _checked(connection_class: Any, allow_private: bool) -> Any:
     class Checked(connection_class):
         def _new_conn(self):
             sock = super()._new_conn()

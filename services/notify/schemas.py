@@ -4,6 +4,8 @@ The subscription's channel fields and the deliveries' channel filter come
 from the channel registry (channels/__init__.py): a channel added there
 shows here with no change to this module.
 """
+from typing import Any
+
 from marshmallow import Schema, fields, validate
 
 from services.notify.channels import REGISTRY, names
@@ -46,7 +48,7 @@ def subscription_in(registry=REGISTRY):
 def subscription_out(registry=REGISTRY):
     """The subscription as shown: each channel's target, the language, and
     the webhook signing secret (made and rotated by the subscription routes)."""
-    declared = {"company_id": fields.String(attribute="_id")}
+    declared: dict[str, Any] = {"company_id": fields.String(attribute="_id")}
     declared.update({channel.subscription_field: fields.String(allow_none=True)
                      for channel in registry})
     declared.update(language=fields.String(allow_none=True),

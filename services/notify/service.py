@@ -164,8 +164,8 @@ def decode_cursor(cursor):
     if not cursor:
         return None
     try:
-        at, notice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        at = datetime.fromisoformat(at)
+        stamp, notice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
+        at = datetime.fromisoformat(stamp)
         if at.tzinfo is None:  # every cursor this feed gives carries its offset
             raise ValueError(at)
         # Every notice's time lies in this window; one outside it (year 1 at

@@ -31,9 +31,9 @@ class Channel:
     and `send`; `refused` and `enabled` when it has something to say.
     """
 
-    name = None
-    subscription_field = None
-    label = None
+    name: str = ""
+    subscription_field: str = ""
+    label: str = ""
 
     @classmethod
     def target_field(cls):

@@ -54,6 +54,7 @@ class EmailChannel(Channel):
         msg.set_content(notice["body"])
         msg["Content-Language"] = notice["language"]  # set_content clears Content-*
         try:
+            assert self.host, "no email deliveries without an SMTP host (enabled)"
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
                 if self.starttls:
                     smtp.starttls(context=ssl.create_default_context(cafile=self.ca_file))

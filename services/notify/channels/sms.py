@@ -52,6 +52,7 @@ class SmsChannel(Channel):
 
     def __init__(self, config, timeout):
         super().__init__(config, timeout)
+        self.adapter: HttpGatewaySms | RecordingSms
         if (config.get("SMS_ADAPTER") or "record") == "http":
             self.adapter = HttpGatewaySms(config["SMS_GATEWAY_URL"],
                                           config.get("SMS_GATEWAY_TOKEN"), timeout)
