@@ -5,7 +5,7 @@ import pytest
 import requests
 
 from tests.conftest import ADMIN_TOKEN
-from tests.helpers import report_body
+from support.reports import report_body
 
 BAD_REPORT = report_body(estimated_loss=21000.5, summary="", surprise=True)
 del BAD_REPORT["occurred_at"]
