@@ -113,6 +113,7 @@ ZH_CN = {
 
     # -- notify: the company's channels and feed --
     "the webhook URL is refused": "Webhook URL 被拒绝",
+    "the {label} is refused": "{label} 被拒绝",
     "not a valid URL": "不是有效的 URL",
     "must be an https URL": "必须是 https URL",
     "must not carry credentials": "不得包含登录凭据",

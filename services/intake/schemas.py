@@ -168,11 +168,14 @@ class HistoryOut(Schema):
     day = fields.String()
 
 
-class ReportOut(Schema):
+class FiledReportOut(Schema):
+    """A report as anyone who may read it sees it: what was filed, its status,
+    the checklist and the dates promised to the company. The company's view
+    is exactly this plus the owner unit's name; the police view adds what
+    only police read. Nothing internal belongs here."""
     report_id = fields.String(attribute="_id")
     reference = fields.String()
     status = fields.String()
-    company_id = fields.String()
     channel = fields.String()
     incident_type = fields.String()
     summary = fields.String()
@@ -184,17 +187,23 @@ class ReportOut(Schema):
     funds_in_transit = fields.Boolean()
     suspects = fields.List(fields.String())
     victim_count = fields.Integer(dump_default=1)
-    owner_unit_id = fields.String()
-    owners = fields.List(fields.Nested(OwnerOut))
-    ack_due_at = ShownTime()
     received_at = ShownTime()
-    materials = fields.List(fields.Nested(MaterialOut))
-    case_id = fields.String(allow_none=True)
+    ack_due_at = ShownTime()
     acknowledged_at = ShownTime()
     accepted_at = ShownTime()
+    materials = fields.List(fields.Nested(MaterialOut))
+    case_id = fields.String(allow_none=True)
+    merged_into = fields.String(allow_none=True)
+
+
+class ReportOut(FiledReportOut):
+    """The police view: the owner, its trail, a pending transfer offer, the
+    escalation step, merges and likely duplicates, the history."""
+    company_id = fields.String()
+    owner_unit_id = fields.String()
+    owners = fields.List(fields.Nested(OwnerOut))
     ack_escalation_step = fields.Integer(attribute="ack_step")
     transfer = fields.Nested(TransferOut, allow_none=True)
-    merged_into = fields.String(allow_none=True)
     merged_reports = fields.List(fields.String())
     likely_duplicate_of = fields.List(fields.String())
     history = fields.List(fields.Nested(HistoryOut))
@@ -204,34 +213,12 @@ class ReportList(Schema):
     items = fields.List(fields.Nested(ReportOut))
 
 
-class CompanyReportOut(Schema):
-    """What a company reads of its own report, field by field (an allowlist):
-    the report as filed, its status, the owner unit's name, the checklist,
-    the dates promised to it. Never: the history, officer ids, a transfer
+class CompanyReportOut(FiledReportOut):
+    """What a company reads of its own report (an allowlist: FiledReportOut
+    and the owner unit's name). Never: the history, officer ids, a transfer
     offer or its reason, the owners' trail, internal flags."""
-    report_id = fields.String(attribute="_id")
-    reference = fields.String()
-    status = fields.String()
-    channel = fields.String()
-    incident_type = fields.String()
-    summary = fields.String()
-    description = fields.String()
-    occurred_at = ShownTime()
-    location = fields.String()
-    estimated_loss = Money()
-    currency = fields.String()
-    funds_in_transit = fields.Boolean()
-    suspects = fields.List(fields.String())
-    victim_count = fields.Integer(dump_default=1)
     owner_unit_name = fields.Dict(attribute="owner_unit_names", keys=fields.String(),
                                   values=fields.String())
-    received_at = ShownTime()
-    ack_due_at = ShownTime()
-    acknowledged_at = ShownTime()
-    accepted_at = ShownTime()
-    materials = fields.List(fields.Nested(MaterialOut))
-    case_id = fields.String(allow_none=True)
-    merged_into = fields.String(allow_none=True)
 
 
 class CompanyReportList(Schema):

@@ -96,7 +96,8 @@ class NotifyService(ServiceBase):
         refusal = self.channels.refusal(call.body)
         if refusal:  # a webhook URL that reaches inside someone's network
             channel, problem = refusal
-            raise Invalid(f"the {channel.label} is refused",
+            label = channel.label
+            raise Invalid(f"the {label} is refused",
                           fields={channel.subscription_field: [problem]})
         company_id = call.who.subject
         fields = dict(call.body, updated_at=clock.now())

@@ -39,7 +39,7 @@ def test_a_report_becomes_a_case_and_the_company_is_told(system):
     # The company sees its case without internal notes or the team list.
     mine = system.client("case_supervision", org.company_token).get(f"/cases/{case['case_id']}")
     assert mine.status_code == 200 and "history" not in mine.json()
-    assert mine.json()["lead_officer_id"] == org.officer_id
+    assert mine.json()["lead_name"] == "Li" and org.officer_id not in mine.text
 
 
 def test_every_service_serves_metrics_and_its_openapi(system):

@@ -109,7 +109,7 @@ class Case:
                      "report_id": str(uuid.uuid4()), "reference": "FT-20261128-000001",
                      "company_id": company.id, "stage": "investigation", "priority": "high",
                      "supervision_level": "district", "supervisor_unit_id": "b1",
-                     "lead_officer_id": "officer-li",
+                     "lead_officer_id": "officer-li", "lead_officer_name": "李警官",
                      "deadlines": {"first_action": "2026-11-28T04:00:00+00:00"},
                      "next_due_at": "2026-12-01T02:00:00+00:00", "paused": False}
 

@@ -97,10 +97,10 @@ def test_email_arrives_in_the_companys_language(running, notify, smtp_server):
     msg = email.message_from_bytes(files[0].read_bytes(), policy=email.policy.default)
     assert msg["To"] == "cfo@riverside.example"
     assert msg["From"] == "notices@fasttrack.example"
-    assert msg["Subject"] == f"專案已立：{case.base['case_number']}"
+    assert msg["Subject"] == f"专案已立：{case.base['case_number']}"
     assert msg["Content-Language"] == "zh-CN"
     body = msg.get_content()
-    assert "主辦民警 officer-li" in body and "督辦級別：分局" in body
+    assert "主办民警 李警官" in body and "督办级别：分局" in body and "officer-li" not in body
 
 
 def test_email_goes_over_starttls_to_a_relay_whose_certificate_is_trusted(
@@ -209,4 +209,4 @@ def test_sms_without_a_gateway_is_recorded_for_the_operator(running, notify):
     record = eventually(lambda: deliveries(running, channel="sms", status="delivered"),
                         what="the SMS recorded")[0]
     assert record["attempts"][0]["target"] == "+86 591 8888 0000"
-    assert f"專案已立：{case.base['case_number']}" in record["attempts"][0]["detail"]
+    assert f"专案已立：{case.base['case_number']}" in record["attempts"][0]["detail"]
