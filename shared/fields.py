@@ -14,6 +14,9 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONEY_RE = re.compile(r"\A(0|[1-9]\d{0,14})(\.\d{1,2})?\Z")
 ID_RE = r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z"
 SURROGATE = re.compile(r"[\ud800-\udfff]")
+# What breaks a line where a one-line text is shown or sent: a mail header,
+# an SMS, a log line, a file name, a page title.
+LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
 # The widest window any instant sent to us may lie in. Outside it, moving a
 # time to UTC or to Beijing time (or a window's arithmetic) can overflow
 # Python's year 1..9999, and no date of a police case lies there.
@@ -34,9 +37,21 @@ def valid_unicode(value):
         raise ValidationError("text must be valid Unicode (no lone surrogates)")
 
 
+def one_line(value):
+    if isinstance(value, str) and LINE_BREAK.search(value):
+        raise ValidationError("one line only: no line breaks")
+
+
 def text(max_len, required=True, min_len=1):
+    """Text that may run over several lines (a description, a note, a reason)."""
     return fields.String(required=required, validate=[validate.Length(min_len, max_len),
                                                       valid_unicode])
+
+
+def line(max_len, required=True, min_len=1):
+    """Text shown on one line (a name, a summary, a location, a label)."""
+    return fields.String(required=required, validate=[validate.Length(min_len, max_len),
+                                                      valid_unicode, one_line])
 
 
 class Money(fields.Field):

@@ -114,6 +114,7 @@ ZH_CN = {
     # -- notify: the company's channels and feed --
     "the webhook URL is refused": "Webhook URL 被拒绝",
     "the {label} is refused": "{label} 被拒绝",
+    "one line only: no line breaks": "只能是一行：不能包含换行",
     "not a valid URL": "不是有效的 URL",
     "must be an https URL": "必须是 https URL",
     "must not carry credentials": "不得包含登录凭据",

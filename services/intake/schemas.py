@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.intake import domain, organisation
-from shared.fields import ID_RE, In, Moment, Money, ShownTime, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, line, text
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -12,8 +12,8 @@ CLOCK_SKEW = timedelta(minutes=5)
 
 class UnitIn(In):
     unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
-    name = text(200)               # its Chinese name (简体), what a zh-CN company reads
-    name_en = text(200, required=False)
+    name = line(200)               # its Chinese name (简体), what a zh-CN company reads
+    name_en = line(200, required=False)
     kind = fields.String(required=True, validate=validate.OneOf(organisation.UNIT_KINDS))
     parent_unit_id = fields.String(required=True, allow_none=True,
                                    validate=validate.Regexp(ID_RE))
@@ -34,7 +34,7 @@ class UnitOut(Schema):
 
 class OfficerIn(In):
     officer_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
-    name = text(100)
+    name = line(100)
     unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
     role = fields.String(required=True, validate=validate.OneOf(("officer", "supervisor")))
 
@@ -48,13 +48,13 @@ class OfficerOut(Schema):
 
 
 class ContactIn(In):
-    name = text(100)
+    name = line(100)
     phone = fields.String(required=True, validate=validate.Regexp(r"\A\+?[0-9 -]{5,20}\Z"))
     email = fields.Email(required=True, validate=validate.Length(max=254))
 
 
 class CompanyIn(In):
-    name = text(200)
+    name = line(200)
     credit_code = fields.String(required=True)
     jurisdiction_unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
     contact = fields.Nested(ContactIn, required=True)
@@ -78,14 +78,14 @@ class CompanyOut(Schema):
 class ReportIn(In):
     incident_type = fields.String(required=True,
                                   validate=validate.OneOf(domain.INCIDENT_TYPES))
-    summary = text(200)
+    summary = line(200)
     description = text(10_000)
     occurred_at = Moment(required=True)
-    location = text(500)
+    location = line(500)
     estimated_loss = Money(required=True)
     currency = fields.String(load_default="CNY", validate=validate.Equal("CNY"))
     funds_in_transit = fields.Boolean(load_default=False)
-    suspects = fields.List(text(200), load_default=list, validate=validate.Length(max=50))
+    suspects = fields.List(line(200), load_default=list, validate=validate.Length(max=50))
     # How many people or businesses this incident harmed (涉眾: one scheme,
     # many victims); the case policy weighs it when it flags the case.
     victim_count = fields.Integer(load_default=1, strict=True,
@@ -121,7 +121,7 @@ class MaterialsIn(In):
 
 class ExtraItemIn(In):
     code = fields.String(required=True, validate=validate.Regexp(ID_RE))
-    label = text(200)
+    label = line(200)
 
 
 class ExtraMaterialsIn(In):

@@ -9,6 +9,7 @@ import jwt
 import pytest
 import requests
 
+from support.codes import credit_code
 from support.reports import report_body
 from tests.conftest import SIGNING_KEY
 
@@ -154,3 +155,28 @@ def test_unknown_routes_and_methods_answer_json_too(world):
         wrong = requests.delete(base + "/health", timeout=10)
         assert wrong.status_code == 405
         assert wrong.json()["error"]["code"] == "method_not_allowed"
+
+
+@pytest.mark.parametrize("field,value", [
+    ("summary", "line one\r\nline two"), ("summary", "a\u2028b"), ("location", "x\ny"),
+    ("summary", "x\u2029y"), ("location", "x\u0085y"), ("suspects", ["Zhang\nBcc: x@y.z"])])
+def test_a_one_line_field_refuses_line_breaks_naming_the_field(world, field, value):
+    system, org, tokens = world
+    r = system.client("intake", org.company_token).post("/reports",
+                                                        report_body(**{field: value}))
+    assert r.status_code == 422 and field in r.json()["error"]["fields"], r.text
+    assert system.client("intake", org.company_token).get("/reports").json()["items"] == []
+
+
+def test_a_company_name_with_a_header_injection_is_refused_and_a_description_keeps_lines(world):
+    system, org, tokens = world
+    admin = system.client("intake", tokens["admin"])
+    r = admin.post("/admin/companies", {
+        "name": "Acme\r\nBcc: victim@example.com", "credit_code": credit_code(),
+        "jurisdiction_unit_id": org.station,
+        "contact": {"name": "Chen", "phone": "+86 591 0000", "email": "ops@example.com"}})
+    assert r.status_code == 422 and "name" in r.json()["error"]["fields"], r.text
+    _, token = org.add_company("Lines Ltd")  # its own company: the others file nothing
+    company = system.client("intake", token)
+    r = company.post("/reports", report_body(description="first line\nsecond line"))
+    assert r.status_code == 201 and r.json()["description"] == "first line\nsecond line"
