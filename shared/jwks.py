@@ -9,10 +9,12 @@ and notify from the JWK set intake publishes at /.well-known/jwks.json
 - fetched on first need (intake may start after them), then cached;
 - refetched when older than JWKS_MAX_AGE_SECONDS, so a key intake stopped
   publishing stops verifying here too;
-- an unknown `kid` triggers one refetch, at most one per
-  JWKS_REFRESH_MIN_SECONDS per process however many unknown kids arrive,
-  so a flood of made-up kids cannot hammer intake; a kid still unknown
-  after that is a 401;
+- an unknown `kid` triggers one refetch; refetches are rate-limited per
+  process (a token bucket: a burst of JWKS_REFRESH_BURST, then one per
+  JWKS_REFRESH_MIN_SECONDS) however many unknown kids arrive, so a flood of
+  made-up kids cannot hammer intake, while a rotation's new kid, arriving
+  in ordinary times, always finds a fetch allowed; a kid still unknown
+  after its refetch (or with no fetch allowed) is a 401;
 - intake not answering: the cached keys go on verifying; with none cached
   yet, a 503 (nothing can be verified), never a 401.
 
@@ -68,11 +70,14 @@ def fetch_jwks(url, timeout=5):
 class JwksCache:
     """The cached JWK set and when to fetch it again (see the module doc)."""
 
-    def __init__(self, fetch, min_refresh=1.0, max_age=300.0, clock=time.monotonic):
+    def __init__(self, fetch, min_refresh=1.0, max_age=300.0, clock=time.monotonic, burst=3):
         self.fetch = fetch
         self.min_refresh = min_refresh
         self.max_age = max_age
         self.clock = clock
+        self.burst = burst
+        self.allowance = float(burst)   # fetches allowed now (the bucket)
+        self.refilled_at = None
         self.keys = {}
         self.fetched_at = None      # last successful fetch
         self.attempted_at = None    # last fetch, successful or not
@@ -83,7 +88,12 @@ class JwksCache:
         return self.fetched_at is not None and now - self.fetched_at < self.max_age
 
     def _may_fetch(self, now):
-        return self.attempted_at is None or now - self.attempted_at >= self.min_refresh
+        if self.refilled_at is not None:
+            refill = (now - self.refilled_at) / self.min_refresh if self.min_refresh else \
+                self.burst
+            self.allowance = min(float(self.burst), self.allowance + refill)
+        self.refilled_at = now
+        return self.allowance >= 1
 
     def public_key(self, kid):
         key = self.keys.get(kid)
@@ -102,6 +112,7 @@ class JwksCache:
 
     def _refresh(self, now):
         self.attempted_at = now
+        self.allowance -= 1
         self.fetches += 1
         try:
             keys = self.fetch()
@@ -119,7 +130,8 @@ class JwksKeys(TokenKeys):
         url = config.get("JWKS_URL") or DEFAULT_JWKS_URL
         self.cache = JwksCache(lambda: fetch_jwks(url),
                                float(config.get("JWKS_REFRESH_MIN_SECONDS") or 1),
-                               float(config.get("JWKS_MAX_AGE_SECONDS") or 300))
+                               float(config.get("JWKS_MAX_AGE_SECONDS") or 300),
+                               burst=int(config.get("JWKS_REFRESH_BURST") or 3))
 
     def public_key(self, kid):
         return self.cache.public_key(kid)
