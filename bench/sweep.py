@@ -85,7 +85,7 @@ def fill(db, policy, total, due, now, first=1):
 def measure(total, amqp_uri, mongo_uri):
     prefix = f"sweep{secrets.token_hex(3)}_"
     config = {"AMQP_URI": amqp_uri, "MONGO_URI": mongo_uri, "DB_PREFIX": prefix,
-              "SIGNING_KEY": "bench", "ADMIN_TOKEN": "bench", "max_workers": 10,
+              "ADMIN_TOKEN": "bench", "max_workers": 10,
               "WEB_SERVER_ADDRESS": "127.0.0.1:0"}
     policy = read_policy(policy_path(config))
     container = ServiceContainer(SweepOnly, config)

@@ -41,12 +41,10 @@ class BenchStack:
     """Starts everything for the benchmark; accounts CPU and memory."""
 
     def __init__(self, service_env=None):
-        self.signing_key = secrets.token_urlsafe(32)
         self.admin_token = "bench-admin-" + secrets.token_hex(8)
         self.stack = Stack("bench")
         self.service_env = dict(service_env or {})
         self.stack.env.update({
-            "FASTTRACK_SIGNING_KEY": self.signing_key,
             "FASTTRACK_ADMIN_TOKEN": self.admin_token,
             "FASTTRACK_WEBHOOK_ALLOW_PRIVATE": "1",  # the local webhook receiver
             **self.service_env,

@@ -6,23 +6,35 @@ says whether this principal may act on this resource. A route declares its
 action (`@api(..., action="report.accept")`): its roles, the 403 for any
 other role and the roles in the OpenAPI document all come from the table.
 
-Tokens are HS256 JWTs signed with SIGNING_KEY, carrying the role, the
-subject and, for officers and supervisors, the unit with its ancestors
-(`units`), so a supervisor's reach over its subtree needs no lookup; for a
-company, the language it registered (`lang`), which its errors are told in
-when a request names none (shared/language.py). The
-admin token is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
+Tokens are EdDSA (Ed25519) JWTs. Only intake, the issuer, holds a private
+key (services/intake/signing_keys.py); every service verifies with the
+public keys intake publishes at /.well-known/jwks.json (shared/jwks.py), the
+key named by the token's `kid` header. A token carries `iss`, `aud`, `sub`,
+`role`, `exp`, `iat`, `jti` and, for officers and supervisors, the unit with
+its ancestors (`units`), so a supervisor's reach over its subtree needs no
+lookup; for a company, the language it registered (`lang`), which its errors
+are told in when a request names none (shared/language.py). The admin token
+is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
 """
+import base64
+import hashlib
 import hmac
+import json
+import uuid
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Callable, Protocol
 from datetime import datetime, timedelta, timezone
 
 import jwt
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import (Ed25519PrivateKey,
+                                                               Ed25519PublicKey)
 
 from shared.errors import Forbidden, Unauthorized
 
 ISSUER = "fasttrack"
+AUDIENCE = "fasttrack"      # the three services; a token for anything else is refused
+ALGORITHM = "EdDSA"         # Ed25519 (RFC 8037); the only algorithm accepted
 ROLES = ("company", "officer", "supervisor", "admin")
 POLICE = ("officer", "supervisor")
 
@@ -44,29 +56,129 @@ class Principal:
 ANONYMOUS = Principal("anonymous", "anonymous")
 
 
+def _b64(raw):
+    return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+
+def public_jwk(public_key, kid):
+    """The RFC 7517 / RFC 8037 JWK of an Ed25519 public key."""
+    raw = public_key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return {"kty": "OKP", "crv": "Ed25519", "x": _b64(raw), "kid": kid,
+            "alg": ALGORITHM, "use": "sig"}
+
+
+def thumbprint(public_key):
+    """The key's RFC 7638 JWK thumbprint (SHA-256): its `kid`."""
+    jwk = public_jwk(public_key, "")
+    canonical = json.dumps({k: jwk[k] for k in ("crv", "kty", "x")},
+                           separators=(",", ":"), sort_keys=True)
+    return _b64(hashlib.sha256(canonical.encode()).digest())
+
+
+def key_from_jwk(jwk):
+    """The Ed25519 public key of one JWK, or None when it is not one we use."""
+    if not isinstance(jwk, dict) or jwk.get("kty") != "OKP" or jwk.get("crv") != "Ed25519" \
+            or jwk.get("use", "sig") != "sig" or jwk.get("alg", ALGORITHM) != ALGORITHM \
+            or not isinstance(jwk.get("kid"), str) or not isinstance(jwk.get("x"), str):
+        return None
+    try:
+        raw = base64.urlsafe_b64decode(jwk["x"] + "=" * (-len(jwk["x"]) % 4))
+        return Ed25519PublicKey.from_public_bytes(raw)
+    except ValueError:
+        return None
+
+
+@dataclass(frozen=True)
+class SigningKey:
+    """An issuer's private key and its `kid`. Only intake has one."""
+    kid: str
+    private_key: Ed25519PrivateKey
+
+    @classmethod
+    def generate(cls):
+        private = Ed25519PrivateKey.generate()
+        return cls(thumbprint(private.public_key()), private)
+
+    @classmethod
+    def from_pem(cls, pem):
+        private = serialization.load_pem_private_key(
+            pem.encode() if isinstance(pem, str) else pem, password=None)
+        if not isinstance(private, Ed25519PrivateKey):
+            raise ValueError("not an Ed25519 private key")
+        return cls(thumbprint(private.public_key()), private)
+
+    def pem(self):
+        return self.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption()).decode()
+
+    @property
+    def public_key(self):
+        return self.private_key.public_key()
+
+    def jwk(self):
+        return public_jwk(self.public_key, self.kid)
+
+
+class PublicKeys(Protocol):
+    """Where a verifier finds the public key a token names (its `kid`):
+    intake's own key store, or the JWKS it publishes (shared/jwks.py)."""
+
+    def public_key(self, kid: str) -> Ed25519PublicKey | None: ...
+
+
+class StaticKeys(dict):
+    """A fixed {kid: public key} (PublicKeys): for tests and tools."""
+
+    def public_key(self, kid):
+        return self.get(kid)
+
+
 def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None):
-    """A signed token; it expires (`exp`) so a leaked one does not live forever."""
+    """A token signed with the issuer's SigningKey; it expires (`exp`) so a
+    leaked one does not live forever, and has its own id (`jti`)."""
+    if not isinstance(key, SigningKey):
+        raise TypeError("issue_token signs with a SigningKey, not a shared secret")
     now = now or datetime.now(timezone.utc)
-    claims = {"iss": ISSUER, "role": role, "sub": subject, "iat": int(now.timestamp()),
+    claims = {"iss": ISSUER, "aud": AUDIENCE, "role": role, "sub": subject,
+              "iat": int(now.timestamp()), "jti": uuid.uuid4().hex,
               "exp": int((now + timedelta(days=ttl_days)).timestamp())}
     if unit:
         claims["unit"] = unit
         claims["units"] = list(units) or [unit]
     if lang:
         claims["lang"] = lang
-    return jwt.encode(claims, key, algorithm="HS256")
+    return jwt.encode(claims, key.private_key, algorithm=ALGORITHM,
+                      headers={"kid": key.kid})
 
 
-def authenticate(header, admin_token, key):
-    """The principal behind an Authorization header, or Unauthorized."""
+def authenticate(header, admin_token, keys):
+    """The principal behind an Authorization header, or Unauthorized.
+
+    `keys` (PublicKeys) answers the public key of the token's `kid`; only
+    EdDSA is accepted, so `alg: none` or an HS256 token made with a public
+    key as its secret is refused before any key is looked up.
+    """
     if not header or not header.startswith("Bearer "):
         raise Unauthorized("a bearer token is required")
     token = header[len("Bearer "):].strip()
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
         return Principal("admin", "admin")
     try:
-        claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["iss", "sub", "role", "exp"]})
+        head = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        raise Unauthorized("the token is not valid")
+    kid = head.get("kid")
+    if head.get("alg") != ALGORITHM or not isinstance(kid, str) or not kid:
+        raise Unauthorized("the token is not valid")
+    public_key = keys.public_key(kid)
+    if public_key is None:
+        raise Unauthorized("the token is not valid")
+    try:
+        claims = jwt.decode(token, public_key, algorithms=[ALGORITHM], issuer=ISSUER,
+                            audience=AUDIENCE,
+                            options={"require": ["iss", "aud", "sub", "role", "exp", "iat",
+                                                 "jti"]})
     except jwt.PyJWTError:
         raise Unauthorized("the token is not valid")
     role = claims.get("role")
@@ -77,8 +189,6 @@ def authenticate(header, admin_token, key):
     lang = claims.get("lang")
     return Principal(role, str(claims["sub"]), claims.get("unit"),
                      tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None)
-
-
 
 
 def in_reach(principal, unit_path):

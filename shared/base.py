@@ -11,6 +11,7 @@ from shared.errors import Unavailable
 from shared.fields import ShownTime
 from shared.http import api
 from shared.inbox import InboxProvider
+from shared.jwks import JwksKeys
 from shared.mongo import Mongo
 from shared.openapi import openapi
 
@@ -69,6 +70,9 @@ class ServiceBase:
 
     health = Health()
     inbox = InboxProvider()
+    # The public keys tokens are verified with: intake's JWK set, fetched and
+    # cached (shared/jwks.py); intake itself overrides it with its key store.
+    token_keys = JwksKeys()
 
     @api("GET", "/health")
     def get_health(self, call):

@@ -30,7 +30,7 @@ from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key, language
+from shared import auth, idempotency_key, jwks, language
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 
@@ -176,12 +176,17 @@ class JsonHttp(HttpRequestHandler):
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
 
+    def _token_keys(self):
+        """The service's public keys (shared/jwks.py): intake's own store, or
+        the JWK set intake publishes."""
+        return next(d for d in self.container.dependencies if isinstance(d, jwks.TokenKeys))
+
     def get_entrypoint_parameters(self, request):
         config = self.container.config
         who = auth.ANONYMOUS
         if self.roles is not None:
             who = auth.authenticate(request.headers.get("Authorization"),
-                                    config.get("ADMIN_TOKEN"), config["SIGNING_KEY"])
+                                    config.get("ADMIN_TOKEN"), self._token_keys())
             request.who = who   # an error's answer speaks its language
             auth.require(who, self.action)
         call = Call(request, who)

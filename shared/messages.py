@@ -32,6 +32,8 @@ ZH_CN = {
     "the database does not answer; nothing was changed, try again":
         "数据库无响应；未作任何更改，请重试",
     "a dependency does not answer": "有依赖的服务无响应",
+    "the keys that verify tokens cannot be fetched from intake; try again":
+        "无法从受理服务获取验证令牌的密钥，请重试",
     "internal error": "内部错误",
     "The requested URL was not found on the server. If you entered the URL manually "
     "please check your spelling and try again.":

@@ -21,9 +21,15 @@ import shutil  # noqa: E402
 import pytest  # noqa: E402
 import requests  # noqa: E402
 
+from shared.auth import SigningKey  # noqa: E402
+from support.jwks_server import JwksServer  # noqa: E402
 from tools.stack import PORTS, Stack  # noqa: E402
 
-SIGNING_KEY = "test-signing-key-" + secrets.token_hex(8)
+# The tests' own issuer: it stands in for intake before the case_supervision
+# and notify containers of tests/integration, which verify its tokens through
+# the JWK set `jwks_server` publishes. On the real stack (tests/e2e) intake
+# signs with its own key, which the tests never hold.
+SIGNING_KEY = SigningKey.generate()
 ADMIN_TOKEN = "test-admin-" + secrets.token_hex(8)
 OFFSET = int(os.environ.get("FASTTRACK_PORT_OFFSET") or 0)
 RABBIT_API = os.environ.get("FASTTRACK_RABBIT_API_URI",
@@ -46,7 +52,6 @@ def stack():
         for part in ("db", "rabbitmq"):
             shutil.rmtree(os.path.join(s.var, part), ignore_errors=True)
     s.env.update({
-        "FASTTRACK_SIGNING_KEY": SIGNING_KEY,
         "FASTTRACK_ADMIN_TOKEN": ADMIN_TOKEN,
         "FASTTRACK_WEBHOOK_ALLOW_PRIVATE": "1",
         "FASTTRACK_RETRY_BASE_DELAY": "0.5",
@@ -57,13 +62,20 @@ def stack():
     s.stop_all()
 
 
+@pytest.fixture(scope="session")
+def jwks_server():
+    server = JwksServer([SIGNING_KEY])
+    yield server
+    server.close()
+
+
 @pytest.fixture
 def db_prefix():
     return f"t{secrets.token_hex(4)}_"
 
 
 @pytest.fixture
-def service_config(stack, rabbit_config, db_prefix):
+def service_config(stack, rabbit_config, db_prefix, jwks_server):
     """A nameko config for one container: its own vhost and databases."""
     def make(port):
         return {
@@ -71,7 +83,7 @@ def service_config(stack, rabbit_config, db_prefix):
             "MONGO_URI": stack.env["MONGO_URI"],
             "WEB_SERVER_ADDRESS": f"127.0.0.1:{port}",
             "DB_PREFIX": db_prefix,
-            "SIGNING_KEY": SIGNING_KEY,
+            "JWKS_URL": jwks_server.url,
             "ADMIN_TOKEN": ADMIN_TOKEN,
             "RETRY_BASE_DELAY": 0.2,
             "RETRY_MAX_ATTEMPTS": 3,

@@ -10,7 +10,7 @@ import jwt
 import requests
 from kombu import Connection, Queue
 
-from shared.auth import issue_token
+from shared.auth import SigningKey, issue_token
 from shared.outbox import event_exchange
 from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
 
@@ -65,15 +65,33 @@ class Tap:
 
 
 def bad_tokens(key=SIGNING_KEY):
-    """Tokens no service may accept: each is answered 401."""
+    """Tokens no service may accept: each is answered 401. `key` is the
+    issuer's (the test issuer, or intake's own read from its database)."""
     now = datetime.now(timezone.utc)
-    claims = {"iss": "fasttrack", "role": "supervisor", "sub": "s-b1", "unit": "b1",
-              "units": ["b1", "city"], "exp": int((now + timedelta(days=1)).timestamp())}
-    forged = jwt.encode(claims, "another-key-" + "k" * 32, algorithm="HS256")
+    claims = {"iss": "fasttrack", "aud": "fasttrack", "role": "supervisor", "sub": "s-b1",
+              "unit": "b1", "units": ["b1", "city"], "iat": int(now.timestamp()),
+              "jti": uuid.uuid4().hex, "exp": int((now + timedelta(days=1)).timestamp())}
+    stranger = SigningKey.generate()    # a key in no JWK set
+    kid = {"kid": key.kid}
     return {"no token": None, "garbage": "forged.token.value",
             "admin token with a suffix": ADMIN_TOKEN + "x",
-            "signed with another key": forged,
-            "unsigned (alg none)": jwt.encode(claims, None, algorithm="none"),
+            "HS256 with a shared secret": jwt.encode(claims, "another-key-" + "k" * 32,
+                                                     algorithm="HS256", headers=kid),
+            # The public key as an HMAC secret: the classic algorithm confusion.
+            "HS256 with the public key": jwt.encode(claims, key.jwk()["x"], algorithm="HS256",
+                                                    headers=kid),
+            "unsigned (alg none)": jwt.encode(claims, None, algorithm="none", headers=kid),
+            "a key not in the JWK set": issue_token(stranger, "supervisor", "s-b1", "b1",
+                                                    ["b1", "city"]),
+            "a key not in the JWK set, claiming a published kid": jwt.encode(
+                claims, stranger.private_key, algorithm="EdDSA", headers=kid),
+            "no kid": jwt.encode(claims, key.private_key, algorithm="EdDSA"),
+            "another audience": jwt.encode(dict(claims, aud="elsewhere"), key.private_key,
+                                           algorithm="EdDSA", headers=kid),
+            "no audience": jwt.encode({k: v for k, v in claims.items() if k != "aud"},
+                                      key.private_key, algorithm="EdDSA", headers=kid),
+            "another issuer": jwt.encode(dict(claims, iss="elsewhere"), key.private_key,
+                                         algorithm="EdDSA", headers=kid),
             "expired": issue_token(key, "supervisor", "s-b1", "b1", ["b1", "city"],
                                    now=now - timedelta(days=2), ttl_days=1),
             "admin claimed in a token": issue_token(key, "admin", "admin"),

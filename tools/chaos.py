@@ -281,7 +281,6 @@ def main(argv=None):
     for part in ("db", "rabbitmq"):  # every run reconciles from an empty system
         shutil.rmtree(os.path.join(stack.var, part), ignore_errors=True)
     stack.env.update(FASTTRACK_ADMIN_TOKEN=secrets.token_urlsafe(16),
-                     FASTTRACK_SIGNING_KEY=secrets.token_urlsafe(32),
                      FASTTRACK_WEBHOOK_ALLOW_PRIVATE="1", FASTTRACK_DB_PREFIX="chaos_",
                      FASTTRACK_DELIVERY_RETRY_BASE_DELAY="1",
                      FASTTRACK_DELIVERY_RETRY_MAX_DELAY="10")

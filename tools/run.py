@@ -13,7 +13,9 @@ import urllib.request
 
 import jwt
 
+from services.intake.signing_keys import current_key
 from shared import auth
+from shared.mongo import connect, database_name
 from tools.stack import SERVICES, Stack
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
@@ -73,9 +75,11 @@ def _interrupt(*_):
     raise KeyboardInterrupt
 
 
-def demo_tokens(stack, admin_token, signing_key):
+def demo_tokens(stack, admin_token):
     """Seed once; each run then mints fresh tokens for the same principals
-    (role, subject, unit path kept under var/), so they never go stale."""
+    (role, subject, unit path kept under var/), so they never go stale:
+    signed with intake's current key, read from intake's database as the
+    operator of this local stack may (no service but intake can)."""
     path = os.path.join(stack.var, "demo-principals.json")
     if not os.path.exists(path):
         minted = seed(stack.service_url("intake"), admin_token)
@@ -85,6 +89,12 @@ def demo_tokens(stack, admin_token, signing_key):
             json.dump(principals, f, indent=1)
     with open(path) as f:
         principals = json.load(f)
+    client = connect(stack.env["MONGO_URI"])
+    try:
+        signing_key = current_key(client[database_name(
+            {"DB_PREFIX": stack.env.get("FASTTRACK_DB_PREFIX")}, "intake")])
+    finally:
+        client.close()
     return {who: auth.issue_token(signing_key, c["role"], c["sub"], c.get("unit"),
                                   c.get("units") or ())
             for who, c in principals.items()}
@@ -94,15 +104,8 @@ def main():
     env = os.environ
     env.setdefault("FASTTRACK_ADMIN_TOKEN", secrets.token_urlsafe(24))
     stack = Stack("run")
-    key_file = os.path.join(stack.var, "signing.key")
-    if not env.get("FASTTRACK_SIGNING_KEY"):
-        if not os.path.exists(key_file):
-            with open(key_file, "w") as f:
-                f.write(secrets.token_urlsafe(32))
-        with open(key_file) as f:
-            env["FASTTRACK_SIGNING_KEY"] = f.read().strip()
     env.setdefault("FASTTRACK_WEBHOOK_ALLOW_PRIVATE", "1")
-    stack.env.update({k: env[k] for k in ("FASTTRACK_ADMIN_TOKEN", "FASTTRACK_SIGNING_KEY",
+    stack.env.update({k: env[k] for k in ("FASTTRACK_ADMIN_TOKEN",
                                           "FASTTRACK_WEBHOOK_ALLOW_PRIVATE")})
     signal.signal(signal.SIGTERM, _interrupt)
     try:
@@ -111,7 +114,7 @@ def main():
         for name in SERVICES:
             print(f"starting {name} ...", flush=True)
             stack.start_service(name)
-        tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"], env["FASTTRACK_SIGNING_KEY"])
+        tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
         print("\nFastTrack is running.")
         for name in SERVICES:
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")

@@ -216,6 +216,9 @@ class Stack:
     def start_service(self, name, extra_env=None, wait=True):
         env = dict(self.env)
         env["WEB_SERVER_ADDRESS"] = f"127.0.0.1:{self.ports[name]}"
+        # case_supervision and notify verify tokens with intake's public keys.
+        env.setdefault("FASTTRACK_JWKS_URL",
+                       self.service_url("intake") + "/.well-known/jwks.json")
         env.update(extra_env or {})
         log = open(os.path.join(self.logs, f"{name}.log"), "ab")
         proc = subprocess.Popen(

@@ -75,6 +75,11 @@ class CompanyOut(Schema):
     token = fields.String()
 
 
+class RotatedOut(Schema):
+    kid = fields.String()                       # the key that signs from now on
+    published = fields.List(fields.String())    # every kid in the JWK set
+
+
 class ReportIn(In):
     incident_type = fields.String(required=True,
                                   validate=validate.OneOf(domain.INCIDENT_TYPES))

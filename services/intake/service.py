@@ -14,6 +14,7 @@ from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
+from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
@@ -34,6 +35,24 @@ class IntakeService(ServiceBase):
     repo = Mongo("intake", Repository)
     relay = OutboxRelay()
     policy = Policy("intake", IntakePolicy())
+    # The issuer's private keys (signing_keys.py): intake alone signs tokens.
+    token_keys = SigningKeys()
+
+    # -- token keys ----------------------------------------------------------
+    @api("GET", "/.well-known/jwks.json")
+    def get_jwks(self, call: Call) -> Any:
+        """The public keys (RFC 7517 JWK set) every service verifies tokens with."""
+        response = json_response(200, self.token_keys.jwks())
+        response.headers["Cache-Control"] = "public, max-age=60"
+        return response
+
+    @api("POST", "/admin/signing-keys/rotate", action="admin.manage", answer=s.RotatedOut,
+         status=201)
+    def rotate_signing_key(self, call: Call) -> Any:
+        """A new key signs from now on; the old ones stay published until
+        their tokens have expired."""
+        key = self.token_keys.rotate()
+        return {"kid": key.kid, "published": [k["kid"] for k in self.token_keys.jwks()["keys"]]}
 
     # -- organisation (admin) ----------------------------------------------
     @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
@@ -58,7 +77,7 @@ class IntakeService(ServiceBase):
                                                   if k != "officer_id"}}
         if not self.repo.insert("officers", doc):
             raise Conflict("an officer with this id exists")
-        token = auth.issue_token(self.config["SIGNING_KEY"], doc["role"], doc["_id"],
+        token = auth.issue_token(self.token_keys.signing_key(), doc["role"], doc["_id"],
                                  unit["_id"], unit["path"], ttl_days=self._ttl())
         return dict(doc, token=token)
 
@@ -75,7 +94,7 @@ class IntakeService(ServiceBase):
         if not self.repo.insert(COMPANIES, doc):
             raise Conflict("a company with this credit code exists")
         self.relay.flush(COMPANIES, doc["_id"])
-        token = auth.issue_token(self.config["SIGNING_KEY"], "company", doc["_id"],
+        token = auth.issue_token(self.token_keys.signing_key(), "company", doc["_id"],
                                  ttl_days=self._ttl(), lang=doc["language"])
         return dict(doc, token=token)
 

@@ -5,6 +5,8 @@ import secrets
 
 import pytest
 
+from services.intake.signing_keys import current_key
+from shared.mongo import connect, database_name
 from support.client import Client
 from support.organisation import Org
 from tests.conftest import ADMIN_TOKEN, fresh_vhost
@@ -29,6 +31,16 @@ class System:
 
     def client(self, name, token=None):
         return Client(self.stack.service_url(name), token)
+
+    def issuer_key(self):
+        """Intake's current signing key, read from its database (as only the
+        operator could): to make tokens intake would never make."""
+        client = connect(self.stack.env["MONGO_URI"])
+        try:
+            return current_key(client[database_name(
+                {"DB_PREFIX": self.env["FASTTRACK_DB_PREFIX"]}, "intake")])
+        finally:
+            client.close()
 
     def org(self, language="en"):
         return Org(self.stack.service_url("intake"), ADMIN_TOKEN, language)

@@ -1,17 +1,15 @@
 """Hostile input against every route of every service, on the running
 processes: each answer is a 4xx with the JSON error, and nothing changes."""
 import json
-from datetime import datetime, timedelta, timezone
 
 from urllib.parse import quote
 
-import jwt
 import pytest
 import requests
 
 from support.codes import credit_code
 from support.reports import report_body
-from tests.conftest import SIGNING_KEY
+from tests.helpers import bad_tokens
 
 SERVICES = ("intake", "case_supervision", "notify")
 HOSTILE_BODIES = {  # what the parser must refuse whatever the route
@@ -124,21 +122,14 @@ def test_ids_that_are_not_ids_find_nothing(world, report_id):
 
 def test_expired_forged_and_wrong_role_tokens_are_refused(world):
     system, org, tokens = world
-    now = datetime.now(timezone.utc)
-    claims = {"iss": "fasttrack", "role": "company", "sub": org.company_id,
-              "iat": int(now.timestamp())}
-    expired = jwt.encode(dict(claims, exp=int((now - timedelta(hours=1)).timestamp())),
-                         SIGNING_KEY, "HS256")
-    forged = jwt.encode(dict(claims, exp=int((now + timedelta(days=1)).timestamp())),
-                        "not-the-signing-key-of-this-system", "HS256")
-    as_admin = jwt.encode(dict(claims, role="admin", exp=int((now + timedelta(days=1))
-                                                              .timestamp())),
-                          SIGNING_KEY, "HS256")
-    for token in (expired, forged, as_admin, "", "Bearer"):
+    # Made with intake's own key where a key is needed (expired, admin claimed,
+    # another audience...), or with keys and algorithms it does not publish.
+    refused = dict(bad_tokens(system.issuer_key()), empty="", bare="Bearer")
+    for what, token in refused.items():
         for name, path in (("intake", "/reports"), ("case_supervision", "/cases"),
                            ("notify", "/notices")):
             r = system.client(name, token).get(path)
-            assert r.status_code == 401, (name, path, r.text)
+            assert r.status_code == 401, (what, name, path, r.text)
     # A valid token of the wrong role: 403, not a peek.
     assert system.client("intake", org.company_token).post(
         "/admin/units", {"unit_id": "u", "name": "u", "kind": "station",

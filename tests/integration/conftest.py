@@ -36,6 +36,11 @@ class Running:
         self.urls[service_cls.name] = f"http://127.0.0.1:{port}"
         return container
 
+    def with_intake_keys(self):
+        """Settings for a service that verifies the tokens of the intake
+        running here (through its JWK set), not the test issuer's."""
+        return {"JWKS_URL": self.urls["intake"] + "/.well-known/jwks.json"}
+
     def admin(self, name):
         return Client(self.urls[name], ADMIN_TOKEN)
 

@@ -25,7 +25,7 @@ def test_events_sent_before_notify_ever_ran_reach_it_when_it_starts(running):
     running.start(IntakeService)
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
     report = org.file_report()
-    running.start(NotifyService)
+    running.start(NotifyService, **running.with_intake_keys())
     items = eventually(lambda: feed(running, org), what="notices in the feed")
     assert [n["event_type"] for n in items] == ["report_received"]
     assert report["reference"] in items[0]["title"]
@@ -129,7 +129,7 @@ def test_a_malformed_envelope_is_dead_on_arrival_and_the_consumer_lives(running)
 
 def test_the_relay_sends_what_a_crash_left_in_an_outbox(running):
     running.start(IntakeService)
-    running.start(NotifyService)
+    running.start(NotifyService, **running.with_intake_keys())
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
     # What a crash between the write and the publish leaves: a stored report
     # whose event never left. Written straight to the database.

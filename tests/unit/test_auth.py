@@ -7,7 +7,8 @@ import pytest
 from shared import auth
 from shared.errors import Forbidden, Unauthorized
 
-KEY = "k" * 32
+KEY = auth.SigningKey.generate()
+KEYS = auth.StaticKeys({KEY.kid: KEY.public_key})
 
 
 def bearer(token):
@@ -16,37 +17,103 @@ def bearer(token):
 
 def test_a_token_carries_role_subject_and_unit_path():
     token = auth.issue_token(KEY, "supervisor", "s1", "b1", ["b1", "city"])
-    who = auth.authenticate(bearer(token), "admin-secret", KEY)
+    who = auth.authenticate(bearer(token), "admin-secret", KEYS)
     assert who == auth.Principal("supervisor", "s1", "b1", ("b1", "city"))
+
+
+def test_a_token_names_its_key_and_carries_the_standard_claims():
+    token = auth.issue_token(KEY, "company", "c1", ttl_days=2)
+    assert jwt.get_unverified_header(token) == {"alg": "EdDSA", "kid": KEY.kid, "typ": "JWT"}
+    claims = jwt.decode(token, KEY.public_key, algorithms=["EdDSA"], audience="fasttrack")
+    assert {"iss", "aud", "sub", "role", "exp", "iat", "jti"} <= set(claims)
+    assert (claims["iss"], claims["aud"], claims["exp"] - claims["iat"]) == (
+        "fasttrack", "fasttrack", 2 * 86400)
+    assert claims["jti"] != jwt.decode(auth.issue_token(KEY, "company", "c1"), KEY.public_key,
+                                       algorithms=["EdDSA"], audience="fasttrack")["jti"]
+
+
+def test_tokens_are_made_with_a_private_key_not_a_shared_secret():
+    with pytest.raises(TypeError):
+        auth.issue_token("k" * 32, "company", "c1")
+
+
+def test_the_jwk_of_a_key_is_rfc_7517_and_its_kid_the_rfc_7638_thumbprint():
+    jwk = KEY.jwk()
+    assert set(jwk) == {"kty", "crv", "x", "kid", "alg", "use"}
+    assert (jwk["kty"], jwk["crv"], jwk["alg"], jwk["use"]) == ("OKP", "Ed25519", "EdDSA", "sig")
+    assert "d" not in jwk   # never the private part
+    # pyjwt's own reading of the JWK gives the same public key.
+    assert jwt.PyJWK(jwk).key.public_bytes_raw() == KEY.public_key.public_bytes_raw()
+    assert auth.key_from_jwk(jwk).public_bytes_raw() == KEY.public_key.public_bytes_raw()
+    assert KEY.kid == auth.thumbprint(KEY.public_key) and len(KEY.kid) == 43
+    assert auth.SigningKey.from_pem(KEY.pem()).kid == KEY.kid
+
+
+@pytest.mark.parametrize("jwk", [
+    None, {}, dict(KEY.jwk(), kty="RSA"), dict(KEY.jwk(), crv="X25519"),
+    dict(KEY.jwk(), use="enc"), dict(KEY.jwk(), alg="HS256"), dict(KEY.jwk(), x="short"),
+    {k: v for k, v in KEY.jwk().items() if k != "kid"}])
+def test_a_jwk_that_is_not_an_ed25519_signing_key_is_not_used(jwk):
+    assert auth.key_from_jwk(jwk) is None
 
 
 def test_an_expired_token_is_refused():
     long_ago = datetime.now(timezone.utc) - timedelta(days=30)
     token = auth.issue_token(KEY, "company", "c1", now=long_ago, ttl_days=1)
     with pytest.raises(Unauthorized):
-        auth.authenticate(bearer(token), "admin-secret", KEY)
+        auth.authenticate(bearer(token), "admin-secret", KEYS)
 
 
 def test_the_admin_token_is_the_configured_secret():
-    assert auth.authenticate(bearer("admin-secret"), "admin-secret", KEY).role == "admin"
+    assert auth.authenticate(bearer("admin-secret"), "admin-secret", KEYS).role == "admin"
+
+
+def _claims(**changes):
+    now = int(datetime.now(timezone.utc).timestamp())
+    claims = {"iss": "fasttrack", "aud": "fasttrack", "sub": "x", "role": "company",
+              "iat": now, "exp": now + 600, "jti": "j1"}
+    claims.update(changes)
+    return {k: v for k, v in claims.items() if v is not None}
+
+
+def _signed(claims, key=KEY.private_key, alg="EdDSA", kid=KEY.kid):
+    return bearer(jwt.encode(claims, key, alg, headers={"kid": kid} if kid else None))
+
+
+OTHER = auth.SigningKey.generate()
 
 
 @pytest.mark.parametrize("header", [
     None, "", "Basic abc", "Bearer ", "Bearer nonsense",
-    bearer(auth.issue_token("other-key" * 4, "company", "c1")),
-    bearer(jwt.encode({"iss": "fasttrack", "sub": "x", "role": "admin"}, KEY, "HS256")),
-    bearer(jwt.encode({"iss": "fasttrack", "sub": "x", "role": "officer"}, KEY, "HS256")),
-    bearer(jwt.encode({"iss": "elsewhere", "sub": "x", "role": "company"}, KEY, "HS256")),
-    bearer(jwt.encode({"iss": "fasttrack", "sub": "x", "role": "company"}, None, "none")),
+    bearer(auth.issue_token(OTHER, "company", "c1")),                 # unknown kid
+    _signed(_claims(), OTHER.private_key),                            # known kid, other key
+    _signed(_claims(), KEY.private_key, kid=None),                    # no kid
+    _signed(_claims(), "k" * 32, "HS256"),                            # a shared secret
+    _signed(_claims(), KEY.jwk()["x"], "HS256"),                      # public key as secret
+    _signed(_claims(), None, "none"),                                 # unsigned
+    _signed(_claims(role="admin")),
+    _signed(_claims(role="officer")),                                 # police without a unit
+    _signed(_claims(role="nobody")),
+    _signed(_claims(iss="elsewhere")),
+    _signed(_claims(aud="elsewhere")),
+    _signed(_claims(aud=None)),
+    _signed(_claims(jti=None)),
+    _signed(_claims(iat=None)),
+    _signed(_claims(exp=None)),
+    _signed(_claims(sub=None)),
 ])
 def test_missing_forged_or_malformed_tokens_are_refused(header):
     with pytest.raises(Unauthorized):
-        auth.authenticate(header, "admin-secret", KEY)
+        auth.authenticate(header, "admin-secret", KEYS)
+
+
+def test_a_token_of_the_right_shape_passes():
+    assert auth.authenticate(_signed(_claims()), "admin-secret", KEYS).subject == "x"
 
 
 def test_an_empty_admin_token_setting_admits_nobody_as_admin():
     with pytest.raises(Unauthorized):
-        auth.authenticate(bearer(""), "", KEY)
+        auth.authenticate(bearer(""), "", KEYS)
 
 
 def test_role_table():

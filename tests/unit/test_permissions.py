@@ -11,11 +11,11 @@ from shared import auth
 from shared.http import JsonHttp
 from shared.openapi import openapi
 
-PUBLIC = {"/health", "/metrics", "/openapi.json"}
+PUBLIC = {"/health", "/metrics", "/openapi.json", "/.well-known/jwks.json"}
 
 
 def routes(service_cls):
-    container = ServiceContainer(service_cls, {"AMQP_URI": "memory://", "SIGNING_KEY": "k"})
+    container = ServiceContainer(service_cls, {"AMQP_URI": "memory://"})
     return container, [e for e in container.entrypoints if isinstance(e, JsonHttp)]
 
 
