@@ -330,6 +330,8 @@ PEOPLE = ("company", *POLICE)
 PERMISSIONS = {
     "admin.manage": _allow({"admin"}),
     "admin.read_failures": _allow({"admin"}),
+    "directory.read": _allow({*POLICE, "admin"}),        # the unit tree, its officers
+    "incident_type.list": _allow({*PEOPLE, "admin"}),
     "report.file": _allow(PEOPLE),
     "report.list": _allow(PEOPLE),
     "report.read": _allow(PEOPLE, can_read_report),

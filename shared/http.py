@@ -28,6 +28,7 @@ from nameko.web.server import WebServer, WsgiApp
 from pymongo.errors import ConnectionFailure
 from prometheus_client import Counter, Histogram
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from shared import auth, idempotency_key, jwks, language
@@ -57,12 +58,31 @@ def json_response(status, data):
                     mimetype="application/json")
 
 
+# RFC 9457: each kind of error is a problem type named by this URI plus its
+# stable code (README "Errors" lists them).
+PROBLEM_TYPE = "urn:fasttrack:problem:"
+PROBLEM_JSON = "application/problem+json"
+
+
+def problem(status, error, instance, lang):
+    """An RFC 9457 problem: `type`, `title`, `status`, `detail`, `instance`,
+    with our `code` and `fields` as extension members, and the earlier
+    {"error": {code, message, fields}} kept for the clients written against
+    it (deprecated)."""
+    error = language.told(error, lang)
+    return {"type": PROBLEM_TYPE + error["code"], "status": status,
+            "title": language.say(HTTP_STATUS_CODES.get(status, "Error"), lang),
+            "detail": error["message"], "instance": instance, "code": error["code"],
+            "fields": error["fields"], "error": error}
+
+
 def error_response(status, error, request, who=None):
-    """An error's JSON answer, its words in the caller's language (`who`: the
-    principal, once the token was read)."""
+    """An error's problem+json answer, its words in the caller's language
+    (`who`: the principal, once the token was read)."""
     lang = language.chosen(request.headers.get("Accept-Language"),
                            getattr(who, "language", None))
-    response = json_response(status, {"error": language.told(error, lang)})
+    response = Response(json.dumps(problem(status, error, request.path, lang),
+                                   ensure_ascii=False), status=status, mimetype=PROBLEM_JSON)
     response.headers["Content-Language"] = lang
     response.vary.add("Accept-Language")
     return response

@@ -18,7 +18,15 @@ class ErrorBody(Schema):
 
 
 class ErrorOut(Schema):
-    error = fields.Nested(ErrorBody, required=True)
+    """An RFC 9457 problem (shared/http.problem)."""
+    type = fields.String(required=True)
+    title = fields.String(required=True)
+    status = fields.Integer(required=True)
+    detail = fields.String(required=True)
+    instance = fields.String(required=True)
+    code = fields.String(required=True)
+    fields_ = fields.Dict(data_key="fields", required=True)
+    error = fields.Nested(ErrorBody, required=True)   # deprecated: the same, as before
 
 
 ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
@@ -32,7 +40,7 @@ def openapi(container, title):
                    plugins=[MarshmallowPlugin()])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=ErrorOut)
-    error = {"application/json": {"schema": "Error"}}
+    error = {"application/problem+json": {"schema": "Error"}}
     for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
                      key=lambda e: (e.url, e.method)):
         ok: dict[str, Any] = {"description": "OK"}

@@ -20,6 +20,19 @@ from shared.rules import Change, Event, RuleError
 
 INCIDENT_TYPES = catalogue.INCIDENT_TYPES   # the event contract names them
 LANGUAGES = ("zh-CN", "en")
+# What a person reads for each incident type (GET /incident-types).
+INCIDENT_TYPE_NAMES = {
+    "fraud": {"zh-CN": "诈骗", "en": "Fraud"},
+    "telecom_fraud": {"zh-CN": "电信网络诈骗", "en": "Telecom and online fraud"},
+    "theft": {"zh-CN": "盗窃", "en": "Theft"},
+    "embezzlement": {"zh-CN": "职务侵占", "en": "Embezzlement by staff"},
+    "extortion": {"zh-CN": "敲诈勒索", "en": "Extortion"},
+    "contract_fraud": {"zh-CN": "合同诈骗", "en": "Contract fraud"},
+    "business_disruption": {"zh-CN": "破坏生产经营", "en": "Disruption of business"},
+    "cybercrime": {"zh-CN": "网络犯罪", "en": "Cybercrime"},
+    "ip_infringement": {"zh-CN": "侵犯知识产权", "en": "IP infringement"},
+    "other": {"zh-CN": "其他", "en": "Other"},
+}
 STATUSES = ("received", "acknowledged", "transfer_pending", "accepted", "merged")
 PREVIOUS = "<previous>"  # a decline returns the report to where it was
 
@@ -112,6 +125,15 @@ def materials_for(policy: dict, incident_type: str, language: str) -> list[dict[
     items = policy["common_materials"] + policy["materials"].get(incident_type, [])
     return [{"code": m["code"], "label": m.get(language) or m["zh-CN"], "supplied": False,
              "extra": False} for m in items]
+
+
+def incident_types(policy: dict, language: str) -> list[dict[str, Any]]:
+    """Every incident type with its name and its one-time checklist, in
+    `language`: what a company learns before it files (一次性告知)."""
+    return [{"code": code, "name": INCIDENT_TYPE_NAMES[code][language],
+             "materials": [{"code": m["code"], "label": m["label"]}
+                           for m in materials_for(policy, code, language)]}
+            for code in INCIDENT_TYPES]
 
 
 def occurred_too_long_ago(occurred_at: datetime, policy: dict, now: datetime) -> bool:

@@ -52,6 +52,9 @@ class Repository:
         """The whole unit tree: a few hundred units at most."""
         return {u["_id"]: u for u in self.db.units.find({})}
 
+    def officers_of(self, unit_id):
+        return list(self.db.officers.find({"unit_id": unit_id}).sort("_id", 1))
+
     def next_number(self, name):
         return next_number(self.db, name)
 

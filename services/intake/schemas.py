@@ -39,6 +39,35 @@ class OfficerIn(In):
     role = fields.String(required=True, validate=validate.OneOf(("officer", "supervisor")))
 
 
+class UnitList(Schema):
+    items = fields.List(fields.Nested(UnitOut))
+    next = fields.String(allow_none=True)   # the whole tree is one page: null
+
+
+class DirectoryOfficerOut(Schema):
+    officer_id = fields.String(attribute="_id")
+    name = fields.String()
+    unit_id = fields.String()
+    role = fields.String()
+
+
+class OfficerList(Schema):
+    items = fields.List(fields.Nested(DirectoryOfficerOut))
+    next = fields.String(allow_none=True)
+
+
+class IncidentTypeOut(Schema):
+    code = fields.String()
+    name = fields.String()
+    materials = fields.List(fields.Dict(keys=fields.String(), values=fields.String()))
+
+
+class IncidentTypeList(Schema):
+    items = fields.List(fields.Nested(IncidentTypeOut))
+    language = fields.String()
+    next = fields.String(allow_none=True)
+
+
 class OfficerOut(Schema):
     officer_id = fields.String(attribute="_id")
     name = fields.String()

@@ -15,7 +15,7 @@ from services.intake import schemas as s
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from services.intake.signing_keys import SigningKeys
-from shared import aggregate, auth, clock, faults, idempotency_key
+from shared import aggregate, auth, clock, faults, idempotency_key, language
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
 from shared.http import Call, api, json_response
@@ -97,6 +97,25 @@ class IntakeService(ServiceBase):
         token = auth.issue_token(self.token_keys.signing_key(), "company", doc["_id"],
                                  ttl_days=self._ttl(), lang=doc["language"])
         return dict(doc, token=token)
+
+    # -- directories ---------------------------------------------------------
+    @api("GET", "/units", action="directory.read", answer=s.UnitList)
+    def list_units(self, call: Call) -> Any:
+        """The unit tree, so an officer can choose a transfer's receiver."""
+        return {"items": sorted(self.repo.units().values(), key=lambda u: u["path"][::-1]),
+                "next": None}
+
+    @api("GET", "/units/<unit_id>/officers", action="directory.read", answer=s.OfficerList)
+    def list_unit_officers(self, call: Call, unit_id: str) -> Any:
+        self._unit(unit_id, "unit_id", NotFound)
+        return {"items": self.repo.officers_of(unit_id), "next": None}
+
+    @api("GET", "/incident-types", action="incident_type.list", answer=s.IncidentTypeList)
+    def list_incident_types(self, call: Call) -> Any:
+        lang = language.chosen(call.request.headers.get("Accept-Language"),
+                               call.who.language)
+        return {"items": domain.incident_types(self.policy, lang), "language": lang,
+                "next": None}
 
     # -- receiving ---------------------------------------------------------
     @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.REPORT_VIEWS, status=201,
@@ -253,10 +272,10 @@ class IntakeService(ServiceBase):
     def _ttl(self):
         return int(self.config.get("TOKEN_TTL_DAYS") or 365)
 
-    def _unit(self, unit_id, field):
+    def _unit(self, unit_id, field, missing=Invalid):
         unit = self.repo.get("units", unit_id)
         if unit is None:
-            raise Invalid("no such unit", {field: ["unknown unit"]})
+            raise missing("no such unit", {field: ["unknown unit"]})
         return unit
 
     @staticmethod

@@ -171,3 +171,23 @@ def test_a_company_name_with_a_header_injection_is_refused_and_a_description_kee
     company = system.client("intake", token)
     r = company.post("/reports", report_body(description="first line\nsecond line"))
     assert r.status_code == 201 and r.json()["description"] == "first line\nsecond line"
+
+
+def test_errors_are_rfc9457_problems_that_keep_the_earlier_shape(world):
+    system, org, tokens = world
+    r = requests.post(system.stack.service_url("intake") + "/reports", timeout=10,
+                      json=report_body(estimated_loss=1.5),
+                      headers={"Authorization": f"Bearer {org.company_token}",
+                               "Accept-Language": "en"})
+    assert r.status_code == 422
+    assert r.headers["Content-Type"].startswith("application/problem+json")
+    body = r.json()
+    assert body["type"] == "urn:fasttrack:problem:invalid" and body["status"] == 422
+    assert body["title"] == "Unprocessable Entity" and body["instance"] == "/reports"
+    assert body["detail"] == body["error"]["message"] and "estimated_loss" in body["fields"]
+    assert body["code"] == body["error"]["code"] == "invalid"
+    missing = requests.get(system.stack.service_url("case_supervision") + "/cases/nope",
+                           headers={"Authorization": f"Bearer {org.company_token}",
+                                    "Accept-Language": "zh-CN"}, timeout=10).json()
+    assert missing["status"] == 404 and missing["title"] == "未找到"
+    assert missing["type"] == "urn:fasttrack:problem:not_found"
