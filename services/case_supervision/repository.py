@@ -20,6 +20,7 @@ class Repository:
         CASES: [
             ([("report_id", 1)], {"unique": True}),
             ([("case_number", 1)], {"unique": True}),
+            ([("reference", 1)], {}),
             ([("company_id", 1), ("opened_at", -1)], {}),
             ([("unit_path", 1), ("opened_at", -1)], {}),
             ([("team.members", 1), ("opened_at", -1)], {}),
@@ -57,6 +58,12 @@ class Repository:
 
     def case_of_report(self, report_id):
         return self.db[CASES].find_one({"report_id": report_id}, {"outbox": 0})
+
+    def case_quoted(self, quoted):
+        """The case with this case number, else the one opened from the report
+        with this reference (both exact, both indexed)."""
+        return (self.db[CASES].find_one({"case_number": quoted}, {"outbox": 0})
+                or self.db[CASES].find_one({"reference": quoted}, {"outbox": 0}))
 
     def cases(self, query, limit):
         return list(self.db[CASES].find(query, {"outbox": 0})

@@ -25,13 +25,17 @@ class CaseRoutes(CaseServiceParts):
     def list_cases(self, call: Call) -> Any:
         wanted = {field: call.query[key] for key, field in (
             ("status", "stage"), ("stale", "stale")) if key in call.query}
-        if "report_id" in call.query:
-            # A report has one case: read it through its unique index, then ask
-            # who may see it. Joined with the principal's filter ($or), the
-            # database scanned every case the principal may see, per call.
-            case = self.repo.case_of_report(call.query["report_id"])
+        if "report_id" in call.query or "q" in call.query:
+            # A report has one case, a number or reference names one: read it
+            # through its unique index, then ask who may see it. Joined with
+            # the principal's filter ($or), the database scanned every case
+            # the principal may see, per call.
+            case = (self.repo.case_of_report(call.query["report_id"])
+                    if "report_id" in call.query else self.repo.case_quoted(call.query["q"]))
+            quoted = call.query.get("q")
             found = [case] if case and auth.allows(call.who, "case.read", case) and all(
-                case.get(field) == value for field, value in wanted.items()) else []
+                case.get(field) == value for field, value in wanted.items()) and (
+                quoted in (None, case["case_number"], case["reference"])) else []
         else:
             found = self.repo.cases(dict(auth.case_filter(call.who), **wanted),
                                     call.query["limit"])

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.case_supervision import domain
-from shared.fields import ID_RE, In, Moment, Money, ShownTime, shown, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, one_line, shown, text
 
 # 限期 is a date a supervisor holds a team to: one in the past holds nobody,
 # and one years away is a typing slip, not a deadline.
@@ -16,6 +16,8 @@ DEADLINE_NAMES = ("first_action", "first_progress", "conclusion") + domain.STAGE
 
 class CaseQuery(In):
     report_id = fields.String(validate=validate.Length(1, 64))
+    # A case number or a report reference a caller quotes: found exactly.
+    q = fields.String(validate=[validate.Length(1, 64), one_line])
     status = fields.String(validate=validate.OneOf(domain.STAGES))
     stale = fields.Boolean()
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))

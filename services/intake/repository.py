@@ -75,6 +75,9 @@ class Repository:
     def report(self, report_id):
         return self.db[REPORTS].find_one({"_id": report_id}, {"outbox": 0})
 
+    def report_by_reference(self, reference):
+        return self.db[REPORTS].find_one({"reference": reference}, {"outbox": 0})
+
     def reports(self, query, status, limit):
         if status:
             query = {"$and": [query, {"status": status}]}

@@ -267,4 +267,7 @@ REPORT_LISTS = (ReportList, CompanyReportList)
 class ReportQuery(In):
     status = fields.String(validate=validate.OneOf(
         ("received", "acknowledged", "transfer_pending", "accepted", "merged")))
+    # A reference a caller quotes (FT-20261130-000010): found exactly, never as
+    # a pattern.
+    q = line(64, required=False)
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))

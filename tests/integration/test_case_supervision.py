@@ -195,3 +195,16 @@ def test_a_units_scorecard_counts_its_facts_within_the_range(world):
     assert (last_year["transfers_out"], last_year["time_to_acknowledge"]["count"]) == (0, 0)
     assert w.as_(w.company).get("/units/st1/scorecard").status_code == 403
     assert w.as_(w.stranger).get("/units/st1/scorecard").status_code == 404
+
+
+def test_a_quoted_case_number_or_reference_finds_the_case_within_reach(world):
+    w = world().start()
+    case = w.open_case()
+    officer = w.as_(w.officer)
+    for quoted in (case["case_number"], case["reference"]):
+        assert [c["case_id"] for c in officer.get("/cases", q=quoted).json()["items"]] == [
+            case["case_id"]]
+    assert w.as_(w.stranger).get("/cases", q=case["case_number"]).json()["items"] == []
+    assert officer.get("/cases", q="FT-C-.*").json()["items"] == []
+    assert officer.get("/cases", q=case["case_number"], report_id="other").json()[
+        "items"] == []

@@ -46,3 +46,21 @@ def test_anyone_signed_in_reads_the_incident_types_with_their_checklists(running
     police = Client(running.urls["intake"], org.officer_token).get("/incident-types").json()
     assert police["language"] == "zh-CN"   # no header, no registered language: the default
     assert Client(running.urls["intake"]).get("/incident-types").status_code == 401
+
+
+def test_a_quoted_reference_finds_its_report_for_those_who_may_see_it(running):
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    other = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    report = org.file_report()
+    officer = Client(running.urls["intake"], org.officer_token)
+    found = officer.get("/reports", q=report["reference"]).json()["items"]
+    assert [r["report_id"] for r in found] == [report["report_id"]]
+    assert officer.get("/reports", q=report["reference"], status="accepted").json()[
+        "items"] == []
+    # Another unit's officer, a pattern, a line break: nothing found, or refused.
+    stranger = Client(running.urls["intake"], other.officer_token)
+    assert stranger.get("/reports", q=report["reference"]).json()["items"] == []
+    assert officer.get("/reports", q="FT-.*").json()["items"] == []
+    assert officer.get("/reports", q='{"$ne": null}').json()["items"] == []
+    assert officer.get("/reports", q="FT-1\nx").status_code == 422
