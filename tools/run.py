@@ -13,10 +13,14 @@ import urllib.request
 
 import jwt
 
-from services.intake.signing_keys import current_key
-from shared import auth
-from shared.mongo import connect, database_name
-from tools.stack import SERVICES, Stack
+from shared.quiet import quiet_eventlet
+
+quiet_eventlet()  # before anything imports nameko, which imports eventlet
+
+from services.intake.signing_keys import current_key  # noqa: E402
+from shared import auth  # noqa: E402
+from shared.mongo import connect, database_name  # noqa: E402
+from tools.stack import SERVICES, Stack  # noqa: E402
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
 DEMO_UNITS = [
