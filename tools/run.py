@@ -124,8 +124,11 @@ def main():
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
         print(f"  broker            {stack.env['AMQP_URI']}")
         print(f"  database          {stack.env['MONGO_URI']}")
+        if env["FASTTRACK_WEBHOOK_ALLOW_PRIVATE"] == "1":
+            print("  webhooks may target loopback and private addresses (demo only); "
+                  "FASTTRACK_WEBHOOK_ALLOW_PRIVATE=0 make run turns that off")
         print(f"\nadmin token: {env['FASTTRACK_ADMIN_TOKEN']}")
-        print("demo tokens:")
+        print("demo tokens (demo only; tokens are signed by intake's key):")
         for who, token in tokens.items():
             print(f"  {who:17} {token}")
         print("\nCtrl-C stops everything.", flush=True)
