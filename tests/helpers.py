@@ -96,3 +96,8 @@ def bad_tokens(key=SIGNING_KEY):
                                    now=now - timedelta(days=2), ttl_days=1),
             "admin claimed in a token": issue_token(key, "admin", "admin"),
             "police without a unit": issue_token(key, "supervisor", "s-b1")}
+
+
+# An error answer holds these members and nothing else (RFC 9457, with our
+# extension members and the deprecated `error` object): no resource leaks.
+PROBLEM = {"type", "title", "status", "detail", "instance", "code", "fields", "error"}

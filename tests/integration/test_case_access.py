@@ -12,7 +12,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from tests.conftest import ADMIN_TOKEN
-from tests.helpers import bad_tokens, eventually
+from tests.helpers import PROBLEM, bad_tokens, eventually
 from tests.integration.case_world import World, fast, write_policy
 
 PRINCIPALS = ("own company", "other company", "team officer", "colleague",
@@ -124,7 +124,7 @@ def test_every_route_answers_each_principal_as_its_role_and_reach_allow(w):
             r = call(client, method, route.format(**ids), body)
             assert r.status_code == expected, (name, method, route, r.text)
             if expected >= 400:
-                assert set(r.json()) == {"error"}, (name, route, r.text)
+                assert set(r.json()) == PROBLEM, (name, route, r.text)
             if expected == 404:  # indistinguishable from what does not exist
                 ghost = call(client, method, route.format(**made_up), body)
                 assert (ghost.status_code, ghost.json()) == (404, r.json()), (name, route)
@@ -158,7 +158,7 @@ def test_without_a_valid_token_nothing_answers_and_nothing_changes(w):
         for method, route, body, _ in ROUTES:
             r = call(client, method, route.format(**ids), body)
             assert r.status_code == 401, (name, method, route, r.text)
-            assert set(r.json()) == {"error"}
+            assert set(r.json()) == PROBLEM
     assert w.snapshot(case_id) == before
 
 

@@ -7,6 +7,7 @@ from services.intake.service import IntakeService
 from support.client import Client
 from support.organisation import Org
 from support.reports import report_body
+from tests.helpers import PROBLEM
 
 ROUTES = [  # (method, path, body)
     ("GET", "/reports/{id}", None),
@@ -77,7 +78,7 @@ def test_every_route_hides_a_report_from_those_it_does_not_belong_to(world):
             r = call(client, method, path, filled)
             expected = 403 if suffix in FORBIDDEN_ROLE.get(role, ()) else 404
             assert r.status_code == expected, (name, method, route, r.text)
-            assert set(r.json()) == {"error"}
+            assert set(r.json()) == PROBLEM
     after = Client(world["url"], mine.officer_token).get(f"/reports/{ids['id']}").json()
     assert after == before  # nothing a refused call did left a trace
 

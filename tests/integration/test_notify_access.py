@@ -12,7 +12,7 @@ import requests
 
 from shared.auth import issue_token
 from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
-from tests.helpers import bad_tokens, eventually
+from tests.helpers import PROBLEM, bad_tokens, eventually
 from tests.integration.notify_world import Case, Company, deliveries
 
 PRINCIPALS = ("own company", "other company", "officer", "supervisor", "admin")
@@ -93,12 +93,12 @@ def test_every_route_answers_each_role_and_a_refusal_changes_nothing(two):
             if expected >= 400:
                 ghost = send(two.base, token, method, route.format(**made_up), body)
                 assert (ghost.status_code, ghost.json()) == (r.status_code, r.json())
-                assert set(r.json()) == {"error"}
+                assert set(r.json()) == PROBLEM
     assert two.snapshot() == before     # the dead letter is still dead, never replayed
     for method in ("GET", "POST"):
         path = "/deliveries/{delivery}" + ("/replay" if method == "POST" else "")
         r = send(two.base, ADMIN_TOKEN, method, path.format(**made_up))
-        assert r.status_code == 404 and set(r.json()) == {"error"}
+        assert r.status_code == 404 and set(r.json()) == PROBLEM
 
 
 def test_a_company_sees_its_own_feed_and_subscription_only(two):
@@ -119,7 +119,7 @@ def test_a_company_sees_its_own_feed_and_subscription_only(two):
     page = two.get("other company", "/notices", after=cursor)["items"]
     assert two.cases["mine"].id not in str(page)
     r = send(two.base, two.theirs.token, "GET", "/notices", company_id=two.mine.id)
-    assert r.status_code == 422 and set(r.json()) == {"error"}
+    assert r.status_code == 422 and set(r.json()) == PROBLEM
     listed = two.get("admin", "/deliveries", company_id=two.mine.id)["items"]
     assert {d["company_id"] for d in listed} == {two.mine.id}
 
@@ -147,5 +147,5 @@ def test_without_a_valid_token_nothing_answers_and_nothing_changes(two):
         for method, route, body, _ in ROUTES:
             r = send(two.base, token, method, route.format(delivery=two.dead), body)
             assert r.status_code == 401, (name, method, route, r.text)
-            assert set(r.json()) == {"error"}
+            assert set(r.json()) == PROBLEM
     assert two.snapshot() == before
