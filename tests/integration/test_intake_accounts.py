@@ -2,6 +2,7 @@
 password, the password signs in at /oauth/token, the access token is
 verified by case_supervision through intake's JWK set, a refresh token is
 used once and a reused one ends its family, /oauth/revoke ends it too."""
+import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
@@ -246,3 +247,20 @@ def test_a_moved_officers_new_unit_applies_from_the_next_refresh(running, org):
     claims = jwt.decode(refresh(url, first["refresh_token"]).json()["access_token"],
                         options={"verify_signature": False})
     assert claims["unit"] == other
+
+
+def test_an_access_token_expires_after_the_setting(running):
+    running.start(IntakeService, ACCESS_TOKEN_TTL_SECONDS=1)
+    url = running.urls["intake"]
+    org = Org(url, running.config["ADMIN_TOKEN"])
+    created = create_officer(org, f"brief-{org.bureau}")
+    set_password(url, created["invite"])
+    answer = sign_in(url, created["username"]).json()
+    assert answer["expires_in"] == 1
+    me = Client(url, answer["access_token"])
+    assert me.get("/units").status_code == 200
+    time.sleep(2.1)
+    assert me.get("/units").status_code == 401
+    # The refresh token still answers a fresh one.
+    assert me.as_(refresh(url, answer["refresh_token"]).json()["access_token"]) \
+        .get("/units").status_code == 200
