@@ -45,6 +45,7 @@ class Principal:
     unit: str | None = None
     units: tuple = field(default_factory=tuple)  # own unit first, then ancestors
     language: str | None = None     # a company's registered language (zh-CN, en)
+    account: str | None = None      # the signed-in account's username (`acct`), if any
 
     @property
     def is_police(self):
@@ -134,20 +135,26 @@ class StaticKeys(dict):
         return self.get(kid)
 
 
-def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None):
+def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None,
+                ttl=None, account=None):
     """A token signed with the issuer's SigningKey; it expires (`exp`) so a
-    leaked one does not live forever, and has its own id (`jti`)."""
+    leaked one does not live forever, and has its own id (`jti`). `ttl` (a
+    timedelta) overrides `ttl_days`: an access token from /oauth/token lives
+    minutes. `account` is the signed-in account's username (claim `acct`)."""
     if not isinstance(key, SigningKey):
         raise TypeError("issue_token signs with a SigningKey, not a shared secret")
     now = now or datetime.now(timezone.utc)
     claims = {"iss": ISSUER, "aud": AUDIENCE, "role": role, "sub": subject,
               "iat": int(now.timestamp()), "jti": uuid.uuid4().hex,
-              "exp": int((now + timedelta(days=ttl_days)).timestamp())}
+              "exp": int((now + (ttl if ttl is not None else timedelta(days=ttl_days)))
+                         .timestamp())}
     if unit:
         claims["unit"] = unit
         claims["units"] = list(units) or [unit]
     if lang:
         claims["lang"] = lang
+    if account:
+        claims["acct"] = account
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM,
                       headers={"kid": key.kid})
 
@@ -186,9 +193,10 @@ def authenticate(header, admin_token, keys):
         raise Unauthorized("the token is not valid")
     if role in POLICE and not claims.get("unit"):
         raise Unauthorized("the token is not valid")
-    lang = claims.get("lang")
+    lang, account = claims.get("lang"), claims.get("acct")
     return Principal(role, str(claims["sub"]), claims.get("unit"),
-                     tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None)
+                     tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None,
+                     account if isinstance(account, str) else None)
 
 
 def in_reach(principal, unit_path):
@@ -332,6 +340,7 @@ PERMISSIONS = {
     "admin.read_failures": _allow({"admin"}),
     "directory.read": _allow({*POLICE, "admin"}),        # the unit tree, its officers
     "incident_type.list": _allow({*PEOPLE, "admin"}),
+    "account.change_password": _allow(PEOPLE),           # a signed-in person's own
     "report.file": _allow(PEOPLE),
     "report.list": _allow(PEOPLE),
     "report.read": _allow(PEOPLE, can_read_report),

@@ -13,6 +13,8 @@ from marshmallow import RAISE, Schema, ValidationError, fields, validate
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONEY_RE = re.compile(r"\A(0|[1-9]\d{0,14})(\.\d{1,2})?\Z")
 ID_RE = r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z"
+# An account's username: an officer id, a credit code, an e-mail address.
+USERNAME_RE = r"\A[A-Za-z0-9][A-Za-z0-9._@+-]{0,127}\Z"
 SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What breaks a line where a one-line text is shown or sent: a mail header,
 # an SMS, a log line, a file name, a page title.

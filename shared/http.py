@@ -183,7 +183,7 @@ class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
     def __init__(self, method, url, action=None, body=None, query=None,
-                 answer=None, status=200, summary=None, keyed=False, **kwargs):
+                 answer=None, status=200, summary=None, keyed=False, oauth=False, **kwargs):
         self.action = action        # its roles: shared.auth.PERMISSIONS; None: public
         self.roles = auth.roles_for(action) if action else None
         self.body_schema = body
@@ -192,6 +192,9 @@ class JsonHttp(HttpRequestHandler):
         self.status = status
         self.summary = summary
         self.keyed = keyed          # honours Idempotency-Key (shared/idempotency_key.py)
+        # An OAuth 2.0 endpoint (RFC 6749, 7009): a form in, its errors in
+        # RFC 6749's shape (the handler answers them; services/intake/signin.py).
+        self.oauth = oauth
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)

@@ -89,6 +89,29 @@ ZH_CN = {
     "not on this report's checklist: {codes}": "不在本报案的材料清单上：{codes}",
     "already on this report's checklist: {codes}": "已在本报案的材料清单上：{codes}",
 
+    # -- intake: accounts and sign-in (services/intake/signin.py, accounts.py) --
+    "an account with this username exists": "该用户名的账户已存在",
+    "no such account": "账户不存在",
+    "the invite is not valid: unknown, used or expired": "邀请码无效：不存在、已使用或已过期",
+    "not valid: unknown, used or expired": "无效：不存在、已使用或已过期",
+    "sign in to change your password": "请先登录再修改密码",
+    "the current password is wrong": "当前密码不正确",
+    "the password is not accepted": "该密码不可用",
+    "at least 12 characters": "至少 12 个字符",
+    "at most 256 characters": "最多 256 个字符",
+    "too common or too easy to guess": "过于常见或容易被猜到",
+    # OAuth 2.0 error_description texts (RFC 6749's shape, not a problem)
+    "the body must be application/x-www-form-urlencoded":
+        "请求体必须为 application/x-www-form-urlencoded",
+    "the body is not a valid form": "请求体不是有效的表单",
+    "a parameter appears twice": "有参数出现了两次",
+    "a required parameter is missing": "缺少必需的参数",
+    "a parameter is too long": "有参数过长",
+    "this grant type is not supported": "不支持此授权类型",
+    "the username or password is wrong": "用户名或密码不正确",
+    "this account is deactivated": "该账户已停用",
+    "the refresh token is not valid": "刷新令牌无效",
+
     # -- case supervision --
     "no such case": "案件不存在",
     "no such officer": "民警不存在",

@@ -29,6 +29,30 @@ class ErrorOut(Schema):
     error = fields.Nested(ErrorBody, required=True)   # deprecated: the same, as before
 
 
+class OAuthErrorOut(Schema):
+    """An error of an OAuth 2.0 endpoint, in RFC 6749 §5.2's shape."""
+    error = fields.String(required=True)
+    error_description = fields.String()
+
+
+class OAuthTokenForm(Schema):
+    """A token request (RFC 6749 §4.3, §6): grant_type password with
+    username and password, or refresh_token with refresh_token; a revocation
+    (RFC 7009) sends token."""
+    grant_type = fields.String()
+    username = fields.String()
+    password = fields.String()
+    refresh_token = fields.String()
+    token = fields.String()
+
+
+class OAuthTokenOut(Schema):
+    access_token = fields.String(required=True)
+    token_type = fields.String(required=True)
+    expires_in = fields.Integer(required=True)
+    refresh_token = fields.String()
+
+
 ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
           "404": "no such resource", "409": "conflicts with the current state",
           "413": "body too large", "422": "does not validate",
@@ -41,6 +65,7 @@ def openapi(container, title):
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     spec.components.schema("Error", schema=ErrorOut)
     error = {"application/problem+json": {"schema": "Error"}}
+    spec.components.schema("OAuthError", schema=OAuthErrorOut)
     for ep in sorted((e for e in container.entrypoints if isinstance(e, JsonHttp)),
                      key=lambda e: (e.url, e.method)):
         ok: dict[str, Any] = {"description": "OK"}
@@ -54,6 +79,16 @@ def openapi(container, title):
             "responses": {str(ep.status): ok, **{
                 code: {"description": text, "content": error}
                 for code, text in ERRORS.items()}}}
+        if ep.oauth:    # RFC 6749's own error shape; only an unreachable database is a problem
+            ok["content"] = {"application/json": {"schema": OAuthTokenOut}} \
+                if ep.url.endswith("/token") else {"application/json": {"schema": {
+                    "type": "object"}}}
+            op["responses"] = {"200": ok, "400": {
+                "description": "RFC 6749 error", "content": {
+                    "application/json": {"schema": "OAuthError"}}},
+                "503": {"description": ERRORS["503"], "content": error}}
+            op["requestBody"] = {"required": True, "content": {
+                "application/x-www-form-urlencoded": {"schema": OAuthTokenForm}}}
         if ep.status == 201:  # an idempotent repeat answers the same thing with 200
             op["responses"]["200"] = ok
         if ep.body_schema:

@@ -30,5 +30,7 @@ class IntakePolicy(PolicySchema):
     # incident type -> the specialty of the unit that takes it (首接首辦).
     routing = Table(fields.String(validate=name), keys=one_of(INCIDENT_TYPES))
     common_materials = fields.List(fields.Nested(Material), required=True)
+    # An invite (a new account's, or a reset's) sets a password within this time.
+    invite_seconds = Seconds(required=True)
     materials = Table(fields.List(fields.Nested(Material)), keys=one_of(INCIDENT_TYPES),
                       required=True)

@@ -8,6 +8,9 @@ from shared.mongo import next_number
 
 REPORTS = "reports"
 COMPANIES = "companies"
+ACCOUNTS = "accounts"
+INVITES = "invites"
+REFRESH_TOKENS = "refresh_tokens"
 # The sweeps read through these: their cost follows what is due, not what is open.
 CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
@@ -30,6 +33,10 @@ class Repository:
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
         ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
+        # Accounts (signin.py): _id is the username; found by whose they are.
+        ACCOUNTS: [([("subject", 1)], {})],
+        INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
+        REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
         **inbox.INDEXES,
     }
 
@@ -57,6 +64,68 @@ class Repository:
 
     def next_number(self, name):
         return next_number(self.db, name)
+
+    # -- accounts (signin.py) ------------------------------------------------
+    def account(self, username):
+        return self.db[ACCOUNTS].find_one({"_id": username})
+
+    def add_invite(self, username, code_digest, now, expires_at):
+        """A new invite; the account's earlier unused ones stop working."""
+        self.db[INVITES].update_many({"username": username, "used_at": None},
+                                     {"$set": {"used_at": now, "superseded": True}})
+        self.db[INVITES].insert_one({"_id": code_digest, "username": username,
+                                     "created_at": now, "expires_at": expires_at,
+                                     "used_at": None})
+
+    def use_invite(self, code_digest, now, username=None):
+        """Mark the invite used and answer it, or None when it is unknown,
+        used or expired (or of another username). One conditional write: of
+        two uses at once exactly one gets it."""
+        where = {"_id": code_digest, "used_at": None, "expires_at": {"$gt": now}}
+        if username is not None:
+            where["username"] = username
+        return self.db[INVITES].find_one_and_update(where, {"$set": {"used_at": now}})
+
+    def set_password(self, username, password_hash, now, old_hash=None):
+        """Store a new password hash; with `old_hash`, only if it is still
+        the one that was checked (two changes at once: one wins)."""
+        where = {"_id": username, "active": True}
+        if old_hash is not None:
+            where["password_hash"] = old_hash
+        return self.db[ACCOUNTS].update_one(where, {"$set": {
+            "password_hash": password_hash, "password_set_at": now}}).modified_count == 1
+
+    def add_refresh_token(self, token_digest, username, family, now, expires_at):
+        self.db[REFRESH_TOKENS].insert_one({
+            "_id": token_digest, "username": username, "family": family,
+            "created_at": now, "expires_at": expires_at, "used_at": None,
+            "revoked_at": None})
+
+    def use_refresh_token(self, token_digest, now):
+        """Mark a live refresh token used and answer it; None when it is
+        unknown, used, revoked or expired. Of two uses at once one gets it."""
+        return self.db[REFRESH_TOKENS].find_one_and_update(
+            {"_id": token_digest, "used_at": None, "revoked_at": None,
+             "expires_at": {"$gt": now}}, {"$set": {"used_at": now}})
+
+    def refresh_token(self, token_digest):
+        return self.db[REFRESH_TOKENS].find_one({"_id": token_digest})
+
+    def revoke_family(self, family, now):
+        """Revoke every refresh token of a family; how many were live."""
+        return self.db[REFRESH_TOKENS].update_many(
+            {"family": family, "revoked_at": None},
+            {"$set": {"revoked_at": now}}).modified_count
+
+    def family_revoked(self, family):
+        return self.db[REFRESH_TOKENS].find_one(
+            {"family": family, "revoked_at": {"$ne": None}}, {"_id": 1}) is not None
+
+    def revoke_sessions(self, username, now):
+        """Revoke every refresh token of an account (its password changed)."""
+        return self.db[REFRESH_TOKENS].update_many(
+            {"username": username, "revoked_at": None},
+            {"$set": {"revoked_at": now}}).modified_count
 
     # -- reports ---------------------------------------------------------
     def insert_report(self, doc):

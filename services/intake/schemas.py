@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.intake import domain, organisation
-from shared.fields import ID_RE, In, Moment, Money, ShownTime, line, text
+from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -74,6 +74,11 @@ class OfficerOut(Schema):
     unit_id = fields.String()
     role = fields.String()
     token = fields.String()
+    # The person's account: its username and the single-use code it sets
+    # its password with (POST /accounts/password), and when the code expires.
+    username = fields.String()
+    invite = fields.String()
+    invite_expires_at = ShownTime()
 
 
 class ContactIn(In):
@@ -88,6 +93,8 @@ class CompanyIn(In):
     jurisdiction_unit_id = fields.String(required=True, validate=validate.Regexp(ID_RE))
     contact = fields.Nested(ContactIn, required=True)
     language = fields.String(load_default="zh-CN", validate=validate.OneOf(domain.LANGUAGES))
+    # The first user's (the owner's) username; its credit code when not given.
+    username = fields.String(validate=validate.Regexp(USERNAME_RE))
 
     @validates("credit_code")
     def check_credit_code(self, value, **kwargs):
@@ -102,6 +109,41 @@ class CompanyOut(Schema):
     jurisdiction_unit_id = fields.String()
     language = fields.String()
     token = fields.String()
+    username = fields.String()          # its first user, the owner
+    invite = fields.String()
+    invite_expires_at = ShownTime()
+
+
+# -- accounts (signin.py) -----------------------------------------------------
+class CompanyUserIn(In):
+    username = fields.String(required=True, validate=validate.Regexp(USERNAME_RE))
+    role = fields.String(load_default="member", validate=validate.OneOf(("owner", "member")))
+
+
+class InviteOut(Schema):
+    username = fields.String(attribute="_id")
+    role = fields.String()
+    company_role = fields.String()
+    invite = fields.String()
+    invite_expires_at = ShownTime()
+
+
+class PasswordIn(In):
+    invite = fields.String(required=True, validate=validate.Length(1, 200))
+    username = fields.String(validate=validate.Length(1, 200))
+    password = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class PasswordChangeIn(In):
+    old = fields.String(required=True, validate=validate.Length(max=1000))
+    new = fields.String(required=True, validate=validate.Length(max=1000))
+
+
+class AccountOut(Schema):
+    username = fields.String(attribute="_id")
+    role = fields.String()
+    company_role = fields.String()
+    password_set_at = ShownTime()
 
 
 class RotatedOut(Schema):

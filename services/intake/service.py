@@ -14,6 +14,7 @@ from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
+from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language
 from shared.errors import Conflict, Invalid, NotFound
@@ -28,7 +29,7 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase):
+class IntakeService(ServiceBase, AccountRoutes):
     name = "intake"
 
     config = Config()
@@ -79,14 +80,23 @@ class IntakeService(ServiceBase):
             raise Conflict("an officer with this id exists")
         token = auth.issue_token(self.token_keys.signing_key(), doc["role"], doc["_id"],
                                  unit["_id"], unit["path"], ttl_days=self._ttl())
-        return dict(doc, token=token)
+        # The officer's account (username: the officer id), to set a password with.
+        account = self.new_account(doc["_id"], doc["role"], doc["_id"])
+        return dict(doc, token=token, username=account["_id"], invite=account["invite"],
+                    invite_expires_at=account["invite_expires_at"])
 
     @api("POST", "/admin/companies", action="admin.manage", body=s.CompanyIn, answer=s.CompanyOut,
          status=201)
     def create_company(self, call: Call) -> Any:
         self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
+        body = dict(call.body)
+        # Its first user, the owner: the username given, else its credit code
+        # (unique already, and what a company signs in to government portals with).
+        username = body.pop("username", None) or body["credit_code"]
+        if self.repo.account(username) is not None:
+            raise Conflict("an account with this username exists")
         now = clock.now()
-        doc = {"_id": clock.new_id(), **call.body, "created_at": now}
+        doc = {"_id": clock.new_id(), **body, "created_at": now}
         events = [("company_registered", {"company_id": doc["_id"], "name": doc["name"],
                                           "language": doc["language"],
                                           "contact": doc["contact"]})]
@@ -96,7 +106,9 @@ class IntakeService(ServiceBase):
         self.relay.flush(COMPANIES, doc["_id"])
         token = auth.issue_token(self.token_keys.signing_key(), "company", doc["_id"],
                                  ttl_days=self._ttl(), lang=doc["language"])
-        return dict(doc, token=token)
+        account = self.new_account(username, "company", doc["_id"], "owner")
+        return dict(doc, token=token, username=username, invite=account["invite"],
+                    invite_expires_at=account["invite_expires_at"])
 
     # -- directories ---------------------------------------------------------
     @api("GET", "/units", action="directory.read", answer=s.UnitList)

@@ -12,6 +12,7 @@ from support.reports import report_body
 from tests.helpers import bad_tokens
 
 SERVICES = ("intake", "case_supervision", "notify")
+FORM = "application/x-www-form-urlencoded"
 HOSTILE_BODIES = {  # what the parser must refuse whatever the route
     "operator key": b'{"$where": "sleep(1000)"}',
     "nested operator": b'{"summary": {"$gt": ""}}',
@@ -32,7 +33,8 @@ def routes_with_bodies(system):
         spec = system.client(name).get("/openapi.json").json()
         for path, ops in spec["paths"].items():
             for method, op in ops.items():
-                if "requestBody" in op:
+                # JSON bodies; the OAuth endpoints take a form (below).
+                if "application/json" in op.get("requestBody", {}).get("content", {}):
                     yield name, method.upper(), path.replace("{", "x").replace("}", "x"), op
 
 
@@ -75,6 +77,27 @@ def test_every_body_route_refuses_hostile_json_with_a_clear_error(world):
                 assert error["code"] and error["message"], (path, label)
                 parsed = parsed or r.status_code == 400
         assert parsed, f"no role reached the body parser of {method} {path}"
+    assert snapshot(system, org) == before
+
+
+@pytest.mark.parametrize("path", ["/oauth/token", "/oauth/revoke"])
+def test_the_oauth_endpoints_refuse_hostile_bodies_in_rfc_6749s_shape(world, path):
+    """RFC 6749 §5.2: the token endpoint's errors are its own JSON shape,
+    not a problem; nothing is issued and nothing changes."""
+    system, org, tokens = world
+    before = snapshot(system, org)
+    hostile = {**{label: (body, "application/json") for label, body in HOSTILE_BODIES.items()},
+               "form twice": (b"grant_type=password&grant_type=password", FORM),
+               "huge form": (b"grant_type=password&username=" + b"a" * 100_000, FORM),
+               "broken percent": (b"grant_type=%ZZ&username=%", FORM),
+               "NUL": (b"grant_type=password&username=a%00&password=b", FORM),
+               "not UTF-8": (b"grant_type=password&username=%ff%fe&password=b", FORM)}
+    for label, (body, content_type) in hostile.items():
+        r = send(system, "intake", "POST", path, body, tokens["company"], content_type)
+        assert r.status_code == 400, (path, label, r.text)
+        assert set(r.json()) <= {"error", "error_description"}, (path, label)
+        assert r.json()["error"] in ("invalid_request", "invalid_grant",
+                                     "unsupported_grant_type"), (path, label)
     assert snapshot(system, org) == before
 
 

@@ -11,7 +11,10 @@ from shared import auth
 from shared.http import JsonHttp
 from shared.openapi import openapi
 
-PUBLIC = {"/health", "/metrics", "/openapi.json", "/.well-known/jwks.json"}
+# Public on purpose: the service's own state, its keys, and the way in (an
+# invite or a password is the proof; RFC 6749 and 7009 take no bearer).
+PUBLIC = {"/health", "/metrics", "/openapi.json", "/.well-known/jwks.json",
+          "/oauth/token", "/oauth/revoke", "/accounts/password"}
 
 
 def routes(service_cls):
