@@ -101,3 +101,11 @@ def bad_tokens(key=SIGNING_KEY):
 # An error answer holds these members and nothing else (RFC 9457, with our
 # extension members and the deprecated `error` object): no resource leaks.
 PROBLEM = {"type", "title", "status", "detail", "instance", "code", "fields", "error"}
+
+
+def refusal(response):
+    """An error answer without `instance` (the path the caller sent, its own
+    id in it): what must be the same for an id that exists and one that does
+    not, so a refusal does not tell which."""
+    return response.status_code, {k: v for k, v in response.json().items()
+                                  if k != "instance"}
