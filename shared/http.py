@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key, jwks, language
+from shared import auth, idempotency_key, jwks, language, pages
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 
@@ -253,11 +253,15 @@ class JsonHttp(HttpRequestHandler):
         if isinstance(result, Response):
             return result
         status, data = result if isinstance(result, tuple) else (self.status, result)
+        link = data.link() if isinstance(data, pages.Page) else None
         # A tuple names the views a handler chooses from by role: it dumped
         # the answer itself; the tuple is for the OpenAPI document.
         if self.answer_schema is not None and not isinstance(self.answer_schema, tuple):
             data = self.answer_schema().dump(data)
-        return json_response(status, data)
+        response = json_response(status, data)
+        if link:
+            response.headers["Link"] = link
+        return response
 
     def response_from_exception(self, exc):
         if isinstance(exc, RequestEntityTooLarge):

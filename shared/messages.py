@@ -160,6 +160,7 @@ ZH_CN = {
     "only a dead letter can be replayed": "只有死信才能重新投递",
     "no such delivery": "投递记录不存在",
     "the cursor is not one this feed gave": "此游标不是本通知流给出的",
+    "the cursor is not one this list gave": "此游标不是本列表给出的",
 
     # -- marshmallow's own messages (fields, validators, schemas) --
     "Missing data for required field.": "缺少必填字段。",
