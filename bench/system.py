@@ -11,7 +11,7 @@ import secrets
 import shutil
 import threading
 
-from tools.stack import SERVICES, Stack
+from tools.stack import ROOT, SERVICES, Stack
 
 TICK = os.sysconf("SC_CLK_TCK")
 PAGE = os.sysconf("SC_PAGE_SIZE")
@@ -47,6 +47,8 @@ class BenchStack:
         self.stack.env.update({
             "FASTTRACK_ADMIN_TOKEN": self.admin_token,
             "FASTTRACK_WEBHOOK_ALLOW_PRIVATE": "1",  # the local webhook receiver
+            # A load from one address: the limits stay on, far higher.
+            "FASTTRACK_LIMITS_POLICY": os.path.join(ROOT, "policy", "limits-roomy.yml"),
             **self.service_env,
         })
         self.peak_rss = {}

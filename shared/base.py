@@ -13,6 +13,7 @@ from shared.http import api
 from shared.inbox import InboxProvider
 from shared.jwks import JwksKeys
 from shared.mongo import Mongo
+from shared.ratelimit import RateLimits
 from shared.openapi import openapi
 
 
@@ -73,6 +74,8 @@ class ServiceBase:
     # The public keys tokens are verified with: intake's JWK set, fetched and
     # cached (shared/jwks.py); intake itself overrides it with its key store.
     token_keys = JwksKeys()
+    # Counters for the routes that name a rate limit (policy/limits.yml).
+    rate_limits = RateLimits()
 
     @api("GET", "/health")
     def get_health(self, call):

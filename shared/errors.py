@@ -43,5 +43,14 @@ class Invalid(ApiError):
     status, code = 422, "invalid"
 
 
+class TooMany(ApiError):
+    """Over a rate limit (shared/ratelimit.py): the answer says when to retry."""
+    status, code = 429, "too_many_requests"
+
+    def __init__(self, message, fields=None, retry_after=1):
+        super().__init__(message, fields)
+        self.retry_after = retry_after
+
+
 class Unavailable(ApiError):
     status, code = 503, "unavailable"

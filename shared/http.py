@@ -31,8 +31,8 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key, jwks, language, pages
-from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
+from shared import auth, idempotency_key, jwks, language, pages, ratelimit
+from shared.errors import ApiError, BadRequest, Invalid, TooLarge, TooMany, Unavailable
 from shared.fields import SURROGATE
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
@@ -94,6 +94,7 @@ class Refusal:
     not given the request, so handle_request tells it, in the caller's language."""
     status: int
     error: dict
+    headers: Any = None     # e.g. Retry-After on a 429
 
 
 def _reject_constant(name):
@@ -183,7 +184,8 @@ class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
     def __init__(self, method, url, action=None, body=None, query=None,
-                 answer=None, status=200, summary=None, keyed=False, oauth=False, **kwargs):
+                 answer=None, status=200, summary=None, keyed=False, oauth=False, limit=None,
+                 **kwargs):
         self.action = action        # its roles: shared.auth.PERMISSIONS; None: public
         self.roles = auth.roles_for(action) if action else None
         self.body_schema = body
@@ -195,6 +197,7 @@ class JsonHttp(HttpRequestHandler):
         # An OAuth 2.0 endpoint (RFC 6749, 7009): a form in, its errors in
         # RFC 6749's shape (the handler answers them; services/intake/signin.py).
         self.oauth = oauth
+        self.limit = limit          # its rate limit's name in policy/limits.yml
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)
@@ -204,6 +207,9 @@ class JsonHttp(HttpRequestHandler):
         the JWK set intake publishes."""
         return next(d for d in self.container.dependencies if isinstance(d, jwks.TokenKeys))
 
+    def _rate_limits(self):
+        return next(d for d in self.container.dependencies if isinstance(d, ratelimit.RateLimits))
+
     def get_entrypoint_parameters(self, request):
         config = self.container.config
         who = auth.ANONYMOUS
@@ -212,6 +218,8 @@ class JsonHttp(HttpRequestHandler):
                                     config.get("ADMIN_TOKEN"), self._token_keys())
             request.who = who   # an error's answer speaks its language
             auth.require(who, self.action)
+        if self.limit:  # before the body is read: a flood costs one counter write
+            self._rate_limits().check(self.limit, who, request)
         call = Call(request, who)
         parsed = None
         if self.body_schema is not None:
@@ -242,8 +250,10 @@ class JsonHttp(HttpRequestHandler):
         started = time.perf_counter()
         response = super().handle_request(request)
         if isinstance(response, Refusal):
-            response = error_response(response.status, response.error, request,
+            refusal = response
+            response = error_response(refusal.status, refusal.error, request,
                                       getattr(request, "who", None))
+            response.headers.extend(refusal.headers or {})
         name = self.container.service_name
         REQUESTS.labels(name, self.url, response.status_code).inc()
         LATENCY.labels(name, self.url).observe(time.perf_counter() - started)
@@ -270,6 +280,9 @@ class JsonHttp(HttpRequestHandler):
             # Every change is one document write: when it could not be made,
             # nothing was changed, and the same request can simply be sent again.
             exc = Unavailable("the database does not answer; nothing was changed, try again")
+        if isinstance(exc, TooMany):
+            return Refusal(exc.status, exc.to_dict()["error"],
+                           {"Retry-After": str(exc.retry_after)})
         if isinstance(exc, ApiError):
             return Refusal(exc.status, exc.to_dict()["error"])
         log.error("unhandled error on %s %s", self.method, self.url, exc_info=exc)

@@ -161,6 +161,7 @@ ZH_CN = {
     "no such delivery": "投递记录不存在",
     "the cursor is not one this feed gave": "此游标不是本通知流给出的",
     "the cursor is not one this list gave": "此游标不是本列表给出的",
+    "too many requests; try again later": "请求过于频繁，请稍后再试",
 
     # -- marshmallow's own messages (fields, validators, schemas) --
     "Missing data for required field.": "缺少必填字段。",

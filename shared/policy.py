@@ -136,6 +136,12 @@ def name(value):
         raise ValidationError(f"{value!r} is not a name (letters, digits, _ and -)")
 
 
+def dotted_name(value):
+    """A key named like the action it concerns: report.file."""
+    if not isinstance(value, str) or not re.match(r"\A[a-z][a-z_.]{0,63}\Z", value):
+        raise ValidationError(f"{value!r} is not a dotted name (a-z, _ and .)")
+
+
 def whole(minimum, maximum=None, **kwargs):
     """A whole number (1.0, "1" and true are refused) within bounds."""
     return fields.Integer(strict=True, validate=validate.Range(minimum, maximum), **kwargs)

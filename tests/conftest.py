@@ -31,6 +31,8 @@ from tools.stack import PORTS, Stack  # noqa: E402
 # signs with its own key, which the tests never hold.
 SIGNING_KEY = SigningKey.generate()
 ADMIN_TOKEN = "test-admin-" + secrets.token_hex(8)
+ROOMY_LIMITS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "policy",
+                            "limits-roomy.yml")
 OFFSET = int(os.environ.get("FASTTRACK_PORT_OFFSET") or 0)
 RABBIT_API = os.environ.get("FASTTRACK_RABBIT_API_URI",
                             f"http://guest:guest@127.0.0.1:{PORTS['test']['mgmt'] + OFFSET}")
@@ -56,6 +58,9 @@ def stack():
         "FASTTRACK_WEBHOOK_ALLOW_PRIVATE": "1",
         "FASTTRACK_RETRY_BASE_DELAY": "0.5",
         "FASTTRACK_RETRY_MAX_ATTEMPTS": "3",
+        # Every test's client is 127.0.0.1: the shipped per-address limits
+        # would count the whole suite as one client (policy/limits-roomy.yml).
+        "FASTTRACK_LIMITS_POLICY": ROOMY_LIMITS,
     })
     s.start_infra()
     yield s

@@ -29,7 +29,7 @@ import requests
 from support.organisation import Org
 from support.receiver import Receiver
 from support.reports import report_body
-from tools.stack import SERVICES, Stack
+from tools.stack import ROOT, SERVICES, Stack
 
 COMPANIES = 5
 RETRY_FOR = 180  # seconds a client keeps retrying one call through the faults
@@ -283,7 +283,8 @@ def main(argv=None):
     stack.env.update(FASTTRACK_ADMIN_TOKEN=secrets.token_urlsafe(16),
                      FASTTRACK_WEBHOOK_ALLOW_PRIVATE="1", FASTTRACK_DB_PREFIX="chaos_",
                      FASTTRACK_DELIVERY_RETRY_BASE_DELAY="1",
-                     FASTTRACK_DELIVERY_RETRY_MAX_DELAY="10")
+                     FASTTRACK_DELIVERY_RETRY_MAX_DELAY="10",
+                     FASTTRACK_LIMITS_POLICY=os.path.join(ROOT, "policy", "limits-roomy.yml"))
     admin = stack.env["FASTTRACK_ADMIN_TOKEN"]
     receiver, stop, log, results, lock = Receiver(), threading.Event(), [], [], threading.Lock()
     started = time.monotonic()

@@ -130,7 +130,8 @@ class IntakeService(ServiceBase, AccountRoutes):
                 "next": None}
 
     # -- receiving ---------------------------------------------------------
-    @api("POST", "/reports", action="report.file", body=s.ReportIn, answer=s.REPORT_VIEWS, status=201,
+    @api("POST", "/reports", action="report.file", limit="report.file", body=s.ReportIn,
+         answer=s.REPORT_VIEWS, status=201,
          keyed=True)
     def file_report(self, call: Call) -> Any:
         who, body = call.who, call.body
@@ -243,6 +244,7 @@ class IntakeService(ServiceBase, AccountRoutes):
             self.repo.release_merge((report_id, into), merge_id)
 
     @api("POST", "/reports/<report_id>/materials", action="report.supply_materials",
+         limit="report.supply_materials",
          body=s.MaterialsIn, answer=s.REPORT_VIEWS, keyed=True)
     def supply_materials(self, call: Call, report_id: str) -> Any:
         return self._act(call, report_id, materials.supply, call.body["supplied"],

@@ -1,0 +1,75 @@
+"""Rate limits (shared/ratelimit.py, policy/limits.yml): a flood from one
+company or one address is answered 429 with Retry-After, changes nothing,
+and slows that one only; the counts are shared by every instance."""
+import json
+
+import requests
+
+from services.intake.service import IntakeService
+from support.client import Client
+from support.organisation import Org
+from support.reports import report_body
+
+TIGHT = {"version": 1, "limits": {
+    "report.file": {"window_seconds": 3600, "per_principal": 3, "per_source": 100},
+    "report.supply_materials": {"window_seconds": 3600, "per_principal": 100},
+    "report.upload": {"window_seconds": 3600, "per_principal": 100},
+    "oauth.token": {"window_seconds": 3600, "per_source": 100},
+    "webhook.ping": {"window_seconds": 3600, "per_principal": 100}}}
+
+
+def limits_file(tmp_path, limits):
+    path = tmp_path / "limits.yml"
+    path.write_text(json.dumps(limits))
+    return str(path)
+
+
+def reports_of(running, company_id):
+    return running.db("intake").reports.count_documents({"company_id": company_id})
+
+
+def test_a_flooding_company_is_told_to_wait_and_others_file_on(running, tmp_path):
+    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, TIGHT))
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"], language="zh-CN",
+              companies=2)
+    flooder = Client(running.urls["intake"], org.companies[0][1])
+    for _ in range(3):
+        assert flooder.post("/reports", report_body()).status_code == 201
+    refused = flooder.post("/reports", report_body())
+    assert refused.status_code == 429
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600   # the window's rest
+    assert refused.json()["detail"] == "请求过于频繁，请稍后再试"   # the company's language
+    assert refused.json()["code"] == "too_many_requests"
+    assert reports_of(running, org.companies[0][0]) == 3           # nothing changed
+    other = Client(running.urls["intake"], org.companies[1][1])
+    assert other.post("/reports", report_body()).status_code == 201
+
+
+def test_every_instance_counts_against_the_same_limit(running, tmp_path):
+    settings = {"LIMITS_POLICY": limits_file(tmp_path, TIGHT)}
+    running.start(IntakeService, **settings)
+    first = running.urls["intake"]
+    org = Org(first, running.config["ADMIN_TOKEN"])
+    running.start(IntakeService, **settings)
+    second = running.urls["intake"]
+    answers = [Client(url, org.company_token).post("/reports", report_body()).status_code
+               for url in (first, second, first, second)]
+    assert answers == [201, 201, 201, 429]
+
+
+def test_an_address_behind_the_front_door_is_counted_on_its_own(running, tmp_path):
+    by_address = {"version": 1, "limits": dict(TIGHT["limits"], **{
+        "report.file": {"window_seconds": 3600, "per_source": 2}})}
+    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, by_address))
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+
+    def file_from(address):
+        return requests.post(running.urls["intake"] + "/reports", json=report_body(),
+                             timeout=15, headers={"Authorization": f"Bearer {org.company_token}",
+                                                  "X-Forwarded-For": address}).status_code
+    # Loopback is the trusted front door: the address it forwards is the client.
+    assert [file_from("203.0.113.7") for _ in range(3)] == [201, 201, 429]
+    assert file_from("198.51.100.2") == 201
+    # A forged hop before the proxy's own does not buy a new allowance.
+    assert file_from("198.51.100.9, 203.0.113.7") == 429
