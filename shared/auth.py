@@ -343,6 +343,7 @@ PERMISSIONS = {
     "account.change_password": _allow(PEOPLE),           # a signed-in person's own
     "report.file": _allow(PEOPLE),
     "report.list": _allow(PEOPLE),
+    "report.export": _allow({"officer", "supervisor", "admin"}),
     "report.read": _allow(PEOPLE, can_read_report),
     # acknowledge, accept, transfer, merge, ask for more: the owner unit
     "report.act": _allow(POLICE, can_act_on_report),

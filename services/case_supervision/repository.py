@@ -125,6 +125,13 @@ class Repository:
                 self.db[UNITS].update_one({"_id": path[i]}, {"$set": {"path": path[i:]}},
                                           upsert=True)
 
+    def units_under(self, unit_id, limit=500):
+        """(unit, path) of `unit_id` and every unit below it this service has
+        heard of (each event names its unit path); every unit when None."""
+        query = {"path": unit_id} if unit_id else {}
+        return [(u["_id"], u["path"]) for u in
+                self.db[UNITS].find(query).sort("_id", 1).limit(limit)]
+
     def unit_path(self, unit_id):
         doc = self.db[UNITS].find_one({"_id": unit_id})
         return doc["path"] if doc else None

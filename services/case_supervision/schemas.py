@@ -80,6 +80,15 @@ class Range(In):
             raise ValidationError("`from` comes before `to`", "from")
 
 
+class RangeExport(Range):
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
+class LedgerExport(RangeExport):
+    status = fields.String(validate=validate.OneOf(("open", "resolved")))
+    unit_id = fields.String(validate=validate.Regexp(ID_RE))
+
+
 class LedgerQuery(Range):
     status = fields.String(validate=validate.OneOf(("open", "resolved")))
     unit_id = fields.String(validate=validate.Regexp(ID_RE))
@@ -262,3 +271,7 @@ class ScorecardOut(Schema):
     concluded = fields.Dict(keys=fields.String(), values=fields.Integer())
     loss = fields.Nested(LossOut)
     satisfaction = fields.Nested(SatisfactionOut)
+
+
+class ScorecardList(Schema):
+    items = fields.List(fields.Nested(ScorecardOut))

@@ -9,6 +9,7 @@ events that open or pause a case, and the one write path every change takes.
 from nameko.events import event_handler
 
 from services.case_supervision import clocks, domain
+from services.case_supervision.exports import ExportRoutes
 from services.case_supervision.ledger import LedgerRoutes
 from services.case_supervision.policy import CasePolicy
 from services.case_supervision.repository import CASES, Repository, StaleCase
@@ -22,7 +23,7 @@ from shared.outbox import OutboxRelay
 from shared.rpc import BoundedRpc
 
 
-class CaseSupervisionService(CaseRoutes, LedgerRoutes, Sweep, ServiceBase):
+class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, ServiceBase):
     name = "case_supervision"
 
     repo = Mongo("cases", Repository)

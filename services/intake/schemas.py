@@ -306,6 +306,12 @@ REPORT_VIEWS = (ReportOut, CompanyReportOut)
 REPORT_LISTS = (ReportList, CompanyReportList)
 
 
+class ReportExport(In):
+    status = fields.String(validate=validate.OneOf(
+        ("received", "acknowledged", "transfer_pending", "accepted", "merged")))
+    format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
+
+
 class ReportQuery(In):
     status = fields.String(validate=validate.OneOf(
         ("received", "acknowledged", "transfer_pending", "accepted", "merged")))

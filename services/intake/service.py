@@ -12,6 +12,7 @@ from nameko.timer import timer
 
 from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
+from services.intake.exports import ReportExportRoutes
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from services.intake.signin import AccountRoutes
@@ -29,7 +30,7 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase, AccountRoutes):
+class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes):
     name = "intake"
 
     config = Config()

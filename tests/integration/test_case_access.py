@@ -45,6 +45,9 @@ ROUTES = [  # method, path, body, the answer each of PRINCIPALS gets, in order
     ("POST", "/ledger/{item}/resolve", {"note": "x"}, SUPERVISE),
     ("GET", "/units/{unit}/scorecard", None, (403, 403, 200, 200, 404, 200, 200, 404, 200)),
     ("GET", "/units/{bureau}/scorecard", None, (403, 403, 404, 404, 404, 404, 200, 404, 200)),
+    ("GET", "/ledger/export", None, (403, 403, 403, 403, 403, 200, 200, 200, 403)),
+    ("GET", "/scorecards", None, (403, 403, 200, 200, 200, 200, 200, 200, 200)),
+    ("GET", "/scorecards/export", None, (403, 403, 200, 200, 200, 200, 200, 200, 200)),
     ("GET", "/admin/failures", None, (403,) * 8 + (200,)),
 ]
 # What the case must be in before the call that is allowed on it.

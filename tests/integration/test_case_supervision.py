@@ -1,9 +1,13 @@
 """Working a case on the real broker and database, as officers, supervisors
 and companies see it over HTTP. Intake's events are published as intake
 sends them (shared/events.py names their fields)."""
+import csv
+import io
 import uuid
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
+
+from openpyxl import load_workbook
 
 from tests.helpers import eventually
 
@@ -165,6 +169,34 @@ def test_intakes_misses_land_in_the_ledger_and_only_a_supervisor_closes_them_off
     assert w.as_(w.bureau_head).post(f"/ledger/{item}/resolve",
                                      {"note": "again"}).status_code == 409
     assert [i["status"] for i in w.ledger(status="open")] == ["open"]
+
+
+def test_the_ledger_and_the_scorecards_export_to_a_spreadsheet_as_text(world):
+    w = world().start()
+    rid = str(uuid.uuid4())
+    w.intake_event("report_received", rid)
+    w.intake_event("report_ack_overdue", rid, step=1, responsible_unit_id="st1",
+                   escalated_to_unit_id="st1")
+    item = eventually(lambda: w.ledger())[0]["item_id"]
+    hostile = '=HYPERLINK("http://x","y") 已整改'
+    assert w.as_(w.station_head).post(f"/ledger/{item}/resolve",
+                                      {"note": hostile}).status_code == 200
+    sheet = w.as_(w.bureau_head).get("/ledger/export")
+    assert sheet.status_code == 200
+    assert sheet.headers["Content-Disposition"].startswith('attachment; filename="ledger.csv"')
+    rows = list(csv.DictReader(io.StringIO(sheet.content.decode("utf-8-sig"))))
+    assert [(r["kind"], r["status"], r["resolution_note"]) for r in rows] == [
+        ("ack_overdue", "resolved", "'" + hostile)]
+    side_by_side = w.as_(w.bureau_head).get("/scorecards")
+    assert side_by_side.status_code == 200
+    cards = {c["unit_id"]: c for c in side_by_side.json()["items"]}
+    assert cards["st1"]["ack_overdue"] == 1 and "b1" in cards
+    assert [c["unit_id"] for c in w.as_(w.officer).get("/scorecards").json()["items"]] == ["st1"]
+    book = w.as_(w.bureau_head).get("/scorecards/export", format="xlsx")
+    assert book.status_code == 200
+    header, *units = load_workbook(io.BytesIO(book.content)).active.iter_rows(values_only=True)
+    by_unit = {row[0]: dict(zip(header, row)) for row in units}
+    assert by_unit["st1"]["ack_overdue"] == 1
 
 
 def test_a_units_scorecard_counts_its_facts_within_the_range(world):

@@ -1,0 +1,39 @@
+"""The reports in an officer's reach, as CSV or XLSX (shared/exports.py):
+what a station prints for its morning meeting. Company names and summaries
+are the companies' own text, so every cell is neutralised on the way out."""
+from datetime import timezone
+from typing import Any
+
+from services.intake import schemas as s
+from services.intake.repository import COMPANIES
+from shared import auth, exports
+from shared.http import Call, api
+
+COLUMNS = ("reference", "received_at", "status", "company", "incident_type", "summary",
+           "estimated_loss", "owner_unit", "acknowledged_at", "accepted_at")
+
+
+class ReportExportRoutes:
+    repo: Any
+
+    @api("GET", "/reports/export", action="report.export", query=s.ReportExport)
+    def export_reports(self, call: Call) -> Any:
+        found = self.repo.reports(auth.report_filter(call.who), call.query.get("status"),
+                                  exports.MAX_ROWS)
+        names = {c["_id"]: c["name"] for c in self.repo.db[COMPANIES].find(
+            {"_id": {"$in": list({r["company_id"] for r in found})}}, {"name": 1})}
+        rows = [row(r, names) for r in found]
+        return exports.download(call.query["format"], "reports", COLUMNS, rows)
+
+
+def utc(at):
+    return at.replace(tzinfo=timezone.utc) if at else None
+
+
+def row(report, company_names):
+    units = report.get("owner_unit_names") or {}
+    return (report["reference"], utc(report["received_at"]), report["status"],
+            company_names.get(report["company_id"], ""), report["incident_type"],
+            report["summary"], report.get("estimated_loss"),
+            units.get("zh-CN") or report["owner_unit_id"],
+            utc(report.get("acknowledged_at")), utc(report.get("accepted_at")))
