@@ -44,6 +44,13 @@ def one_line(value):
         raise ValidationError("one line only: no line breaks")
 
 
+def header_value(value):
+    """Text bound for a one-line place (a mail header, a file name): line
+    breaks become spaces. Input refuses them in one-line fields; this keeps
+    older records, and text from elsewhere, from adding a header of its own."""
+    return LINE_BREAK.sub(" ", str(value))
+
+
 def text(max_len, required=True, min_len=1):
     """Text that may run over several lines (a description, a note, a reason)."""
     return fields.String(required=required, validate=[validate.Length(min_len, max_len),

@@ -7,6 +7,9 @@ end. With AMQP_URI / MONGO_URI set, those are used instead.
 """
 from shared.quiet import quiet_eventlet
 
+# No secret the suite meets may reach a log (support/secret_watch.py).
+pytest_plugins = ["support.secret_watch"]
+
 quiet_eventlet()
 
 import eventlet  # noqa: E402

@@ -13,6 +13,7 @@ from email.message import EmailMessage
 from marshmallow import fields, validate
 
 from services.notify.channels.base import Channel, DeliveryFailed, flag
+from shared.fields import header_value
 
 log = logging.getLogger(__name__)
 
@@ -44,15 +45,21 @@ class EmailChannel(Channel):
     def enabled(self):
         return bool(self.host)
 
-    def send(self, address, notice, subscription, now, delivery_id):
+    def message(self, address, notice, delivery_id):
+        """The mail: the title a one-line Subject (RFC 2047-encoded when not
+        ASCII), the body as text; nothing from the notice makes a header."""
         msg = EmailMessage()
-        msg["Subject"] = notice["title"]
+        msg["Subject"] = header_value(notice["title"])
         msg["From"] = self.sender
         msg["To"] = address
         msg["Message-ID"] = f"<{delivery_id}@fasttrack>"
-        msg["X-FastTrack-Event-Id"] = notice["event_id"]
+        msg["X-FastTrack-Event-Id"] = header_value(notice["event_id"])
         msg.set_content(notice["body"])
         msg["Content-Language"] = notice["language"]  # set_content clears Content-*
+        return msg
+
+    def send(self, address, notice, subscription, now, delivery_id):
+        msg = self.message(address, notice, delivery_id)
         try:
             assert self.host, "no email deliveries without an SMTP host (enabled)"
             with smtplib.SMTP(self.host, self.port, timeout=self.timeout) as smtp:
