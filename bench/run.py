@@ -12,10 +12,16 @@ Starts its own broker, database and services (tools/stack.py, profile
   4. sweep      — the stale-case sweep with 1,000 and 100,000 open cases,
                   100 of them due (bench/sweep.py, in its own process)
   5. memory     — peak RSS of each service process
+  6. flood      — one company at 10x its rate limit, 15 others filing:
+                  their filings/s and p99, flooded over quiet (bench/flood.py)
 
 FASTTRACK_BENCH_SCALE (default 1.0) shrinks the run: 0.1 is a ~2 minute
 smoke run. Prints a table and writes var/bench/results.json.
 """
+from shared.quiet import quiet_eventlet
+
+quiet_eventlet()  # before anything imports nameko, which imports eventlet
+
 import argparse
 import json
 import os
@@ -28,7 +34,7 @@ from datetime import datetime, timezone
 
 import pymongo
 
-from bench import load
+from bench import flood, load
 from bench.ceiling import Ceiling, hops
 from bench.system import BenchStack
 from bench.table import ms, table
@@ -192,7 +198,7 @@ def main():
     parser.add_argument("--scale", type=float,
                         default=float(os.environ.get("FASTTRACK_BENCH_SCALE") or 1))
     parser.add_argument("--skip", default="", help="comma list: ceiling,throughput,"
-                                                    "latency,sweep")
+                                                    "latency,sweep,flood")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services and the database during the throughput phase")
     parser.add_argument("--out", default=os.path.join(ROOT, "var", "bench", "results.json"))
@@ -228,6 +234,10 @@ def main():
             results["latency_light"] = latency(users, receiver, 2, max(10, 30 * scale))
             print("bench: latency at 20 reports/s ...", flush=True)
             results["latency"] = latency(users, receiver, 20, max(10, 60 * scale))
+        if "flood" not in skip:
+            print("bench: a flood at 10x one company's limit ...", flush=True)
+            results["flood"] = flood.run(b, users, max(20, 60 * scale),
+                                         os.path.dirname(args.out))
         b.sample_rss()
         results["memory"] = {"peak_rss_mb": {k: round(v / 2**20, 1)
                                              for k, v in b.peak_rss.items()}}

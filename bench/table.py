@@ -70,6 +70,18 @@ def table(r):
     if mem:
         row("5 peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in mem.items()), "<= 150 each",
             max(mem.values()) <= 150)
+    fl = r.get("flood")
+    if fl:
+        q, fd, ratio = fl["quiet"], fl["flooded"], fl["flooded_over_quiet"]
+        row("6 flood: others' filings/s", f"{f(q['honest_filed_per_s'], '{:.2f}')} quiet, "
+            f"{f(fd['honest_filed_per_s'], '{:.2f}')} flooded "
+            f"(x{f(ratio.get('honest_filed_per_s'), '{:.3f}')})", ">= x0.9",
+            ratio.get("honest_filed_per_s", 0) >= 0.9)
+        row("  others' filing p99", f"{f(q['honest_p99_ms'])} ms quiet, "
+            f"{f(fd['honest_p99_ms'])} ms flooded (x{f(ratio.get('honest_p99_ms'), '{:.3f}')})",
+            "<= x1.1", ratio.get("honest_p99_ms", 99) <= 1.1)
+        row("  the flooder", f"{fd['flood_sent']} sent at {fl['flood_rate']:.0f}/s, "
+            f"{fd['flood_filed']} filed, {fd['flood_refused_429']} answered 429", "", None)
     m = r["machine"]
     head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
             f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")

@@ -11,6 +11,10 @@ and dead letter listed. Any loss or duplicate effect fails the run.
 
     python -m tools.chaos --reports 10000 --rate 3 --json var/chaos/result.json
 """
+from shared.quiet import quiet_eventlet
+
+quiet_eventlet()  # before anything imports nameko, which imports eventlet
+
 import argparse
 import json
 import os
