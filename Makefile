@@ -29,8 +29,14 @@ chaos: deps
 
 # The benchmark of issue 7 on its own ports (var/bench/); see README "Benchmarks".
 # FASTTRACK_BENCH_SCALE=0.1 for a ~2 minute run; BENCH_ARGS=--profile for py-spy.
+# BASE=<git rev>: the same steps against that revision too, interleaved, each
+# figure for both and their ratio (bench/ab.py).
 bench: deps
+ifeq ($(BASE),)
 	$(BIN)/python -m bench.run $(BENCH_ARGS)
+else
+	$(BIN)/python -m bench.ab $(BASE) $(BENCH_ARGS)
+endif
 
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
