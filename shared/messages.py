@@ -59,6 +59,9 @@ ZH_CN = {
 
     # -- intake: organisation and reports --
     "no such parent unit": "上级单位不存在",
+    "the unit tree would be too deep": "单位层级过深",
+    "at most {depth} levels": "最多 {depth} 级",
+    "the unit tree is too deep or has a cycle": "单位层级过深或存在循环",
     "no such unit": "单位不存在",
     "unknown unit": "未知单位",
     "a unit with this id exists": "已有此编号的单位",

@@ -9,6 +9,9 @@ def unit_names(unit):
     return {"zh-CN": unit["name"], "en": unit.get("name_en") or unit["name"]}
 
 
+MAX_DEPTH = 32     # a city's tree is five levels; more is a cycle or a slip
+
+
 class OrgError(Exception):
     """The organisation data does not allow this."""
 
@@ -34,8 +37,8 @@ def unit_path(unit_id, parents):
     path = [unit_id]
     while parents.get(path[-1]):
         path.append(parents[path[-1]])
-        if len(path) > 32:
-            raise OrgError("the unit tree has a cycle")
+        if len(path) > MAX_DEPTH:
+            raise OrgError("the unit tree is too deep or has a cycle")
     return path
 
 

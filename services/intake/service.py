@@ -65,8 +65,14 @@ class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes):
         if body["parent_unit_id"] and body["parent_unit_id"] not in parents:
             raise Invalid("no such parent unit", {"parent_unit_id": ["unknown unit"]})
         parents[body["unit_id"]] = body["parent_unit_id"]
+        try:
+            path = organisation.unit_path(body["unit_id"], parents)
+        except organisation.OrgError:
+            depth = organisation.MAX_DEPTH
+            raise Invalid("the unit tree would be too deep",
+                          {"parent_unit_id": [f"at most {depth} levels"]})
         doc = {"_id": body["unit_id"], **{k: v for k, v in body.items() if k != "unit_id"},
-               "path": organisation.unit_path(body["unit_id"], parents)}
+               "path": path}
         if not self.repo.insert("units", doc):
             raise Conflict("a unit with this id exists")
         return doc

@@ -2,6 +2,8 @@
 (police choose a transfer's receiver or a team member by name), and the
 incident types with their one-time checklists (a company learns what to
 bring before it files), in the caller's language."""
+import uuid
+
 import requests
 
 from services.intake.service import IntakeService
@@ -64,3 +66,19 @@ def test_a_quoted_reference_finds_its_report_for_those_who_may_see_it(running):
     assert officer.get("/reports", q="FT-.*").json()["items"] == []
     assert officer.get("/reports", q='{"$ne": null}').json()["items"] == []
     assert officer.get("/reports", q="FT-1\nx").status_code == 422
+
+
+def test_a_unit_tree_deeper_than_its_limit_is_refused_by_field(running):
+    running.start(IntakeService)
+    admin = Client(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    parent = None
+    for level in range(33):
+        unit = f"deep-{uuid.uuid4().hex[:6]}-{level}"
+        r = admin.post("/admin/units", {"unit_id": unit, "name": unit, "kind": "station",
+                                        "parent_unit_id": parent, "specialties": []})
+        if level < 32:
+            assert r.status_code == 201, r.text
+        parent = unit
+    assert r.status_code == 422
+    assert r.json()["fields"] == {"parent_unit_id": ["最多 32 级"]}   # the default language
+    assert all(u["unit_id"] != unit for u in admin.get("/units").json()["items"])
