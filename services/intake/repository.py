@@ -1,6 +1,7 @@
 """Intake's storage: the one module here that speaks pymongo."""
 from datetime import timedelta
 
+import gridfs
 from pymongo.errors import DuplicateKeyError
 
 from shared import aggregate, inbox, outbox
@@ -11,6 +12,11 @@ COMPANIES = "companies"
 ACCOUNTS = "accounts"
 INVITES = "invites"
 REFRESH_TOKENS = "refresh_tokens"
+# Evidence files: the record of each (its hash, size, type, uploader, item),
+# the quota taken per report and per item, and the bytes in GridFS's default
+# bucket (fs.files, fs.chunks) under the record's id.
+EVIDENCE = "evidence"
+QUOTA = "evidence_quota"
 # The sweeps read through these: their cost follows what is due, not what is open.
 CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
@@ -37,6 +43,8 @@ class Repository:
         ACCOUNTS: [([("subject", 1)], {})],
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
+        EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
+                   ([("state", 1), ("checked_at", 1)], {})],
         **inbox.INDEXES,
     }
 
@@ -227,3 +235,81 @@ class Repository:
         """Reports whose `clock` has run out, oldest first."""
         return list(self.db[REPORTS].find({clock: {"$lte": now}}, {"outbox": 0})
                     .sort(clock, 1).limit(SWEEP_BATCH))
+
+    # -- evidence files ----------------------------------------------------
+    # Quota is taken before the bytes are kept, by conditional updates, so of
+    # two uploads racing for the last slot or the last bytes exactly one gets
+    # them; what a failed upload took is given back.
+    def bucket(self):
+        return gridfs.GridFSBucket(self.db)
+
+    def _quota_doc(self, _id, field):
+        try:
+            self.db[QUOTA].update_one({"_id": _id}, {"$setOnInsert": {field: 0}}, upsert=True)
+        except DuplicateKeyError:
+            pass    # another upload made it at the same moment
+
+    def take_item_slot(self, report_id, code, limit):
+        """One more file for this item; False when it has `limit` already."""
+        _id = f"{report_id}:{code}"
+        self._quota_doc(_id, "files")
+        return self.db[QUOTA].update_one({"_id": _id, "files": {"$lt": limit}},
+                                         {"$inc": {"files": 1}}).modified_count == 1
+
+    def give_item_slot(self, report_id, code):
+        self.db[QUOTA].update_one({"_id": f"{report_id}:{code}"}, {"$inc": {"files": -1}})
+
+    def take_bytes(self, report_id, n, limit):
+        """`n` more bytes for this report; False when they would pass `limit`."""
+        self._quota_doc(report_id, "bytes")
+        return self.db[QUOTA].update_one({"_id": report_id, "bytes": {"$lte": limit - n}},
+                                         {"$inc": {"bytes": n}}).modified_count == 1
+
+    def give_bytes(self, report_id, n):
+        if n:
+            self.db[QUOTA].update_one({"_id": report_id}, {"$inc": {"bytes": -n}})
+
+    def quota(self, report_id):
+        return self.db[QUOTA].find_one({"_id": report_id}) or {"bytes": 0}
+
+    def add_evidence(self, doc):
+        self.db[EVIDENCE].insert_one(doc)
+
+    def set_evidence(self, file_id, fields, where=None):
+        """Set fields of a record; False when `where` no longer holds."""
+        return self.db[EVIDENCE].update_one({"_id": file_id, **(where or {})},
+                                            {"$set": fields}).modified_count == 1
+
+    def drop_pending_evidence(self, file_id):
+        """A record whose upload failed: never a stored one."""
+        self.db[EVIDENCE].delete_one({"_id": file_id, "state": "uploading"})
+
+    def evidence(self, file_id):
+        return self.db[EVIDENCE].find_one({"_id": file_id})
+
+    def evidence_of(self, report_id):
+        return list(self.db[EVIDENCE].find({"report_id": report_id, "state": "stored"})
+                    .sort("uploaded_at", 1))
+
+    def evidence_to_check(self, limit):
+        """Stored files, those checked longest ago (or never) first."""
+        return list(self.db[EVIDENCE].find({"state": "stored"})
+                    .sort("checked_at", 1).limit(limit))
+
+    def claim_sweep(self, name, now, every):
+        """The sweep `name` is due and this instance runs it (one of many)."""
+        try:
+            self.db.counters.update_one({"_id": name}, {"$setOnInsert": {"next_at": now}},
+                                        upsert=True)
+        except DuplicateKeyError:
+            pass
+        return self.db.counters.update_one(
+            {"_id": name, "next_at": {"$lte": now}},
+            {"$set": {"next_at": now + every}}).modified_count == 1
+
+    def record_failure(self, key, handler, kind, error, now):
+        """A failure a person must look at, listed at GET /admin/failures
+        (the inbox's dead letters) — written once per key."""
+        self.db[inbox.COLLECTION].update_one({"_id": key}, {"$setOnInsert": {
+            "status": "dead", "handler": handler, "event_id": key, "type": kind,
+            "attempts": 0, "last_error": error[:2000], "received_at": now}}, upsert=True)
