@@ -328,3 +328,60 @@ def test_the_integrity_sweep_reports_a_changed_file(running, tmp_path):
     assert file_id in found[0]["last_error"] and sha(PDF) in found[0]["last_error"]
     listed = desk.get(f"/reports/{desk.report_id}/files").json()["items"]
     assert listed[0]["integrity"] == "mismatch"
+
+
+class Clamd:
+    """A stand-in clamd on a real socket, speaking its INSTREAM protocol:
+    it finds the EICAR test string and nothing else (this machine has no
+    signatures for the real one)."""
+    EICAR = b"EICAR-STANDARD-ANTIVIRUS-TEST-FILE"
+
+    def __init__(self):
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.address = "127.0.0.1:%d" % self.server.getsockname()[1]
+        self.scanned = []
+        threading.Thread(target=self.serve, daemon=True).start()
+
+    def serve(self):
+        while True:
+            try:
+                conn, _ = self.server.accept()
+            except OSError:
+                return
+            with conn:
+                f = conn.makefile("rb")
+                assert f.read(10) == b"zINSTREAM\0"
+                data = b""
+                while True:
+                    size = int.from_bytes(f.read(4), "big")
+                    if not size:
+                        break
+                    data += f.read(size)
+                self.scanned.append(data)
+                conn.sendall(b"stream: Eicar-Test-Signature FOUND\0" if self.EICAR in data
+                             else b"stream: OK\0")
+
+    def close(self):
+        self.server.close()
+
+
+def test_a_configured_scanner_sees_every_file_before_it_is_shown(running, tmp_path):
+    clamd = Clamd()
+    try:
+        desk = Desk(running, tmp_path, CLAMD=clamd.address)
+        clean = desk.upload(PDF)
+        assert clean.json()["scan"] == "clean"
+        assert clamd.scanned[-1] == PDF
+        bad = desk.upload(b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$" + Clamd.EICAR + b"!$H+H*\n",
+                          name="note.txt", ctype="text/plain")
+        assert (bad.status_code, bad.json()["scan"]) == (201, "infected")
+        assert desk.get(f"/files/{bad.json()['file_id']}").status_code == 409
+        assert desk.get(f"/files/{clean.json()['file_id']}").status_code == 200
+        listed = desk.get(f"/reports/{desk.report_id}/files",
+                          desk.org.officer_token).json()["items"]
+        assert [(f["scan"], f["scan_detail"]) for f in listed] == [
+            ("clean", None), ("infected", "Eicar-Test-Signature")]
+    finally:
+        clamd.close()
+    # A scanner that does not answer: kept, and said so, never "clean".
+    assert desk.upload(PDF).json()["scan"] == "scan_failed"
