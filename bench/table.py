@@ -70,6 +70,14 @@ def table(r):
     if mem:
         row("5 peak RSS", ", ".join(f"{k} {v:.0f} MB" for k, v in mem.items()), "<= 150 each",
             max(mem.values()) <= 150)
+    fl = r.get("files")
+    if fl:
+        row("6 evidence file, 25 MB", f"up {fl['upload_mb_s']:.1f} MB/s, down "
+            f"{fl['download_mb_s']:.1f} MB/s, sha256 "
+            f"{'matches' if fl['sha256_matches'] else 'DIFFERS'}", "", None)
+        row("  intake RSS growth", f"{fl['intake_rss_growth_mb']:.1f} MB over "
+            f"{fl['intake_idle_rss_mb']:.0f} MB idle", "<= 30",
+            fl["intake_rss_growth_mb"] <= 30 and fl["sha256_matches"])
     m = r["machine"]
     head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
             f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")

@@ -64,24 +64,23 @@ class EvidenceRoutes:
             raise TooLarge(f"an item may hold at most {limits.files_per_item} files",
                            {"file": [f"at most {limits.files_per_item} files for one item"]})
         file_id, now = clock.new_id(), clock.now()
-        bucket = self.repo.bucket()
         record = {"_id": file_id, "report_id": report_id, "company_id": report["company_id"],
                   "code": code, "state": "uploading", "started_at": now,
                   "uploaded_by": {"subject": call.who.subject, "role": call.who.role,
                                   "unit": call.who.unit}}
         try:
             self.repo.add_evidence(dict(record))
-            kept = uploads.store(self.repo, bucket, limits, report_id, file_id, upload)
+            kept = uploads.store(self.repo, limits, report_id, file_id, upload)
             record.update(size=kept.size, sha256=kept.sha256, content_type=kept.content_type,
                           filename=kept.filename, uploaded_at=clock.now())
             self._with_report(report_id, lambda r, at: materials.uploaded(
                 r, call.who, at, code, record))
         except BaseException:
-            self._forget(bucket, record)
+            self._forget(record)
             raise
         # Scanned before anyone can see it; an infected file stays on
         # record (evidence of what was sent) but is never served.
-        verdict = scanner.configured(self.config).scan(uploads.read_back(bucket, file_id))
+        verdict = scanner.configured(self.config).scan(uploads.read_back(self.repo, file_id))
         record.update(state="stored", checked_at=None, superseded=None,
                       scan={"state": verdict.state, "engine": verdict.engine,
                             "detail": verdict.detail, "at": clock.now()})
@@ -117,7 +116,7 @@ class EvidenceRoutes:
                 status, (start, end) = 206, span
                 headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
         headers["Content-Length"] = str(end - start)
-        body = uploads.read_back(self.repo.bucket(), file_id, start, end)
+        body = uploads.read_back(self.repo, file_id, start, end)
         return Response(body, status=status, headers=headers,
                         mimetype=record["content_type"], direct_passthrough=True)
 
@@ -152,12 +151,11 @@ class EvidenceRoutes:
         every = timedelta(seconds=float(self.config.get("EVIDENCE_SWEEP_SECONDS") or 86400))
         if not self.repo.claim_sweep(INTEGRITY, now, every):
             return
-        bucket = self.repo.bucket()
         for record in self.repo.evidence_to_check(
                 int(self.config.get("EVIDENCE_SWEEP_SAMPLE") or 50)):
             digest = hashlib.sha256()
             try:
-                for piece in uploads.read_back(bucket, record["_id"]):
+                for piece in uploads.read_back(self.repo, record["_id"]):
                     digest.update(piece)
                 found = digest.hexdigest()
             except Exception as exc:    # a chunk missing is a mismatch too
@@ -199,13 +197,10 @@ class EvidenceRoutes:
                 return
         raise Conflict("it changed meanwhile; read it again")
 
-    def _forget(self, bucket, record):
+    def _forget(self, record):
         """An upload that failed: its bytes (if any were kept), its quota and
         its pending record go. Safe when none of them exist."""
-        try:
-            bucket.delete(record["_id"])
-        except Exception:
-            pass    # never written, or the GridFS stream aborted already
+        self.repo.delete_file_bytes(record["_id"])
         if "size" in record:
             self.repo.give_bytes(record["report_id"], record["size"])
         self.repo.give_item_slot(record["report_id"], record["code"])

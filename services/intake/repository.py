@@ -1,7 +1,7 @@
 """Intake's storage: the one module here that speaks pymongo."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
-import gridfs
+from bson import Binary, Int64
 from pymongo.errors import DuplicateKeyError
 
 from shared import aggregate, inbox, outbox
@@ -43,6 +43,9 @@ class Repository:
         ACCOUNTS: [([("subject", 1)], {})],
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
+        # GridFS's own indexes (the spec's), made here so no upload waits on them.
+        "fs.files": [([("filename", 1), ("uploadDate", 1)], {})],
+        "fs.chunks": [([("files_id", 1), ("n", 1)], {"unique": True})],
         EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
                    ([("state", 1), ("checked_at", 1)], {})],
         **inbox.INDEXES,
@@ -240,8 +243,39 @@ class Repository:
     # Quota is taken before the bytes are kept, by conditional updates, so of
     # two uploads racing for the last slot or the last bytes exactly one gets
     # them; what a failed upload took is given back.
-    def bucket(self):
-        return gridfs.GridFSBucket(self.db)
+    def file_bytes(self, file_id, start=0, end=None):
+        """A stored file's bytes [start, end), chunk by chunk, a few chunks
+        fetched at a time (GridOut's cursor would fetch up to 16 MB at once).
+        Raises MissingBytes when a chunk is missing or short."""
+        found = self.db["fs.files"].find_one({"_id": file_id})
+        if found is None:
+            raise MissingBytes(f"no file {file_id}")
+        size, end = found["chunkSize"], found["length"] if end is None else end
+        n = start // size
+        pos = n * size
+        for doc in self.db["fs.chunks"].find({"files_id": file_id, "n": {"$gte": n}},
+                                             sort=[("n", 1)], batch_size=4):
+            if pos >= end:
+                break
+            if doc["n"] != n:
+                raise MissingBytes(f"chunk {n} of {file_id} is missing")
+            data = bytes(doc["data"])
+            if len(data) != min(size, found["length"] - pos):
+                raise MissingBytes(f"chunk {n} of {file_id} is short")
+            lo, hi = max(start - pos, 0), min(end - pos, len(data))
+            if lo < hi:
+                yield data[lo:hi]
+            pos, n = pos + len(data), n + 1
+        if pos < end:
+            raise MissingBytes(f"{file_id} ends before its length")
+
+    def delete_file_bytes(self, file_id):
+        """Only for an upload that failed: a kept file is never deleted."""
+        self.db["fs.files"].delete_one({"_id": file_id})
+        self.db["fs.chunks"].delete_many({"files_id": file_id})
+
+    def file_writer(self, file_id, chunk_size, metadata):
+        return ChunkWriter(self.db, file_id, chunk_size, metadata)
 
     def _quota_doc(self, _id, field):
         try:
@@ -313,3 +347,48 @@ class Repository:
         self.db[inbox.COLLECTION].update_one({"_id": key}, {"$setOnInsert": {
             "status": "dead", "handler": handler, "event_id": key, "type": kind,
             "attempts": 0, "last_error": error[:2000], "received_at": now}}, upsert=True)
+
+
+class MissingBytes(Exception):
+    """A stored file's chunks do not add up to it."""
+
+
+class ChunkWriter:
+    """Writes one file into GridFS's default bucket as the GridFS spec lays
+    it out (fs.chunks {files_id, n, data}, then its fs.files document), so
+    any GridFS reader reads it. pymongo's own GridIn keeps up to 48 MB of
+    chunks in memory before it inserts them: a 25 MB file would be held
+    whole. This inserts the chunks of each write at once; the file document
+    comes last, so a file without one is never read, and abort() removes
+    whatever chunks were written."""
+
+    def __init__(self, db, file_id, chunk_size, metadata):
+        self.db, self.file_id, self.chunk_size, self.metadata = db, file_id, chunk_size, metadata
+        self.n = 0
+        self.length = 0
+        self.rest = b""
+
+    def write(self, data):
+        data = self.rest + data
+        whole = len(data) - len(data) % self.chunk_size
+        self._insert([data[i:i + self.chunk_size] for i in range(0, whole, self.chunk_size)])
+        self.rest = data[whole:]
+
+    def close(self):
+        self._insert([self.rest] if self.rest else [])
+        self.rest = b""
+        self.db["fs.files"].insert_one({
+            "_id": self.file_id, "filename": self.file_id, "length": Int64(self.length),
+            "chunkSize": self.chunk_size, "uploadDate": datetime.now(timezone.utc),
+            "metadata": self.metadata})
+
+    def abort(self):
+        self.db["fs.chunks"].delete_many({"files_id": self.file_id})
+
+    def _insert(self, pieces):
+        if pieces:
+            self.db["fs.chunks"].insert_many([
+                {"files_id": self.file_id, "n": self.n + i, "data": Binary(piece)}
+                for i, piece in enumerate(pieces)], ordered=True)
+            self.n += len(pieces)
+            self.length += sum(len(p) for p in pieces)

@@ -110,7 +110,7 @@ class Stored:
     filename: str
 
 
-def store(repo: Any, bucket: Any, limits: evidence.Limits, report_id: str, file_id: str,
+def store(repo: Any, limits: evidence.Limits, report_id: str, file_id: str,
           upload: Incoming) -> Stored:
     """Stream `upload` into GridFS under `file_id`, taking the report's bytes
     as they come. Raises (having left nothing) on any failure; the caller
@@ -137,9 +137,7 @@ def store(repo: Any, bucket: Any, limits: evidence.Limits, report_id: str, file_
             if content_type is None and (len(head) >= evidence.SNIFF_BYTES or piece is None):
                 filename = evidence.display_name(upload.filename)
                 content_type = evidence.checked_type(bytes(head), upload.declared, filename)
-                target = bucket.open_upload_stream_with_id(
-                    file_id, file_id, chunk_size_bytes=CHUNK,
-                    metadata={"report_id": report_id})
+                target = repo.file_writer(file_id, CHUNK, {"report_id": report_id})
             if target is not None and (len(batch) >= BATCH or (piece is None and batch)):
                 if not repo.take_bytes(report_id, len(batch), limits.report_bytes):
                     raise TooLarge(f"a report may hold at most {limits.report_bytes} bytes "
@@ -169,17 +167,6 @@ def too_large_file(limits):
                     {"file": [f"at most {limits.file_bytes} bytes"]})
 
 
-def read_back(bucket, file_id, start=0, end=None, step=CHUNK) -> Iterator[bytes]:
+def read_back(repo, file_id, start=0, end=None) -> Iterator[bytes]:
     """A stored file's bytes [start, end), a chunk at a time."""
-    out = bucket.open_download_stream(file_id)
-    try:
-        out.seek(start)
-        left = (out.length if end is None else end) - start
-        while left > 0:
-            piece = out.read(min(step, left))
-            if not piece:
-                return
-            left -= len(piece)
-            yield piece
-    finally:
-        out.close()
+    return repo.file_bytes(file_id, start, end)

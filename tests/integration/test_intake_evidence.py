@@ -10,6 +10,7 @@ import threading
 import uuid
 from urllib.parse import quote, urlparse
 
+import gridfs
 import pytest
 import requests
 import yaml
@@ -120,6 +121,8 @@ def test_a_pdf_and_a_png_are_kept_and_read_back_exactly(desk):
         assert got.headers["X-Content-Type-Options"] == "nosniff"
         assert got.headers["Content-Security-Policy"] == "sandbox; default-src 'none'"
         assert got.headers["Content-Type"].startswith(made["content_type"])
+    # Laid out as the GridFS spec says: any GridFS reader reads it.
+    assert gridfs.GridFSBucket(desk.db).open_download_stream(pdf["file_id"]).read() == PDF
     listed = desk.get(f"/reports/{desk.report_id}/files").json()["items"]
     assert [(f["file_id"], f["code"], f["uploaded_by_role"]) for f in listed] == [
         (pdf["file_id"], "business_licence", "company"),
