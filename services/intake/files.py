@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 SAVE_TRIES = 10     # uploads to one report at once each write its history
 INTEGRITY = "integrity_sweep"
+STALE = "stale_upload_sweep"
 
 
 class EvidenceRoutes:
@@ -60,16 +61,18 @@ class EvidenceRoutes:
             raise Conflict(f"a report that is {report['status']} takes no materials")
         limits = evidence.Limits.of(self.policy)
         upload = uploads.incoming(call.request)
-        if not self.repo.take_item_slot(report_id, code, limits.files_per_item):
-            raise TooLarge(f"an item may hold at most {limits.files_per_item} files",
-                           {"file": [f"at most {limits.files_per_item} files for one item"]})
-        file_id, now = clock.new_id(), clock.now()
+        file_id = clock.new_id()
+        # The pending record comes first: should this process die, the sweep
+        # finds what the upload holds through it (_settle_stale).
         record = {"_id": file_id, "report_id": report_id, "company_id": report["company_id"],
-                  "code": code, "state": "uploading", "started_at": now,
+                  "code": code, "state": "uploading", "started_at": clock.now(),
                   "uploaded_by": {"subject": call.who.subject, "role": call.who.role,
                                   "unit": call.who.unit}}
+        self.repo.add_evidence(dict(record))
         try:
-            self.repo.add_evidence(dict(record))
+            if not self.repo.take_item_slot(report_id, code, file_id, limits.files_per_item):
+                raise TooLarge(f"an item may hold at most {limits.files_per_item} files", {
+                    "file": [f"at most {limits.files_per_item} files for one item"]})
             kept = uploads.store(self.repo, limits, report_id, file_id, upload)
             record.update(size=kept.size, sha256=kept.sha256, content_type=kept.content_type,
                           filename=kept.filename, uploaded_at=clock.now())
@@ -81,10 +84,9 @@ class EvidenceRoutes:
         # Scanned before anyone can see it; an infected file stays on
         # record (evidence of what was sent) but is never served.
         verdict = scanner.configured(self.config).scan(uploads.read_back(self.repo, file_id))
-        record.update(state="stored", checked_at=None, superseded=None,
-                      scan={"state": verdict.state, "engine": verdict.engine,
+        record.update(scan={"state": verdict.state, "engine": verdict.engine,
                             "detail": verdict.detail, "at": clock.now()})
-        self.repo.set_evidence(file_id, {k: v for k, v in record.items() if k != "_id"})
+        self._keep(record)
         return 201, record
 
     @api("GET", "/reports/<report_id>/files", action="report.read", answer=s.EVIDENCE_LISTS)
@@ -146,8 +148,15 @@ class EvidenceRoutes:
     # -- the integrity sweep ---------------------------------------------------
     @timer(interval=5)
     def sweep_evidence(self):
-        """Due once every EVIDENCE_SWEEP_SECONDS (a day), run by one instance."""
+        """Uploads left by a process that died are settled; and once every
+        EVIDENCE_SWEEP_SECONDS (a day) the files checked longest ago are
+        hashed again. Each run by one instance."""
         now = clock.now()
+        stale = timedelta(seconds=float(self.config.get("EVIDENCE_STALE_UPLOAD_SECONDS")
+                                        or 3600))
+        if self.repo.claim_sweep(STALE, now, min(stale, timedelta(minutes=5))):
+            for record in self.repo.stale_uploads(now - stale):
+                self._settle_stale(record)
         every = timedelta(seconds=float(self.config.get("EVIDENCE_SWEEP_SECONDS") or 86400))
         if not self.repo.claim_sweep(INTEGRITY, now, every):
             return
@@ -197,14 +206,37 @@ class EvidenceRoutes:
                 return
         raise Conflict("it changed meanwhile; read it again")
 
+    def _keep(self, record):
+        """The upload is done: its record is stored, its quota settled."""
+        record.update(state="stored", checked_at=None, superseded=None)
+        self.repo.set_evidence(record["_id"], {k: v for k, v in record.items() if k != "_id"},
+                               {"state": "uploading"})
+        self.repo.settle_quota(record["report_id"], record["code"], record["_id"])
+
     def _forget(self, record):
         """An upload that failed: its bytes (if any were kept), its quota and
         its pending record go. Safe when none of them exist."""
         self.repo.delete_file_bytes(record["_id"])
-        if "size" in record:
-            self.repo.give_bytes(record["report_id"], record["size"])
-        self.repo.give_item_slot(record["report_id"], record["code"])
+        self.repo.give_back_quota(record["report_id"], record["code"], record["_id"])
         self.repo.drop_pending_evidence(record["_id"])
+
+    def _settle_stale(self, record):
+        """An upload whose process died: kept if the report's history has it
+        (only the record's last write was lost), else forgotten."""
+        report = self.repo.report(record["report_id"]) or {"history": []}
+        entry = next((h for h in report["history"] if h["action"] == "upload_evidence"
+                      and h.get("file_id") == record["_id"]), None)
+        if entry is None:
+            log.warning("forgetting upload %s of report %s: its process died",
+                        record["_id"], record["report_id"])
+            self._forget(record)
+            return
+        record.update({k: entry.get(k) for k in ("size", "sha256", "filename",
+                                                 "content_type")},
+                      uploaded_at=entry["at"], scan={
+                          "state": scanner.NOT_SCANNED, "engine": None, "at": clock.now(),
+                          "detail": "its upload was interrupted before the scan"})
+        self._keep(record)
 
 
 def _fresh(request, record):

@@ -59,7 +59,8 @@ def uploaded(report, who, now, code, record):
     after = dict(report, materials=materials)
     entry = history.by(who, "upload_evidence", now, missing(report), missing(after),
                        code=code, file_id=record["_id"], sha256=record["sha256"],
-                       size=record["size"], filename=record["filename"])
+                       size=record["size"], filename=record["filename"],
+                       content_type=record["content_type"])
     events = [("report_materials_supplied", event_data(after, supplied=newly))] if newly else []
     return {"materials": materials}, [entry], events
 

@@ -242,7 +242,10 @@ class Repository:
     # -- evidence files ----------------------------------------------------
     # Quota is taken before the bytes are kept, by conditional updates, so of
     # two uploads racing for the last slot or the last bytes exactly one gets
-    # them; what a failed upload took is given back.
+    # them. Each upload's share is held under its file id in the same
+    # document (`held`) until it is settled (kept) or given back (failed):
+    # exact even when the process dies mid-upload, for the sweep then gives
+    # back what a stale upload still holds.
     def file_bytes(self, file_id, start=0, end=None):
         """A stored file's bytes [start, end), chunk by chunk, a few chunks
         fetched at a time (GridOut's cursor would fetch up to 16 MB at once).
@@ -279,29 +282,40 @@ class Repository:
 
     def _quota_doc(self, _id, field):
         try:
-            self.db[QUOTA].update_one({"_id": _id}, {"$setOnInsert": {field: 0}}, upsert=True)
+            self.db[QUOTA].update_one({"_id": _id}, {"$setOnInsert": {field: 0, "held": {}}},
+                                      upsert=True)
         except DuplicateKeyError:
             pass    # another upload made it at the same moment
 
-    def take_item_slot(self, report_id, code, limit):
+    def take_item_slot(self, report_id, code, file_id, limit):
         """One more file for this item; False when it has `limit` already."""
         _id = f"{report_id}:{code}"
         self._quota_doc(_id, "files")
-        return self.db[QUOTA].update_one({"_id": _id, "files": {"$lt": limit}},
-                                         {"$inc": {"files": 1}}).modified_count == 1
+        return self.db[QUOTA].update_one(
+            {"_id": _id, "files": {"$lt": limit}},
+            {"$inc": {"files": 1, f"held.{file_id}": 1}}).modified_count == 1
 
-    def give_item_slot(self, report_id, code):
-        self.db[QUOTA].update_one({"_id": f"{report_id}:{code}"}, {"$inc": {"files": -1}})
-
-    def take_bytes(self, report_id, n, limit):
+    def take_bytes(self, report_id, file_id, n, limit):
         """`n` more bytes for this report; False when they would pass `limit`."""
         self._quota_doc(report_id, "bytes")
-        return self.db[QUOTA].update_one({"_id": report_id, "bytes": {"$lte": limit - n}},
-                                         {"$inc": {"bytes": n}}).modified_count == 1
+        return self.db[QUOTA].update_one(
+            {"_id": report_id, "bytes": {"$lte": limit - n}},
+            {"$inc": {"bytes": n, f"held.{file_id}": n}}).modified_count == 1
 
-    def give_bytes(self, report_id, n):
-        if n:
-            self.db[QUOTA].update_one({"_id": report_id}, {"$inc": {"bytes": -n}})
+    def settle_quota(self, report_id, code, file_id):
+        """The upload is kept: what it took stays taken."""
+        self.db[QUOTA].update_many({"_id": {"$in": [report_id, f"{report_id}:{code}"]}},
+                                   {"$unset": {f"held.{file_id}": ""}})
+
+    def give_back_quota(self, report_id, code, file_id):
+        """The upload failed: what it holds is free again (once)."""
+        for _id, field in ((report_id, "bytes"), (f"{report_id}:{code}", "files")):
+            doc = self.db[QUOTA].find_one({"_id": _id})
+            held = ((doc or {}).get("held") or {}).get(file_id)
+            if held is not None:
+                self.db[QUOTA].update_one({"_id": _id, f"held.{file_id}": held},
+                                          {"$inc": {field: -held},
+                                           "$unset": {f"held.{file_id}": ""}})
 
     def quota(self, report_id):
         return self.db[QUOTA].find_one({"_id": report_id}) or {"bytes": 0}
@@ -317,6 +331,11 @@ class Repository:
     def drop_pending_evidence(self, file_id):
         """A record whose upload failed: never a stored one."""
         self.db[EVIDENCE].delete_one({"_id": file_id, "state": "uploading"})
+
+    def stale_uploads(self, before, limit=100):
+        """Uploads begun before `before` and never finished: their process died."""
+        return list(self.db[EVIDENCE].find({"state": "uploading",
+                                            "started_at": {"$lt": before}}).limit(limit))
 
     def evidence(self, file_id):
         return self.db[EVIDENCE].find_one({"_id": file_id})

@@ -113,13 +113,13 @@ class Stored:
 def store(repo: Any, limits: evidence.Limits, report_id: str, file_id: str,
           upload: Incoming) -> Stored:
     """Stream `upload` into GridFS under `file_id`, taking the report's bytes
-    as they come. Raises (having left nothing) on any failure; the caller
-    has taken the item's slot and gives it back then."""
+    as they come (held under `file_id`). Raises, having deleted what it
+    wrote, on any failure; the caller gives the quota back."""
     if upload.length is not None and upload.length > limits.file_bytes + 64 * 1024:
         # Refused before a byte is read (the body may carry a multipart
         # envelope, hence the margin; the count below is exact).
         raise too_large_file(limits)
-    digest, size, taken = hashlib.sha256(), 0, 0
+    digest, size = hashlib.sha256(), 0
     head, batch = bytearray(), bytearray()
     content_type = None
     filename = evidence.display_name(upload.filename)
@@ -139,11 +139,10 @@ def store(repo: Any, limits: evidence.Limits, report_id: str, file_id: str,
                 content_type = evidence.checked_type(bytes(head), upload.declared, filename)
                 target = repo.file_writer(file_id, CHUNK, {"report_id": report_id})
             if target is not None and (len(batch) >= BATCH or (piece is None and batch)):
-                if not repo.take_bytes(report_id, len(batch), limits.report_bytes):
+                if not repo.take_bytes(report_id, file_id, len(batch), limits.report_bytes):
                     raise TooLarge(f"a report may hold at most {limits.report_bytes} bytes "
                                    "of files", {"file": [f"at most {limits.report_bytes} bytes"
                                                          " for one report"]})
-                taken += len(batch)
                 target.write(bytes(batch))
                 batch.clear()
         if size == 0 or target is None or content_type is None:
@@ -152,8 +151,7 @@ def store(repo: Any, limits: evidence.Limits, report_id: str, file_id: str,
     except BaseException:
         if target is not None:
             target.abort()      # deletes the chunks it wrote
-        repo.give_bytes(report_id, taken)
-        raise
+        raise   # the caller gives the quota back
     return Stored(size, digest.hexdigest(), content_type, filename)
 
 

@@ -8,6 +8,7 @@ import os
 import socket
 import threading
 import uuid
+from datetime import datetime, timedelta, timezone
 from urllib.parse import quote, urlparse
 
 import gridfs
@@ -388,3 +389,28 @@ def test_a_configured_scanner_sees_every_file_before_it_is_shown(running, tmp_pa
         clamd.close()
     # A scanner that does not answer: kept, and said so, never "clean".
     assert desk.upload(PDF).json()["scan"] == "scan_failed"
+
+
+def test_what_an_upload_that_died_with_its_process_held_is_given_back(running, tmp_path):
+    desk = Desk(running, tmp_path, EVIDENCE_STALE_UPLOAD_SECONDS=1)
+    assert desk.upload(PDF, code="reporter_id").status_code == 201
+    before = desk.stored()
+    slots = desk.db.evidence_quota.find_one({"_id": f"{desk.report_id}:reporter_id"})["files"]
+    # What a process killed mid-upload leaves: its pending record, the quota
+    # it held, the chunks it had written (no fs.files document).
+    dead = str(uuid.uuid4())
+    desk.db.evidence.insert_one({"_id": dead, "report_id": desk.report_id,
+                                 "code": "reporter_id", "state": "uploading",
+                                 "started_at": datetime.now(timezone.utc) - timedelta(hours=2),
+                                 "company_id": desk.org.company_id})
+    desk.db.evidence_quota.update_one({"_id": f"{desk.report_id}:reporter_id"},
+                                      {"$inc": {"files": 1, f"held.{dead}": 1}})
+    desk.db.evidence_quota.update_one({"_id": desk.report_id},
+                                      {"$inc": {"bytes": 2 * 261120, f"held.{dead}": 2 * 261120}})
+    desk.db.fs.chunks.insert_many([{"files_id": dead, "n": n, "data": b"x" * 261120}
+                                   for n in range(2)])
+    eventually(lambda: desk.stored() == before, what="the dead upload's share given back")
+    assert desk.db.evidence_quota.find_one(
+        {"_id": f"{desk.report_id}:reporter_id"})["files"] == slots
+    assert desk.get(f"/reports/{desk.report_id}/files").json()["items"][0]["code"] == \
+        "reporter_id"
