@@ -183,7 +183,8 @@ class JsonHttp(HttpRequestHandler):
     server = JsonWebServer()
 
     def __init__(self, method, url, action=None, body=None, query=None,
-                 answer=None, status=200, summary=None, keyed=False, oauth=False, **kwargs):
+                 answer=None, status=200, summary=None, keyed=False, oauth=False, doc=None,
+                 **kwargs):
         self.action = action        # its roles: shared.auth.PERMISSIONS; None: public
         self.roles = auth.roles_for(action) if action else None
         self.body_schema = body
@@ -195,6 +196,9 @@ class JsonHttp(HttpRequestHandler):
         # An OAuth 2.0 endpoint (RFC 6749, 7009): a form in, its errors in
         # RFC 6749's shape (the handler answers them; services/intake/signin.py).
         self.oauth = oauth
+        # More of the route's OpenAPI operation (shared/openapi.py): a body
+        # that is not JSON, answers that are not JSON, statuses beyond ERRORS.
+        self.doc = doc or {}
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)

@@ -33,6 +33,21 @@ from shared.rules import Change
 
 log = logging.getLogger(__name__)
 
+BINARY = {"schema": {"type": "string", "format": "binary"}}
+UPLOAD_DOC = {
+    "requestBody": {"required": True, "content": {
+        "application/octet-stream": BINARY, **{t: BINARY for t in evidence.ALLOWED},
+        "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
+                                           "properties": {"file": BINARY["schema"]}}}}},
+    "responses": {"415": {"description": "not an allowed type, or not what it says",
+                          "content": {"application/problem+json": {"schema": "Error"}}}}}
+DOWNLOAD_DOC = {"responses": {
+    "200": {"description": "the file, as an attachment",
+            "content": {t: BINARY for t in evidence.ALLOWED}},
+    "206": {"description": "the byte range asked for",
+            "content": {t: BINARY for t in evidence.ALLOWED}},
+    "416": {"description": "the range lies beyond the file"}}}
+
 SAVE_TRIES = 10     # uploads to one report at once each write its history
 INTEGRITY = "integrity_sweep"
 STALE = "stale_upload_sweep"
@@ -48,7 +63,7 @@ class EvidenceRoutes:
     _act: Any           # a person's command on a report (shared/aggregate.py)
 
     @api("POST", "/reports/<report_id>/materials/<code>/files",
-         action="report.supply_materials", answer=s.UploadedOut, status=201)
+         action="report.supply_materials", answer=s.UploadedOut, status=201, doc=UPLOAD_DOC)
     def upload_file(self, call: Call, report_id: str, code: str) -> Any:
         """The file as the body (Content-Type, Content-Disposition: filename),
         or multipart/form-data with a `file` part; streamed, never held."""
@@ -95,7 +110,7 @@ class EvidenceRoutes:
         view = s.CompanyEvidenceList if call.who.role == "company" else s.EvidenceList
         return view().dump({"items": self.repo.evidence_of(report_id), "next": None})
 
-    @api("GET", "/files/<file_id>", action="report.read")
+    @api("GET", "/files/<file_id>", action="report.read", doc=DOWNLOAD_DOC)
     def download_file(self, call: Call, file_id: str) -> Any:
         """The bytes, as an attachment never rendered; one byte range if asked."""
         record = self._readable_file(call.who, file_id)
