@@ -16,8 +16,10 @@ import pytest
 import requests
 import yaml
 
+from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
 from shared.policy import ROOT
+from support.client import Client
 from support.organisation import Org
 from tests.helpers import eventually
 
@@ -414,3 +416,30 @@ def test_what_an_upload_that_died_with_its_process_held_is_given_back(running, t
         {"_id": f"{desk.report_id}:reporter_id"})["files"] == slots
     assert desk.get(f"/reports/{desk.report_id}/files").json()["items"][0]["code"] == \
         "reporter_id"
+
+
+def test_a_case_waiting_on_materials_resumes_when_they_are_uploaded(running, tmp_path):
+    desk = Desk(running, tmp_path)
+    running.start(CaseSupervisionService, **running.with_intake_keys())
+    cases = Client(running.urls["case_supervision"], desk.org.officer_token)
+    officer = desk.org.intake.as_(desk.org.officer_token)
+    case_id = desk.org.accept(desk.report_id).json()["case_id"]
+    eventually(lambda: cases.get(f"/cases/{case_id}").status_code == 200, what="the case")
+    r = officer.post(f"/reports/{desk.report_id}/materials/extra", {
+        "items": [{"code": "bank_statement", "label": "Bank statement, November"}],
+        "reason": "The transfer is not on the statement handed in."})
+    assert r.status_code == 200, r.text
+
+    def paused():
+        return cases.get(f"/cases/{case_id}").json()["paused"]
+    eventually(paused, what="the case waiting on the company")
+    assert desk.upload(PDF, code="bank_statement").status_code == 201
+    eventually(lambda: not paused(), what="the case resumed by the upload")
+    # Found not enough: the case waits again until a better one comes.
+    r = officer.post(f"/reports/{desk.report_id}/materials/bank_statement/insufficient",
+                     {"reason": "Page 2 is missing."})
+    assert r.status_code == 200, r.text
+    eventually(paused, what="the case waiting again")
+    assert desk.upload(PNG, name="page2.png", ctype="image/png",
+                       code="bank_statement").status_code == 201
+    eventually(lambda: not paused(), what="the case resumed again")
