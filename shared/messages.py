@@ -106,6 +106,7 @@ ZH_CN = {
     "no such file": "文件不存在",
     "this file was found infected and is not served": "此文件经查含有病毒，不予提供下载",
     "this file is superseded already": "此文件已被替换",
+    "a company supersedes only the files it uploaded": "企业只能替换自己上传的文件",
     "nothing has been supplied for {code} yet": "{code} 尚未提交任何材料",
     "a report that is {status} takes no materials": "状态为 {status} 的报案不再接收材料",
     "not on this report's checklist: {codes}": "不在本报案的材料清单上：{codes}",

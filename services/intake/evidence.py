@@ -127,3 +127,9 @@ def attachment(filename: str) -> str:
 def is_code(code: str, report) -> bool:
     """A checklist item of this report, or "other"."""
     return code == OTHER or any(m["code"] == code for m in report["materials"])
+
+
+def may_supersede(who, record) -> bool:
+    """A company marks its own uploads wrong, never a file the police
+    scanned; police of the owner unit (checked by the route) any file."""
+    return who.role != "company" or record["uploaded_by"]["role"] == "company"

@@ -27,7 +27,7 @@ from services.intake import evidence, materials, scanner, uploads
 from services.intake import schemas as s
 from services.intake.domain import RuleError
 from shared import auth, clock
-from shared.errors import Conflict, NotFound, TooLarge
+from shared.errors import Conflict, Forbidden, NotFound, TooLarge
 from shared.http import Call, api
 from shared.rules import Change
 
@@ -144,6 +144,8 @@ class EvidenceRoutes:
         record = self._readable_file(call.who, file_id)
         self._allowed(call.who, self.repo.report(record["report_id"]),
                       "report.supply_materials")
+        if not evidence.may_supersede(call.who, record):
+            raise Forbidden("a company supersedes only the files it uploaded")
         now = clock.now()
         mark = {"at": now, "reason": call.body["reason"], "by": call.who.subject,
                 "by_role": call.who.role}

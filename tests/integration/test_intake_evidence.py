@@ -317,6 +317,15 @@ def test_a_superseded_file_stays_on_record_with_its_reason(desk):
     assert sha(desk.get(f"/files/{first}").content) == sha(PDF)     # still there
     assert [h["file_id"] for h in desk.police_report()["history"]
             if h["action"] == "supersede_evidence"] == [first]
+    # A scan the police made is theirs to mark wrong, not the company's.
+    scanned = requests.post(desk.files_url("reporter_id"), timeout=30,
+                            headers={"Authorization": f"Bearer {desk.org.officer_token}"},
+                            files={"file": ("walk-in.pdf", PDF, "application/pdf")}).json()
+    r = company.post(f"/files/{scanned['file_id']}/supersede", {"reason": "not ours"})
+    assert r.status_code == 403
+    officer = desk.org.intake.as_(desk.org.officer_token)
+    assert officer.post(f"/files/{scanned['file_id']}/supersede",
+                        {"reason": "Scanned upside down."}).status_code == 200
 
 
 def test_the_integrity_sweep_reports_a_changed_file(running, tmp_path):
