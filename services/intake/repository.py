@@ -297,10 +297,15 @@ class Repository:
 
     def take_bytes(self, report_id, file_id, n, limit):
         """`n` more bytes for this report; False when they would pass `limit`."""
+        def take():
+            return self.db[QUOTA].update_one(
+                {"_id": report_id, "bytes": {"$lte": limit - n}},
+                {"$inc": {"bytes": n, f"held.{file_id}": n}}).modified_count == 1
+        # One write a batch: the document is made only the first time.
+        if take():
+            return True
         self._quota_doc(report_id, "bytes")
-        return self.db[QUOTA].update_one(
-            {"_id": report_id, "bytes": {"$lte": limit - n}},
-            {"$inc": {"bytes": n, f"held.{file_id}": n}}).modified_count == 1
+        return take()
 
     def settle_quota(self, report_id, code, file_id):
         """The upload is kept: what it took stays taken."""
