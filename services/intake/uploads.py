@@ -6,9 +6,10 @@ Content-Disposition), or multipart/form-data with a `file` part, parsed as
 it arrives. Quota is taken before bytes are kept: the item's file slot
 first, then the report's bytes batch by batch, each by a conditional
 update, so racing uploads cannot both pass a limit. Any failure — a limit, a
-refused type, a client that goes away, a crash of this code — aborts the
-GridFS upload (its chunks deleted), gives the quota back and drops the
-pending record: nothing partial is left.
+refused type, a client that goes away, an error here — deletes the chunks
+written so far, gives the quota back and drops the pending record: nothing
+partial is left. A process that dies mid-upload leaves its pending record,
+through which the sweep (files.py) does the same later.
 """
 import hashlib
 from dataclasses import dataclass
