@@ -14,6 +14,8 @@ Starts its own broker, database and services (tools/stack.py, profile
   5. memory     — peak RSS of each service process
   6. flood      — one company at 10x its rate limit, 15 others filing:
                   their filings/s and p99, flooded over quiet (bench/flood.py)
+  7. files      — a 25 MB evidence upload and download: MB/s each way and
+                  intake's RSS growth while streaming (bench/files.py)
 
 FASTTRACK_BENCH_SCALE (default 1.0) shrinks the run: 0.1 is a ~2 minute
 smoke run. Prints a table and writes var/bench/results.json.
@@ -34,7 +36,7 @@ from datetime import datetime, timezone
 
 import pymongo
 
-from bench import flood, load
+from bench import files, flood, load
 from bench.ceiling import Ceiling, hops
 from bench.system import BenchStack
 from bench.table import ms, table
@@ -42,7 +44,7 @@ from support.receiver import Receiver
 from tools.stack import ROOT
 
 TARGETS = {"throughput": 60, "cpu_ms": 30, "ratio": 0.5, "p99_ms": 200,
-           "sweep_ratio": 1.5, "rss_mb": 150}
+           "sweep_ratio": 1.5, "rss_mb": 150, "files_rss_growth_mb": 30}
 
 
 def machine():
@@ -198,7 +200,7 @@ def main():
     parser.add_argument("--scale", type=float,
                         default=float(os.environ.get("FASTTRACK_BENCH_SCALE") or 1))
     parser.add_argument("--skip", default="", help="comma list: ceiling,throughput,"
-                                                    "latency,sweep,flood")
+                                                    "latency,sweep,flood,files")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services and the database during the throughput phase")
     parser.add_argument("--out", default=os.path.join(ROOT, "var", "bench", "results.json"))
@@ -239,6 +241,10 @@ def main():
             results["flood"] = flood.run(b, users, max(20, 60 * scale),
                                          os.path.dirname(args.out))
         b.sample_rss()
+        if "files" not in skip:
+            print("bench: a 25 MB evidence file up and down ...", flush=True)
+            results["files"] = files.run(b.url("intake"), b.admin_token,
+                                         b.stack.services["intake"].pid)
         results["memory"] = {"peak_rss_mb": {k: round(v / 2**20, 1)
                                              for k, v in b.peak_rss.items()}}
         b.stop_services()

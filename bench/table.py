@@ -82,6 +82,14 @@ def table(r):
             "<= x1.1", ratio.get("honest_p99_ms", 99) <= 1.1)
         row("  the flooder", f"{fd['flood_sent']} sent at {fl['flood_rate']:.0f}/s, "
             f"{fd['flood_filed']} filed, {fd['flood_refused_429']} answered 429", "", None)
+    fl = r.get("files")
+    if fl:
+        row("7 evidence file, 25 MB", f"up {fl['upload_mb_s']:.1f} MB/s, down "
+            f"{fl['download_mb_s']:.1f} MB/s, sha256 "
+            f"{'matches' if fl['sha256_matches'] else 'DIFFERS'}", "", None)
+        row("  intake RSS growth", f"{fl['intake_rss_growth_mb']:.1f} MB over "
+            f"{fl['intake_idle_rss_mb']:.0f} MB idle", "<= 30",
+            fl["intake_rss_growth_mb"] <= 30 and fl["sha256_matches"])
     m = r["machine"]
     head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
             f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")

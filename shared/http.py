@@ -185,7 +185,7 @@ class JsonHttp(HttpRequestHandler):
 
     def __init__(self, method, url, action=None, body=None, query=None,
                  answer=None, status=200, summary=None, keyed=False, oauth=False, limit=None,
-                 **kwargs):
+                 doc=None, **kwargs):
         self.action = action        # its roles: shared.auth.PERMISSIONS; None: public
         self.roles = auth.roles_for(action) if action else None
         self.body_schema = body
@@ -198,6 +198,9 @@ class JsonHttp(HttpRequestHandler):
         # RFC 6749's shape (the handler answers them; services/intake/signin.py).
         self.oauth = oauth
         self.limit = limit          # its rate limit's name in policy/limits.yml
+        # More of the route's OpenAPI operation (shared/openapi.py): a body
+        # that is not JSON, answers that are not JSON, statuses beyond ERRORS.
+        self.doc = doc or {}
         # A 4xx is the caller's mistake: nameko logs it as a warning, not an error.
         kwargs.setdefault("expected_exceptions", ApiError)
         super().__init__(method, url, **kwargs)

@@ -94,6 +94,11 @@ def openapi(container, title):
         if ep.body_schema:
             op["requestBody"] = {"required": True, "content": {
                 "application/json": {"schema": ep.body_schema}}}
+        for key, value in ep.doc.items():
+            if key == "responses":
+                op["responses"].update(value)
+            else:
+                op[key] = value
         if ep.query_schema:
             op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
         if ep.keyed:

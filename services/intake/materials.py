@@ -44,3 +44,52 @@ def request_extra(report, who, now, items, reason):
             after, items=[{"code": i["code"], "label": i["label"]} for i in items],
             requested_by=who.subject, responsible_unit_id=report["owner_unit_id"],
             reason=reason))]
+
+
+def uploaded(report, who, now, code, record):
+    """A file handed in for checklist item `code` (or as other evidence):
+    the item counts as supplied, and the upload stands in the history. The
+    event the waiting case listens for is caused only when an item newly
+    becomes supplied."""
+    if report["status"] not in OPEN:
+        raise RuleError(f"a report that is {report['status']} takes no materials")
+    newly = [m["code"] for m in report["materials"] if m["code"] == code and not m["supplied"]]
+    materials = [dict(m, supplied=True, supplied_at=now) if m["code"] in newly else m
+                 for m in report["materials"]]
+    after = dict(report, materials=materials)
+    entry = history.by(who, "upload_evidence", now, missing(report), missing(after),
+                       code=code, file_id=record["_id"], sha256=record["sha256"],
+                       size=record["size"], filename=record["filename"],
+                       content_type=record["content_type"])
+    events = [("report_materials_supplied", event_data(after, supplied=newly))] if newly else []
+    return {"materials": materials}, [entry], events
+
+
+def insufficient(report, who, now, code, reason):
+    """An officer finds what was handed in for an item not enough: the item
+    is open again, as an extra request against the owner unit (the company
+    was told the checklist once), and the company is told why."""
+    if report["status"] not in OPEN:
+        raise RuleError(f"a report that is {report['status']} takes no materials")
+    item = next((m for m in report["materials"] if m["code"] == code), None)
+    if item is None:
+        raise RuleError(f"not on this report's checklist: {code}")
+    if not item["supplied"]:
+        raise RuleError(f"nothing has been supplied for {code} yet")
+    reopened = dict(item, supplied=False, insufficient=reason, requested_at=now,
+                    requested_by=who.subject, responsible_unit_id=report["owner_unit_id"])
+    materials = [reopened if m["code"] == code else m for m in report["materials"]]
+    after = dict(report, materials=materials)
+    entry = history.by(who, "mark_insufficient", now, missing(report), missing(after),
+                       note=reason, code=code)
+    return {"materials": materials}, [entry], [
+        ("report_extra_materials_requested", event_data(
+            after, items=[{"code": code, "label": item["label"]}],
+            requested_by=who.subject, responsible_unit_id=report["owner_unit_id"],
+            reason=reason))]
+
+
+def superseded(report, who, now, record, reason):
+    """A file replaced as wrong: both stay; the history says which and why."""
+    return {"evidence_changed_at": now}, [history.by(who, "supersede_evidence", now, note=reason,
+                           code=record["code"], file_id=record["_id"])], []

@@ -18,6 +18,14 @@ Material = PolicySchema.from_dict({
        for lang in LANGUAGES}}, name="Material")
 
 
+# Evidence files (services/intake/evidence.py): what one upload, one report
+# and one checklist item may hold.
+Evidence = PolicySchema.from_dict({
+    "max_file_bytes": whole(1, 2 ** 31, required=True),
+    "max_report_bytes": whole(1, 2 ** 40, required=True),
+    "max_files_per_item": whole(1, 1000, required=True)}, name="Evidence")
+
+
 class IntakePolicy(PolicySchema):
     version = whole(1, required=True)
     ack_seconds = Seconds(required=True)
@@ -32,5 +40,6 @@ class IntakePolicy(PolicySchema):
     common_materials = fields.List(fields.Nested(Material), required=True)
     # An invite (a new account's, or a reset's) sets a password within this time.
     invite_seconds = Seconds(required=True)
+    evidence = fields.Nested(Evidence, required=True)
     materials = Table(fields.List(fields.Nested(Material)), keys=one_of(INCIDENT_TYPES),
                       required=True)

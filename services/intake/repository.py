@@ -1,6 +1,7 @@
 """Intake's storage: the one module here that speaks pymongo."""
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
+from bson import Binary, Int64
 from pymongo.errors import DuplicateKeyError
 
 from shared import aggregate, inbox, outbox
@@ -11,6 +12,11 @@ COMPANIES = "companies"
 ACCOUNTS = "accounts"
 INVITES = "invites"
 REFRESH_TOKENS = "refresh_tokens"
+# Evidence files: the record of each (its hash, size, type, uploader, item),
+# the quota taken per report and per item, and the bytes in GridFS's default
+# bucket (fs.files, fs.chunks) under the record's id.
+EVIDENCE = "evidence"
+QUOTA = "evidence_quota"
 # The sweeps read through these: their cost follows what is due, not what is open.
 CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
@@ -37,6 +43,11 @@ class Repository:
         ACCOUNTS: [([("subject", 1)], {})],
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
+        # GridFS's own indexes (the spec's), made here so no upload waits on them.
+        "fs.files": [([("filename", 1), ("uploadDate", 1)], {})],
+        "fs.chunks": [([("files_id", 1), ("n", 1)], {"unique": True})],
+        EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
+                   ([("state", 1), ("checked_at", 1)], {})],
         **inbox.INDEXES,
     }
 
@@ -227,3 +238,181 @@ class Repository:
         """Reports whose `clock` has run out, oldest first."""
         return list(self.db[REPORTS].find({clock: {"$lte": now}}, {"outbox": 0})
                     .sort(clock, 1).limit(SWEEP_BATCH))
+
+    # -- evidence files ----------------------------------------------------
+    # Quota is taken before the bytes are kept, by conditional updates, so of
+    # two uploads racing for the last slot or the last bytes exactly one gets
+    # them. Each upload's share is held under its file id in the same
+    # document (`held`) until it is settled (kept) or given back (failed):
+    # exact even when the process dies mid-upload, for the sweep then gives
+    # back what a stale upload still holds.
+    def file_bytes(self, file_id, start=0, end=None):
+        """A stored file's bytes [start, end), chunk by chunk, a few chunks
+        fetched at a time (GridOut's cursor would fetch up to 16 MB at once).
+        Raises MissingBytes when a chunk is missing or short."""
+        found = self.db["fs.files"].find_one({"_id": file_id})
+        if found is None:
+            raise MissingBytes(f"no file {file_id}")
+        size, end = found["chunkSize"], found["length"] if end is None else end
+        n = start // size
+        pos = n * size
+        for doc in self.db["fs.chunks"].find({"files_id": file_id, "n": {"$gte": n}},
+                                             sort=[("n", 1)], batch_size=4):
+            if pos >= end:
+                break
+            if doc["n"] != n:
+                raise MissingBytes(f"chunk {n} of {file_id} is missing")
+            data = bytes(doc["data"])
+            if len(data) != min(size, found["length"] - pos):
+                raise MissingBytes(f"chunk {n} of {file_id} is short")
+            lo, hi = max(start - pos, 0), min(end - pos, len(data))
+            if lo < hi:
+                yield data[lo:hi]
+            pos, n = pos + len(data), n + 1
+        if pos < end:
+            raise MissingBytes(f"{file_id} ends before its length")
+
+    def delete_file_bytes(self, file_id):
+        """Only for an upload that failed: a kept file is never deleted."""
+        self.db["fs.files"].delete_one({"_id": file_id})
+        self.db["fs.chunks"].delete_many({"files_id": file_id})
+
+    def file_writer(self, file_id, chunk_size, metadata):
+        return ChunkWriter(self.db, file_id, chunk_size, metadata)
+
+    def _quota_doc(self, _id, field):
+        try:
+            self.db[QUOTA].update_one({"_id": _id}, {"$setOnInsert": {field: 0, "held": {}}},
+                                      upsert=True)
+        except DuplicateKeyError:
+            pass    # another upload made it at the same moment
+
+    def take_item_slot(self, report_id, code, file_id, limit):
+        """One more file for this item; False when it has `limit` already."""
+        _id = f"{report_id}:{code}"
+        self._quota_doc(_id, "files")
+        return self.db[QUOTA].update_one(
+            {"_id": _id, "files": {"$lt": limit}},
+            {"$inc": {"files": 1, f"held.{file_id}": 1}}).modified_count == 1
+
+    def take_bytes(self, report_id, file_id, n, limit):
+        """`n` more bytes for this report; False when they would pass `limit`."""
+        def take():
+            return self.db[QUOTA].update_one(
+                {"_id": report_id, "bytes": {"$lte": limit - n}},
+                {"$inc": {"bytes": n, f"held.{file_id}": n}}).modified_count == 1
+        # One write a batch: the document is made only the first time.
+        if take():
+            return True
+        self._quota_doc(report_id, "bytes")
+        return take()
+
+    def settle_quota(self, report_id, code, file_id):
+        """The upload is kept: what it took stays taken."""
+        self.db[QUOTA].update_many({"_id": {"$in": [report_id, f"{report_id}:{code}"]}},
+                                   {"$unset": {f"held.{file_id}": ""}})
+
+    def give_back_quota(self, report_id, code, file_id):
+        """The upload failed: what it holds is free again (once)."""
+        for _id, field in ((report_id, "bytes"), (f"{report_id}:{code}", "files")):
+            doc = self.db[QUOTA].find_one({"_id": _id})
+            held = ((doc or {}).get("held") or {}).get(file_id)
+            if held is not None:
+                self.db[QUOTA].update_one({"_id": _id, f"held.{file_id}": held},
+                                          {"$inc": {field: -held},
+                                           "$unset": {f"held.{file_id}": ""}})
+
+    def quota(self, report_id):
+        return self.db[QUOTA].find_one({"_id": report_id}) or {"bytes": 0}
+
+    def add_evidence(self, doc):
+        self.db[EVIDENCE].insert_one(doc)
+
+    def set_evidence(self, file_id, fields, where=None):
+        """Set fields of a record; False when `where` no longer holds."""
+        return self.db[EVIDENCE].update_one({"_id": file_id, **(where or {})},
+                                            {"$set": fields}).modified_count == 1
+
+    def drop_pending_evidence(self, file_id):
+        """A record whose upload failed: never a stored one."""
+        self.db[EVIDENCE].delete_one({"_id": file_id, "state": "uploading"})
+
+    def stale_uploads(self, before, limit=100):
+        """Uploads begun before `before` and never finished: their process died."""
+        return list(self.db[EVIDENCE].find({"state": "uploading",
+                                            "started_at": {"$lt": before}}).limit(limit))
+
+    def evidence(self, file_id):
+        return self.db[EVIDENCE].find_one({"_id": file_id})
+
+    def evidence_of(self, report_id):
+        return list(self.db[EVIDENCE].find({"report_id": report_id, "state": "stored"})
+                    .sort("uploaded_at", 1))
+
+    def evidence_to_check(self, limit):
+        """Stored files, those checked longest ago (or never) first."""
+        return list(self.db[EVIDENCE].find({"state": "stored"})
+                    .sort("checked_at", 1).limit(limit))
+
+    def claim_sweep(self, name, now, every):
+        """The sweep `name` is due and this instance runs it (one of many)."""
+        try:
+            self.db.counters.update_one({"_id": name}, {"$setOnInsert": {"next_at": now}},
+                                        upsert=True)
+        except DuplicateKeyError:
+            pass
+        return self.db.counters.update_one(
+            {"_id": name, "next_at": {"$lte": now}},
+            {"$set": {"next_at": now + every}}).modified_count == 1
+
+    def record_failure(self, key, handler, kind, error, now):
+        """A failure a person must look at, listed at GET /admin/failures
+        (the inbox's dead letters) — written once per key."""
+        self.db[inbox.COLLECTION].update_one({"_id": key}, {"$setOnInsert": {
+            "status": "dead", "handler": handler, "event_id": key, "type": kind,
+            "attempts": 0, "last_error": error[:2000], "received_at": now}}, upsert=True)
+
+
+class MissingBytes(Exception):
+    """A stored file's chunks do not add up to it."""
+
+
+class ChunkWriter:
+    """Writes one file into GridFS's default bucket as the GridFS spec lays
+    it out (fs.chunks {files_id, n, data}, then its fs.files document), so
+    any GridFS reader reads it. pymongo's own GridIn keeps up to 48 MB of
+    chunks in memory before it inserts them: a 25 MB file would be held
+    whole. This inserts the chunks of each write at once; the file document
+    comes last, so a file without one is never read, and abort() removes
+    whatever chunks were written."""
+
+    def __init__(self, db, file_id, chunk_size, metadata):
+        self.db, self.file_id, self.chunk_size, self.metadata = db, file_id, chunk_size, metadata
+        self.n = 0
+        self.length = 0
+        self.rest = b""
+
+    def write(self, data):
+        data = self.rest + data
+        whole = len(data) - len(data) % self.chunk_size
+        self._insert([data[i:i + self.chunk_size] for i in range(0, whole, self.chunk_size)])
+        self.rest = data[whole:]
+
+    def close(self):
+        self._insert([self.rest] if self.rest else [])
+        self.rest = b""
+        self.db["fs.files"].insert_one({
+            "_id": self.file_id, "filename": self.file_id, "length": Int64(self.length),
+            "chunkSize": self.chunk_size, "uploadDate": datetime.now(timezone.utc),
+            "metadata": self.metadata})
+
+    def abort(self):
+        self.db["fs.chunks"].delete_many({"files_id": self.file_id})
+
+    def _insert(self, pieces):
+        if pieces:
+            self.db["fs.chunks"].insert_many([
+                {"files_id": self.file_id, "n": self.n + i, "data": Binary(piece)}
+                for i, piece in enumerate(pieces)], ordered=True)
+            self.n += len(pieces)
+            self.length += sum(len(p) for p in pieces)

@@ -211,6 +211,8 @@ class MaterialOut(Schema):
     label = fields.String()
     supplied = fields.Boolean()
     extra = fields.Boolean()
+    # Why an officer found what was handed in not enough (asked again).
+    insufficient = fields.String()
 
 
 class TransferOut(Schema):
@@ -242,6 +244,11 @@ class HistoryOut(Schema):
     to_unit_id = fields.String()
     into_report_id = fields.String()
     day = fields.String()
+    code = fields.String()          # an evidence file's checklist item
+    file_id = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
+    filename = fields.String()
 
 
 class FiledReportOut(Schema):
@@ -319,3 +326,50 @@ class ReportQuery(In):
     # a pattern.
     q = line(64, required=False)
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+# -- evidence files ------------------------------------------------------------
+class UploadedOut(Schema):
+    """The answer to an upload (API.md: file_id, sha256, size, content_type,
+    filename), with its item and scan state."""
+    file_id = fields.String(attribute="_id")
+    sha256 = fields.String()
+    size = fields.Integer()
+    content_type = fields.String()
+    filename = fields.String()
+    code = fields.String()
+    scan = fields.String(attribute="scan.state")
+
+
+class SupersededOut(Schema):
+    at = ShownTime()
+    reason = fields.String()
+    by_role = fields.String()
+
+
+class EvidenceOut(UploadedOut):
+    """An evidence record as the company reads it: no officer ids."""
+    report_id = fields.String()
+    uploaded_at = ShownTime()
+    uploaded_by_role = fields.String(attribute="uploaded_by.role")
+    superseded = fields.Nested(SupersededOut, allow_none=True)
+    integrity = fields.String(attribute="integrity.state")
+
+
+class PoliceEvidenceOut(EvidenceOut):
+    uploaded_by = fields.String(attribute="uploaded_by.subject")
+    uploaded_by_unit = fields.String(attribute="uploaded_by.unit", allow_none=True)
+    scan_detail = fields.String(attribute="scan.detail", allow_none=True)
+
+
+class EvidenceList(Schema):
+    items = fields.List(fields.Nested(PoliceEvidenceOut))
+    next = fields.String(allow_none=True)
+
+
+class CompanyEvidenceList(Schema):
+    items = fields.List(fields.Nested(EvidenceOut))
+    next = fields.String(allow_none=True)
+
+
+EVIDENCE_LISTS = (EvidenceList, CompanyEvidenceList)

@@ -15,6 +15,7 @@ from services.intake import schemas as s
 from services.intake.exports import ReportExportRoutes
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
+from services.intake.files import EvidenceRoutes
 from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language
@@ -30,7 +31,7 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes):
+class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes, EvidenceRoutes):
     name = "intake"
 
     config = Config()
