@@ -8,6 +8,7 @@ duration fail later inside a timer.
 from marshmallow import fields, validate
 
 from services.intake.domain import INCIDENT_TYPES, LANGUAGES
+from shared.auth import ROLES
 from shared.policy import ClockTime, PolicySchema, Seconds, Table, name, one_of, whole
 
 # A checklist item: its code, and its label in each language we tell it in.
@@ -16,6 +17,15 @@ Material = PolicySchema.from_dict({
     "code": fields.String(required=True, validate=name),
     **{lang: fields.String(required=lang == "zh-CN", validate=validate.Length(1, 500))
        for lang in LANGUAGES}}, name="Material")
+
+
+class SigninThrottle(PolicySchema):
+    """Failed sign-ins (services/intake/throttle.py)."""
+    account_failures = whole(1, 1000, required=True)
+    source_failures = whole(1, 100_000, required=True)
+    lockout_seconds = Seconds(required=True)
+    lockout_max_seconds = Seconds(required=True)
+    forget_seconds = Seconds(required=True)
 
 
 class IntakePolicy(PolicySchema):
@@ -32,5 +42,8 @@ class IntakePolicy(PolicySchema):
     common_materials = fields.List(fields.Nested(Material), required=True)
     # An invite (a new account's, or a reset's) sets a password within this time.
     invite_seconds = Seconds(required=True)
+    # The account roles that must sign in with a second factor (TOTP).
+    second_factor_roles = fields.List(fields.String(validate=one_of(ROLES)), required=True)
+    signin_throttle = fields.Nested(SigninThrottle, required=True)
     materials = Table(fields.List(fields.Nested(Material)), keys=one_of(INCIDENT_TYPES),
                       required=True)

@@ -3,6 +3,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from services.intake import audit, throttle
 from shared import aggregate, inbox, outbox
 from shared.mongo import next_number
 
@@ -38,6 +39,8 @@ class Repository:
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
         **inbox.INDEXES,
+        **audit.INDEXES,        # the audit log and sign-in throttling (guard.py)
+        **throttle.INDEXES,
     }
 
     def __init__(self, db):
