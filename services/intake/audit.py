@@ -24,8 +24,8 @@ from shared.mongo import Mongo
 AUDIT = "audit"
 ORDER = [("at", -1), ("_id", -1)]      # newest first; the id breaks ties
 INDEXES: dict[str, list] = {AUDIT: [([("at", -1), ("_id", -1)], {}),
-                   ([("event", 1), ("at", -1), ("_id", -1)], {}),
-                   ([("actor", 1), ("at", -1), ("_id", -1)], {})]}
+                                   ([("event", 1), ("at", -1), ("_id", -1)], {}),
+                                   ([("actor", 1), ("at", -1), ("_id", -1)], {})]}
 MAX_TEXT = 200     # a typed username or a path is kept, but bounded
 
 
