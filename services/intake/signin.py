@@ -225,7 +225,8 @@ class AccountRoutes:
 
     # -- OAuth 2.0 -----------------------------------------------------------
     @api("POST", "/oauth/token", oauth=True,
-         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password or refresh_token")
+         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password (and `otp`, a "
+                 "TOTP or recovery code, for an account with a second factor) or refresh_token")
     def oauth_token(self, call: Call) -> Any:
         request = call.request
         try:
