@@ -16,6 +16,8 @@ break_glass.used.
 Secrets never enter it: no password, code, token or TOTP secret is a
 parameter here; a username someone typed is (it is what was attempted).
 """
+import re
+
 from nameko.extensions import DependencyProvider
 
 from shared import clock, pages
@@ -27,10 +29,13 @@ INDEXES: dict[str, list] = {AUDIT: [([("at", -1), ("_id", -1)], {}),
                                    ([("event", 1), ("at", -1), ("_id", -1)], {}),
                                    ([("actor", 1), ("at", -1), ("_id", -1)], {})]}
 MAX_TEXT = 200     # a typed username or a path is kept, but bounded
+# Whoever reads the log reads what an attacker typed as a username: no
+# control characters (a forged line, a terminal escape) reach them.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 def _short(value):
-    return value[:MAX_TEXT] if isinstance(value, str) else value
+    return CONTROL.sub("?", value[:MAX_TEXT]) if isinstance(value, str) else value
 
 
 def actor_of(principal):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pyotp
 import pytest
 
-from services.intake import second_factor, throttle
+from services.intake import audit, second_factor, throttle
 from shared import auth, remote
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -122,3 +122,9 @@ def test_no_code_updates_or_deletes_an_audit_row():
     methods = {m for _, m in writes}
     assert ("services/intake/audit.py", "insert_one") in writes
     assert methods <= {"insert_one", "find", "find_one", "count_documents"}, writes
+
+
+def test_an_audit_row_keeps_typed_text_bounded_and_free_of_control_characters():
+    assert audit._short("evil\r\nsignin.succeeded\x1b[2J" + "x" * 500) == \
+        "evil??signin.succeeded?[2J" + "x" * 174
+    assert audit._short(3) == 3
