@@ -159,6 +159,7 @@ ZH_CN = {
     "Unprocessable Entity": "无法处理的内容",
     "Internal Server Error": "服务器内部错误",
     "Service Unavailable": "服务不可用",
+    "Too Many Requests": "请求过于频繁",
     "not a valid URL": "不是有效的 URL",
     "must be an https URL": "必须是 https URL",
     "must not carry credentials": "不得包含登录凭据",

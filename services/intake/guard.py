@@ -22,7 +22,7 @@ from services.intake import accounts, audit, second_factor, throttle
 from services.intake import schemas as s
 from services.intake.signin import OAuthError
 from shared import clock, pages, remote
-from shared.errors import Forbidden
+from shared.errors import ApiError, Forbidden
 from shared.http import Call, api
 
 log = logging.getLogger(__name__)
@@ -31,6 +31,11 @@ SECOND_FACTOR_MISSING = "a second factor code is required"
 SECOND_FACTOR_WRONG = "the second factor code is wrong or was used already"
 MUST_ENROL = "this account must enrol a second factor: ask the admin for a new invite"
 LOCKED = "too many failed sign-ins; try again later"
+
+
+class TooManyTries(ApiError):
+    """A lockout holds (a problem, on the routes that are not RFC 6749's)."""
+    status, code = 429, "too_many_requests"
 
 
 class GuardRoutes:
@@ -142,6 +147,10 @@ class GuardRoutes:
         if not account or not account.get("active"):
             raise Forbidden("sign in to change your second factor")
         source = self.source_of(call.request)
+        # The same lockout as the token endpoint's: a stolen access token
+        # may not guess the password here instead.
+        if throttle.locked_for(self.repo.db, throttle.keys(username, source), clock.now()):
+            raise TooManyTries(LOCKED)
         if not accounts.password_matches(account.get("password_hash"), call.body["password"]):
             self.signin_failed(call.request, username, source, "password")
             raise Forbidden("the current password is wrong")

@@ -174,6 +174,14 @@ def test_a_person_re_enrols_and_renews_recovery_codes_with_password_and_code(int
     # No answer but the enrolling one carries the secret.
     assert new["secret"] not in r.text
 
+    # Guessing the password here counts like at the token endpoint, and locks both.
+    for _ in range(5):
+        assert me.post("/accounts/second-factor", {"password": "wrong-wrong-wrong-1",
+                                                   "otp": renewed[1]}).status_code == 403
+    r = me.post("/accounts/second-factor", {"password": PASSWORD, "otp": renewed[1]})
+    assert r.status_code == 429 and r.json()["code"] == "too_many_requests", r.text
+    assert sign_in(url, username, otp=renewed[1]).status_code == 429
+
 
 def locked(r):
     assert r.status_code == 429, r.text
