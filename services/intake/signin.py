@@ -26,6 +26,8 @@ as they are at that moment, with no other service asked.
   /accounts/... included, answers RFC 9457 problems as before. A database
   that does not answer is a 503 problem everywhere, the token endpoints too
   (RFC 6749 names no error for it).
+- The second factor, sign-in throttling and the audit log are guard.py's;
+  the routes here call its hooks (signin_gate, signin_failed, ...).
 """
 import logging
 import uuid
