@@ -14,7 +14,10 @@ key named by the token's `kid` header. A token carries `iss`, `aud`, `sub`,
 its ancestors (`units`), so a supervisor's reach over its subtree needs no
 lookup; for a company, the language it registered (`lang`), which its errors
 are told in when a request names none (shared/language.py). The admin token
-is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time.
+is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time: the
+break-glass way in (the first admin account, emergencies), marked on the
+Principal so that every use is logged and audited (shared/http.py). An admin
+account signs in like anyone (intake) and gets an admin token naming it.
 """
 import base64
 import hashlib
@@ -46,6 +49,9 @@ class Principal:
     units: tuple = field(default_factory=tuple)  # own unit first, then ancestors
     language: str | None = None     # a company's registered language (zh-CN, en)
     account: str | None = None      # the signed-in account's username (`acct`), if any
+    # The operator's FASTTRACK_ADMIN_TOKEN, not an account: every use is
+    # logged (shared/http.py) and, in intake, audited.
+    break_glass: bool = False
 
     @property
     def is_police(self):
@@ -170,7 +176,7 @@ def authenticate(header, admin_token, keys):
         raise Unauthorized("a bearer token is required")
     token = header[len("Bearer "):].strip()
     if admin_token and hmac.compare_digest(token.encode(), admin_token.encode()):
-        return Principal("admin", "admin")
+        return Principal("admin", "admin", break_glass=True)
     try:
         head = jwt.get_unverified_header(token)
     except jwt.PyJWTError:
@@ -189,11 +195,15 @@ def authenticate(header, admin_token, keys):
     except jwt.PyJWTError:
         raise Unauthorized("the token is not valid")
     role = claims.get("role")
-    if role not in ROLES or role == "admin":
+    lang, account = claims.get("lang"), claims.get("acct")
+    if role not in ROLES:
+        raise Unauthorized("the token is not valid")
+    # An admin token is an admin account's sign-in (intake's password grant,
+    # with its second factor): it names that account, and only that.
+    if role == "admin" and (not isinstance(account, str) or account != claims["sub"]):
         raise Unauthorized("the token is not valid")
     if role in POLICE and not claims.get("unit"):
         raise Unauthorized("the token is not valid")
-    lang, account = claims.get("lang"), claims.get("acct")
     return Principal(role, str(claims["sub"]), claims.get("unit"),
                      tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None,
                      account if isinstance(account, str) else None)
@@ -340,7 +350,9 @@ PERMISSIONS = {
     "admin.read_failures": _allow({"admin"}),
     "directory.read": _allow({*POLICE, "admin"}),        # the unit tree, its officers
     "incident_type.list": _allow({*PEOPLE, "admin"}),
-    "account.change_password": _allow(PEOPLE),           # a signed-in person's own
+    "account.change_password": _allow({*PEOPLE, "admin"}),   # a signed-in person's own
+    "account.second_factor": _allow({*PEOPLE, "admin"}),     # its own: (re)enrol, new codes
+    "audit.read": _allow({"admin"}),
     "report.file": _allow(PEOPLE),
     "report.list": _allow(PEOPLE),
     "report.export": _allow({"officer", "supervisor", "admin"}),

@@ -31,7 +31,7 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key, jwks, language, pages, ratelimit
+from shared import auth, idempotency_key, jwks, language, pages, ratelimit, remote
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, TooMany, Unavailable
 from shared.fields import SURROGATE
 
@@ -213,6 +213,19 @@ class JsonHttp(HttpRequestHandler):
     def _rate_limits(self):
         return next(d for d in self.container.dependencies if isinstance(d, ratelimit.RateLimits))
 
+    def _break_glass_used(self, request):
+        """The operator's admin token was used: logged here (never the token),
+        and told to any dependency that keeps an audit log (intake's
+        services/intake/audit.py). Before the role check: a refused use counts
+        too. A witness that cannot record refuses the request (its error)."""
+        source = remote.source(request, self.container.config)
+        log.warning("break-glass admin token used: %s %s from %s", request.method,
+                    request.path, source)
+        for dependency in self.container.dependencies:
+            witness = getattr(dependency, "break_glass_used", None)
+            if witness is not None:
+                witness(request, source)
+
     def get_entrypoint_parameters(self, request):
         config = self.container.config
         who = auth.ANONYMOUS
@@ -220,6 +233,8 @@ class JsonHttp(HttpRequestHandler):
             who = auth.authenticate(request.headers.get("Authorization"),
                                     config.get("ADMIN_TOKEN"), self._token_keys())
             request.who = who   # an error's answer speaks its language
+            if who.break_glass:
+                self._break_glass_used(request)
             auth.require(who, self.action)
         if self.limit:  # before the body is read: a flood costs one counter write
             self._rate_limits().check(self.limit, who, request)

@@ -137,6 +137,14 @@ ZH_CN = {
     "the username or password is wrong": "用户名或密码不正确",
     "this account is deactivated": "该账户已停用",
     "the refresh token is not valid": "刷新令牌无效",
+    # the second factor, throttling (services/intake/guard.py)
+    "a second factor code is required": "需要输入第二重验证码",
+    "the second factor code is wrong or was used already": "第二重验证码不正确或已被使用",
+    "this account must enrol a second factor: ask the admin for a new invite":
+        "该账户须先绑定第二重验证：请向管理员申请新的邀请码",
+    "too many failed sign-ins; try again later": "登录失败次数过多，请稍后再试",
+    "sign in to change your second factor": "请先登录再更改第二重验证",
+    "enrol a second factor first": "请先绑定第二重验证",
 
     # -- case supervision --
     "no such case": "案件不存在",
@@ -177,6 +185,7 @@ ZH_CN = {
     "Unprocessable Entity": "无法处理的内容",
     "Internal Server Error": "服务器内部错误",
     "Service Unavailable": "服务不可用",
+    "Too Many Requests": "请求过于频繁",
     "not a valid URL": "不是有效的 URL",
     "must be an https URL": "必须是 https URL",
     "must not carry credentials": "不得包含登录凭据",

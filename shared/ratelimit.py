@@ -20,6 +20,7 @@ from typing import Any
 from marshmallow import fields
 from nameko.extensions import DependencyProvider
 
+from shared import remote
 from shared.errors import TooMany
 from shared.mongo import Mongo
 from shared.policy import (PolicyError, PolicySchema, Table, dotted_name, load_policy,
@@ -39,23 +40,6 @@ class LimitsPolicy(PolicySchema):
     limits = Table(fields.Nested(Limit), keys=dotted_name, required=True)
 
 
-def source_address(request, trusted_proxies):
-    """The client's address: the peer's, or — when the peer is our own front
-    door — the last address it appended to X-Forwarded-For."""
-    peer = request.remote_addr or ""
-    if peer in trusted_proxies:
-        forwarded = request.headers.get("X-Forwarded-For", "")
-        hops = [hop.strip() for hop in forwarded.split(",") if hop.strip()]
-        if hops:
-            return hops[-1][:64]
-    return peer
-
-
-def trusted_proxies(config):
-    return {a.strip() for a in str(config.get("TRUSTED_PROXIES") or "127.0.0.1,::1").split(",")
-            if a.strip()}
-
-
 class RateLimits(DependencyProvider):
     """The counters, for shared/http.py's routes that name a limit."""
 
@@ -63,12 +47,12 @@ class RateLimits(DependencyProvider):
         self.policy: dict = {}
         self.db: Any = None
         self.cleaned: dict = {}
-        self.proxies: set = set()
+        self.proxies: tuple = ()
 
     def setup(self):
         config = self.container.config
         self.policy = load_policy(config, "limits", LimitsPolicy())["limits"]
-        self.proxies = trusted_proxies(config)
+        self.proxies = remote.trusted_networks(config.get("TRUSTED_PROXIES"))
         # A route naming a limit the file lacks stops the service at start,
         # not its first caller with a 500.
         named = {str(e.limit) for e in self.container.entrypoints if getattr(e, "limit", None)}
@@ -99,7 +83,9 @@ class RateLimits(DependencyProvider):
         if rule.get("per_principal") and who.subject:
             keys.append(("principal", who.subject, rule["per_principal"]))
         if rule.get("per_source"):
-            keys.append(("source", source_address(request, self.proxies), rule["per_source"]))
+            source = remote.source_address(request.remote_addr,
+                                           request.headers.get("X-Forwarded-For"), self.proxies)
+            keys.append(("source", source, rule["per_source"]))
         for kind, key, allowed in keys:
             counter = f"{limit}|{kind}|{key}|{window}"
             self.db[COUNTERS].update_one(

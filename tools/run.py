@@ -49,6 +49,19 @@ DEMO_COMPANY = {
 }
 
 
+# The demo's people and their passwords: DEMO ONLY, printed by `make run` so
+# the system can be tried on this machine. The admin and the supervisor sign
+# in with a second factor (policy), whose TOTP secret is printed as well.
+DEMO_ADMIN = "admin-demo"
+DEMO_PEOPLE = [
+    (DEMO_ADMIN, "admin", "demo-granite-falcon-27"),
+    ("officer-li", "officer", "demo-harbour-lantern-41"),
+    ("officer-wang", "officer", "demo-maple-quartz-58"),
+    ("supervisor-zhao", "supervisor", "demo-violet-anchor-93"),
+    (DEMO_COMPANY["credit_code"], "company owner", "demo-river-cedar-64"),
+]
+
+
 def post(url, body, token):
     req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST",
                                  headers={"Content-Type": "application/json",
@@ -75,6 +88,52 @@ def seed(intake_url, admin_token):
     return tokens
 
 
+def demo_people(stack, admin_token):
+    """Give each demo person a password (and, where policy asks, a second
+    factor) once; kept under var/ with the TOTP secrets, which intake shows
+    only once. The admin account is made with the break-glass token."""
+    path = os.path.join(stack.var, "demo-people.json")
+    people = {}
+    if os.path.exists(path):
+        with open(path) as f:
+            people = json.load(f)
+    url = stack.service_url("intake")
+    for username, role, password in DEMO_PEOPLE:
+        if username in people:
+            continue
+        status, body = 0, {}
+        if role == "admin":
+            status, body = post(f"{url}/admin/admins", {"username": username}, admin_token)
+        if status != 201:   # an existing account: a new invite (a reset)
+            status, body = post(f"{url}/admin/accounts/{username}/invite", {}, admin_token)
+        if status != 201:
+            print(f"  (could not invite demo account {username}: {status} {body})")
+            continue
+        status, body = post(f"{url}/accounts/password",
+                            {"invite": body["invite"], "password": password}, admin_token)
+        if status != 200:
+            print(f"  (could not set the password of {username}: {status} {body})")
+            continue
+        factor = body.get("second_factor") or {}
+        people[username] = {"role": role, "password": password,
+                            "totp_secret": factor.get("secret")}
+        with open(path, "w") as f:
+            json.dump(people, f, indent=1)
+    return people
+
+
+def print_people(people, intake_url):
+    print("\ndemo people — DEMO ONLY: these passwords and TOTP secrets are printed so "
+          "the demo can be tried on this machine; never use them anywhere else:")
+    for username, p in people.items():
+        totp = f"  TOTP secret {p['totp_secret']}" if p.get("totp_secret") else ""
+        print(f"  {username:19} {p['role']:14} password {p['password']}{totp}")
+    print("sign in (add -d otp=<code> for those with a TOTP secret; a code now:\n"
+          "  .venv/bin/python -c \"import pyotp; print(pyotp.TOTP('<secret>').now())\"):")
+    print(f"  curl -s -X POST {intake_url}/oauth/token -d grant_type=password "
+          f"-d username=officer-li -d password={people.get('officer-li', {}).get('password')}")
+
+
 def _interrupt(*_):
     raise KeyboardInterrupt
 
@@ -99,9 +158,14 @@ def demo_tokens(stack, admin_token):
             {"DB_PREFIX": stack.env.get("FASTTRACK_DB_PREFIX")}, "intake")])
     finally:
         client.close()
-    return {who: auth.issue_token(signing_key, c["role"], c["sub"], c.get("unit"),
-                                  c.get("units") or ())
-            for who, c in principals.items()}
+    tokens = {who: auth.issue_token(signing_key, c["role"], c["sub"], c.get("unit"),
+                                    c.get("units") or (),
+                                    account=c["sub"] if c["role"] != "company" else None)
+              for who, c in principals.items()}
+    # The demo admin account's token: an admin without the break-glass token.
+    tokens[DEMO_ADMIN] = auth.issue_token(signing_key, "admin", DEMO_ADMIN,
+                                          account=DEMO_ADMIN)
+    return tokens
 
 
 def main():
@@ -119,6 +183,7 @@ def main():
             print(f"starting {name} ...", flush=True)
             stack.start_service(name)
         tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
+        people = demo_people(stack, env["FASTTRACK_ADMIN_TOKEN"])
         print("\nFastTrack is running.")
         for name in SERVICES:
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
@@ -127,10 +192,12 @@ def main():
         if env["FASTTRACK_WEBHOOK_ALLOW_PRIVATE"] == "1":
             print("  webhooks may target loopback and private addresses (demo only); "
                   "FASTTRACK_WEBHOOK_ALLOW_PRIVATE=0 make run turns that off")
-        print(f"\nadmin token: {env['FASTTRACK_ADMIN_TOKEN']}")
+        print(f"\nbreak-glass admin token (FASTTRACK_ADMIN_TOKEN; every use is audited): "
+              f"{env['FASTTRACK_ADMIN_TOKEN']}")
         print("demo tokens (demo only; tokens are signed by intake's key):")
         for who, token in tokens.items():
-            print(f"  {who:17} {token}")
+            print(f"  {who:19} {token}")
+        print_people(people, stack.service_url("intake"))
         print("\nCtrl-C stops everything.", flush=True)
         while True:
             for name, proc in stack.services.items():

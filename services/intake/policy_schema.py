@@ -8,6 +8,7 @@ duration fail later inside a timer.
 from marshmallow import fields, validate
 
 from services.intake.domain import INCIDENT_TYPES, LANGUAGES
+from shared.auth import ROLES
 from shared.policy import ClockTime, PolicySchema, Seconds, Table, name, one_of, whole
 
 # A checklist item: its code, and its label in each language we tell it in.
@@ -26,6 +27,15 @@ Evidence = PolicySchema.from_dict({
     "max_files_per_item": whole(1, 1000, required=True)}, name="Evidence")
 
 
+class SigninThrottle(PolicySchema):
+    """Failed sign-ins (services/intake/throttle.py)."""
+    account_failures = whole(1, 1000, required=True)
+    source_failures = whole(1, 100_000, required=True)
+    lockout_seconds = Seconds(required=True)
+    lockout_max_seconds = Seconds(required=True)
+    forget_seconds = Seconds(required=True)
+
+
 class IntakePolicy(PolicySchema):
     version = whole(1, required=True)
     ack_seconds = Seconds(required=True)
@@ -41,5 +51,8 @@ class IntakePolicy(PolicySchema):
     # An invite (a new account's, or a reset's) sets a password within this time.
     invite_seconds = Seconds(required=True)
     evidence = fields.Nested(Evidence, required=True)
+    # The account roles that must sign in with a second factor (TOTP).
+    second_factor_roles = fields.List(fields.String(validate=one_of(ROLES)), required=True)
+    signin_throttle = fields.Nested(SigninThrottle, required=True)
     materials = Table(fields.List(fields.Nested(Material)), keys=one_of(INCIDENT_TYPES),
                       required=True)

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from bson import Binary, Int64
 from pymongo.errors import DuplicateKeyError
 
+from services.intake import audit, throttle
 from shared import aggregate, inbox, outbox
 from shared.mongo import next_number
 
@@ -49,6 +50,8 @@ class Repository:
         EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
                    ([("state", 1), ("checked_at", 1)], {})],
         **inbox.INDEXES,
+        **audit.INDEXES,        # the audit log and sign-in throttling (guard.py)
+        **throttle.INDEXES,
     }
 
     def __init__(self, db):

@@ -4,6 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates
 
 from services.intake import domain, organisation
+from shared.pages import PageQuery
 from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
 
 # Clocks differ a little between a company's machine and ours.
@@ -139,11 +140,55 @@ class PasswordChangeIn(In):
     new = fields.String(required=True, validate=validate.Length(max=1000))
 
 
+class SecondFactorOut(Schema):
+    """A new second factor, shown once (services/intake/second_factor.py)."""
+    secret = fields.String()                    # base32, for typing into an app
+    otpauth_uri = fields.String()               # the same as a QR code's content
+    recovery_codes = fields.List(fields.String())
+
+
 class AccountOut(Schema):
     username = fields.String(attribute="_id")
     role = fields.String()
     company_role = fields.String()
     password_set_at = ShownTime()
+    # Only in the answer that enrolled it, when the role requires one.
+    second_factor = fields.Nested(SecondFactorOut)
+
+
+class AdminIn(In):
+    username = fields.String(required=True, validate=validate.Regexp(USERNAME_RE))
+
+
+class SecondFactorIn(In):
+    """Proof it is the person: the password, and the current factor's code
+    (or a recovery code) when there is one."""
+    password = fields.String(required=True, validate=validate.Length(max=1000))
+    otp = fields.String(validate=validate.Length(1, 64))
+
+
+class RecoveryCodesOut(Schema):
+    recovery_codes = fields.List(fields.String())
+
+
+class AuditQuery(PageQuery):
+    event = fields.String(validate=validate.Length(1, 64))
+    actor = fields.String(validate=validate.Length(1, 200))
+
+
+class AuditOut(Schema):
+    audit_id = fields.String(attribute="_id")
+    at = ShownTime()
+    event = fields.String()
+    actor = fields.String()
+    source = fields.String()
+    subject = fields.String(allow_none=True)
+    detail = fields.Dict(keys=fields.String())
+
+
+class AuditPage(Schema):
+    items = fields.List(fields.Nested(AuditOut))
+    next = fields.String(allow_none=True)
 
 
 class RotatedOut(Schema):

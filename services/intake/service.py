@@ -16,6 +16,8 @@ from services.intake.exports import ReportExportRoutes
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
 from services.intake.files import EvidenceRoutes
+from services.intake.audit import BreakGlassWitness
+from services.intake.guard import GuardRoutes
 from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language
@@ -31,7 +33,8 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes, EvidenceRoutes):
+class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, ReportExportRoutes,
+                    EvidenceRoutes):
     name = "intake"
 
     config = Config()
@@ -40,6 +43,8 @@ class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes, EvidenceRout
     policy = Policy("intake", IntakePolicy())
     # The issuer's private keys (signing_keys.py): intake alone signs tokens.
     token_keys = SigningKeys()
+    # Audits every use of the operator's break-glass admin token (audit.py).
+    break_glass = BreakGlassWitness()
 
     # -- token keys ----------------------------------------------------------
     @api("GET", "/.well-known/jwks.json")
@@ -89,7 +94,7 @@ class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes, EvidenceRout
         token = auth.issue_token(self.token_keys.signing_key(), doc["role"], doc["_id"],
                                  unit["_id"], unit["path"], ttl_days=self._ttl())
         # The officer's account (username: the officer id), to set a password with.
-        account = self.new_account(doc["_id"], doc["role"], doc["_id"])
+        account = self.new_account(doc["_id"], doc["role"], doc["_id"], by=call)
         return dict(doc, token=token, username=account["_id"], invite=account["invite"],
                     invite_expires_at=account["invite_expires_at"])
 
@@ -114,7 +119,7 @@ class IntakeService(ServiceBase, AccountRoutes, ReportExportRoutes, EvidenceRout
         self.relay.flush(COMPANIES, doc["_id"])
         token = auth.issue_token(self.token_keys.signing_key(), "company", doc["_id"],
                                  ttl_days=self._ttl(), lang=doc["language"])
-        account = self.new_account(username, "company", doc["_id"], "owner")
+        account = self.new_account(username, "company", doc["_id"], "owner", by=call)
         return dict(doc, token=token, username=username, invite=account["invite"],
                     invite_expires_at=account["invite_expires_at"])
 

@@ -26,6 +26,8 @@ as they are at that moment, with no other service asked.
   /accounts/... included, answers RFC 9457 problems as before. A database
   that does not answer is a 503 problem everywhere, the token endpoints too
   (RFC 6749 names no error for it).
+- The second factor, sign-in throttling and the audit log are guard.py's;
+  the routes here call its hooks (signin_gate, signin_failed, ...).
 """
 import logging
 import uuid
@@ -53,9 +55,11 @@ WRONG = "the username or password is wrong"
 class OAuthError(Exception):
     """An error of the token endpoints, in RFC 6749's own shape (§5.2)."""
 
-    def __init__(self, error, description, status=400):
+    def __init__(self, error, description, status=400, extra=None, headers=None):
         super().__init__(description)
         self.error, self.description, self.status = error, description, status
+        # More members (`mfa_required`, `retry_after`) and headers (Retry-After): guard.py.
+        self.extra, self.headers = extra or {}, headers or {}
 
 
 def oauth_response(status, data, request=None):
@@ -73,8 +77,9 @@ def oauth_response(status, data, request=None):
 def oauth_error(exc, request):
     lang = language.chosen(request.headers.get("Accept-Language"))
     response = oauth_response(exc.status, {
-        "error": exc.error, "error_description": language.say(exc.description, lang)},
-        request)
+        "error": exc.error, "error_description": language.say(exc.description, lang),
+        **exc.extra}, request)
+    response.headers.update(exc.headers)
     if exc.status == 401:
         response.headers["WWW-Authenticate"] = 'Basic realm="fasttrack"'
     return response
@@ -117,11 +122,20 @@ class AccountRoutes:
     policy: Any
     config: Any
     token_keys: Any
+    # guard.py's hooks: the audit log, throttling, the second factor.
+    audit: Any
+    audit_call: Any
+    source_of: Any
+    signin_gate: Any
+    signin_failed: Any
+    signin_succeeded: Any
+    second_factor_check: Any
+    enrol_on_invite: Any
 
     # -- invites (admin) ---------------------------------------------------
-    def new_account(self, username, role, subject, company_role=None):
+    def new_account(self, username, role, subject, company_role=None, by=None):
         """An account with no password yet, and its invite; Conflict if the
-        username is taken."""
+        username is taken. `by`: the admin's Call, for the audit log."""
         now = clock.now()
         doc = {"_id": username, "role": role, "subject": subject, "active": True,
                "password_hash": None, "password_set_at": None, "created_at": now}
@@ -129,13 +143,15 @@ class AccountRoutes:
             doc["company_role"] = company_role
         if not self.repo.insert("accounts", doc):
             raise Conflict("an account with this username exists")
-        return dict(doc, **self.invite(username))
+        return dict(doc, **self.invite(username, by, role))
 
-    def invite(self, username):
+    def invite(self, username, by=None, role=None):
         now = clock.now()
         code = accounts.new_secret()
         expires_at = now + timedelta(seconds=self.policy["invite_seconds"])
         self.repo.add_invite(username, accounts.digest(code), now, expires_at)
+        if by is not None:
+            self.audit_call(by, "invite.created", username, role=role)
         return {"invite": code, "invite_expires_at": expires_at}
 
     @api("POST", "/admin/companies/<company_id>/users", action="admin.manage",
@@ -146,7 +162,7 @@ class AccountRoutes:
         if self.repo.get(COMPANIES, company_id) is None:
             raise NotFound("no such company")
         return self.new_account(call.body["username"], "company", company_id,
-                                call.body["role"])
+                                call.body["role"], by=call)
 
     @api("POST", "/admin/accounts/<username>/invite", action="admin.manage",
          answer=s.InviteOut, status=201)
@@ -156,7 +172,7 @@ class AccountRoutes:
         account = self.repo.account(username)
         if account is None:
             raise NotFound("no such account")
-        return dict(account, **self.invite(username))
+        return dict(account, **self.invite(username, call, account["role"]))
 
     # -- passwords (the person) ----------------------------------------------
     @api("POST", "/accounts/password", body=s.PasswordIn, answer=s.AccountOut)
@@ -177,7 +193,11 @@ class AccountRoutes:
         # A reset: whoever held the old password's sessions holds them no more.
         self.repo.revoke_sessions(account["_id"], now)
         log.info("password set from an invite for account %s", account["_id"])
-        return self.repo.account(account["_id"])
+        self.audit(call.request, "password.set", account["_id"], account["_id"])
+        # A role that must have a second factor enrols it now, shown once.
+        factor = self.enrol_on_invite(call.request, account)
+        answer = self.repo.account(account["_id"])
+        return dict(answer, second_factor=factor) if factor else answer
 
     @api("POST", "/accounts/password/change", action="account.change_password",
          body=s.PasswordChangeIn, answer=s.AccountOut)
@@ -196,6 +216,7 @@ class AccountRoutes:
             raise Conflict("it changed meanwhile; read it again")
         self.repo.revoke_sessions(username, now)
         log.info("password changed for account %s", username)
+        self.audit_call(call, "password.changed", username)
         return self.repo.account(username)
 
     @staticmethod
@@ -206,7 +227,8 @@ class AccountRoutes:
 
     # -- OAuth 2.0 -----------------------------------------------------------
     @api("POST", "/oauth/token", oauth=True,
-         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password or refresh_token")
+         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password (and `otp`, a "
+                 "TOTP or recovery code, for an account with a second factor) or refresh_token")
     def oauth_token(self, call: Call) -> Any:
         request = call.request
         try:
@@ -216,10 +238,10 @@ class AccountRoutes:
                 raise OAuthError("invalid_request", "a required parameter is missing")
             if grant == "password":
                 username, password = required(form, "username", "password")
-                answer = self._password_grant(username, password)
+                answer = self._password_grant(request, username, password, form.get("otp"))
             elif grant == "refresh_token":
                 (token,) = required(form, "refresh_token")
-                answer = self._refresh_grant(token)
+                answer = self._refresh_grant(request, token)
             else:
                 raise OAuthError("unsupported_grant_type", "this grant type is not supported")
         except OAuthError as exc:
@@ -239,22 +261,31 @@ class AccountRoutes:
         found = self.repo.refresh_token(accounts.digest(token))
         if found is not None:
             self.repo.revoke_family(found["family"], clock.now())
+            self.audit(request, "token.revoked", found["username"], found["username"])
         return oauth_response(200, {})
 
-    def _password_grant(self, username, password):
+    def _password_grant(self, request, username, password, otp):
+        source = self.source_of(request)
+        self.signin_gate(request, username, source)     # 429 during a lockout (guard.py)
         account = self.repo.account(username)
-        # The hash is verified even when there is no account: the same time.
+        # The hash is verified even when there is no account, and a failure is
+        # counted and audited the same way: the same time, the same answer.
         if not accounts.password_matches((account or {}).get("password_hash"), password):
             log.info("sign-in refused: wrong username or password")
+            self.signin_failed(request, username, source, "password")
             raise OAuthError("invalid_grant", WRONG)
         if not account.get("active"):
+            self.signin_failed(request, username, source, "deactivated")
             raise OAuthError("invalid_grant", "this account is deactivated")
+        factor = self.second_factor_check(request, account, otp, source)
         if accounts.needs_rehash(account["password_hash"]):
             self.repo.set_password(username, accounts.hash_password(password), clock.now(),
                                    old_hash=account["password_hash"])
-        return self._tokens(account, uuid.uuid4().hex)
+        answer = self._tokens(account, uuid.uuid4().hex)
+        self.signin_succeeded(request, account, source, factor)
+        return answer
 
-    def _refresh_grant(self, token):
+    def _refresh_grant(self, request, token):
         now = clock.now()
         token_digest = accounts.digest(token)
         used = self.repo.use_refresh_token(token_digest, now)
@@ -266,6 +297,8 @@ class AccountRoutes:
                 revoked = self.repo.revoke_family(found["family"], now)
                 log.warning("refresh token reused for account %s: family %s revoked "
                             "(%d live tokens)", found["username"], found["family"], revoked)
+                self.audit(request, "refresh.reused", found["username"], found["username"],
+                           family=found["family"], revoked=revoked)
             raise OAuthError("invalid_grant", "the refresh token is not valid")
         account = self.repo.account(used["username"])
         if account is None or not account.get("active"):
@@ -284,7 +317,9 @@ class AccountRoutes:
         ttl = self._access_ttl()
         key = self.token_keys.signing_key()
         subject, username = account["subject"], account["_id"]
-        if account["role"] == "company":
+        if account["role"] == "admin":
+            access = auth.issue_token(key, "admin", username, ttl=ttl, account=username)
+        elif account["role"] == "company":
             company = self.repo.get(COMPANIES, subject)
             if company is None:
                 raise OAuthError("invalid_grant", "this account is deactivated")

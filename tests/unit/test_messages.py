@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[2]
 # the text they are given (`must` in case routes, `if_changed` a Conflict).
 RAISERS = {"ApiError", "BadRequest", "Unauthorized", "Forbidden", "NotFound", "Conflict",
            "TooLarge", "Invalid", "Unavailable", "RuleError", "ValidationError",
-           "must", "if_changed"}
+           "must", "if_changed", "OAuthError"}
 # The policy files' checks speak to the operator, in the log, when a service
 # starts; no caller ever sees them.
 OPERATOR_ONLY = {"shared/policy.py", *(str(p.relative_to(ROOT))
@@ -74,7 +74,7 @@ def raised_messages():
                 name = getattr(func, "id", None) or getattr(func, "attr", None)
                 if name not in RAISERS:
                     continue
-                if name == "must":
+                if name in ("must", "OAuthError"):     # (error code, description)
                     args = node.args[1:2]
                 elif name == "ValidationError":     # its second argument is a field name
                     args = node.args[:1]
