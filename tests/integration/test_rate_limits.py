@@ -61,14 +61,15 @@ def test_every_instance_counts_against_the_same_limit(running, tmp_path):
 def test_an_address_behind_the_front_door_is_counted_on_its_own(running, tmp_path):
     by_address = {"version": 1, "limits": dict(TIGHT["limits"], **{
         "report.file": {"window_seconds": 3600, "per_source": 2}})}
-    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, by_address))
+    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, by_address),
+                  TRUSTED_PROXIES="127.0.0.1")
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
 
     def file_from(address):
         return requests.post(running.urls["intake"] + "/reports", json=report_body(),
                              timeout=15, headers={"Authorization": f"Bearer {org.company_token}",
                                                   "X-Forwarded-For": address}).status_code
-    # Loopback is the trusted front door: the address it forwards is the client.
+    # Loopback is the trusted front door here: the address it forwards is the client.
     assert [file_from("203.0.113.7") for _ in range(3)] == [201, 201, 429]
     assert file_from("198.51.100.2") == 201
     # A forged hop before the proxy's own does not buy a new allowance.
