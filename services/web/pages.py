@@ -191,6 +191,7 @@ class Page:
         html = env.get_template(template).render(
             page=self, _=self.t, lang=self.lang, user=self.user, flash=flash,
             csrf=self.session["csrf"] if self.session else "", now=self.now,
+            word=lambda kind, code: texts.word(kind, code, self.lang),
             path=self.request.full_path.rstrip("?"), **values)
         return Response(html, status=status, mimetype="text/html")
 

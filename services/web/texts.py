@@ -195,3 +195,40 @@ ZH = {
     "{m} min": "{m} 分钟",
     "{span} left": "剩余 {span}",
 }
+
+# The API's own words (codes) as people read them: (English, Simplified Chinese).
+WORDS = {
+    "deadline": {"first_action": ("First action", "首次行动"),
+                 "first_progress": ("First progress report", "首次进展告知"),
+                 "conclusion": ("Conclusion", "办结")},
+    "priority": {"normal": ("Normal", "一般"), "high": ("High", "较高"),
+                 "urgent": ("Urgent", "紧急")},
+    "level": {"unit": ("Unit", "本单位督办"), "district": ("District", "区级督办"),
+              "city": ("City", "市级督办")},
+    "action": {"receive": ("Received", "接报登记"), "acknowledge": ("Receipt confirmed", "确认接报"),
+               "accept": ("Accepted", "受理"), "transfer": ("Transfer offered", "提出移交"),
+               "transfer_accept": ("Transfer accepted", "接收移交"),
+               "transfer_decline": ("Transfer declined", "拒绝移交"), "merge": ("Merged", "合并"),
+               "supply_materials": ("Materials handed in", "提交材料"),
+               "request_extra_materials": ("More materials asked", "补充材料要求"),
+               "ack_overdue": ("Confirmation overdue", "确认接报逾期"),
+               "same_day_missed": ("Same-day check missed", "当日核查逾期"),
+               "open": ("Case opened", "立案"), "progress": ("Progress", "登记进展"),
+               "conclude": ("Concluded", "办结"), "close": ("Signed off", "销案"),
+               "reopen": ("Reopened", "重新办理"), "escalate": ("Escalated", "升级督办"),
+               "set_deadline": ("Deadline set", "设定期限"),
+               "deadline_warning": ("Deadline near", "期限预警"),
+               "deadline_missed": ("Deadline missed", "期限逾期"),
+               "pause": ("Paused", "中止"), "resume": ("Resumed", "恢复"),
+               "reassign_lead": ("Lead changed", "更换主办"),
+               "add_member": ("Team member added", "增加办案人员"),
+               "rate": ("Rated", "企业评价")},
+}
+
+
+def word(kind: str, code, lang: str) -> str:
+    """An API code in the reader's language; an unknown one as it is."""
+    pair = WORDS.get(kind, {}).get(code)
+    if pair is None:
+        return "" if code is None else str(code)
+    return pair[1] if lang == "zh-CN" else pair[0]
