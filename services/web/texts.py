@@ -139,6 +139,8 @@ ZH = {
     "Tell the company?": "是否告知企业？",
     "Tell us what happened. The unit that first receives your report owns it: it cannot turn you away, and it tells you every step.": "请说明发生了什么。首先接到报案的单位负责到底：不会推诿，并告知您每一步进展。",
     "The case is concluded.": "案件已办结。",
+    "The company": "报案企业",
+    "The system": "系统",
     "The money is still moving now": "资金仍在转移中",
     "The money is still moving: ask the banks to stop the payment now.": "资金仍在转移：请立即通知银行紧急止付。",
     "The other unit must agree. Until it accepts, the report stays yours and its clocks keep running.": "需对方单位同意。对方接收前，报案仍由本单位负责，各项期限继续计算。",

@@ -91,6 +91,12 @@ def test_forged_or_cross_site_posts_are_refused_and_change_nothing(door, browser
         page = watch(ctx.new_page())
         sign_in(page, door.url, people.company, PASSWORD)
         page.goto(door.url + "/business/reports/new")
+        # The session cookie: HttpOnly, SameSite=Lax (Secure only off loopback);
+        # no token of the APIs anywhere the browser can see.
+        (cookie,) = [c for c in ctx.cookies() if c["name"] == "ft_session"]
+        assert cookie["httpOnly"] and cookie["sameSite"] == "Lax" and not cookie["secure"]
+        assert all("eyJ" not in c["value"] for c in ctx.cookies())
+        assert "eyJ" not in page.content()
         token = page.locator("input[name=csrf_token]").first.get_attribute("value")
         form = {"incident_type": "fraud", "summary": "伪造请求", "description": "x",
                 "occurred_at": "2026-11-27T10:00", "location": "x", "estimated_loss": "100"}
