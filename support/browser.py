@@ -10,7 +10,7 @@ CHROMIUM = "/usr/bin/chromium"
 # closed machine refuses; the sandbox needs user namespaces we may not have.
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run",
-        "--disable-quic"]
+        "--disable-quic", "--lang=zh-CN"]
 AXE = os.path.join(ROOT, "services", "web", "node_modules", "axe-core", "axe.min.js")
 SHOTS = os.path.join(ROOT, "var", "screenshots")
 WIDTHS = (390, 1280)   # a phone, a desktop
