@@ -4,6 +4,7 @@ of a journey is checked with axe-core, at a phone's and a desktop's width,
 for CSP violations, and photographed into var/screenshots/."""
 import re
 
+import requests
 from playwright.sync_api import expect
 
 from support.browser import check_page, new_context, sign_in, watch
@@ -169,3 +170,35 @@ def test_not_theirs_is_a_404_page_an_expired_session_signs_in_and_comes_back(doo
         expect(page.locator("#f-username")).to_have_value(people.officer)
     finally:
         ctx.close()
+
+
+def test_the_front_door_serves_the_apis_under_one_origin(door):
+    people = door.people()
+    auth = {"Authorization": f"Bearer {people.company_token}"}
+    # The path after the prefix is the service's own route.
+    for prefix in ("/api/intake", "/api/cases", "/api/notify"):
+        r = requests.get(door.url + prefix + "/health", timeout=10)
+        assert r.status_code == 200, prefix
+        assert r.headers["X-Content-Type-Options"] == "nosniff"
+        assert r.headers["X-Frame-Options"] == "DENY"
+        assert "nginx/" not in r.headers.get("Server", "")   # no version told
+    assert requests.get(door.url + "/api/intake/incident-types", headers=auth,
+                        timeout=10).json()["items"]
+    assert requests.get(door.url + "/api/cases/cases", headers=auth,
+                        timeout=10).json()["items"] == []
+    # Operators' read-outs stay on the services' own ports.
+    assert requests.get(door.url + "/api/intake/metrics", timeout=10).status_code == 404
+    # Pages and assets compressed; assets cached by their content's hash.
+    css = requests.get(door.url + "/signin", timeout=10).text.split('href="/static/app.css')[1]
+    asset = requests.get(door.url + "/static/app.css" + css.split('"')[0],
+                         headers={"Accept-Encoding": "gzip"}, timeout=10)
+    assert asset.headers["Content-Encoding"] == "gzip"
+    assert "immutable" in asset.headers["Cache-Control"]
+    page = requests.get(door.url + "/signin", timeout=10)
+    assert "unsafe-inline" not in page.headers["Content-Security-Policy"]
+    assert "unsafe-eval" not in page.headers["Content-Security-Policy"]
+    assert "<script>" not in page.text and "style=" not in page.text
+    # A body above the door's limit never reaches a service.
+    big = requests.post(door.url + "/api/intake/reports", data=b"x" * (21 * 1024 * 1024),
+                        headers=auth, timeout=30)
+    assert big.status_code == 413
