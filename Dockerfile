@@ -1,4 +1,10 @@
-# One image for the three services; compose picks the service by command.
+# One image for the services and the web app; compose picks one by command.
+# The web app's browser assets come from the npm registry, as package-lock.json says.
+FROM node:20-slim AS assets
+WORKDIR /assets
+COPY services/web/package.json services/web/package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+
 FROM python:3.11-slim
 WORKDIR /app
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
@@ -8,6 +14,7 @@ COPY services ./services
 COPY tools ./tools
 COPY policy ./policy
 COPY config.yml ./
+COPY --from=assets /assets/node_modules ./services/web/node_modules
 RUN pip install --no-cache-dir -e . && useradd --system fasttrack
 USER fasttrack
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \

@@ -7,14 +7,18 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
+# The web app's browser assets (htmx; axe-core for the tests), from the npm
+# registry into services/web/node_modules, exactly as package-lock.json says.
+ASSETS := services/web/node_modules/.installed-$(shell cat services/web/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit chaos bench deps broker compose-check clean
+.PHONY: run test unit chaos bench deps system broker compose-check clean
 
 run: deps
 	$(BIN)/python -m tools.run
 
 # The type check first (pyproject.toml [tool.mypy]: shared/ and services/,
 # zero errors), then the whole suite.
+test: WITH_BROWSER := 1
 test: deps
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
@@ -41,20 +45,34 @@ endif
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
-deps: $(STAMP) broker
+deps: $(STAMP) system $(ASSETS)
+
+$(ASSETS): services/web/package.json services/web/package-lock.json
+	cd services/web && npm ci --no-audit --no-fund --ignore-scripts --registry=https://registry.npmjs.org/
+	rm -f services/web/node_modules/.installed-* && touch $@
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --disable-pip-version-check -e '.[embedded,test]'
 	rm -f $(VENV)/.installed-* && touch $@
 
-# Debian's RabbitMQ, installed once when missing (apt lists fetched first:
-# a fresh machine has none). Not needed when AMQP_URI names a broker.
-broker:
-ifeq ($(AMQP_URI),)
-	@test -x $(RABBIT) || { $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq rabbitmq-server; }
-endif
+# Debian's packages, installed once when missing, with one `apt-get update`
+# first (a fresh machine has no lists): RabbitMQ (not needed when AMQP_URI
+# names a broker) and nginx, the front door, which tools/stack.py runs as a
+# process of ours (the package's own service is not used); for `make test`
+# also Chromium, which Playwright drives by path (its own browser download is
+# never used), and a CJK font so that pages render their Chinese.
+system:
+	@missing=""; \
+	if [ -z "$(AMQP_URI)" ] && [ ! -x $(RABBIT) ]; then missing="$$missing rabbitmq-server"; fi; \
+	command -v nginx >/dev/null || [ -x /usr/sbin/nginx ] || missing="$$missing nginx"; \
+	if [ -n "$(WITH_BROWSER)" ]; then \
+	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	  [ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; fi; \
+	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+
+broker: system
 
 # No Docker engine is needed to check the file: `docker compose` (or Debian's
 # docker-compose) validates it.

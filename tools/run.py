@@ -20,7 +20,7 @@ quiet_eventlet()  # before anything imports nameko, which imports eventlet
 from services.intake.signing_keys import current_key  # noqa: E402
 from shared import auth  # noqa: E402
 from shared.mongo import connect, database_name  # noqa: E402
-from tools.stack import SERVICES, Stack  # noqa: E402
+from tools.stack import PROCESSES, SERVICES, Stack  # noqa: E402
 
 # A demo district: a bureau, two stations, the economic-crime detachment.
 DEMO_UNITS = [
@@ -42,6 +42,7 @@ DEMO_OFFICERS = [
 ]
 DEMO_COMPANY = {
     "name": "滨河精密有限公司",
+    "username": "binhe",
     "credit_code": "91350100M000100Y43",
     "jurisdiction_unit_id": "station-north",
     "contact": {"name": "陈经理", "phone": "+86 591 8888 0000", "email": "ops@riverside.example"},
@@ -73,18 +74,31 @@ def post(url, body, token):
         return exc.code, json.load(exc)
 
 
+# The demo people sign in at the front door with their username and this
+# password (demo only; a real account sets its own from its invite).
+DEMO_PASSWORD = "demo-harbour-lantern-58"
+
+
 def seed(intake_url, admin_token):
-    """Create the demo organisation; answer the tokens it was given."""
+    """Create the demo organisation; answer the tokens it was given. Each
+    person's invite is used at once to set the demo password."""
     tokens = {}
     for unit in DEMO_UNITS:
         post(f"{intake_url}/admin/units", unit, admin_token)
+    created = []
     for officer in DEMO_OFFICERS:
         status, body = post(f"{intake_url}/admin/officers", officer, admin_token)
         if status == 201:
             tokens[officer["officer_id"]] = body["token"]
+            created.append(body)
     status, body = post(f"{intake_url}/admin/companies", DEMO_COMPANY, admin_token)
     if status == 201:
         tokens["company"] = body["token"]
+        created.append(body)
+    for body in created:
+        if body.get("invite"):
+            post(f"{intake_url}/accounts/password",
+                 {"invite": body["invite"], "password": DEMO_PASSWORD}, admin_token)
     return tokens
 
 
@@ -179,14 +193,21 @@ def main():
     try:
         print("starting broker and database ...", flush=True)
         stack.start_infra()
-        for name in SERVICES:
+        for name in PROCESSES:
             print(f"starting {name} ...", flush=True)
             stack.start_service(name)
+        print("starting the front door (nginx) ...", flush=True)
+        stack.start_frontdoor()
         tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
         people = demo_people(stack, env["FASTTRACK_ADMIN_TOKEN"])
         print("\nFastTrack is running.")
+        print(f"\n  front door        {stack.front_url()}/   <- open this in a browser")
+        print("                    the APIs there too: /api/intake/, /api/cases/, /api/notify/")
+        print(f"  demo sign-in      business: binhe; officers: officer-li, officer-wang; "
+              f"supervisor: supervisor-zhao; password {DEMO_PASSWORD}\n")
         for name in SERVICES:
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
+        print(f"  web               {stack.service_url('web')}  (the pages, behind the front door)")
         print(f"  broker            {stack.env['AMQP_URI']}")
         print(f"  database          {stack.env['MONGO_URI']}")
         if env["FASTTRACK_WEBHOOK_ALLOW_PRIVATE"] == "1":
@@ -205,6 +226,9 @@ def main():
                     print(f"{name} exited with {proc.returncode}; restarting", flush=True)
                     stack.start_service(name)
                     break
+            if stack.front_proc is not None and stack.front_proc.poll() is not None:
+                print("nginx exited; restarting", flush=True)
+                stack.start_frontdoor()
             time.sleep(1)
     except KeyboardInterrupt:
         pass

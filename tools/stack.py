@@ -23,18 +23,18 @@ RABBIT_BIN = "/usr/lib/rabbitmq/bin"
 PORTS = {
     "run": {"amqp": 5682, "mgmt": 15682, "dist": 25682, "epmd": 4382,
             "mongo": 27117, "intake": 8001, "case_supervision": 8002,
-            "notify": 8003},
+            "notify": 8003, "web": 8004, "front": 8000},
     "test": {"amqp": 5692, "mgmt": 15692, "dist": 25692, "epmd": 4392,
              "mongo": 27127, "intake": 8011, "case_supervision": 8012,
-             "notify": 8013},
+             "notify": 8013, "web": 8014, "front": 8010},
     # `make bench` (bench/run.py): its own broker, database and services.
     "bench": {"amqp": 5702, "mgmt": 15702, "dist": 25702, "epmd": 4402,
               "mongo": 27137, "intake": 8021, "case_supervision": 8022,
-              "notify": 8023},
+              "notify": 8023, "web": 8024, "front": 8020},
     # `make chaos` (tools/chaos.py).
     "chaos": {"amqp": 5712, "mgmt": 15712, "dist": 25712, "epmd": 4412,
               "mongo": 27147, "intake": 8031, "case_supervision": 8032,
-              "notify": 8033},
+              "notify": 8033, "web": 8034, "front": 8030},
 }
 
 SERVICES = {
@@ -42,6 +42,11 @@ SERVICES = {
     "case_supervision": "services.case_supervision.service:CaseSupervisionService",
     "notify": "services.notify.service:NotifyService",
 }
+# The people's pages: a service that calls the three APIs over HTTP like any
+# client (the chaos and bench runs leave it out: they drive the APIs).
+WEB = {"web": "services.web.service:WebService"}
+PROCESSES = {**SERVICES, **WEB}
+NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
 def wait_for(check, timeout, what):
@@ -103,6 +108,7 @@ class Stack:
         self.db_proc = None
         self.broker_proc = None
         self.services = {}
+        self.front_proc = None
 
     # -- broker ---------------------------------------------------------
     def _rabbit_env(self):
@@ -219,12 +225,16 @@ class Stack:
         # case_supervision and notify verify tokens with intake's public keys.
         env.setdefault("FASTTRACK_JWKS_URL",
                        self.service_url("intake") + "/.well-known/jwks.json")
+        # The web app reaches the APIs at their own addresses, server-side.
+        for api, var in (("intake", "INTAKE"), ("case_supervision", "CASES"),
+                         ("notify", "NOTIFY")):
+            env.setdefault(f"FASTTRACK_{var}_URL", self.service_url(api))
         env.update(extra_env or {})
         log = open(os.path.join(self.logs, f"{name}.log"), "ab")
         proc = subprocess.Popen(
             [sys.executable, "-m", "tools.serve", "run", "--config",
              os.path.join(ROOT, "config.yml"),
-             SERVICES[name]],
+             PROCESSES[name]],
             cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT,
             start_new_session=True)
         self.services[name] = proc
@@ -252,12 +262,71 @@ class Stack:
     def stop_service(self, name):
         _terminate(self.services.pop(name, None))
 
+    # -- the front door (nginx) -------------------------------------------
+    def front_url(self):
+        return f"http://127.0.0.1:{self.ports['front']}"
+
+    def start_frontdoor(self):
+        """Debian's nginx as a process of ours: its config, pid, logs and
+        temp files under var/<profile>/nginx/, listening on loopback only,
+        workers as the user who started it; no system nginx service."""
+        from tools import frontdoor
+        if not os.path.exists(NGINX):
+            raise RuntimeError("nginx is not installed: run `make deps`")
+        base = os.path.join(self.var, "nginx")
+        temp = os.path.join(base, "temp")
+        os.makedirs(temp, exist_ok=True)
+        if port_open(self.ports["front"]):
+            raise RuntimeError(f"port {self.ports['front']} is taken: "
+                               "is another FastTrack stack running?")
+        user = None
+        if os.geteuid() == 0:
+            # As root, nginx would hand its workers to `nobody`, who cannot
+            # write our temp folders: keep them the starting user's.
+            import grp
+            import pwd
+            user = (f"{pwd.getpwuid(os.geteuid()).pw_name} "
+                    f"{grp.getgrgid(os.getegid()).gr_name}")
+        conf = os.path.join(base, "nginx.conf")
+        with open(conf, "w") as f:
+            f.write(frontdoor.render(
+                f"127.0.0.1:{self.ports['front']}",
+                {name: [f"127.0.0.1:{self.ports[name]}"]
+                 for name in ("web", "intake", "case_supervision", "notify")},
+                {"pid": os.path.join(base, "nginx.pid"),
+                 "error_log": os.path.join(self.logs, "nginx-error.log"),
+                 "access_log": os.path.join(self.logs, "nginx-access.log"),
+                 "temp": temp, "mime": "/etc/nginx/mime.types"}, user))
+        check = subprocess.run([NGINX, "-t", "-q", "-p", base, "-c", conf,
+                                "-e", os.path.join(self.logs, "nginx-error.log")],
+                               capture_output=True, text=True)
+        if check.returncode != 0:
+            raise RuntimeError(f"nginx refused {conf}: {check.stderr.strip()}")
+        log = open(os.path.join(self.logs, "nginx.log"), "ab")
+        proc = self.front_proc = subprocess.Popen(
+            [NGINX, "-p", base, "-c", conf, "-e", os.path.join(self.logs, "nginx-error.log"),
+             "-g", "daemon off;"], stdout=log, stderr=subprocess.STDOUT,
+            start_new_session=True)
+
+        def up():
+            if proc.poll() is not None:
+                raise RuntimeError(f"nginx exited with {proc.returncode}; "
+                                   f"see {self.logs}/nginx-error.log")
+            return port_open(self.ports["front"])
+        wait_for(up, 30, "nginx")
+        return proc
+
+    def stop_frontdoor(self):
+        _terminate(self.front_proc)
+        self.front_proc = None
+
     # -- all ------------------------------------------------------------
     def start_infra(self):
         self.start_broker()
         self.start_db()
 
     def stop_all(self):
+        self.stop_frontdoor()
         for name in list(self.services):
             self.stop_service(name)
         self.stop_db()
