@@ -59,7 +59,7 @@ DEMO_PEOPLE = [
     ("officer-li", "officer", "demo-harbour-lantern-41"),
     ("officer-wang", "officer", "demo-maple-quartz-58"),
     ("supervisor-zhao", "supervisor", "demo-violet-anchor-93"),
-    (DEMO_COMPANY["credit_code"], "company owner", "demo-river-cedar-64"),
+    (DEMO_COMPANY["username"], "company owner", "demo-river-cedar-64"),
 ]
 
 
@@ -74,31 +74,19 @@ def post(url, body, token):
         return exc.code, json.load(exc)
 
 
-# The demo people sign in at the front door with their username and this
-# password (demo only; a real account sets its own from its invite).
-DEMO_PASSWORD = "demo-harbour-lantern-58"
-
-
 def seed(intake_url, admin_token):
-    """Create the demo organisation; answer the tokens it was given. Each
-    person's invite is used at once to set the demo password."""
+    """Create the demo organisation; answer the tokens it was given (the
+    people's passwords are set by `demo_people`)."""
     tokens = {}
     for unit in DEMO_UNITS:
         post(f"{intake_url}/admin/units", unit, admin_token)
-    created = []
     for officer in DEMO_OFFICERS:
         status, body = post(f"{intake_url}/admin/officers", officer, admin_token)
         if status == 201:
             tokens[officer["officer_id"]] = body["token"]
-            created.append(body)
     status, body = post(f"{intake_url}/admin/companies", DEMO_COMPANY, admin_token)
     if status == 201:
         tokens["company"] = body["token"]
-        created.append(body)
-    for body in created:
-        if body.get("invite"):
-            post(f"{intake_url}/accounts/password",
-                 {"invite": body["invite"], "password": DEMO_PASSWORD}, admin_token)
     return tokens
 
 
@@ -203,8 +191,8 @@ def main():
         print("\nFastTrack is running.")
         print(f"\n  front door        {stack.front_url()}/   <- open this in a browser")
         print("                    the APIs there too: /api/intake/, /api/cases/, /api/notify/")
-        print(f"  demo sign-in      business: binhe; officers: officer-li, officer-wang; "
-              f"supervisor: supervisor-zhao; password {DEMO_PASSWORD}\n")
+        print("  demo sign-in      the demo people below (business: binhe; officers: "
+              "officer-li, officer-wang; supervisor: supervisor-zhao; admin: admin-demo)\n")
         for name in SERVICES:
             print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
         print(f"  web               {stack.service_url('web')}  (the pages, behind the front door)")
