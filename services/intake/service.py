@@ -14,6 +14,7 @@ from services.intake import deadlines, domain, materials, organisation
 from services.intake import schemas as s
 from services.intake.policy_schema import IntakePolicy
 from services.intake.repository import COMPANIES, REPORTS, Repository
+from services.intake.principals import PrincipalRoutes
 from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language
@@ -29,7 +30,7 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase, AccountRoutes):
+class IntakeService(ServiceBase, AccountRoutes, PrincipalRoutes):
     name = "intake"
 
     config = Config()

@@ -117,6 +117,7 @@ class AccountRoutes:
     policy: Any
     config: Any
     token_keys: Any
+    _client_credentials_grant: Any      # principals.PrincipalRoutes
 
     # -- invites (admin) ---------------------------------------------------
     def new_account(self, username, role, subject, company_role=None):
@@ -206,7 +207,8 @@ class AccountRoutes:
 
     # -- OAuth 2.0 -----------------------------------------------------------
     @api("POST", "/oauth/token", oauth=True,
-         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password or refresh_token")
+         summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password, refresh_token "
+                 "or client_credentials (a company's API key)")
     def oauth_token(self, call: Call) -> Any:
         request = call.request
         try:
@@ -220,6 +222,9 @@ class AccountRoutes:
             elif grant == "refresh_token":
                 (token,) = required(form, "refresh_token")
                 answer = self._refresh_grant(token)
+            elif grant == "client_credentials":     # principals.py: a company's API key
+                answer = self._client_credentials_grant(
+                    request.headers.get("Authorization"), form)
             else:
                 raise OAuthError("unsupported_grant_type", "this grant type is not supported")
         except OAuthError as exc:
@@ -248,7 +253,9 @@ class AccountRoutes:
             log.info("sign-in refused: wrong username or password")
             raise OAuthError("invalid_grant", WRONG)
         if not account.get("active"):
-            raise OAuthError("invalid_grant", "this account is deactivated")
+            # The answer of a wrong password: a deactivated account is not told apart.
+            log.info("sign-in refused: account %s is deactivated", username)
+            raise OAuthError("invalid_grant", WRONG)
         if accounts.needs_rehash(account["password_hash"]):
             self.repo.set_password(username, accounts.hash_password(password), clock.now(),
                                    old_hash=account["password_hash"])
@@ -289,7 +296,8 @@ class AccountRoutes:
             if company is None:
                 raise OAuthError("invalid_grant", "this account is deactivated")
             access = auth.issue_token(key, "company", subject, ttl=ttl,
-                                      lang=company["language"], account=username)
+                                      lang=company["language"], account=username,
+                                      company_role=account.get("company_role"))
         else:
             officer = self.repo.get("officers", subject)
             unit = officer and self.repo.get("units", officer["unit_id"])
