@@ -45,8 +45,11 @@ def new_key_secret():
 
 def client_credentials(authorization, form):
     """(client_id, client_secret) of a token request, or None when it names
-    no client. `authorization` is the Authorization header (or None)."""
+    no client. `authorization` is the Authorization header (or None); only
+    HTTP Basic authenticates a client there, so another scheme is no client."""
     from_form = form.get("client_id"), form.get("client_secret")
+    if authorization is not None and authorization.strip().partition(" ")[0].lower() != "basic":
+        authorization = None
     if authorization is None:
         if not any(from_form):
             return None
@@ -65,7 +68,7 @@ def client_credentials(authorization, form):
 def _basic(header):
     scheme, _, encoded = header.strip().partition(" ")
     if scheme.lower() != "basic" or not encoded.strip():
-        raise ClientAuthFailed("not HTTP Basic")
+        raise ClientAuthFailed("not HTTP Basic credentials")
     try:
         decoded = base64.b64decode(encoded.strip(), validate=True).decode("utf-8")
     except (binascii.Error, UnicodeDecodeError):

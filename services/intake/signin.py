@@ -20,6 +20,9 @@ as they are at that moment, with no other service asked.
   stolen or copied, so the whole family is revoked (and logged), and the
   holder of the newest one must sign in again. POST /oauth/revoke (RFC
   7009) revokes a refresh token's family and always answers 200.
+  grant_type=client_credentials exchanges a company's API key for an
+  access token only (principals.py). A deactivated account's sign-in gets
+  the answer of a wrong password.
 - The token endpoints answer errors in RFC 6749's shape, which §5.2
   requires of them: {"error": "invalid_grant", "error_description": ...},
   application/json, 400 (401 for invalid_client). Every other route,

@@ -45,7 +45,10 @@ def test_a_client_authenticates_by_http_basic_or_by_form_never_both():
     assert api_keys.client_credentials(None, empty) is None
     with pytest.raises(api_keys.TwoWays):
         api_keys.client_credentials(basic("ftk_a", "s3cret"), form)
-    for header in ("Bearer abc", "Basic", "Basic !!!", basic("ftk_a", ""), basic("", "x"),
+    # Only HTTP Basic authenticates a client in the header; a bearer is no client.
+    assert api_keys.client_credentials("Bearer abc", empty) is None
+    assert api_keys.client_credentials("Bearer abc", form) == ("ftk_a", "s3cret")
+    for header in ("Basic", "basic  ", "Basic !!!", basic("ftk_a", ""), basic("", "x"),
                    "Basic " + base64.b64encode(b"no-colon").decode(),
                    "Basic " + base64.b64encode(b"\xff\xfe:x").decode(),
                    basic("ftk_a", "x" * 201)):
