@@ -5,7 +5,8 @@
   API keys, `read` or `write` (api_keys.py): POST /company/api-keys answers
   the secret once; GET lists them with their last use; POST
   /company/api-keys/{id}/revoke ends one. Another company's key is "no such
-  API key", as an unknown one is.
+  API key", as an unknown one is. The admin lists a company's keys and
+  revokes one too (a leak while the company cannot act).
 - A key is exchanged at POST /oauth/token (grant_type=client_credentials)
   for an access token only: no refresh token, so revoking the key ends its
   exchanges at once and its access tokens within their lifetime (at most
@@ -92,8 +93,29 @@ class PrincipalRoutes:
          answer=s.ApiKeyOut)
     def revoke_api_key(self, call: Call, key_id: str) -> Any:
         """Its exchanges end now; tokens it was exchanged for, within their lifetime."""
-        company_id = self._key_owner(call.who)
-        revoked = self.repo.revoke_api_key(key_id, company_id, clock.now(), call.who.account)
+        return self._revoke_key(call, key_id, self._key_owner(call.who))
+
+    @api("GET", "/admin/companies/<company_id>/api-keys", action="admin.manage",
+         query=pages.PageQuery, answer=s.ApiKeyList)
+    def admin_list_api_keys(self, call: Call, company_id: str) -> Any:
+        """A company's keys, for the admin answering a leak."""
+        if self.repo.get(COMPANIES, company_id) is None:
+            raise NotFound("no such company")
+        found, nxt = self.repo.api_keys_page(company_id, call.query["limit"],
+                                             call.query.get("after"))
+        return pages.Page(call, found, nxt)
+
+    @api("POST", "/admin/api-keys/<key_id>/revoke", action="admin.manage", answer=s.ApiKeyOut)
+    def admin_revoke_api_key(self, call: Call, key_id: str) -> Any:
+        """A leaked key ended by the admin when its company cannot act in time."""
+        key = self.repo.api_key(key_id)
+        if key is None:
+            raise NotFound("no such API key")
+        return self._revoke_key(call, key_id, key["company_id"])
+
+    def _revoke_key(self, call, key_id, company_id):
+        revoked = self.repo.revoke_api_key(key_id, company_id, clock.now(),
+                                           call.who.account or actor(call.who))
         if revoked is None:
             key = self.repo.api_key(key_id)
             if key is None or key["company_id"] != company_id:

@@ -151,6 +151,18 @@ def test_a_key_is_shown_once_exchanged_and_its_scope_is_enforced_by_every_servic
     rest = owner.get("/company/api-keys", limit=1, after=listed.json()["next"]).json()
     assert [k["key_id"] for k in rest["items"]] == [key["key_id"]] and rest["next"] is None
 
+    # The admin, answering a leak: lists the company's keys and revokes one.
+    r = org.admin.get(f"/admin/companies/{company['company_id']}/api-keys")
+    assert [k["key_id"] for k in r.json()["items"]] == [writer_key["key_id"], key["key_id"]]
+    assert org.admin.get("/admin/companies/nope/api-keys").status_code == 404
+    r = org.admin.post(f"/admin/api-keys/{writer_key['key_id']}/revoke")
+    assert r.status_code == 200 and r.json()["revoked_at"], r.text
+    assert exchange(url, writer_key).status_code == 401
+    assert audited(running, "api_key.revoked", writer_key["key_id"])[0]["actor"] == \
+        "break-glass"
+    assert org.admin.post("/admin/api-keys/ftk_nope/revoke").status_code == 404
+    assert owner.post(f"/admin/api-keys/{key['key_id']}/revoke").status_code == 403
+
 
 def test_only_a_signed_in_owner_manages_keys_and_bad_input_changes_nothing(running, org):
     url = running.urls["intake"]
