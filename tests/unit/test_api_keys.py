@@ -6,10 +6,14 @@ from datetime import timedelta
 
 import jwt
 import pytest
+from nameko.containers import ServiceContainer
 from werkzeug.datastructures import MultiDict
 
+from services.case_supervision.service import CaseSupervisionService
 from services.intake import api_keys
+from services.intake.service import IntakeService
 from shared import auth
+from shared.openapi import openapi
 from shared.errors import Forbidden, Unauthorized
 
 KEY = auth.SigningKey.generate()
@@ -130,3 +134,14 @@ def test_only_a_signed_in_owner_of_that_company_manages_its_keys():
                 key_principal("write"),
                 auth.Principal("officer", "o1", "st1", ("st1",))):
         assert not auth.allows(who, "api_key.manage", "c1"), who
+
+
+def test_the_openapi_document_says_which_scope_a_key_needs():
+    intake = openapi(ServiceContainer(IntakeService, {"AMQP_URI": "memory://"}), "intake")
+    assert intake["paths"]["/reports"]["post"]["x-api-key-scope"] == "write"
+    assert intake["paths"]["/reports"]["get"]["x-api-key-scope"] == "read"
+    assert "x-api-key-scope" not in intake["paths"]["/company/api-keys"]["post"]
+    assert "401" in intake["paths"]["/oauth/token"]["post"]["responses"]
+    cases = openapi(ServiceContainer(CaseSupervisionService, {"AMQP_URI": "memory://"}),
+                    "case_supervision")
+    assert "x-api-key-scope" not in cases["paths"]["/cases/{case_id}/satisfaction"]["post"]
