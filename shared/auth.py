@@ -13,11 +13,19 @@ key named by the token's `kid` header. A token carries `iss`, `aud`, `sub`,
 `role`, `exp`, `iat`, `jti` and, for officers and supervisors, the unit with
 its ancestors (`units`), so a supervisor's reach over its subtree needs no
 lookup; for a company, the language it registered (`lang`), which its errors
-are told in when a request names none (shared/language.py). The admin token
+are told in when a request names none (shared/language.py), and a signed-in
+company user's role in it (`company_role`: owner or member). The admin token
 is the operator's FASTTRACK_ADMIN_TOKEN, compared in constant time: the
 break-glass way in (the first admin account, emergencies), marked on the
 Principal so that every use is logged and audited (shared/http.py). An admin
 account signs in like anyone (intake) and gets an admin token naming it.
+
+A token a company's API key was exchanged for (client_credentials) is a
+company token with a `scope` (`read` or `write`) and the key's `client_id`.
+Each action in PERMISSIONS names the scope a key needs for it (`key_scope`):
+`read` for reading reports, cases and the feed, `write` for filing reports
+and supplying materials, none for everything else, which no key may do. A
+person's token has no scope: its role alone counts.
 """
 import base64
 import hashlib
@@ -40,6 +48,7 @@ AUDIENCE = "fasttrack"      # the three services; a token for anything else is r
 ALGORITHM = "EdDSA"         # Ed25519 (RFC 8037); the only algorithm accepted
 ROLES = ("company", "officer", "supervisor", "admin")
 POLICE = ("officer", "supervisor")
+KEY_SCOPES = ("read", "write")  # an API key's: write includes read
 
 @dataclass(frozen=True)
 class Principal:
@@ -52,6 +61,9 @@ class Principal:
     # The operator's FASTTRACK_ADMIN_TOKEN, not an account: every use is
     # logged (shared/http.py) and, in intake, audited.
     break_glass: bool = False
+    scope: str | None = None        # an API key's scope (read, write); None for a person
+    client_id: str | None = None    # the API key a token was exchanged for
+    company_role: str | None = None     # a signed-in company user's: owner or member
 
     @property
     def is_police(self):
@@ -142,11 +154,12 @@ class StaticKeys(dict):
 
 
 def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None,
-                ttl=None, account=None):
+                ttl=None, account=None, scope=None, client_id=None, company_role=None):
     """A token signed with the issuer's SigningKey; it expires (`exp`) so a
     leaked one does not live forever, and has its own id (`jti`). `ttl` (a
     timedelta) overrides `ttl_days`: an access token from /oauth/token lives
-    minutes. `account` is the signed-in account's username (claim `acct`)."""
+    minutes. `account` is the signed-in account's username (claim `acct`);
+    `scope` and `client_id` those of the API key a token was exchanged for."""
     if not isinstance(key, SigningKey):
         raise TypeError("issue_token signs with a SigningKey, not a shared secret")
     now = now or datetime.now(timezone.utc)
@@ -161,6 +174,12 @@ def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365,
         claims["lang"] = lang
     if account:
         claims["acct"] = account
+    if company_role:
+        claims["company_role"] = company_role
+    if scope:
+        if scope not in KEY_SCOPES or not client_id:
+            raise ValueError("an API key's token has its scope and its key")
+        claims["scope"], claims["client_id"] = scope, client_id
     return jwt.encode(claims, key.private_key, algorithm=ALGORITHM,
                       headers={"kid": key.kid})
 
@@ -204,9 +223,16 @@ def authenticate(header, admin_token, keys):
         raise Unauthorized("the token is not valid")
     if role in POLICE and not claims.get("unit"):
         raise Unauthorized("the token is not valid")
+    scope, client_id = claims.get("scope"), claims.get("client_id")
+    if scope is not None and (role != "company" or scope not in KEY_SCOPES
+                              or not isinstance(client_id, str)):
+        raise Unauthorized("the token is not valid")
+    company_role = claims.get("company_role")
     return Principal(role, str(claims["sub"]), claims.get("unit"),
                      tuple(claims.get("units") or ()), lang if isinstance(lang, str) else None,
-                     account if isinstance(account, str) else None)
+                     account if isinstance(account, str) else None, scope=scope,
+                     client_id=client_id if scope else None,
+                     company_role=company_role if isinstance(company_role, str) else None)
 
 
 def in_reach(principal, unit_path):
@@ -334,35 +360,51 @@ def can_read_scorecard(principal, unit_path):
     return principal.is_police and in_reach(principal, unit_path)
 
 
+def can_manage_api_keys(principal, company_id):
+    """A company's API keys: an owner of that company, signed in as a person
+    (a key cannot make keys; key_scope None already refuses it)."""
+    return (principal.role == "company" and principal.company_role == "owner"
+            and principal.account is not None and principal.subject == company_id)
+
+
 @dataclass(frozen=True)
 class Permission:
     roles: frozenset
     rule: Callable | None = None   # (principal, resource) -> bool; None: the role suffices
+    key_scope: str | None = None   # the API-key scope it needs; None: no key may
 
 
-def _allow(roles, rule=None):
-    return Permission(frozenset(roles), rule)
+def _allow(roles, rule=None, key=None):
+    return Permission(frozenset(roles), rule, key)
+
+
+def key_may(scope, needed):
+    """Whether an API key of `scope` may do what needs `needed` (write includes read)."""
+    return needed is not None and (scope == needed or scope == "write")
 
 
 PEOPLE = ("company", *POLICE)
+# `key=`: the scope a company's API key needs (read: reports, cases, feed;
+# write: also file reports and supply materials); any other action no key may do.
 PERMISSIONS = {
     "admin.manage": _allow({"admin"}),
     "admin.read_failures": _allow({"admin"}),
     "directory.read": _allow({*POLICE, "admin"}),        # the unit tree, its officers
-    "incident_type.list": _allow({*PEOPLE, "admin"}),
+    "incident_type.list": _allow({*PEOPLE, "admin"}, key="read"),
     "account.change_password": _allow({*PEOPLE, "admin"}),   # a signed-in person's own
     "account.second_factor": _allow({*PEOPLE, "admin"}),     # its own: (re)enrol, new codes
     "audit.read": _allow({"admin"}),
-    "report.file": _allow(PEOPLE),
-    "report.list": _allow(PEOPLE),
+    "api_key.manage": _allow({"company"}, can_manage_api_keys),     # its owners
+    "report.file": _allow(PEOPLE, key="write"),
+    "report.list": _allow(PEOPLE, key="read"),
     "report.export": _allow({"officer", "supervisor", "admin"}),
-    "report.read": _allow(PEOPLE, can_read_report),
+    "report.read": _allow(PEOPLE, can_read_report, key="read"),
     # acknowledge, accept, transfer, merge, ask for more: the owner unit
     "report.act": _allow(POLICE, can_act_on_report),
     "report.answer_transfer": _allow(POLICE, can_answer_transfer),
-    "report.supply_materials": _allow(PEOPLE, can_supply_materials),
-    "case.list": _allow(PEOPLE),
-    "case.read": _allow(PEOPLE, can_read_case),
+    "report.supply_materials": _allow(PEOPLE, can_supply_materials, key="write"),
+    "case.list": _allow(PEOPLE, key="read"),
+    "case.read": _allow(PEOPLE, can_read_case, key="read"),
     "case.work": _allow(POLICE, can_work_case),           # progress, conclude, pause
     "case.manage_team": _allow(POLICE, can_manage_team),
     "case.supervise": _allow({"supervisor"}, can_supervise_case),  # escalate, 限期, lead
@@ -372,7 +414,7 @@ PERMISSIONS = {
     "ledger.read": _allow({"supervisor"}),
     "ledger.resolve": _allow({"supervisor"}, can_resolve_ledger_item),   # 銷號
     "scorecard.read": _allow({"officer", "supervisor", "admin"}, can_read_scorecard),
-    "notice.read": _allow({"company"}),
+    "notice.read": _allow({"company"}, key="read"),
     "subscription.manage": _allow({"company"}),
     "delivery.read": _allow({"admin"}),
     "delivery.replay": _allow({"admin"}),
@@ -384,14 +426,20 @@ def roles_for(action):
 
 
 def require(principal, action):
-    """403 unless the principal's role may attempt `action`."""
+    """403 unless the principal's role may attempt `action`, and, for an API
+    key's token, unless its scope covers it."""
     if principal.role not in PERMISSIONS[action].roles:
         raise Forbidden(f"the {principal.role} role may not do this")
+    if principal.scope is not None and not key_may(principal.scope,
+                                                   PERMISSIONS[action].key_scope):
+        raise Forbidden(f"an API key with the {principal.scope} scope may not do this")
 
 
 def allows(principal, action, resource):
     """Whether the principal may do `action` on this resource (report, case,
     ledger item, unit path); its role was checked when the route was called."""
-    rule = PERMISSIONS[action].rule
-    return principal.role in PERMISSIONS[action].roles and (rule is None
-                                                          or rule(principal, resource))
+    permission = PERMISSIONS[action]
+    if principal.scope is not None and not key_may(principal.scope, permission.key_scope):
+        return False
+    rule = permission.rule
+    return principal.role in permission.roles and (rule is None or rule(principal, resource))

@@ -145,6 +145,20 @@ ZH_CN = {
     "too many failed sign-ins; try again later": "登录失败次数过多，请稍后再试",
     "sign in to change your second factor": "请先登录再更改第二重验证",
     "enrol a second factor first": "请先绑定第二重验证",
+    "the client authenticates one way only": "客户端只能使用一种方式认证",
+    "the client is unknown, revoked, or its secret is wrong": "客户端不存在、已吊销或密钥错误",
+    "the key's scope does not cover the scope asked for": "该密钥的权限范围不包含所请求的范围",
+    # -- principals: a company's API keys, the admin's accounts --
+    "no such API key": "API 密钥不存在",
+    "only an owner of the company, signed in, manages its API keys":
+        "只有已登录的企业所有者才能管理企业的 API 密钥",
+    "a company has at most 20 live API keys; revoke one first":
+        "每家企业最多有 20 个有效的 API 密钥，请先吊销一个",
+    "an API key with the {scope} scope may not do this": "权限范围为 {scope} 的 API 密钥不能执行此操作",
+    "an officer's role is officer or supervisor": "民警的角色只能是 officer 或 supervisor",
+    "a company user has no unit": "企业用户没有所属单位",
+    "a company user's role is owner or member": "企业用户的角色只能是 owner 或 member",
+    "name, role or unit_id is required": "需要提供 name、role 或 unit_id",
 
     # -- case supervision --
     "no such case": "案件不存在",

@@ -7,7 +7,7 @@ from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 from marshmallow import Schema, fields
 
-from shared import idempotency_key
+from shared import auth, idempotency_key
 from shared.http import JsonHttp
 
 
@@ -36,13 +36,18 @@ class OAuthErrorOut(Schema):
 
 
 class OAuthTokenForm(Schema):
-    """A token request (RFC 6749 §4.3, §6): grant_type password with
-    username and password, or refresh_token with refresh_token; a revocation
-    (RFC 7009) sends token."""
+    """A token request (RFC 6749 §4.3, §4.4, §6): grant_type password with
+    username and password, refresh_token with refresh_token, or
+    client_credentials with an API key's client_id and client_secret (or
+    those in HTTP Basic, §2.3.1) and an optional narrower scope; a
+    revocation (RFC 7009) sends token."""
     grant_type = fields.String()
     username = fields.String()
     password = fields.String()
     refresh_token = fields.String()
+    client_id = fields.String()
+    client_secret = fields.String()
+    scope = fields.String()
     token = fields.String()
 
 
@@ -50,7 +55,8 @@ class OAuthTokenOut(Schema):
     access_token = fields.String(required=True)
     token_type = fields.String(required=True)
     expires_in = fields.Integer(required=True)
-    refresh_token = fields.String()
+    refresh_token = fields.String()     # not for client_credentials
+    scope = fields.String()             # an API key's token: read or write
 
 
 ERRORS = {"400": "malformed request", "401": "no valid token", "403": "not for this role",
@@ -87,6 +93,10 @@ def openapi(container, title):
                 "description": "RFC 6749 error", "content": {
                     "application/json": {"schema": "OAuthError"}}},
                 "503": {"description": ERRORS["503"], "content": error}}
+            if ep.url.endswith("/token"):   # client_credentials: an unknown or revoked key
+                op["responses"]["401"] = {"description": "RFC 6749 invalid_client",
+                                          "content": {"application/json": {
+                                              "schema": "OAuthError"}}}
             op["requestBody"] = {"required": True, "content": {
                 "application/x-www-form-urlencoded": {"schema": OAuthTokenForm}}}
         if ep.status == 201:  # an idempotent repeat answers the same thing with 200
@@ -107,6 +117,8 @@ def openapi(container, title):
             op["security"] = [{"bearer": []}]
             op["description"] = f"Roles: {', '.join(ep.roles)}."
             op["x-roles"] = list(ep.roles)
+            if auth.PERMISSIONS[ep.action].key_scope:   # what a company's API key needs
+                op["x-api-key-scope"] = auth.PERMISSIONS[ep.action].key_scope
         url = ep.url.replace("<", "{").replace(">", "}")
         params = [{"in": "path", "name": p.split("{")[-1], "required": True,
                    "schema": {"type": "string"}}

@@ -26,6 +26,10 @@ class Client:
         return requests.put(self.base + path, json=body, headers=self._headers(headers),
                             timeout=TIMEOUT)
 
+    def patch(self, path, body=None, headers=None):
+        return requests.patch(self.base + path, json=body, headers=self._headers(headers),
+                              timeout=TIMEOUT)
+
     def as_(self, token):
         """The same service, called by someone else."""
         return Client(self.base, token)

@@ -2,10 +2,11 @@
 from datetime import datetime, timedelta, timezone
 
 from bson import Binary, Int64
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, throttle
-from shared import aggregate, inbox, outbox
+from shared import aggregate, inbox, outbox, pages
 from shared.mongo import next_number
 
 REPORTS = "reports"
@@ -18,6 +19,10 @@ REFRESH_TOKENS = "refresh_tokens"
 # bucket (fs.files, fs.chunks) under the record's id.
 EVIDENCE = "evidence"
 QUOTA = "evidence_quota"
+API_KEYS = "api_keys"
+# The lists' orders (shared/pages.py), each ending in a unique field.
+ACCOUNT_ORDER = [("_id", 1)]
+API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
 # The sweeps read through these: their cost follows what is due, not what is open.
 CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
@@ -41,7 +46,7 @@ class Repository:
             ([("reference", 1)], {"unique": True}),
         ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
         # Accounts (signin.py): _id is the username; found by whose they are.
-        ACCOUNTS: [([("subject", 1)], {})],
+        ACCOUNTS: [([("subject", 1)], {}), ([("role", 1), ("_id", 1)], {})],
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
         # GridFS's own indexes (the spec's), made here so no upload waits on them.
@@ -49,6 +54,9 @@ class Repository:
         "fs.chunks": [([("files_id", 1), ("n", 1)], {"unique": True})],
         EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
                    ([("state", 1), ("checked_at", 1)], {})],
+        # A company's keys, newest first (principals.py); _id is the client_id.
+        API_KEYS: [([("company_id", 1), ("created_at", -1), ("_id", -1)], {}),
+                   ([("idempotency_key", 1)], {"unique": True, "sparse": True})],
         **inbox.INDEXES,
         **audit.INDEXES,        # the audit log and sign-in throttling (guard.py)
         **throttle.INDEXES,
@@ -140,6 +148,64 @@ class Repository:
         return self.db[REFRESH_TOKENS].update_many(
             {"username": username, "revoked_at": None},
             {"$set": {"revoked_at": now}}).modified_count
+
+    # -- principals (principals.py): the admin's accounts, API keys --------
+    def accounts_page(self, query, limit, after):
+        return pages.read(self.db[ACCOUNTS], query, ACCOUNT_ORDER, limit, after, "accounts",
+                          {"password_hash": 0})
+
+    def officers_by_id(self, officer_ids):
+        return {o["_id"]: o for o in self.db.officers.find({"_id": {"$in": list(officer_ids)}})}
+
+    def update_account(self, username, fields):
+        return self.db[ACCOUNTS].update_one({"_id": username}, {"$set": fields})
+
+    def update_officer(self, officer_id, fields):
+        return self.db.officers.update_one({"_id": officer_id}, {"$set": fields})
+
+    def set_active(self, username, active, now):
+        """Deactivate or reactivate; False when it already was."""
+        change = ({"$set": {"active": True}, "$unset": {"deactivated_at": ""}} if active
+                  else {"$set": {"active": False, "deactivated_at": now}})
+        return self.db[ACCOUNTS].update_one({"_id": username, "active": not active},
+                                            change).modified_count == 1
+
+    def insert_api_key(self, doc):
+        """Insert a new key; on a repeated Idempotency-Key, the earlier one."""
+        try:
+            self.db[API_KEYS].insert_one(doc)
+            return doc, True
+        except DuplicateKeyError:
+            if doc.get("idempotency_key"):
+                earlier = self.db[API_KEYS].find_one({"idempotency_key": doc["idempotency_key"]})
+                if earlier:
+                    return earlier, False
+            raise
+
+    def live_api_keys(self, company_id):
+        return self.db[API_KEYS].count_documents({"company_id": company_id, "revoked_at": None})
+
+    def api_key(self, key_id):
+        return self.db[API_KEYS].find_one({"_id": key_id})
+
+    def api_keys_page(self, company_id, limit, after):
+        return pages.read(self.db[API_KEYS], {"company_id": company_id}, API_KEY_ORDER, limit,
+                          after, "api_keys")
+
+    def use_api_key(self, key_id, secret_digest, now):
+        """Mark a live key used now and answer it; None when it is unknown,
+        revoked (even a moment ago) or its secret is not this one."""
+        return self.db[API_KEYS].find_one_and_update(
+            {"_id": key_id, "secret_digest": secret_digest, "revoked_at": None},
+            {"$set": {"last_used_at": now}}, return_document=ReturnDocument.AFTER)
+
+    def revoke_api_key(self, key_id, company_id, now, by):
+        """Revoke a company's live key; None when it is unknown, another
+        company's or revoked already."""
+        return self.db[API_KEYS].find_one_and_update(
+            {"_id": key_id, "company_id": company_id, "revoked_at": None},
+            {"$set": {"revoked_at": now, "revoked_by": by}},
+            return_document=ReturnDocument.AFTER)
 
     # -- reports ---------------------------------------------------------
     def insert_report(self, doc):

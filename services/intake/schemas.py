@@ -1,11 +1,13 @@
 """Intake's wire shapes: commands in (unknown fields refused), views out."""
 from datetime import datetime, timedelta, timezone
 
-from marshmallow import Schema, ValidationError, fields, validate, validates
+from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.intake import domain, organisation
 from shared.pages import PageQuery
+from shared.auth import KEY_SCOPES
 from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
+from shared.pages import PageQuery
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -188,6 +190,72 @@ class AuditOut(Schema):
 
 class AuditPage(Schema):
     items = fields.List(fields.Nested(AuditOut))
+    next = fields.String(allow_none=True)
+
+
+# -- principals (principals.py): company API keys, the admin's accounts ------
+class ApiKeyIn(In):
+    name = line(100)        # what the company calls it: "ERP integration"
+    scope = fields.String(required=True, validate=validate.OneOf(KEY_SCOPES))
+
+
+class ApiKeyOut(Schema):
+    key_id = fields.String(attribute="_id")
+    client_id = fields.Function(lambda key: key["_id"])    # the same: its OAuth 2.0 name
+    name = fields.String()
+    scope = fields.String()
+    created_at = ShownTime()
+    created_by = fields.String(allow_none=True)
+    last_used_at = ShownTime(allow_none=True)
+    revoked_at = ShownTime(allow_none=True)
+    # Only in the answer that made the key: it is never shown again.
+    client_secret = fields.String()
+
+
+class ApiKeyList(Schema):
+    items = fields.List(fields.Nested(ApiKeyOut))
+    next = fields.String(allow_none=True)
+
+
+class AccountQuery(PageQuery):
+    role = fields.String(validate=validate.OneOf(("officer", "supervisor", "company")))
+    subject = fields.String(validate=validate.Length(1, 128))   # an officer or company id
+    active = fields.Boolean()
+
+
+POLICE_ROLES = ("officer", "supervisor")
+COMPANY_ROLES = ("owner", "member")
+
+
+class AccountUpdateIn(In):
+    """What the admin changes of a principal: its display name, its role
+    (officer or supervisor; a company user's owner or member) and an
+    officer's unit (a move)."""
+    name = line(100, required=False)
+    role = fields.String(validate=validate.OneOf(POLICE_ROLES + COMPANY_ROLES))
+    unit_id = fields.String(validate=validate.Regexp(ID_RE))
+
+    @validates_schema
+    def not_empty(self, data, **kwargs):
+        if not data:
+            raise ValidationError("name, role or unit_id is required")
+
+
+class AccountAdminOut(Schema):
+    username = fields.String(attribute="_id")
+    role = fields.String()
+    subject = fields.String()           # the officer id, or the company id
+    active = fields.Boolean()
+    name = fields.String()
+    unit_id = fields.String()           # police
+    company_role = fields.String()      # company users
+    created_at = ShownTime()
+    password_set_at = ShownTime(allow_none=True)
+    deactivated_at = ShownTime()
+
+
+class AccountAdminList(Schema):
+    items = fields.List(fields.Nested(AccountAdminOut))
     next = fields.String(allow_none=True)
 
 

@@ -18,6 +18,7 @@ from services.intake.repository import COMPANIES, REPORTS, Repository
 from services.intake.files import EvidenceRoutes
 from services.intake.audit import BreakGlassWitness
 from services.intake.guard import GuardRoutes
+from services.intake.principals import PrincipalRoutes
 from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language
@@ -33,8 +34,8 @@ from shared.policy import Policy
 MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
-class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, ReportExportRoutes,
-                    EvidenceRoutes):
+class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
+                    ReportExportRoutes, EvidenceRoutes):
     name = "intake"
 
     config = Config()

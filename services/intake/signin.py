@@ -20,6 +20,9 @@ as they are at that moment, with no other service asked.
   stolen or copied, so the whole family is revoked (and logged), and the
   holder of the newest one must sign in again. POST /oauth/revoke (RFC
   7009) revokes a refresh token's family and always answers 200.
+  grant_type=client_credentials exchanges a company's API key for an
+  access token only (principals.py). A deactivated account's sign-in gets
+  the answer of a wrong password.
 - The token endpoints answer errors in RFC 6749's shape, which §5.2
   requires of them: {"error": "invalid_grant", "error_description": ...},
   application/json, 400 (401 for invalid_client). Every other route,
@@ -131,6 +134,7 @@ class AccountRoutes:
     signin_succeeded: Any
     second_factor_check: Any
     enrol_on_invite: Any
+    _client_credentials_grant: Any      # principals.PrincipalRoutes
 
     # -- invites (admin) ---------------------------------------------------
     def new_account(self, username, role, subject, company_role=None, by=None):
@@ -228,7 +232,8 @@ class AccountRoutes:
     # -- OAuth 2.0 -----------------------------------------------------------
     @api("POST", "/oauth/token", oauth=True,
          summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password (and `otp`, a "
-                 "TOTP or recovery code, for an account with a second factor) or refresh_token")
+                 "TOTP or recovery code, for an account with a second factor), refresh_token "
+                 "or client_credentials (a company's API key)")
     def oauth_token(self, call: Call) -> Any:
         request = call.request
         try:
@@ -242,6 +247,9 @@ class AccountRoutes:
             elif grant == "refresh_token":
                 (token,) = required(form, "refresh_token")
                 answer = self._refresh_grant(request, token)
+            elif grant == "client_credentials":     # principals.py: a company's API key
+                answer = self._client_credentials_grant(
+                    request.headers.get("Authorization"), form)
             else:
                 raise OAuthError("unsupported_grant_type", "this grant type is not supported")
         except OAuthError as exc:
@@ -275,8 +283,9 @@ class AccountRoutes:
             self.signin_failed(request, username, source, "password")
             raise OAuthError("invalid_grant", WRONG)
         if not account.get("active"):
+            # The answer of a wrong password: a deactivated account is not told apart.
             self.signin_failed(request, username, source, "deactivated")
-            raise OAuthError("invalid_grant", "this account is deactivated")
+            raise OAuthError("invalid_grant", WRONG)
         factor = self.second_factor_check(request, account, otp, source)
         if accounts.needs_rehash(account["password_hash"]):
             self.repo.set_password(username, accounts.hash_password(password), clock.now(),
@@ -324,7 +333,8 @@ class AccountRoutes:
             if company is None:
                 raise OAuthError("invalid_grant", "this account is deactivated")
             access = auth.issue_token(key, "company", subject, ttl=ttl,
-                                      lang=company["language"], account=username)
+                                      lang=company["language"], account=username,
+                                      company_role=account.get("company_role"))
         else:
             officer = self.repo.get("officers", subject)
             unit = officer and self.repo.get("units", officer["unit_id"])
