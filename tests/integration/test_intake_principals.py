@@ -76,8 +76,9 @@ def test_a_key_is_shown_once_exchanged_and_its_scope_is_enforced_by_every_servic
     stored = keys.find_one({"_id": key["key_id"]})
     assert stored["secret_digest"] != key["client_secret"] and len(stored["secret_digest"]) == 64
     assert key["client_secret"] not in str(stored)
+    # Who made it: the owner's own account (its username, the credit code here).
     assert audited(running, "api_key.created", key["key_id"])[0]["actor"] == \
-        company["company_id"]
+        company["username"]
     # A retry (same Idempotency-Key, same body): the same key, its secret not again.
     again = owner.post("/company/api-keys", {"name": "ERP", "scope": "read"},
                        headers={"Idempotency-Key": "k-1"})
@@ -317,8 +318,11 @@ def test_a_moved_officer_loses_the_old_units_reports(running):
     assert r.status_code == 200 and (r.json()["role"], r.json()["name"]) == (
         "supervisor", "Sun Wei")
     assert refresh(url, new["refresh_token"]).status_code == 400
-    assert claims(sign_in(url, person["username"]).json()["access_token"])["role"] == \
-        "supervisor"
+    # A supervisor signs in with a second factor (policy): without one
+    # enrolled, sign-in says so, and a new invite enrols it.
+    refused = sign_in(url, person["username"])
+    assert refused.status_code == 400 and refused.json()["error_description"] == \
+        "该账户须先绑定第二重验证：请向管理员申请新的邀请码"      # no Accept-Language: zh-CN
     updated = audited(running, "account.updated", person["username"])
     assert updated[0]["detail"]["before"] == {"role": "officer", "name": "Sun"}
 
