@@ -161,6 +161,9 @@ ZH_CN = {
     "no such delivery": "投递记录不存在",
     "the cursor is not one this feed gave": "此游标不是本通知流给出的",
     "the cursor is not one this list gave": "此游标不是本列表给出的",
+    "the company name prefix matches too many companies": "该企业名称前缀匹配的企业过多",
+    "too many companies; type more of the name": "企业过多，请输入更长的名称",
+    "searching is for police": "仅公安人员可以检索",
 
     # -- marshmallow's own messages (fields, validators, schemas) --
     "Missing data for required field.": "缺少必填字段。",

@@ -10,7 +10,7 @@ from typing import Any
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
-from shared import auth, clock
+from shared import auth, clock, pages
 from shared.errors import Conflict, NotFound
 from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
 from shared.http import Call, api
@@ -59,7 +59,8 @@ class LedgerRoutes(CaseServiceParts):
         if "start" in q or "end" in q:
             query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
                                                      ("$lt", q.get("end"))) if v}
-        return {"items": self.repo.ledger(query, q["limit"])}
+        found, nxt = self.repo.ledger(query, q["limit"], q.get("after"))
+        return pages.Page(call, found, nxt)
 
     @api("POST", "/ledger/<item_id>/resolve", action="ledger.resolve", body=s.NoteIn,
          answer=s.LedgerItemOut)
