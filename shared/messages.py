@@ -164,6 +164,7 @@ ZH_CN = {
     "the company name prefix matches too many companies": "该企业名称前缀匹配的企业过多",
     "too many companies; type more of the name": "企业过多，请输入更长的名称",
     "searching is for police": "仅公安人员可以检索",
+    "a request with this Idempotency-Key is still being handled": "使用此 Idempotency-Key 的请求仍在处理中",
     "id and event_id differ": "id 与 event_id 不一致",
     "time and occurred_at differ": "time 与 occurred_at 不一致",
 

@@ -13,6 +13,7 @@ from services.case_supervision.parts import CaseServiceParts
 from shared import auth, clock, pages
 from shared.errors import Conflict, NotFound
 from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
+from shared.idempotency_key import ANSWER
 from shared.http import Call, api
 
 DEFAULT_RANGE = timedelta(days=30)
@@ -63,7 +64,7 @@ class LedgerRoutes(CaseServiceParts):
         return pages.Page(call, found, nxt)
 
     @api("POST", "/ledger/<item_id>/resolve", action="ledger.resolve", body=s.NoteIn,
-         answer=s.LedgerItemOut)
+         answer=s.LedgerItemOut, keyed=ANSWER)
     def resolve_ledger_item(self, call: Call, item_id: str) -> Any:
         item = self.repo.ledger_item(item_id)
         if item is None or not auth.allows(call.who, "ledger.resolve", item):

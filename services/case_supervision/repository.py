@@ -1,7 +1,7 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
 from pymongo.errors import DuplicateKeyError
 
-from shared import aggregate, inbox, outbox, pages
+from shared import aggregate, idempotency_key, inbox, outbox, pages
 from shared.mongo import next_number
 
 CASES = "cases"
@@ -40,6 +40,7 @@ class Repository:
         FACTS: [([("unit_id", 1), ("at", 1)], {}),
                 ([("report_id", 1), ("kind", 1)], {})],
         **inbox.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import aggregate, inbox, outbox, pages, search
+from shared import aggregate, idempotency_key, inbox, outbox, pages, search
 from shared.mongo import next_number
 
 REPORTS = "reports"
@@ -47,6 +47,7 @@ class Repository:
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
         REFRESH_TOKENS: [([("family", 1)], {}), ([("username", 1), ("revoked_at", 1)], {})],
         **inbox.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):

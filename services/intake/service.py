@@ -19,6 +19,7 @@ from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language, pages, search
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
+from shared.idempotency_key import ANSWER
 from shared.http import Call, api, json_response
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
@@ -48,7 +49,7 @@ class IntakeService(ServiceBase, AccountRoutes):
         return response
 
     @api("POST", "/admin/signing-keys/rotate", action="admin.manage", answer=s.RotatedOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def rotate_signing_key(self, call: Call) -> Any:
         """A new key signs from now on; the old ones stay published until
         their tokens have expired."""
@@ -57,7 +58,7 @@ class IntakeService(ServiceBase, AccountRoutes):
 
     # -- organisation (admin) ----------------------------------------------
     @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_unit(self, call: Call) -> Any:
         body = call.body
         parents = {u: d.get("parent_unit_id") for u, d in self.repo.units().items()}
@@ -71,7 +72,7 @@ class IntakeService(ServiceBase, AccountRoutes):
         return doc
 
     @api("POST", "/admin/officers", action="admin.manage", body=s.OfficerIn, answer=s.OfficerOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_officer(self, call: Call) -> Any:
         unit = self._unit(call.body["unit_id"], "unit_id")
         doc = {"_id": call.body["officer_id"], **{k: v for k, v in call.body.items()
@@ -86,7 +87,7 @@ class IntakeService(ServiceBase, AccountRoutes):
                     invite_expires_at=account["invite_expires_at"])
 
     @api("POST", "/admin/companies", action="admin.manage", body=s.CompanyIn, answer=s.CompanyOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_company(self, call: Call) -> Any:
         self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
         body = dict(call.body)

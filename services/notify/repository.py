@@ -9,7 +9,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
-from shared import inbox
+from shared import idempotency_key, inbox
 
 NOTICES = "notices"
 FIRST_WINDOW = timedelta(seconds=1)
@@ -26,6 +26,7 @@ class Repository:
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
         **inbox.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):

@@ -20,6 +20,7 @@ from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
 from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
 from shared.base import ServiceBase
+from shared.idempotency_key import ANSWER
 from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
@@ -110,7 +111,7 @@ class NotifyService(ServiceBase):
         return self._subscription(call.who.subject)
 
     @api("POST", "/subscription/rotate-secret", action="subscription.manage",
-         answer=s.SubscriptionOut)
+         answer=s.SubscriptionOut, keyed=ANSWER)
     def rotate_secret(self, call):
         """A new secret; the old one signs beside it during the overlap."""
         sub = self._subscription(call.who.subject)
@@ -140,7 +141,7 @@ class NotifyService(ServiceBase):
         return self._delivery(delivery_id)
 
     @api("POST", "/deliveries/<delivery_id>/replay", action="delivery.replay",
-         answer=s.DeliveryOut)
+         answer=s.DeliveryOut, keyed=ANSWER)
     def replay_delivery(self, call, delivery_id):
         """A dead letter gets a fresh round of tries (its receiver recovered)."""
         if not self.repo.deliveries.replay(delivery_id, clock.now()):
