@@ -116,7 +116,8 @@ class Inbox:
     def failures(self, status, limit, after):
         """One page of the failed and dead handlings, and the next cursor."""
         query = {"status": status} if status else {"status": {"$in": ["failed", "dead"]}}
-        return pages.read(self.coll, query, FAILURE_ORDER, limit, after, "failures")
+        return pages.read(self.coll, query, FAILURE_ORDER, limit, after, "failures",
+                          by_time=True)
 
     def _meta(self, handler, event):
         return {"handler": handler, "event_id": event["event_id"],

@@ -6,6 +6,7 @@ looked for as those very characters, and the index on the key answers it
 however many names there are.
 """
 import unicodedata
+from datetime import timedelta
 
 from marshmallow import ValidationError, fields, validate, validates_schema
 
@@ -42,10 +43,12 @@ def company_ids(ids):
 
 
 def window(start, end):
-    """A time range from the query's `from` (inclusive) and `to` (exclusive)."""
+    """A time range from the query's `from` (inclusive) and `to` (exclusive).
+    "From" is "after one millisecond before" (times are stored to the
+    millisecond): SecantusDB reads `$gte` as `$gt` on a compound index."""
     span = {}
     if start is not None:
-        span["$gte"] = start
+        span["$gt"] = start - timedelta(milliseconds=1)
     if end is not None:
         span["$lt"] = end
     return span

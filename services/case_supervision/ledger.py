@@ -10,7 +10,7 @@ from typing import Any
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
-from shared import auth, clock, pages
+from shared import auth, clock, pages, search
 from shared.errors import Conflict, NotFound
 from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
 from shared.idempotency_key import ANSWER
@@ -58,8 +58,7 @@ class LedgerRoutes(CaseServiceParts):
             if key in q:
                 query[key] = q[key]
         if "start" in q or "end" in q:
-            query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
-                                                     ("$lt", q.get("end"))) if v}
+            query["created_at"] = search.window(q.get("start"), q.get("end"))
         found, nxt = self.repo.ledger(query, q["limit"], q.get("after"))
         return pages.Page(call, found, nxt)
 

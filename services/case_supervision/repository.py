@@ -76,7 +76,7 @@ class Repository:
     def cases(self, query, limit, after):
         """One page of the cases matching `query`, and the next cursor."""
         return pages.read(self.db[CASES], query, CASE_ORDER, limit, after, "cases",
-                          {"outbox": 0})
+                          {"outbox": 0}, by_time=True)
 
     def save_case(self, case, source, change, now, also=()):
         """Store a change only if nobody changed the case since it was read:
@@ -118,7 +118,8 @@ class Repository:
         return self.db[LEDGER].find_one({"_id": item_id})
 
     def ledger(self, query, limit, after):
-        return pages.read(self.db[LEDGER], query, LEDGER_ORDER, limit, after, "ledger")
+        return pages.read(self.db[LEDGER], query, LEDGER_ORDER, limit, after, "ledger",
+                          by_time=True)
 
     def resolve_ledger_item(self, item_id, fields):
         """Only an open item is closed off: two supervisors, one resolution."""

@@ -160,7 +160,7 @@ class Repository:
     def reports(self, query, limit, after):
         """One page of the reports matching `query`, and the next cursor."""
         return pages.read(self.db[REPORTS], query, REPORT_ORDER, limit, after, "reports",
-                          {"outbox": 0})
+                          {"outbox": 0}, by_time=True)
 
     def companies_named(self, prefix):
         """The ids of the companies whose name starts with `prefix` (case-folded),

@@ -105,4 +105,5 @@ class DeliveryStore:
 
     def listing(self, query, limit, after):
         """One page of the deliveries matching `query`, and the next cursor."""
-        return pages.read(self.coll, query, DELIVERY_ORDER, limit, after, "deliveries")
+        return pages.read(self.coll, query, DELIVERY_ORDER, limit, after, "deliveries",
+                          by_time=True)
