@@ -129,6 +129,14 @@ def read(collection, branches, sort, limit, values, projection):
     `sort` — (time field, -1), ("_id", -1) — matching any of `branches`."""
     (field, _), (tie, _) = sort
     want = limit
+    if all(tie in b and _plain(b[tie]) for b in branches):
+        # Each branch names its one row (a quoted reference, a report's
+        # case): read through the unique index, no windows.
+        named = _merge(collection, branches, sort, want, projection)
+        if values is not None:
+            named = [r for r in named
+                     if (_utc(r[field]), r[tie]) < (_utc(values[0]), values[1])]
+        return named
     rows: list = []
     high = None
     if values is not None:

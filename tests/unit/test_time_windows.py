@@ -41,3 +41,24 @@ def test_a_prefix_is_a_range_on_the_case_folded_name_never_a_pattern():
     assert search.name_key("  ＡＣＭＥ Trading ") == "acme trading"
     assert search.prefix_range(".*") == {"$gte": ".*", "$lt": ".*\U0010ffff"}
     assert search.prefix_range('{"$gt":""}')["$gte"] == '{"$gt":""}'
+
+
+class Rows:
+    """A collection that answers find() from a list, recording each filter."""
+
+    def __init__(self, rows):
+        self.rows, self.asked = rows, []
+
+    def find(self, query, projection=None, sort=None, limit=0):
+        self.asked.append(query)
+        found = [r for r in self.rows if all(r.get(k) == v for k, v in query.items()
+                                             if not isinstance(v, dict))]
+        return sorted(found, key=lambda r: (r["at"], r["_id"]), reverse=True)[:limit]
+
+
+def test_a_branch_that_names_its_row_is_read_once_without_windows():
+    rows = Rows([{"_id": "r1", "at": AT, "unit": "b1"}])
+    sort = [("at", -1), ("_id", -1)]
+    assert tw.read(rows, [{"unit": "b1", "_id": "r1"}], sort, 51, None, None) == rows.rows
+    assert rows.asked == [{"unit": "b1", "_id": "r1"}]
+    assert tw.read(rows, [{"unit": "b1", "_id": "r1"}], sort, 51, [AT, "r1"], None) == []
