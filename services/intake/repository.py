@@ -32,13 +32,14 @@ class Repository:
             # a page reads the page, however deep in the list.
             ([("company_id", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("owner_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)], {"sparse": True}),
+            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("received_at", -1), ("_id", -1)], {}),
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
             ([("owner_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("transfer.to_unit_path", 1)], {"sparse": True}),
+            ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
         ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
