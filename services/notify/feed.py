@@ -16,6 +16,10 @@ from shared.fields import EARLIEST, LATEST
 
 FEED = "notices"
 FEED_ORDER = [("created_at", 1), ("_id", 1)]
+# The cursor of an empty feed's first page: "from the start", read as no
+# cursor at all. One value for every reader, so an answer that tells of
+# nothing is the same answer each time.
+START = pages.encode(FEED, FEED_ORDER, {"created_at": EARLIEST, "_id": ""})
 
 
 def decode_cursor(cursor):
@@ -28,18 +32,17 @@ def decode_cursor(cursor):
         return _legacy(cursor)
     if not isinstance(at, datetime) or not isinstance(notice_id, str):
         raise BadRequest(pages.FOREIGN)
+    if cursor == START:
+        return None
     return at.replace(tzinfo=timezone.utc), notice_id
 
 
-def next_cursor(items, after, until):
+def next_cursor(items, after):
     """The cursor after this page: its last notice; on an empty page the one
-    the reader came with, or — on a first page with nothing yet — the
-    settled instant `until`, before which nothing more can appear."""
+    the reader came with, or — on a first page with nothing yet — START."""
     if items:
         return pages.encode(FEED, FEED_ORDER, items[-1])
-    if after:
-        return after
-    return pages.encode(FEED, FEED_ORDER, {"created_at": until, "_id": ""})
+    return after or START
 
 
 def _legacy(cursor):

@@ -86,7 +86,7 @@ class NotifyService(ServiceBase):
         settle = timedelta(seconds=float(self.config.get("FEED_SETTLE_SECONDS", 2)))
         until = clock.now() - settle
         items = self.repo.notices(call.who.subject, after, call.query["limit"], until)
-        return pages.Page(call, items, feed.next_cursor(items, call.query.get("after"), until))
+        return pages.Page(call, items, feed.next_cursor(items, call.query.get("after")))
 
     # -- the company's channels --------------------------------------------
     @api("PUT", "/subscription", action="subscription.manage",
