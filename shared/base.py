@@ -1,12 +1,13 @@
 """What every service class mixes in: /health, /metrics, /openapi.json, the
 inbox of consumed events, its failures for admins, and its retry timer."""
 from kombu import Connection
-from marshmallow import RAISE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from werkzeug.wrappers import Response
 
+from shared import pages
 from shared.errors import Unavailable
 from shared.fields import ShownTime
 from shared.http import api
@@ -15,6 +16,7 @@ from shared.jwks import JwksKeys
 from shared.mongo import Mongo
 from shared.ratelimit import RateLimits
 from shared.openapi import openapi
+from shared.pages import PageQuery
 
 
 class Health(DependencyProvider):
@@ -52,15 +54,13 @@ class FailureOut(Schema):
     next_attempt_at = ShownTime()
 
 
-class FailureQuery(Schema):
-    class Meta:
-        unknown = RAISE
-
+class FailureQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("failed", "dead")))
 
 
 class FailureList(Schema):
     items = fields.List(fields.Nested(FailureOut))
+    next = fields.String(allow_none=True)
 
 
 class ServiceBase:
@@ -96,7 +96,9 @@ class ServiceBase:
          answer=FailureList)
     def list_failures(self, call):
         """Event handlers that failed (retrying) or gave up (dead letters)."""
-        return {"items": self.inbox.failures(call.query.get("status"))}
+        found, nxt = self.inbox.failures(call.query.get("status"), call.query["limit"],
+                                         call.query.get("after"))
+        return pages.Page(call, found, nxt)
 
     @timer(interval=2)
     def retry_failed_events(self):

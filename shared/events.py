@@ -1,16 +1,24 @@
 """The event envelope, its schema, and who consumes what.
 
-Every event body is one envelope with the CloudEvents 1.0 attributes
-(`event_id` is CloudEvents' id), so the same object can leave the system as
-a webhook. `sequence` counts per subject from 1: consumers use it to order.
+Every event body is one CloudEvents 1.0 event in its JSON format
+(`specversion`, `id`, `source`, `type`, `subject`, `time`,
+`datacontenttype`, `data`), so the same object leaves the system as a
+webhook and any CloudEvents SDK reads it. `sequence` is an extension
+attribute: it counts per subject from 1, and consumers order by it.
+`source` is the producing service's name, a relative URI-reference
+(RFC 3986), which is what nameko routes by too.
+
+`event_id` and `occurred_at` repeat `id` and `time` for the consumers and
+receivers written before (deprecated since 2026-11-30; README "Events").
 """
 from datetime import datetime
 from typing import Any, TypedDict
 
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from nameko.events import event_handler
 
 SPEC_VERSION = "1.0"
+DATA_CONTENT_TYPE = "application/json"
 
 # The event catalogue. Each producer owns its events; the data fields listed
 # are the contract consumers may rely on (more may be added, none renamed).
@@ -114,37 +122,54 @@ def queue_name(source, event_type, service, method):
 
 class Envelope(TypedDict):
     """An event as it travels: on the bus, in an outbox, at a webhook."""
-    event_id: str
     specversion: str
-    type: str
+    id: str
     source: str
+    type: str
     subject: str
+    time: str
+    datacontenttype: str
     sequence: int
-    occurred_at: str
     data: dict[str, Any]
+    event_id: str        # deprecated: `id`
+    occurred_at: str     # deprecated: `time`
 
 
 def envelope(*, event_id: str, event_type: str, source: str, subject: str, sequence: int,
              occurred_at: datetime, data: dict[str, Any]) -> Envelope:
+    return cloud_event(event_id, event_type, source, subject, sequence,
+                       occurred_at.isoformat(), data)
+
+
+def cloud_event(event_id, event_type, source, subject, sequence, time, data) -> Envelope:
+    """The CloudEvents 1.0 attributes and the deprecated pair beside them."""
     return {
-        "event_id": event_id,
         "specversion": SPEC_VERSION,
-        "type": event_type,
+        "id": event_id,
         "source": source,
+        "type": event_type,
         "subject": subject,
+        "time": time,
+        "datacontenttype": DATA_CONTENT_TYPE,
         "sequence": sequence,
-        "occurred_at": occurred_at.isoformat(),
         "data": data,
+        "event_id": event_id,
+        "occurred_at": time,
     }
 
 
 class EnvelopeSchema(Schema):
     """What a consumer accepts; unknown attributes are ignored (EXCLUDE),
-    so a producer may add attributes without breaking consumers."""
+    so a producer may add attributes without breaking consumers. Consumers
+    read `event_id` and `occurred_at`, which every event written so far
+    carries; `id` and `time` are checked to agree with them when present."""
 
     class Meta:
         unknown = EXCLUDE
 
+    id = fields.String(validate=validate.Length(1, 64))
+    time = fields.AwareDateTime()
+    datacontenttype = fields.String(validate=validate.Equal(DATA_CONTENT_TYPE))
     event_id = fields.UUID(required=True)
     specversion = fields.String(load_default=SPEC_VERSION,
                                 validate=validate.Equal(SPEC_VERSION))
@@ -155,3 +180,10 @@ class EnvelopeSchema(Schema):
                               validate=validate.Range(min=1))
     occurred_at = fields.AwareDateTime(required=True)
     data = fields.Dict(required=True)
+
+    @validates_schema
+    def agree(self, data, **kwargs):
+        if "id" in data and data["id"] != str(data["event_id"]):
+            raise ValidationError("id and event_id differ", "id")
+        if "time" in data and data["time"] != data["occurred_at"]:
+            raise ValidationError("time and occurred_at differ", "time")

@@ -31,9 +31,10 @@ from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
-from shared import auth, idempotency_key, jwks, language, pages, ratelimit, remote
+from shared import auth, clock, idempotency_key, jwks, language, pages, ratelimit, remote
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, TooMany, Unavailable
 from shared.fields import SURROGATE
+from shared.mongo import Mongo
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
                    ["service", "route", "status"])
@@ -193,7 +194,9 @@ class JsonHttp(HttpRequestHandler):
         self.answer_schema = answer
         self.status = status
         self.summary = summary
-        self.keyed = keyed          # honours Idempotency-Key (shared/idempotency_key.py)
+        # Honours Idempotency-Key (shared/idempotency_key.py): True, the changed
+        # document remembers it; idempotency_key.ANSWER, the answer is stored.
+        self.keyed = keyed
         # An OAuth 2.0 endpoint (RFC 6749, 7009): a form in, its errors in
         # RFC 6749's shape (the handler answers them; services/intake/signin.py).
         self.oauth = oauth
@@ -262,7 +265,17 @@ class JsonHttp(HttpRequestHandler):
             call.query = load(self.query_schema, request.args.to_dict())
         if self.keyed:  # a route without a body never reads one, whatever is sent
             call.key = idempotency_key.from_request(request, who, parsed)
+        if self.keyed == idempotency_key.ANSWER and call.key is not None:
+            answers = self._answers()
+            idempotency_key.begin(answers, call.key, clock.now())   # or Replay, 409, 422
+            request.answer_key = (answers, call.key)   # handle_request stores the answer
         return (call,), request.path_values
+
+    def _answers(self):
+        """This service's collection of stored answers (keyed=ANSWER routes)."""
+        mongo = next(d for d in self.container.dependencies if isinstance(d, Mongo))
+        assert mongo.db is not None, "a request before the service started"
+        return mongo.db[idempotency_key.ANSWERS]
 
     def handle_request(self, request):
         started = time.perf_counter()
@@ -272,6 +285,10 @@ class JsonHttp(HttpRequestHandler):
             response = error_response(refusal.status, refusal.error, request,
                                       getattr(request, "who", None))
             response.headers.extend(refusal.headers or {})
+        answer_key = getattr(request, "answer_key", None)
+        if answer_key is not None:
+            answers, key = answer_key
+            idempotency_key.finish(answers, key, response)
         name = self.container.service_name
         REQUESTS.labels(name, self.url, response.status_code).inc()
         LATENCY.labels(name, self.url).observe(time.perf_counter() - started)
@@ -292,6 +309,12 @@ class JsonHttp(HttpRequestHandler):
         return response
 
     def response_from_exception(self, exc):
+        if isinstance(exc, idempotency_key.Replay):
+            answer = exc.answer
+            response = Response(answer["body"], status=answer["status"],
+                                mimetype=answer["mimetype"], headers=answer["headers"])
+            response.headers["Idempotent-Replayed"] = "true"
+            return response
         if isinstance(exc, RequestEntityTooLarge):
             exc = TooLarge("the body is too large")
         if isinstance(exc, ConnectionFailure):

@@ -1,23 +1,47 @@
-"""Idempotency-Key on the routes that change one report or case.
+"""Idempotency-Key (draft-ietf-httpapi-idempotency-key-header) on every
+POST that creates or changes something.
 
 A client whose answer was lost (a timeout, a dropped connection, a 503)
 sends the same request again with the same key: the first effect is found
-and nothing happens twice. The document remembers its last KEEP keys in
-the same conditional write as the change itself, so a change and the
-memory of it cannot part. A key is the caller's own (scoped to its
-principal); the same key with another request is a 409, as on POST /reports.
+and nothing happens twice. A key is the caller's own (scoped to its
+principal); the same key with another request is a 422, as the draft says.
+
+Two ways, chosen per route (`keyed=` on @api):
+- `keyed=True`, a route that changes one report or case: the document
+  remembers its last KEEP keys in the same conditional write as the change
+  itself, so a change and the memory of it cannot part; a retry answers
+  the document as it is now. Two tries at once cannot both change it (the
+  write is conditional), so there is no "still running" to report.
+- `keyed=ANSWER`, any other route (admin creates, secret rotation, ledger
+  resolve, replay …): the first answer is stored under the key, and a retry
+  gets that very answer — a created officer's token and invite are never
+  lost to a dropped connection. While the first try runs, a retry is a 409.
+  A 5xx is not stored (nothing was done: try again with the same key).
 """
 import hashlib
 import json
 from dataclasses import dataclass
+from datetime import timedelta
 
-from shared.errors import BadRequest, Conflict
+from pymongo.errors import DuplicateKeyError
+
+from shared.errors import BadRequest, Conflict, Invalid
 
 KEEP = 50          # keys remembered per document: retries come within minutes
 MAX_KEY = 255
+ANSWER = "answer"  # keyed=ANSWER: the route's first answer is stored under the key
+ANSWERS = "idempotency_answers"
+# A stored answer is replayed this long; it may hold a token or an invite,
+# so it is kept no longer than a client's retries need.
+ANSWER_KEPT = timedelta(hours=24)
+# A first try that has not answered after this is taken to have died.
+RUNNING_LEASE = timedelta(seconds=60)
+INDEXES: dict[str, list] = {ANSWERS: [([("expires_at", 1)], {"expireAfterSeconds": 0})]}
+REUSED = "this Idempotency-Key was used with another request"
 HEADER = {"in": "header", "name": "Idempotency-Key", "required": False,
           "description": "The same key with the same request answers without a second "
-                         "effect; with another request, 409.",
+                         "effect; with another request, 422; while the first request "
+                         "with it still runs, 409.",
           "schema": {"type": "string", "minLength": 1, "maxLength": MAX_KEY}}
 
 
@@ -49,7 +73,7 @@ def seen(doc, key):
     for earlier in doc.get("requests", ()):
         if earlier["key"] == key.key:
             if earlier["fingerprint"] != key.fingerprint:
-                raise Conflict("this Idempotency-Key was used with another request")
+                raise Invalid(REUSED)
             return True
     return False
 
@@ -75,13 +99,62 @@ def on_create(key, now):
 
 def same_creation(doc, key):
     """True when `doc` was created by this very request (its key and body);
-    a Conflict when its key came with another body."""
+    a 422 when its key came with another body."""
     if seen(doc, key):
         return True
     # Reports created before the key was kept in `requests` kept its body's hash.
     if doc.get("body_hash") == key.fingerprint:
         return True
-    raise Conflict("this Idempotency-Key was used with another request")
+    raise Invalid(REUSED)
+
+
+# -- keyed=ANSWER: the first answer, stored -----------------------------------
+class Replay(Exception):
+    """The stored answer of this key's first request (shared/http.py sends it)."""
+
+    def __init__(self, answer):
+        super().__init__("replayed")
+        self.answer = answer
+
+
+def begin(coll, key, now):
+    """Claim the key for this request; a Replay of the stored answer, a 409
+    while the first request runs, a 422 when the key came with another one."""
+    running = {"_id": key.key, "fingerprint": key.fingerprint, "state": "running",
+               "started_at": now, "expires_at": now + ANSWER_KEPT}
+    try:
+        coll.insert_one(running)
+        return
+    except DuplicateKeyError:
+        earlier = coll.find_one({"_id": key.key})
+    if earlier is None or earlier["expires_at"] <= now or (
+            earlier["state"] == "running" and earlier["started_at"] <= now - RUNNING_LEASE):
+        # Forgotten, or its first try died: this one takes the key over, if
+        # no other retry took it first.
+        taken = coll.replace_one({"_id": key.key, "started_at": earlier["started_at"]}
+                                 if earlier else {"_id": key.key}, running,
+                                 upsert=earlier is None)
+        if taken.modified_count or taken.upserted_id:
+            return
+        earlier = coll.find_one({"_id": key.key}) or running
+    if earlier["fingerprint"] != key.fingerprint:
+        raise Invalid(REUSED)
+    if earlier["state"] == "running":
+        raise Conflict("a request with this Idempotency-Key is still being handled")
+    raise Replay(earlier["answer"])
+
+
+def finish(coll, key, response):
+    """Store the answer for retries; a 5xx frees the key instead."""
+    if response.status_code >= 500:
+        coll.delete_one({"_id": key.key, "fingerprint": key.fingerprint, "state": "running"})
+        return
+    coll.update_one({"_id": key.key, "fingerprint": key.fingerprint, "state": "running"},
+                    {"$set": {"state": "done", "answer": {
+                        "status": response.status_code, "mimetype": response.mimetype,
+                        "body": response.get_data(as_text=True),
+                        "headers": {k: v for k, v in response.headers.items()
+                                    if k in ("Content-Language", "Location", "Link")}}}})
 
 
 def _sha(data):

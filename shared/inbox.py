@@ -28,15 +28,18 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import ConnectionFailure
 from prometheus_client import Counter
 
-from shared import clock, faults
+from shared import clock, faults, pages
 from shared.events import EnvelopeSchema
 from shared.mongo import Mongo
 
 log = logging.getLogger(__name__)
 
 COLLECTION = "inbox"
+# GET /admin/failures, newest first; `_id` last so the order is total.
+FAILURE_ORDER = [("received_at", -1), ("_id", -1)]
 INDEXES: dict[str, list] = {COLLECTION: [([("status", 1), ("next_attempt_at", 1)], {}),
-                        ([("received_at", -1)], {})]}
+                        ([("received_at", -1)], {}),
+                        ([("status", 1), ("received_at", -1), ("_id", -1)], {})]}
 LEASE = timedelta(seconds=60)
 MAX_EVENT_BYTES = 256 * 1024  # a larger envelope is a producer's bug, not a fact
 CONSUMED = Counter("fasttrack_events_consumed_total",
@@ -110,9 +113,11 @@ class Inbox:
             self.coll.update_one({"_id": rec["_id"]}, {"$set": {
                 "status": "applied", "applied_at": clock.now()}})
 
-    def failures(self, status=None, limit=100):
+    def failures(self, status, limit, after):
+        """One page of the failed and dead handlings, and the next cursor."""
         query = {"status": status} if status else {"status": {"$in": ["failed", "dead"]}}
-        return list(self.coll.find(query).sort("received_at", -1).limit(limit))
+        return pages.read(self.coll, query, FAILURE_ORDER, limit, after, "failures",
+                          by_time=True)
 
     def _meta(self, handler, event):
         return {"handler": handler, "event_id": event["event_id"],

@@ -211,6 +211,12 @@ ZH_CN = {
     "the cursor is not one this feed gave": "此游标不是本通知流给出的",
     "the cursor is not one this list gave": "此游标不是本列表给出的",
     "too many requests; try again later": "请求过于频繁，请稍后再试",
+    "the company name prefix matches too many companies": "该企业名称前缀匹配的企业过多",
+    "too many companies; type more of the name": "企业过多，请输入更长的名称",
+    "searching is for police": "仅公安人员可以检索",
+    "a request with this Idempotency-Key is still being handled": "使用此 Idempotency-Key 的请求仍在处理中",
+    "id and event_id differ": "id 与 event_id 不一致",
+    "time and occurred_at differ": "time 与 occurred_at 不一致",
 
     # -- marshmallow's own messages (fields, validators, schemas) --
     "Missing data for required field.": "缺少必填字段。",

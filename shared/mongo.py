@@ -61,6 +61,11 @@ class Mongo(DependencyProvider):
 
     def start(self):
         ensure_indexes(self.db, self.repository_class.INDEXES)
+        # Stored documents brought up to what this version reads (a repository's
+        # `upgrade(db)`, when it has one): idempotent, so every instance may run it.
+        upgrade = getattr(self.repository_class, "upgrade", None)
+        if upgrade is not None:
+            upgrade(self.db)
 
     def stop(self):
         if self.client is not None:

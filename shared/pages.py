@@ -28,6 +28,7 @@ from urllib.parse import urlencode
 
 from marshmallow import fields, validate
 
+from shared import time_windows
 from shared.errors import BadRequest
 from shared.fields import EARLIEST, LATEST, In
 
@@ -119,14 +120,21 @@ def after_filter(sort, values):
 
 
 def read(collection, query, sort, limit, after, list_name, projection=None,
-         open_ended=False):
+         open_ended=False, by_time=False):
     """One page of `collection` matching `query` in `sort` order, and the
-    cursor of the next (None when nothing more can come)."""
+    cursor of the next (None when nothing more can come). `by_time`: the
+    sort is (a time, -1), ("_id", -1), and the page is read in time windows
+    (shared/time_windows.py) so that it costs what it holds on SecantusDB."""
     values = decode(list_name, sort, after)
-    if values is not None:
-        query = {"$and": [query, after_filter(sort, values)]} if query else after_filter(
-            sort, values)
-    rows = list(collection.find(query, projection, sort=sort, limit=limit + 1))
+    branches = time_windows.flat_branches(query) if by_time else None
+    if branches is not None:
+        assert [d for _, d in sort] == [-1, -1] and sort[1][0] == "_id", sort
+        rows = time_windows.read(collection, branches, sort, limit + 1, values, projection)
+    else:
+        if values is not None:
+            query = {"$and": [query, after_filter(sort, values)]} if query else after_filter(
+                sort, values)
+        rows = list(collection.find(query, projection, sort=sort, limit=limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if rows and (more or open_ended):

@@ -85,7 +85,8 @@ class Receiver:
                                         "body": body})
                 return 400
             self.accepted.append({"company": company_id, "payload": payload,
-                                  "headers": headers, "verified_by": verified_by, "at": at})
+                                  "headers": headers, "body": body,
+                                  "verified_by": verified_by, "at": at})
             self.arrived.setdefault((payload["type"], payload["subject"]), at)
         return 204
 

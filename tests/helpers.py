@@ -109,3 +109,26 @@ def refusal(response):
     not, so a refusal does not tell which."""
     return response.status_code, {k: v for k, v in response.json().items()
                                   if k != "instance"}
+
+
+def all_pages(client, path, **params):
+    """Every item of a cursor-paged list, following `next` until it is null,
+    and the pages' sizes. Each page's `Link: <…>; rel="next"` header must
+    name the same cursor as its `next` (and be absent when `next` is null)."""
+    from urllib.parse import parse_qs, urlsplit
+    items, sizes, after = [], [], None
+    while True:
+        r = client.get(path, **params, **({"after": after} if after else {}))
+        assert r.status_code == 200, r.text
+        page = r.json()
+        items += page["items"]
+        sizes.append(len(page["items"]))
+        after = page["next"]
+        link = r.headers.get("Link")
+        if after is None:
+            assert link is None, link
+            return items, sizes
+        assert link and link.endswith('>; rel="next"'), link
+        target = urlsplit(link[1:link.index(">")])
+        assert target.path == path and parse_qs(target.query)["after"] == [after]
+        assert len(sizes) < 1000, "the cursor does not move"

@@ -62,7 +62,7 @@ class ExportRoutes(CaseServiceParts):
         if "start" in q or "end" in q:
             query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
                                                      ("$lt", q.get("end"))) if v}
-        items = self.repo.ledger(query, exports.MAX_ROWS)
+        items, _ = self.repo.ledger(query, exports.MAX_ROWS, None)
         return exports.download(q["format"], "ledger", LEDGER_COLUMNS,
                                 [ledger_row(i) for i in items])
 

@@ -10,9 +10,10 @@ from typing import Any
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
-from shared import auth, clock
+from shared import auth, clock, pages, search
 from shared.errors import Conflict, NotFound
 from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
+from shared.idempotency_key import ANSWER
 from shared.http import Call, api
 
 DEFAULT_RANGE = timedelta(days=30)
@@ -57,12 +58,12 @@ class LedgerRoutes(CaseServiceParts):
             if key in q:
                 query[key] = q[key]
         if "start" in q or "end" in q:
-            query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
-                                                     ("$lt", q.get("end"))) if v}
-        return {"items": self.repo.ledger(query, q["limit"])}
+            query["created_at"] = search.window(q.get("start"), q.get("end"))
+        found, nxt = self.repo.ledger(query, q["limit"], q.get("after"))
+        return pages.Page(call, found, nxt)
 
     @api("POST", "/ledger/<item_id>/resolve", action="ledger.resolve", body=s.NoteIn,
-         answer=s.LedgerItemOut)
+         answer=s.LedgerItemOut, keyed=ANSWER)
     def resolve_ledger_item(self, call: Call, item_id: str) -> Any:
         item = self.repo.ledger_item(item_id)
         if item is None or not auth.allows(call.who, "ledger.resolve", item):

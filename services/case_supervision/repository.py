@@ -1,7 +1,7 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
 from pymongo.errors import DuplicateKeyError
 
-from shared import aggregate, inbox, outbox
+from shared import aggregate, idempotency_key, inbox, outbox, pages
 from shared.mongo import next_number
 
 CASES = "cases"
@@ -9,6 +9,10 @@ LEDGER = "ledger"
 FACTS = "facts"
 UNITS = "units"
 ENDED = ["concluded", "closed"]
+# The lists, newest first; `_id` last so the order is total and a cursor
+# lands on exactly one place.
+CASE_ORDER = [("opened_at", -1), ("_id", -1)]
+LEDGER_ORDER = [("created_at", -1), ("_id", -1)]
 
 
 class StaleCase(Exception):
@@ -21,18 +25,22 @@ class Repository:
             ([("report_id", 1)], {"unique": True}),
             ([("case_number", 1)], {"unique": True}),
             ([("reference", 1)], {}),
-            ([("company_id", 1), ("opened_at", -1)], {}),
-            ([("unit_path", 1), ("opened_at", -1)], {}),
-            ([("team.members", 1), ("opened_at", -1)], {}),
+            # The list's sort behind each reach (shared/auth.py case_filter):
+            # a page reads the page, however deep in the list.
+            ([("company_id", 1), ("opened_at", -1), ("_id", -1)], {}),
+            ([("unit_path", 1), ("opened_at", -1), ("_id", -1)], {}),
+            ([("unit_id", 1), ("opened_at", -1), ("_id", -1)], {}),
+            ([("team.members", 1), ("opened_at", -1), ("_id", -1)], {}),
             # The sweep reads through this: its cost follows the due cases.
             ([("next_due_at", 1)], {}),
             ([("policy_version", 1)], {}),
         ] + outbox.INDEXES,
-        LEDGER: [([("unit_path", 1), ("created_at", -1)], {}),
+        LEDGER: [([("unit_path", 1), ("created_at", -1), ("_id", -1)], {}),
                  ([("case_id", 1)], {})],
         FACTS: [([("unit_id", 1), ("at", 1)], {}),
                 ([("report_id", 1), ("kind", 1)], {})],
         **inbox.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):
@@ -65,9 +73,10 @@ class Repository:
         return (self.db[CASES].find_one({"case_number": quoted}, {"outbox": 0})
                 or self.db[CASES].find_one({"reference": quoted}, {"outbox": 0}))
 
-    def cases(self, query, limit):
-        return list(self.db[CASES].find(query, {"outbox": 0})
-                    .sort("opened_at", -1).limit(limit))
+    def cases(self, query, limit, after):
+        """One page of the cases matching `query`, and the next cursor."""
+        return pages.read(self.db[CASES], query, CASE_ORDER, limit, after, "cases",
+                          {"outbox": 0}, by_time=True)
 
     def save_case(self, case, source, change, now, also=()):
         """Store a change only if nobody changed the case since it was read:
@@ -108,8 +117,9 @@ class Repository:
     def ledger_item(self, item_id):
         return self.db[LEDGER].find_one({"_id": item_id})
 
-    def ledger(self, query, limit):
-        return list(self.db[LEDGER].find(query).sort("created_at", -1).limit(limit))
+    def ledger(self, query, limit, after):
+        return pages.read(self.db[LEDGER], query, LEDGER_ORDER, limit, after, "ledger",
+                          by_time=True)
 
     def resolve_ledger_item(self, item_id, fields):
         """Only an open item is closed off: two supervisors, one resolution."""

@@ -5,7 +5,7 @@ from typing import Any
 from services.case_supervision import clocks, domain, escalation
 from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
-from shared import aggregate, auth
+from shared import aggregate, auth, pages, search
 from shared.errors import Forbidden, Invalid, NotFound
 from shared.http import Call, api
 
@@ -21,25 +21,33 @@ class CaseRoutes(CaseServiceParts):
         return officer
 
     # -- reads -------------------------------------------------------------
-    @api("GET", "/cases", action="case.list", query=s.CaseQuery)
+    @api("GET", "/cases", action="case.list", query=s.CaseQuery, answer=s.CASE_LISTS)
     def list_cases(self, call: Call) -> Any:
-        wanted = {field: call.query[key] for key, field in (
-            ("status", "stage"), ("stale", "stale")) if key in call.query}
-        if "report_id" in call.query or "q" in call.query:
-            # A report has one case, a number or reference names one: read it
-            # through its unique index, then ask who may see it. Joined with
-            # the principal's filter ($or), the database scanned every case
-            # the principal may see, per call.
-            case = (self.repo.case_of_report(call.query["report_id"])
-                    if "report_id" in call.query else self.repo.case_quoted(call.query["q"]))
-            quoted = call.query.get("q")
-            found = [case] if case and auth.allows(call.who, "case.read", case) and all(
-                case.get(field) == value for field, value in wanted.items()) and (
-                quoted in (None, case["case_number"], case["reference"])) else []
-        else:
-            found = self.repo.cases(dict(auth.case_filter(call.who), **wanted),
-                                    call.query["limit"])
-        return {"items": self.view(call.who)(many=True).dump(found)}
+        q = call.query
+        search.check_police_only(call.who, q)
+        wanted = [auth.case_filter(call.who)]
+        for key in ("report_id", "q"):
+            if key in q:
+                # A report has one case, a number or reference names one: found
+                # through its unique index, then held to the caller's reach and
+                # the other filters by its id. Joined with the reach's $or, the
+                # database scanned every case the principal may see, per call.
+                case = (self.repo.case_of_report(q[key]) if key == "report_id"
+                        else self.repo.case_quoted(q[key]))
+                wanted.append({"_id": case["_id"] if case else None})
+        for key, field in (("status", "stage"), ("stale", "stale"),
+                           ("incident_type", "incident_type"), ("priority", "priority"),
+                           ("supervision", "supervision.level"), ("unit_id", "unit_path")):
+            if key in q:
+                wanted.append({field: q[key]})
+        if "start" in q or "end" in q:
+            wanted.append({"opened_at": search.window(q.get("start"), q.get("end"))})
+        if "company" in q:
+            wanted.append({"company_id": search.company_ids(
+                self.intake.call("companies_named", q["company"]))})
+        found, nxt = self.repo.cases({"$and": wanted} if len(wanted) > 1 else wanted[0],
+                                     q["limit"], q.get("after"))
+        return pages.Page(call, self.view(call.who)(many=True).dump(found), nxt)
 
     @api("GET", "/cases/<case_id>", action="case.read")
     def get_case(self, call: Call, case_id: str) -> Any:

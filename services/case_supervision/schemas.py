@@ -5,6 +5,9 @@ from marshmallow import Schema, ValidationError, fields, validate, validates, va
 
 from services.case_supervision import domain
 from shared.fields import ID_RE, In, Moment, Money, ShownTime, one_line, shown, text
+from shared import pages
+from shared.pages import PageQuery
+from shared.search import SearchQuery
 
 # 限期 is a date a supervisor holds a team to: one in the past holds nobody,
 # and one years away is a typing slip, not a deadline.
@@ -14,13 +17,16 @@ LONGEST_DEADLINE = timedelta(days=2 * 365)
 DEADLINE_NAMES = ("first_action", "first_progress", "conclusion") + domain.STAGES[1:6]
 
 
-class CaseQuery(In):
+class CaseQuery(SearchQuery):
+    """GET /cases: a page of the cases in reach; police search with the
+    filters of shared/search.py and these."""
     report_id = fields.String(validate=validate.Length(1, 64))
     # A case number or a report reference a caller quotes: found exactly.
     q = fields.String(validate=[validate.Length(1, 64), one_line])
     status = fields.String(validate=validate.OneOf(domain.STAGES))
     stale = fields.Boolean()
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    priority = fields.String(validate=validate.Regexp(ID_RE))   # the policy names them
+    supervision = fields.String(validate=validate.OneOf(domain.LEVELS))
 
 
 class ProgressIn(In):
@@ -89,11 +95,11 @@ class LedgerExport(RangeExport):
     unit_id = fields.String(validate=validate.Regexp(ID_RE))
 
 
-class LedgerQuery(Range):
+class LedgerQuery(Range, PageQuery):
     status = fields.String(validate=validate.OneOf(("open", "resolved")))
     unit_id = fields.String(validate=validate.Regexp(ID_RE))
     case_id = fields.String(validate=validate.Length(1, 64))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, pages.MAX_LIMIT))
 
 
 class SupervisionOut(Schema):
@@ -243,6 +249,21 @@ class LedgerItemOut(Schema):
 
 class LedgerList(Schema):
     items = fields.List(fields.Nested(LedgerItemOut))
+    next = fields.String(allow_none=True)
+
+
+class CaseList(Schema):
+    items = fields.List(fields.Nested(CaseOut))
+    next = fields.String(allow_none=True)
+
+
+class CompanyCaseList(Schema):
+    items = fields.List(fields.Nested(CompanyCaseOut))
+    next = fields.String(allow_none=True)
+
+
+# The views GET /cases chooses from by role (it dumps the answer itself).
+CASE_LISTS = (CaseList, CompanyCaseList)
 
 
 class AckOut(Schema):

@@ -18,8 +18,10 @@ class ReportExportRoutes:
 
     @api("GET", "/reports/export", action="report.export", query=s.ReportExport)
     def export_reports(self, call: Call) -> Any:
-        found = self.repo.reports(auth.report_filter(call.who), call.query.get("status"),
-                                  exports.MAX_ROWS)
+        query = auth.report_filter(call.who)
+        if "status" in call.query:
+            query = {"$and": [query, {"status": call.query["status"]}]}
+        found, _ = self.repo.reports(query, exports.MAX_ROWS, None)
         names = {c["_id"]: c["name"] for c in self.repo.db[COMPANIES].find(
             {"_id": {"$in": list({r["company_id"] for r in found})}}, {"name": 1})}
         rows = [row(r, names) for r in found]

@@ -6,7 +6,7 @@ from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, throttle
-from shared import aggregate, inbox, outbox, pages
+from shared import aggregate, idempotency_key, inbox, outbox, pages, search
 from shared.mongo import next_number
 
 REPORTS = "reports"
@@ -29,19 +29,29 @@ SWEEP_BATCH = 200
 # How long a merge may hold its two reports. A merge takes milliseconds; a
 # process killed while holding them frees them when this runs out.
 MERGE_HOLD = timedelta(seconds=10)
+# GET /reports, newest first; `_id` last so the order is total and a cursor
+# lands on exactly one place.
+REPORT_ORDER = [("received_at", -1), ("_id", -1)]
 
 
 class Repository:
     INDEXES = {
         "officers": [([("unit_id", 1)], {})],
-        COMPANIES: [([("credit_code", 1)], {"unique": True})] + outbox.INDEXES,
+        COMPANIES: [([("credit_code", 1)], {"unique": True}),
+                    ([("name_key", 1)], {})] + outbox.INDEXES,
         REPORTS: [
-            ([("company_id", 1), ("received_at", -1)], {}),
+            # The list's sort behind each reach (shared/auth.py report_filter):
+            # a page reads the page, however deep in the list.
+            ([("company_id", 1), ("received_at", -1), ("_id", -1)], {}),
+            ([("owner_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
+            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
+            ([("received_at", -1), ("_id", -1)], {}),
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
-            ([("owner_unit_path", 1), ("received_at", -1)], {}),
+            ([("owner_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("transfer.to_unit_path", 1)], {"sparse": True}),
+            ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
         ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
@@ -60,6 +70,7 @@ class Repository:
         **inbox.INDEXES,
         **audit.INDEXES,        # the audit log and sign-in throttling (guard.py)
         **throttle.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):
@@ -227,11 +238,24 @@ class Repository:
     def report_by_reference(self, reference):
         return self.db[REPORTS].find_one({"reference": reference}, {"outbox": 0})
 
-    def reports(self, query, status, limit):
-        if status:
-            query = {"$and": [query, {"status": status}]}
-        return list(self.db[REPORTS].find(query, {"outbox": 0})
-                    .sort("received_at", -1).limit(limit))
+    def reports(self, query, limit, after):
+        """One page of the reports matching `query`, and the next cursor."""
+        return pages.read(self.db[REPORTS], query, REPORT_ORDER, limit, after, "reports",
+                          {"outbox": 0}, by_time=True)
+
+    def companies_named(self, prefix):
+        """The ids of the companies whose name starts with `prefix` (case-folded),
+        one more than search.MAX_COMPANIES at most."""
+        return [c["_id"] for c in self.db[COMPANIES].find(
+            {"name_key": search.prefix_range(prefix)}, {"_id": 1}).limit(
+                search.MAX_COMPANIES + 1)]
+
+    @classmethod
+    def upgrade(cls, db):
+        """Companies registered before names were searchable get their key."""
+        for company in db[COMPANIES].find({"name_key": None}, {"name": 1}):
+            db[COMPANIES].update_one({"_id": company["_id"]},
+                                     {"$set": {"name_key": search.name_key(company["name"])}})
 
     def duplicate_candidates(self, company_id, incident_type, amount, occurred_at, window):
         """Open reports of the same company, type and amount, close in time.

@@ -8,6 +8,7 @@ from shared.pages import PageQuery
 from shared.auth import KEY_SCOPES
 from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
 from shared.pages import PageQuery
+from shared.search import SearchQuery
 
 # Clocks differ a little between a company's machine and ours.
 CLOCK_SKEW = timedelta(minutes=5)
@@ -407,6 +408,7 @@ class ReportOut(FiledReportOut):
 
 class ReportList(Schema):
     items = fields.List(fields.Nested(ReportOut))
+    next = fields.String(allow_none=True)
 
 
 class CompanyReportOut(FiledReportOut):
@@ -419,6 +421,7 @@ class CompanyReportOut(FiledReportOut):
 
 class CompanyReportList(Schema):
     items = fields.List(fields.Nested(CompanyReportOut))
+    next = fields.String(allow_none=True)
 
 
 # The two views of a report: the route answers the one for the caller's role.
@@ -432,13 +435,14 @@ class ReportExport(In):
     format = fields.String(load_default="csv", validate=validate.OneOf(("csv", "xlsx")))
 
 
-class ReportQuery(In):
+class ReportQuery(SearchQuery):
+    """GET /reports: a page of the reports in reach; police search with the
+    filters of shared/search.py."""
     status = fields.String(validate=validate.OneOf(
         ("received", "acknowledged", "transfer_pending", "accepted", "merged")))
     # A reference a caller quotes (FT-20261130-000010): found exactly, never as
     # a pattern.
     q = line(64, required=False)
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 # -- evidence files ------------------------------------------------------------

@@ -21,9 +21,10 @@ from services.intake.guard import GuardRoutes
 from services.intake.principals import PrincipalRoutes
 from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
-from shared import aggregate, auth, clock, faults, idempotency_key, language
+from shared import aggregate, auth, clock, faults, idempotency_key, language, pages, search
 from shared.errors import Conflict, Invalid, NotFound
 from shared.base import ServiceBase
+from shared.idempotency_key import ANSWER
 from shared.http import Call, api, json_response
 from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
@@ -56,7 +57,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return response
 
     @api("POST", "/admin/signing-keys/rotate", action="admin.manage", answer=s.RotatedOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def rotate_signing_key(self, call: Call) -> Any:
         """A new key signs from now on; the old ones stay published until
         their tokens have expired."""
@@ -65,7 +66,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
 
     # -- organisation (admin) ----------------------------------------------
     @api("POST", "/admin/units", action="admin.manage", body=s.UnitIn, answer=s.UnitOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_unit(self, call: Call) -> Any:
         body = call.body
         parents = {u: d.get("parent_unit_id") for u, d in self.repo.units().items()}
@@ -85,7 +86,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return doc
 
     @api("POST", "/admin/officers", action="admin.manage", body=s.OfficerIn, answer=s.OfficerOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_officer(self, call: Call) -> Any:
         unit = self._unit(call.body["unit_id"], "unit_id")
         doc = {"_id": call.body["officer_id"], **{k: v for k, v in call.body.items()
@@ -100,7 +101,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
                     invite_expires_at=account["invite_expires_at"])
 
     @api("POST", "/admin/companies", action="admin.manage", body=s.CompanyIn, answer=s.CompanyOut,
-         status=201)
+         status=201, keyed=ANSWER)
     def create_company(self, call: Call) -> Any:
         self._unit(call.body["jurisdiction_unit_id"], "jurisdiction_unit_id")
         body = dict(call.body)
@@ -110,7 +111,8 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         if self.repo.account(username) is not None:
             raise Conflict("an account with this username exists")
         now = clock.now()
-        doc = {"_id": clock.new_id(), **body, "created_at": now}
+        doc = {"_id": clock.new_id(), **body, "name_key": search.name_key(body["name"]),
+               "created_at": now}
         events = [("company_registered", {"company_id": doc["_id"], "name": doc["name"],
                                           "language": doc["language"],
                                           "contact": doc["contact"]})]
@@ -178,16 +180,26 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
 
     @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.REPORT_LISTS)
     def list_reports(self, call: Call) -> Any:
-        if "q" in call.query:
-            # One report has this reference: read it through its unique index,
-            # then ask whether the caller may see it.
-            report = self.repo.report_by_reference(call.query["q"])
-            found = [report] if report and auth.allows(call.who, "report.read", report) and (
-                call.query.get("status") in (None, report["status"])) else []
-        else:
-            found = self.repo.reports(auth.report_filter(call.who), call.query.get("status"),
-                                      call.query["limit"])
-        return {"items": [self._view(call.who, report) for report in found]}
+        q = call.query
+        search.check_police_only(call.who, q)
+        wanted = [auth.report_filter(call.who)]
+        if "q" in q:
+            # One report has this reference: found through its unique index,
+            # then held to the caller's reach and the other filters by its id.
+            report = self.repo.report_by_reference(q["q"])
+            wanted.append({"_id": report["_id"] if report else None})
+        for key, field in (("status", "status"), ("incident_type", "incident_type"),
+                           ("unit_id", "owner_unit_path")):
+            if key in q:
+                wanted.append({field: q[key]})
+        if "start" in q or "end" in q:
+            wanted.append({"received_at": search.window(q.get("start"), q.get("end"))})
+        if "company" in q:
+            wanted.append({"company_id": search.company_ids(
+                self.repo.companies_named(q["company"]))})
+        found, nxt = self.repo.reports({"$and": wanted} if len(wanted) > 1 else wanted[0],
+                                       q["limit"], q.get("after"))
+        return pages.Page(call, [self._view(call.who, report) for report in found], nxt)
 
     @api("GET", "/reports/<report_id>", action="report.read", answer=s.REPORT_VIEWS)
     def get_report(self, call: Call, report_id: str) -> Any:
@@ -281,6 +293,12 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         unit = self.repo.get("units", found["unit_id"])
         return {"officer_id": found["_id"], "name": found["name"], "role": found["role"],
                 "unit_id": found["unit_id"], "unit_path": unit["path"]}
+
+    @rpc
+    def companies_named(self, prefix):
+        """The ids of the companies whose name starts with `prefix`, for a
+        search in another service (shared/search.py bounds them)."""
+        return self.repo.companies_named(str(prefix))
 
     # -- clocks and relay (every instance; each step claimed by one) ---------
     @timer(interval=1)

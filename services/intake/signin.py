@@ -42,6 +42,7 @@ from services.intake import schemas as s
 from services.intake.repository import COMPANIES
 from shared import auth, clock, language
 from shared.errors import BadRequest, Conflict, Forbidden, Invalid, NotFound
+from shared.idempotency_key import ANSWER
 from shared.http import Call, api, json_response
 
 log = logging.getLogger(__name__)
@@ -159,7 +160,7 @@ class AccountRoutes:
         return {"invite": code, "invite_expires_at": expires_at}
 
     @api("POST", "/admin/companies/<company_id>/users", action="admin.manage",
-         body=s.CompanyUserIn, answer=s.InviteOut, status=201)
+         body=s.CompanyUserIn, answer=s.InviteOut, status=201, keyed=ANSWER)
     def add_company_user(self, call: Call, company_id: str) -> Any:
         """Another user of a company (`owner` or `member`), and the invite
         it sets its password with."""
@@ -169,7 +170,7 @@ class AccountRoutes:
                                 call.body["role"], by=call)
 
     @api("POST", "/admin/accounts/<username>/invite", action="admin.manage",
-         answer=s.InviteOut, status=201)
+         answer=s.InviteOut, status=201, keyed=ANSWER)
     def reinvite(self, call: Call, username: str) -> Any:
         """A new invite (a password reset): the earlier one stops working;
         the password stays until the person sets a new one with it."""

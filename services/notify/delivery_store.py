@@ -12,15 +12,20 @@ import uuid
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.channel_rules import FINISHED
+from shared import pages
 
 DELIVERIES = "deliveries"
+# GET /deliveries, newest first; `_id` last so the order is total.
+DELIVERY_ORDER = [("created_at", -1), ("_id", -1)]
 
 
 class DeliveryStore:
     INDEXES = {DELIVERIES: [([("status", 1), ("next_attempt_at", 1)], {}),
                             ([("after", 1)], {"sparse": True}),
-                            ([("created_at", -1)], {}),
-                            ([("status", 1), ("created_at", -1)], {})]}
+                            ([("created_at", -1), ("_id", -1)], {}),
+                            ([("status", 1), ("created_at", -1), ("_id", -1)], {}),
+                            ([("company_id", 1), ("created_at", -1), ("_id", -1)], {}),
+                            ([("event_id", 1)], {})]}
 
     def __init__(self, db):
         self.coll = db[DELIVERIES]
@@ -98,5 +103,7 @@ class DeliveryStore:
     def get(self, delivery_id):
         return self.coll.find_one({"_id": delivery_id})
 
-    def listing(self, query, limit):
-        return list(self.coll.find(query).sort("created_at", -1).limit(limit))
+    def listing(self, query, limit, after):
+        """One page of the deliveries matching `query`, and the next cursor."""
+        return pages.read(self.coll, query, DELIVERY_ORDER, limit, after, "deliveries",
+                          by_time=True)

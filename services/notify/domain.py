@@ -135,13 +135,15 @@ def notice_for(event: ev.Envelope, language: str, templates: dict, notice_id: st
 
 
 def public_envelope(event, data, notice_id, language, title, body):
-    """The webhook body: the event envelope (API.md), its data cleared of
-    what stays inside, plus the notice text for receivers that show it."""
-    return {"event_id": event["event_id"], "specversion": ev.SPEC_VERSION,
-            "type": event["type"], "source": event["source"], "subject": event["subject"],
-            "sequence": event["sequence"], "occurred_at": _iso(event["occurred_at"]),
-            "data": data, "notice": {"notice_id": notice_id, "language": language,
-                                     "title": title, "body": body}}
+    """The webhook body: the event as a CloudEvent (shared/events.py), its
+    data cleared of what stays inside, plus the notice text for receivers
+    that show it — in `data.notice`, and (deprecated: a CloudEvents attribute
+    holds no object) at the top as before."""
+    notice = {"notice_id": notice_id, "language": language, "title": title, "body": body}
+    return dict(ev.cloud_event(event["event_id"], event["type"], event["source"],
+                               event["subject"], event["sequence"],
+                               _iso(event["occurred_at"]), dict(data, notice=notice)),
+                notice=notice)
 
 
 def _iso(value):

@@ -9,10 +9,11 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
-from shared import inbox
+from shared import idempotency_key, inbox
 
 NOTICES = "notices"
 FIRST_WINDOW = timedelta(seconds=1)
+TICK = timedelta(milliseconds=1)
 EVENTS = "events"
 SUBJECTS = "subjects"
 
@@ -26,6 +27,7 @@ class Repository:
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
         **inbox.INDEXES,
+        **idempotency_key.INDEXES,
     }
 
     def __init__(self, db):
@@ -137,15 +139,16 @@ class Repository:
         found = list(self.db[NOTICES].find(  # the rest of the cursor's own instant
             {"company_id": company_id, "created_at": at, "_id": {"$gt": notice_id}},
             {"envelope": 0}).sort("_id", 1).limit(limit)) if at < until else []
-        low, width, above = at, FIRST_WINDOW, "$gt"
+        low, width, edge = at, FIRST_WINDOW, timedelta(0)
         while len(found) < limit and low < until:
             high = min(low + width, until)
-            # Windows are [low, high): SecantusDB reads an index's $lte as $lt
-            # when more keys follow the field, so a notice on a window's edge
-            # would be in neither window.
-            found += self._notices_in(company_id, {above: low, "$lt": high},
+            # Windows are [low, high): SecantusDB reads an index's $lte as $lt,
+            # and its $gte as $gt, when more keys follow the field, so a notice
+            # on a window's edge would be in neither window. Times are stored
+            # to the millisecond: "after low minus 1 ms" is "from low".
+            found += self._notices_in(company_id, {"$gt": low - edge, "$lt": high},
                                       limit - len(found))
-            low, width, above = high, width * 2, "$gte"
+            low, width, edge = high, width * 2, TICK
         return found
 
     def _notices_in(self, company_id, span, limit):

@@ -11,11 +11,11 @@ from marshmallow import Schema, fields, validate
 from services.notify.channels import REGISTRY, names
 from services.notify.domain import LANGUAGES
 from shared.fields import In, ShownTime
+from shared.pages import MAX_LIMIT, PageQuery
 
 
-class NoticeQuery(In):
-    after = fields.String(validate=validate.Length(1, 200))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+class NoticeQuery(PageQuery):
+    """The feed's page: `limit` and the cursor `after` (shared/pages.py)."""
 
 
 class NoticeOut(Schema):
@@ -32,7 +32,7 @@ class NoticeOut(Schema):
 
 class NoticePage(Schema):
     items = fields.List(fields.Nested(NoticeOut))
-    next = fields.String(allow_none=True)
+    next = fields.String()   # always a cursor: the feed grows at its end
 
 
 def subscription_in(registry=REGISTRY):
@@ -62,13 +62,13 @@ SubscriptionIn = subscription_in()
 SubscriptionOut = subscription_out()
 
 
-class DeliveryQuery(In):
+class DeliveryQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(
         ("pending", "delivered", "dead", "skipped")))
     channel = fields.String(validate=validate.OneOf(names()))
     company_id = fields.String(validate=validate.Length(1, 64))
     event_id = fields.String(validate=validate.Length(1, 64))
-    limit = fields.Integer(load_default=100, validate=validate.Range(1, 500))
+    limit = fields.Integer(load_default=100, validate=validate.Range(1, MAX_LIMIT))
 
 
 class AttemptOut(Schema):
@@ -103,3 +103,4 @@ class DeliveryOut(Schema):
 
 class DeliveryList(Schema):
     items = fields.List(fields.Nested(DeliveryOut))
+    next = fields.String(allow_none=True)

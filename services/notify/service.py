@@ -1,8 +1,7 @@
 """Notify: every disclosable step reaches the company, in order, once, by
 its channels, in its language (案件偵辦結果及時告知, 定期回訪)."""
-import base64
 import os
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from nameko.dependency_providers import Config
 from nameko.events import event_handler
@@ -16,11 +15,12 @@ from services.notify.courier import Courier
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
-from shared import clock
-from shared.errors import BadRequest, Conflict, Invalid, NotFound
-from shared.fields import EARLIEST, LATEST
+from services.notify import feed
+from shared import clock, pages
+from shared.errors import Conflict, Invalid, NotFound
 from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
 from shared.base import ServiceBase
+from shared.idempotency_key import ANSWER
 from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
@@ -79,15 +79,14 @@ class NotifyService(ServiceBase):
     @api("GET", "/notices", action="notice.read", query=s.NoticeQuery,
          answer=s.NoticePage)
     def list_notices(self, call):
-        after = decode_cursor(call.query.get("after"))
+        after = feed.decode_cursor(call.query.get("after"))
         # A notice shows once it is FEED_SETTLE_SECONDS old: one written a
         # moment late with an earlier time (a slow worker) still lands ahead
         # of any cursor a reader was given, so a cursor never skips one.
         settle = timedelta(seconds=float(self.config.get("FEED_SETTLE_SECONDS", 2)))
-        items = self.repo.notices(call.who.subject, after, call.query["limit"],
-                                  clock.now() - settle)
-        nxt = encode_cursor(items[-1]) if len(items) == call.query["limit"] else None
-        return {"items": items, "next": nxt}
+        until = clock.now() - settle
+        items = self.repo.notices(call.who.subject, after, call.query["limit"], until)
+        return pages.Page(call, items, feed.next_cursor(items, call.query.get("after")))
 
     # -- the company's channels --------------------------------------------
     @api("PUT", "/subscription", action="subscription.manage",
@@ -112,7 +111,7 @@ class NotifyService(ServiceBase):
         return self._subscription(call.who.subject)
 
     @api("POST", "/subscription/rotate-secret", action="subscription.manage",
-         answer=s.SubscriptionOut)
+         answer=s.SubscriptionOut, keyed=ANSWER)
     def rotate_secret(self, call):
         """A new secret; the old one signs beside it during the overlap."""
         sub = self._subscription(call.who.subject)
@@ -132,8 +131,9 @@ class NotifyService(ServiceBase):
          answer=s.DeliveryList)
     def list_deliveries(self, call):
         q = dict(call.query)
-        limit = q.pop("limit")
-        return {"items": self.repo.deliveries.listing(q, limit)}
+        limit, after = q.pop("limit"), q.pop("after", None)
+        found, nxt = self.repo.deliveries.listing(q, limit, after)
+        return pages.Page(call, found, nxt)
 
     @api("GET", "/deliveries/<delivery_id>", action="delivery.read",
          answer=s.DeliveryOut)
@@ -141,7 +141,7 @@ class NotifyService(ServiceBase):
         return self._delivery(delivery_id)
 
     @api("POST", "/deliveries/<delivery_id>/replay", action="delivery.replay",
-         answer=s.DeliveryOut)
+         answer=s.DeliveryOut, keyed=ANSWER)
     def replay_delivery(self, call, delivery_id):
         """A dead letter gets a fresh round of tries (its receiver recovered)."""
         if not self.repo.deliveries.replay(delivery_id, clock.now()):
@@ -155,25 +155,3 @@ class NotifyService(ServiceBase):
             raise NotFound("no such delivery")
         return delivery
 
-
-def encode_cursor(notice):
-    raw = f"{notice['created_at'].isoformat()}|{notice['_id']}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def decode_cursor(cursor):
-    if not cursor:
-        return None
-    try:
-        stamp, notice_id = base64.urlsafe_b64decode(cursor.encode()).decode().split("|", 1)
-        at = datetime.fromisoformat(stamp)
-        if at.tzinfo is None:  # every cursor this feed gives carries its offset
-            raise ValueError(at)
-        # Every notice's time lies in this window; one outside it (year 1 at
-        # +14:00) is no cursor of ours and would overflow on the way to UTC.
-        at = at.astimezone(timezone.utc)
-        if not EARLIEST <= at < LATEST:
-            raise ValueError(at)
-        return at, notice_id
-    except (ValueError, UnicodeDecodeError, OverflowError):
-        raise BadRequest("the cursor is not one this feed gave")

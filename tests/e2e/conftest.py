@@ -56,10 +56,11 @@ class System:
         items, after = [], None
         client = self.client("notify", org.company_token)
         while True:
-            page = client.get("/notices", **({"after": after} if after else {})).json()
+            page = client.get("/notices", limit=200,
+                              **({"after": after} if after else {})).json()
             items += page["items"]
-            after = page["next"]
-            if not after:
+            after = page["next"]   # given at the end too: a short page is the end for now
+            if len(page["items"]) < 200:
                 return items
 
     def feed(self, org):

@@ -98,7 +98,7 @@ def test_conflict_in_both_languages(world):
                 json=report_body(), headers=key).status_code == 201
     again = call(system, "intake", "POST", "/reports", zh_company.company_token,
                  json=report_body(summary="another"), headers=key)
-    assert error_of(again, 409, "conflict")["message"] == "此 Idempotency-Key 已用于另一个请求"
+    assert error_of(again, 422, "invalid")["message"] == "此 Idempotency-Key 已用于另一个请求"
 
 
 def test_police_and_strangers_without_a_header_are_told_in_chinese(world):

@@ -43,7 +43,7 @@ def test_a_retried_step_with_its_idempotency_key_is_recorded_once(world):
     assert again.json() == first.json()
     other = w.as_(w.officer).post(f"/cases/{cid}/progress", {**step, "note": "another"},
                                   {"Idempotency-Key": "p-1"})
-    assert other.status_code == 409
+    assert other.status_code == 422
     # The key is the caller's own: a supervisor's "p-1" is another request.
     assert w.as_(w.bureau_head).post(f"/cases/{cid}/escalate", {"reason": "slow"},
                                      {"Idempotency-Key": "p-1"}).status_code == 200

@@ -120,7 +120,8 @@ def test_the_same_idempotency_key_answers_the_same_report(running, intake):
     assert first.status_code == 201 and again.status_code == 200
     assert again.json()["report_id"] == first.json()["report_id"]
     other = company.post("/reports", report_body(summary="Another"), {"Idempotency-Key": "k-1"})
-    assert other.status_code == 409 and other.json()["error"]["code"] == "conflict"
+    # The IETF draft's answer to a key reused with another body: 422.
+    assert other.status_code == 422 and other.json()["code"] == "invalid"
     assert len(company.get("/reports").json()["items"]) == 1
 
 
@@ -165,7 +166,7 @@ def test_a_retried_request_with_its_idempotency_key_changes_nothing_twice(
     assert [m["code"] for m in again.json()["materials"]].count("audit") == 1
     other = officer.post(f"/reports/{rid}/materials/extra", {**ask, "reason": "other"},
                          {"Idempotency-Key": "x-1"})
-    assert other.status_code == 409 and "Idempotency-Key" in other.json()["error"]["message"]
+    assert other.status_code == 422 and "Idempotency-Key" in other.json()["error"]["message"]
     # Without a key the same request is a new request, refused by the rules.
     assert officer.post(f"/reports/{rid}/materials/extra", ask).status_code == 409
     accept = officer.post(f"/reports/{rid}/accept", None, {"Idempotency-Key": "a-1"})

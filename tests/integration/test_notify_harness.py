@@ -28,6 +28,6 @@ def test_deliveries_are_for_the_admin_only(running, notify):
     assert company.client.get("/deliveries").status_code == 403
     assert company.client.post("/deliveries/x:webhook/replay").status_code == 403
     admin = Client(running.urls["notify"], ADMIN_TOKEN)
-    assert admin.get("/deliveries").json() == {"items": []}
+    assert admin.get("/deliveries").json() == {"items": [], "next": None}
     assert admin.post("/deliveries/nope:webhook/replay").status_code == 404
     assert admin.get("/subscription").status_code == 403

@@ -41,7 +41,7 @@ def signed_request(envelope, secrets, now):
     signature = " ".join(Webhook(secret).sign(msg_id, now, body) for secret in secrets)
     return body, {"webhook-id": msg_id, "webhook-timestamp": str(int(now.timestamp())),
                   "webhook-signature": signature,
-                  "content-type": "application/json; charset=utf-8",
+                  "content-type": "application/cloudevents+json; charset=utf-8",
                   "user-agent": "FastTrack-Webhooks/1"}
 
 
