@@ -22,8 +22,10 @@ class DeliveryStore:
                             ([("created_at", -1)], {}),
                             ([("status", 1), ("created_at", -1)], {})]}
 
-    def __init__(self, db):
-        self.coll = db[DELIVERIES]
+    def __init__(self, db, collection=DELIVERIES):
+        # Alerts to police keep their deliveries apart (alert_store.py), in a
+        # collection of the same shape: never mixed with a company's.
+        self.coll = db[collection]
 
     def add(self, deliveries, now):
         """Insert (a second worker's identical insert is a no-op), then wake
