@@ -77,6 +77,14 @@ class AlertRoutes:
             raise NotFound("no such alert")
         return alert
 
+    @api("GET", "/alert-deliveries", action="delivery.read", query=a.AlertDeliveryQuery,
+         answer=a.AlertDeliveryList)
+    def list_alert_deliveries(self, call: Call) -> Any:
+        """Admin: alert deliveries and their dead letters, newest first."""
+        q = dict(call.query)
+        limit = q.pop("limit")
+        return {"items": self.repo.alerts.deliveries.listing(q, limit)}
+
     # -- a person's channels -----------------------------------------------------------
     @api("PUT", "/alerts/settings", action="alert.settings", body=a.AlertSettings,
          answer=a.AlertSettingsOut)

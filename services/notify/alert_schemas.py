@@ -6,6 +6,7 @@ from marshmallow import Schema, ValidationError, fields, validate, validates_sch
 from services.notify.alert_policy_schema import CHANNELS, EVERY, SEVERITIES
 from services.notify.channels.sms import PHONE
 from services.notify.roster import WEEKDAYS
+from services.notify.schemas import AttemptOut
 from shared.fields import ID_RE, In, ShownTime
 from shared.pages import PageQuery
 from shared.policy import CLOCK_RE
@@ -25,6 +26,7 @@ class AlertOut(Schema):
     report_id = fields.String(allow_none=True)
     unit_id = fields.String(allow_none=True)
     severity = fields.String()
+    rung = fields.String(allow_none=True)   # an escalation's rung (policy/cases.yml ladder)
     title = fields.String()
     body = fields.String()
     needs_ack = fields.Boolean()
@@ -129,3 +131,30 @@ class RobotOut(Schema):
     url = fields.String()
     kind = fields.String()
     signed = fields.Boolean()
+
+
+class AlertDeliveryQuery(In):
+    status = fields.String(validate=validate.OneOf(("pending", "delivered", "dead")))
+    channel = fields.String(validate=validate.OneOf(("email", "sms", "robot")))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class AlertDeliveryOut(Schema):
+    delivery_id = fields.String(attribute="_id")
+    channel = fields.String()
+    alert_id = fields.String()
+    event_id = fields.String()
+    person_id = fields.String(allow_none=True)
+    unit_id = fields.String(allow_none=True)
+    mobiles = fields.List(fields.String())
+    title = fields.String()
+    status = fields.String()
+    tries = fields.Integer()
+    attempts = fields.List(fields.Nested(AttemptOut))
+    created_at = ShownTime()
+    delivered_at = ShownTime(allow_none=True)
+    dead_at = ShownTime(allow_none=True)
+
+
+class AlertDeliveryList(Schema):
+    items = fields.List(fields.Nested(AlertDeliveryOut))

@@ -126,6 +126,7 @@ class Alerter:
                 "event_id": event["event_id"], "event_type": event["type"], "kind": kind,
                 "subject": event["subject"], "case_id": event["data"].get("case_id"),
                 "report_id": event["data"].get("report_id"), "severity": severity,
+                "rung": event["data"].get("rung"),
                 "title": title, "body": body, "needs_ack": bool(needs_ack),
                 "ack_due_at": ack_due, "climb_due_at": ack_due, "created_at": now,
                 "read_at": None, "acked_at": None, "climbed_at": None, **(also or {})})

@@ -1,6 +1,8 @@
 """Alerts to police on the real broker and database: who is told what, the
 duty roster, acknowledge-or-it-climbs, the group robot, and that none of it
 ever reaches a company."""
+import email
+import email.policy
 import time
 import uuid
 from datetime import datetime, timedelta, timezone
@@ -9,6 +11,7 @@ import pytest
 
 from services.notify.roster import BEIJING, WEEKDAYS
 from support.robot import RobotReceiver
+from tests.conftest import ADMIN_TOKEN
 from tests.helpers import eventually
 from tests.integration.alert_world import AlertWorld
 
@@ -108,3 +111,77 @@ def test_a_holiday_override_replaces_the_day_and_nobody_on_duty_tells_everyone(
     head = eventually(lambda: w.of("s-st1", kind="nobody_on_duty"))
     assert len(head) == 1 and head[0]["title"].startswith("无人值班")
     assert len(w.of("o1", "report_received")) == 1
+
+
+def test_the_ladder_reaches_each_person_once_and_the_duty_room_robot(
+        running, tmp_path, world, robot):
+    a = AlertWorld(running, tmp_path).with_intake()
+    w = world(first_action=4, warn_at=0.5, repeat=1).start()
+    a.start_notify().start_notify()            # two instances on the same queues
+    r = a.as_("s-st1").put("/units/st1/robot", {"url": robot.url, "secret": robot.secret})
+    assert r.status_code == 200 and r.json()["signed"], r.text
+    for person, phone in (("o1", "13800000001"), ("s-st1", "13800000002")):
+        r = a.as_(person).put("/alerts/settings", {"phone": phone})
+        assert r.status_code == 200, r.text
+    case = w.open_case(funds_in_transit=True)   # urgent, flagged to the district (b1)
+    cid = case["case_id"]
+    assert case["supervision"]["supervisor_unit_id"] == "b1"
+    eventually(lambda: len([h for h in w.case(cid)["history"] if h["action"] == "escalate"])
+               >= 3, timeout=30, what="three rungs")
+    w.post(w.bureau_head, cid, "deadline", {
+        "stage": "first_action", "reason": "限期",
+        "due_at": (datetime.now(timezone.utc) + timedelta(hours=1)).isoformat()})
+    # The lead: the warning, then the miss, then the first rung.
+    lead = eventually(lambda: len(a.of("o1", "case_escalated")) >= 1 and a.of("o1"))
+    kinds = [x["event_type"] for x in lead]
+    assert kinds.index("case_deadline_warning") < kinds.index("case_deadline_missed") \
+        < kinds.index("case_escalated")
+    assert [x["rung"] for x in a.of("o1", "case_escalated")] == ["lead_officer"]
+    # The station's supervisor gets rung 2, the bureau's rung 3: each once.
+    eventually(lambda: a.of("s-b1", "case_escalated"), what="rung 3 told")
+    time.sleep(2)
+    assert [x["rung"] for x in a.of("s-st1", "case_escalated")] == ["unit_supervisor"]
+    assert [x["rung"] for x in a.of("s-b1", "case_escalated")] == ["supervisor"]
+    assert all(x["needs_ack"] for x in a.of("s-b1", "case_escalated"))
+    # The duty room's robot: signed, each escalation of st1 once, @ the person named.
+    rungs = eventually(lambda: len(robot.titled("督办升级")) >= 2 and robot.titled("督办升级"))
+    assert [m["at"]["atMobiles"] for m in rungs] == [["13800000001"], ["13800000002"]]
+    assert all(f"@{m['at']['atMobiles'][0]}" in m["markdown"]["text"] for m in rungs)
+    assert robot.refused == []
+    # None of it reaches the company: no inbox, and its feed holds notices only.
+    company = a.token("company", "c1")
+    assert a.as_(company).get("/alerts").status_code == 403
+    feed = a.as_(company).get("/notices").json()["items"]
+    alert_ids = {x["alert_id"] for p in ("o1", "s-st1", "s-b1") for x in a.of(p)}
+    assert not {n["notice_id"] for n in feed} & alert_ids
+    assert not [n for n in feed if n["event_type"] in (
+        "case_deadline_warning", "case_deadline_missed", "case_escalated")]
+    assert all(d.get("company_id") for d in a.as_(ADMIN_TOKEN).get("/deliveries").json()["items"])
+
+
+def test_every_channel_for_an_escalation_and_a_failing_robot_holds_none_back(
+        running, tmp_path, robot, smtp_server):
+    w = AlertWorld(running, tmp_path).with_intake()
+    w.start_notify(**{k: v for k, v in smtp_server.items() if k != "box"})
+    # The robot's secret is not the one the robot checks: every try is refused.
+    r = w.as_("s-st1").put("/units/st1/robot", {"url": robot.url, "secret": "SECwrong"})
+    assert r.status_code == 200, r.text
+    r = w.as_("s-st1").put("/alerts/settings", {"email": "head@st1.example",
+                                                "phone": "13800000002"})
+    assert r.status_code == 200, r.text
+    w.case_escalated(str(uuid.uuid4()), "unit_supervisor", "st1", 2)
+    eventually(lambda: w.of("s-st1", "case_escalated"))
+    mail = eventually(lambda: list(smtp_server["box"].iterdir()), what="the email sent")
+    message = email.message_from_bytes(mail[0].read_bytes(), policy=email.policy.default)
+    assert message["Subject"] == "案件督办升级" and message["To"] == "head@st1.example"
+    admin = w.as_(ADMIN_TOKEN)
+    sent = eventually(lambda: {d["channel"]: d for d in admin.get(
+        "/alert-deliveries").json()["items"] if d["status"] != "pending"}.keys() == {
+        "email", "sms", "robot"} and admin.get("/alert-deliveries").json()["items"],
+        what="each channel finished")
+    by = {d["channel"]: d for d in sent}
+    assert by["email"]["status"] == by["sms"]["status"] == "delivered"
+    assert by["robot"]["status"] == "dead" and by["robot"]["tries"] == 5
+    assert len(robot.refused) == 5 and robot.messages == []
+    # An officer's token sees no deliveries; a company's no inbox.
+    assert w.as_("s-st1").get("/alert-deliveries").status_code == 403
