@@ -12,9 +12,7 @@ from shared.policy import Flag, PolicySchema, Seconds, Table, name, one_of, whol
 SEVERITIES = ("info", "warning", "critical")
 CHANNELS = ("inbox", "email", "sms", "robot")
 EVERY = "every"
-# Events case_supervision sends for team changes (shared/events.py).
-TEAM_EVENTS = ("case_lead_reassigned", "case_member_added")
-ALERTABLE = REPORT_EVENTS + CASE_EVENTS + TEAM_EVENTS
+ALERTABLE = REPORT_EVENTS + CASE_EVENTS
 KINDS = ("on_duty", "supervisors", "officer", "case_lead", "rung")
 
 
