@@ -185,3 +185,32 @@ def test_every_channel_for_an_escalation_and_a_failing_robot_holds_none_back(
     assert len(robot.refused) == 5 and robot.messages == []
     # An officer's token sees no deliveries; a company's no inbox.
     assert w.as_("s-st1").get("/alert-deliveries").status_code == 403
+
+
+def test_the_officers_a_case_names_hear_of_it_and_the_company_rating_low_tells_the_head(
+        running, tmp_path, world):
+    a = AlertWorld(running, tmp_path).with_intake()
+    w = world().start()
+    a.start_notify()
+    case = w.open_case()
+    cid, report_id = case["case_id"], case["report_id"]
+    assert eventually(lambda: a.of("o1", "case_opened"))[0]["severity"] == "info"
+    assert w.post(w.officer, cid, "team", {"officer_id": "o2"}).status_code == 200
+    assert eventually(lambda: a.of("o2", "case_member_added"))[0]["case_id"] == cid
+    r = w.post(w.bureau_head, cid, "lead", {"officer_id": "o2", "reason": "o1 on leave"})
+    assert r.status_code == 200, r.text
+    eventually(lambda: a.of("o2", "case_lead_reassigned"), what="the new lead told")
+    # The company hands in materials: the case's lead now is o2.
+    a.seq[report_id] = 50
+    a.publish("intake", "report_materials_supplied", report_id, report_id=report_id,
+              reference="FT-1", owner_unit_id="st1", owner_unit_path=["st1", "b1", "city"],
+              supplied=["bank"], missing=[])
+    eventually(lambda: a.of("o2", "report_materials_supplied"), what="the lead told")
+    assert a.of("o1", "report_materials_supplied") == []
+    r = w.post(a.tokens["o2"], cid, "conclude", {"result": "solved", "summary": "arrested"})
+    assert r.status_code == 200, r.text
+    r = w.post(w.company, cid, "satisfaction", {"rating": 2, "comment": "slow"})
+    assert r.status_code == 201, r.text
+    eventually(lambda: a.of("o2", "case_rated") and a.of("s-st1", "case_rated"),
+               what="the lead and the station head told of a low rating")
+    assert a.of("o1", "case_rated") == [] and a.of("s-b1", "case_rated") == []
