@@ -111,6 +111,11 @@ def test_a_holiday_override_replaces_the_day_and_nobody_on_duty_tells_everyone(
     head = eventually(lambda: w.of("s-st1", kind="nobody_on_duty"))
     assert len(head) == 1 and head[0]["title"].startswith("无人值班")
     assert len(w.of("o1", "report_received")) == 1
+    # The inbox is cursor-paged, newest first.
+    first = w.alerts("o2", limit=1)
+    second = w.alerts("o2", limit=1, after=first["next"])
+    assert first["unread"] == 2 and second["next"] is None
+    assert first["items"][0]["created_at"] > second["items"][0]["created_at"]
 
 
 def test_the_ladder_reaches_each_person_once_and_the_duty_room_robot(
@@ -157,6 +162,14 @@ def test_the_ladder_reaches_each_person_once_and_the_duty_room_robot(
     assert not [n for n in feed if n["event_type"] in (
         "case_deadline_warning", "case_deadline_missed", "case_escalated")]
     assert all(d.get("company_id") for d in a.as_(ADMIN_TOKEN).get("/deliveries").json()["items"])
+    print(timeline(a, ("o1", "s-st1", "s-b1")))   # the closing note's timeline (pytest -s)
+
+
+def timeline(a, people):
+    """Who was told what and when, in Beijing time, oldest first."""
+    rows = sorted((x["created_at"], p, x["title"], x.get("rung") or "")
+                  for p in people for x in a.of(p))
+    return "\n".join(" | ".join(row) for row in rows)
 
 
 def test_every_channel_for_an_escalation_and_a_failing_robot_holds_none_back(
