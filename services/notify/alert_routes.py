@@ -14,9 +14,10 @@ from nameko.timer import timer
 
 from services.notify import alert_schemas as a
 from services.notify import roster
-from services.notify.alerting import AlertCourier, Alerter
+from services.notify.alert_courier import AlertCourier
+from services.notify.alerting import Alerter
 from shared import auth, clock, pages
-from shared.errors import Forbidden, Invalid, NotFound
+from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import Call, api
 
 
@@ -84,6 +85,17 @@ class AlertRoutes:
         q = dict(call.query)
         limit = q.pop("limit")
         return {"items": self.repo.alerts.deliveries.listing(q, limit)}
+
+    @api("POST", "/alert-deliveries/<delivery_id>/replay", action="delivery.replay",
+         answer=a.AlertDeliveryOut)
+    def replay_alert_delivery(self, call: Call, delivery_id: str) -> Any:
+        """A dead letter gets a fresh round of tries (its robot or gateway recovered)."""
+        store = self.repo.alerts.deliveries
+        if not store.replay(delivery_id, clock.now()):
+            if store.get(delivery_id) is None:
+                raise NotFound("no such delivery")
+            raise Conflict("only a dead letter can be replayed")
+        return store.get(delivery_id)
 
     # -- a person's channels -----------------------------------------------------------
     @api("PUT", "/alerts/settings", action="alert.settings", body=a.AlertSettings,

@@ -1,6 +1,6 @@
-"""Alerts to police, raised and carried: an event becomes an alert to each
-person the rule table names (alerts.py), in each person's inbox and on the
-channels they chose; an alert that asks for action and is not acknowledged
+"""Alerts to police, raised: an event becomes an alert to each person the
+rule table names (alerts.py), in each person's inbox and, through
+alert_courier.py, on the channels they chose; an alert that asks for action and is not acknowledged
 in time climbs to the next supervisors up the tree.
 
 Who the people of a unit are, and its place in the tree, is intake's
@@ -10,20 +10,13 @@ person (its id derives from both), every delivery once per alert and
 channel, so a retried event or a second instance adds nothing.
 """
 import logging
-import random
-import time
 from datetime import timedelta
-
-import eventlet
 
 from services.notify import alerts, roster
 from services.notify.alert_store import alert_id
-from services.notify.channel_rules import after_failure, retry_delay
 from shared.events import CASE_EVENTS
 
 log = logging.getLogger(__name__)
-BATCH = 50
-PARALLEL = 10
 
 
 class Alerter:
@@ -195,59 +188,3 @@ class Alerter:
                                  "from_person_id": alert["person_id"]},
                            words=alerts.climbed_text(alert))
             self.store.climbed(alert, now, unit_id, [p for p, _ in people])
-
-
-class AlertCourier:
-    """Tries due alert deliveries side by side, like the notices' courier:
-    backoff with jitter, then a dead letter; one channel's failure is that
-    delivery's alone."""
-
-    def __init__(self, store, channels, robot, now, rand=random.random):
-        self.store, self.deliveries = store, store.deliveries
-        self.channels, self.robot, self.now, self.rand = channels, robot, now, rand
-        self.lease = timedelta(seconds=channels.timeout * -(-BATCH // PARALLEL) + 30)
-
-    def deliver_due(self):
-        now = self.now()
-        due = self.deliveries.due(now, BATCH)
-        mine = self.deliveries.claim(due, now, now + self.lease) if due else []
-        pool = eventlet.GreenPool(PARALLEL)
-        for delivery in mine:
-            pool.spawn_n(self.try_once, delivery)
-        pool.waitall()
-        return len(mine)
-
-    def try_once(self, delivery):
-        now, started = self.now(), time.monotonic()
-        attempt = {"at": now, "status_code": None}
-        try:
-            detail = self.send(delivery, now)
-            attempt.update(ok=True, detail=detail)
-            fields = {"status": "delivered", "delivered_at": self.now(),
-                      "next_attempt_at": None}
-        except Exception as exc:   # any failure is this delivery's, recorded
-            log.warning("alert %s delivery %s failed: %s", delivery["channel"],
-                        delivery["_id"], exc)
-            attempt.update(ok=False, error=str(exc)[:500] or type(exc).__name__,
-                           status_code=getattr(exc, "status_code", None))
-            tries, c = delivery["tries"] + 1, self.channels
-            fields = after_failure(tries, c.max_tries, self.now(),
-                                   retry_delay(tries, c.base_delay, c.max_delay, self.rand()))
-        attempt["ms"] = int((time.monotonic() - started) * 1000)
-        self.deliveries.record(delivery, attempt, fields)
-
-    def send(self, delivery, now):
-        if delivery["channel"] == "robot":
-            robot = self.store.robot(delivery["unit_id"])
-            if not robot:
-                raise ValueError("the unit has no robot any more")
-            return self.robot.send(robot, delivery["title"], delivery["body"],
-                                   delivery.get("mobiles") or [], now)
-        profile = self.store.profile(delivery["person_id"]) or {}
-        target = profile.get({"email": "email", "sms": "phone"}[delivery["channel"]])
-        if not target:
-            raise ValueError(f"no {delivery['channel']} target any more")
-        message = {"title": delivery["title"], "body": delivery["body"],
-                   "event_id": delivery["event_id"], "language": "zh-CN"}
-        return self.channels.send(delivery["channel"], target, message, None, now,
-                                  delivery["_id"])

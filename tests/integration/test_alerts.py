@@ -11,7 +11,8 @@ import pytest
 
 from services.notify.roster import BEIJING, WEEKDAYS
 from support.robot import RobotReceiver
-from tests.conftest import ADMIN_TOKEN
+from shared.auth import issue_token
+from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
 from tests.helpers import eventually
 from tests.integration.alert_world import AlertWorld
 
@@ -196,6 +197,15 @@ def test_every_channel_for_an_escalation_and_a_failing_robot_holds_none_back(
     assert by["email"]["status"] == by["sms"]["status"] == "delivered"
     assert by["robot"]["status"] == "dead" and by["robot"]["tries"] == 5
     assert len(robot.refused) == 5 and robot.messages == []
+    # The robot's secret put right, the admin replays the dead letter.
+    r = w.as_("s-st1").put("/units/st1/robot", {"url": robot.url, "secret": robot.secret})
+    assert r.status_code == 200, r.text
+    dead = by["robot"]["delivery_id"]
+    assert admin.post(f"/alert-deliveries/{by['email']['delivery_id']}/replay").status_code \
+        == 409
+    assert admin.post(f"/alert-deliveries/{dead}/replay").status_code == 200
+    message = eventually(lambda: robot.messages, what="the replayed robot message")[0]
+    assert message["at"]["atMobiles"] == ["13800000002"]
     # An officer's token sees no deliveries; a company's no inbox.
     assert w.as_("s-st1").get("/alert-deliveries").status_code == 403
 
@@ -227,3 +237,37 @@ def test_the_officers_a_case_names_hear_of_it_and_the_company_rating_low_tells_t
     eventually(lambda: a.of("o2", "case_rated") and a.of("s-st1", "case_rated"),
                what="the lead and the station head told of a low rating")
     assert a.of("o1", "case_rated") == [] and a.of("s-b1", "case_rated") == []
+
+
+def test_who_may_read_and_edit_a_units_roster_and_robot(running, tmp_path):
+    w = AlertWorld(running, tmp_path).with_intake().start_notify()
+    roster = {"weekly": {"mon": [{"start": "08:00", "end": "20:00", "officers": ["o1"]}]}}
+    robot = {"url": "http://127.0.0.1:9/robot/send?access_token=x", "secret": "SECx"}
+    stranger = issue_token(SIGNING_KEY, "officer", "o9", "st9", ["st9", "b9", "city"])
+    company = w.token("company", "c1")
+    cases = [  # who, method, path, body, status
+        (company, "GET", "/alerts", None, 403),
+        (company, "PUT", "/alerts/settings", {"phone": "13800000009"}, 403),
+        (company, "GET", "/units/st1/roster", None, 403),
+        (company, "PUT", "/units/st1/roster", roster, 403),
+        (stranger, "GET", "/units/st1/roster", None, 403),     # no unit of its own there
+        ("o1", "GET", "/units/st1/roster", None, 200),
+        ("o1", "PUT", "/units/st1/roster", roster, 403),
+        ("o1", "PUT", "/units/st1/robot", robot, 403),
+        ("o1", "GET", "/alert-deliveries", None, 403),
+        ("s-st1", "PUT", "/units/b1/roster", roster, 403),   # not the unit above its own
+        ("s-st1", "PUT", "/units/st1/robot", robot, 200),
+        ("s-b1", "PUT", "/units/st1/roster", roster, 200),   # a supervisor above it may
+        ("s-b1", "GET", "/units/st1/robot", None, 200),
+        ("s-b1", "GET", "/units/nowhere/roster", None, 404),
+        (ADMIN_TOKEN, "GET", "/units/st1/roster", None, 200),
+        (ADMIN_TOKEN, "GET", "/alert-deliveries", None, 200),
+    ]
+    for who, method, path, body, status in cases:
+        client = w.as_(who)
+        r = getattr(client, method.lower())(path, body) if body is not None else \
+            getattr(client, method.lower())(path)
+        assert r.status_code == status, (who[:12], method, path, r.text)
+    assert w.as_("s-b1").get("/units/st1/robot").json() == {
+        "unit_id": "st1", "url": robot["url"], "kind": "dingtalk", "signed": True}
+    assert w.as_("").get("/alerts").status_code == 401
