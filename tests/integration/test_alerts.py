@@ -271,3 +271,28 @@ def test_who_may_read_and_edit_a_units_roster_and_robot(running, tmp_path):
     assert w.as_("s-b1").get("/units/st1/robot").json() == {
         "unit_id": "st1", "url": robot["url"], "kind": "dingtalk", "signed": True}
     assert w.as_("").get("/alerts").status_code == 401
+
+
+def test_overdue_acknowledgements_and_transfers_page_the_supervisors_up_the_tree(
+        running, tmp_path):
+    w = AlertWorld(running, tmp_path).with_intake().start_notify()
+    received = w.report_received()
+    rid = received["subject"]
+    base = received["data"]
+    w.publish("intake", "report_ack_overdue", rid, **dict(
+        base, step=1, responsible_unit_id="st1", escalated_to_unit_id="st1"))
+    w.publish("intake", "report_ack_overdue", rid, **dict(
+        base, step=2, responsible_unit_id="st1", escalated_to_unit_id="b1"))
+    eventually(lambda: w.of("s-b1", "report_ack_overdue"), what="the bureau told at step 2")
+    assert len(w.of("s-st1", "report_ack_overdue")) == 1
+    assert all(a["needs_ack"] and a["severity"] == "critical"
+               for a in w.of("s-st1") + w.of("s-b1") if a["event_type"] == "report_ack_overdue")
+    # A transfer offered to b1: b1 has no officer and no roster, so its
+    # supervisor hears nobody was on duty; overdue, the sender's supervisor.
+    w.publish("intake", "report_transfer_offered", rid, **dict(
+        base, from_unit_id="st1", to_unit_id="b1", reason="not ours", respond_by=None))
+    w.publish("intake", "report_transfer_overdue", rid, **dict(
+        base, responsible_unit_id="st1", to_unit_id="b1", escalated_to_unit_id="b1"))
+    eventually(lambda: w.of("s-st1", "report_transfer_overdue"), what="the sender's head told")
+    eventually(lambda: w.of("s-b1", kind="nobody_on_duty"), what="nobody on duty at b1")
+    assert w.of("s-b1", "report_transfer_overdue") == []
