@@ -21,6 +21,7 @@ ROSTERS = "rosters"
 ROBOTS = "robots"
 PROFILES = "alert_profiles"
 CASE_LEADS = "case_leads"
+UNITS = "known_units"     # intake's last answer per unit, for when it cannot answer
 ALERT_ORDER = [("created_at", -1), ("_id", -1)]
 CLAIM_LEASE = timedelta(seconds=60)   # a climb a crashed instance left is taken again
 
@@ -113,6 +114,13 @@ class AlertStore:
     def save_profile(self, person_id, profile):
         self.db[PROFILES].replace_one({"_id": person_id}, {"_id": person_id, **profile},
                                       upsert=True)
+
+    def keep_unit(self, unit):
+        self.db[UNITS].replace_one({"_id": unit["unit_id"]}, {"_id": unit["unit_id"], **unit},
+                                   upsert=True)
+
+    def known_unit(self, unit_id):
+        return self.db[UNITS].find_one({"_id": unit_id}, {"_id": 0})
 
     def remember_lead(self, data, sequence):
         """The lead of the case opened from a report, newest event winning."""

@@ -30,10 +30,23 @@ class Alerter:
         self._units: dict = {}
 
     def unit(self, unit_id):
-        """{"path", "people"} of a unit, asked of intake once per event."""
+        """{"path", "people"} of a unit, asked of intake once per event. While
+        intake or the broker cannot answer, the last answer kept here serves:
+        a page must not wait for the directory (with none kept, the event
+        fails and the inbox retries it)."""
         if unit_id not in self._units:
-            self._units[unit_id] = self.intake.call("unit_people", unit_id) or {
-                "unit_id": unit_id, "path": [unit_id], "people": []}
+            try:
+                found = self.intake.call("unit_people", unit_id)
+            except Exception:
+                found = self.store.known_unit(unit_id)
+                if found is None:
+                    raise
+                log.warning("intake did not answer: unit %s as last known", unit_id)
+            else:
+                if found:
+                    self.store.keep_unit(found)
+            self._units[unit_id] = found or {"unit_id": unit_id, "path": [unit_id],
+                                             "people": []}
         return self._units[unit_id]
 
     # -- events in ---------------------------------------------------------------

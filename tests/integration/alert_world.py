@@ -42,7 +42,7 @@ class AlertWorld:
         self.tokens = {p: self.token(role, p, unit) for p, (role, unit) in PEOPLE.items()}
 
     def with_intake(self):
-        self.running.start(IntakeService)
+        self.intake = self.running.start(IntakeService)
         admin = Client(self.running.urls["intake"], ADMIN_TOKEN)
         for unit, parent in (("city", None), ("b1", "city"), ("st1", "b1")):
             r = admin.post("/admin/units", {"unit_id": unit, "name": unit,

@@ -296,3 +296,15 @@ def test_overdue_acknowledgements_and_transfers_page_the_supervisors_up_the_tree
     eventually(lambda: w.of("s-st1", "report_transfer_overdue"), what="the sender's head told")
     eventually(lambda: w.of("s-b1", kind="nobody_on_duty"), what="nobody on duty at b1")
     assert w.of("s-b1", "report_transfer_overdue") == []
+
+
+def test_while_intake_is_down_the_last_known_unit_still_gets_paged(running, tmp_path):
+    w = AlertWorld(running, tmp_path).with_intake().start_notify(RPC_TIMEOUT=1)
+    w.report_received()
+    eventually(lambda: w.of("o1", "report_received") and w.of("o2", "report_received"))
+    w.intake.stop()
+    w.report_received()
+    eventually(lambda: len(w.of("o1", "report_received")) == 2
+               and len(w.of("o2", "report_received")) == 2, what="paged from the last known")
+    failures = w.as_(ADMIN_TOKEN).get("/admin/failures").json()["items"]
+    assert failures == []
