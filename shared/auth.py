@@ -367,6 +367,16 @@ def can_manage_api_keys(principal, company_id):
             and principal.account is not None and principal.subject == company_id)
 
 
+def can_read_roster(principal, unit_path):
+    """A unit's duty roster and robot: its own police and the supervisors above."""
+    return principal.role == "admin" or (principal.is_police and in_reach(principal, unit_path))
+
+
+def can_manage_roster(principal, unit_path):
+    """Edit a unit's duty roster and robot: a supervisor of it or of a unit above."""
+    return principal.role == "supervisor" and in_reach(principal, unit_path)
+
+
 @dataclass(frozen=True)
 class Permission:
     roles: frozenset
@@ -418,6 +428,11 @@ PERMISSIONS = {
     "subscription.manage": _allow({"company"}),
     "delivery.read": _allow({"admin"}),
     "delivery.replay": _allow({"admin"}),
+    # Alerts to police (notify): a person's own inbox and settings, never a company's.
+    "alert.read": _allow(POLICE),
+    "alert.settings": _allow(POLICE),
+    "roster.read": _allow({*POLICE, "admin"}, can_read_roster),
+    "roster.manage": _allow({"supervisor"}, can_manage_roster),   # the roster and the robot
 }
 
 

@@ -60,6 +60,8 @@ CASE_CONCLUDED = "case_concluded"            # result, summary
 CASE_CLOSED = "case_closed"
 CASE_REOPENED = "case_reopened"              # reason
 CASE_RATED = "case_rated"                    # rating (comment stays internal)
+CASE_MEMBER_ADDED = "case_member_added"      # officer_id (internal: for the police's alerts)
+CASE_LEAD_REASSIGNED = "case_lead_reassigned"  # previous_lead_officer_id (internal)
 
 # The values of a report's `incident_type`: intake refuses any other, and the
 # case policy's rules name them (policy/cases.yml `incident_type`).
@@ -75,7 +77,8 @@ REPORT_EVENTS = (REPORT_RECEIVED, STOP_PAYMENT_REQUESTED, REPORT_ACKNOWLEDGED,
                  REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED)
 CASE_EVENTS = (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING,
                CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
-               CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED)
+               CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED,
+               CASE_MEMBER_ADDED, CASE_LEAD_REASSIGNED)
 # What case_supervision counts for the ledger and the scorecard (責任倒查).
 INTAKE_FACTS = (REPORT_RECEIVED, REPORT_ACKNOWLEDGED, REPORT_TRANSFERRED, REPORT_ACK_OVERDUE,
                 REPORT_SAME_DAY_MISSED, REPORT_TRANSFER_OVERDUE)

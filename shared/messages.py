@@ -279,4 +279,15 @@ ZH_CN = {
         "所选项中有一项或多项不在以下范围内：{choices}。",
     "One or more of the choices you made was in: {values}.":
         "所选项中有一项或多项属于以下不允许的值：{values}。",
+    # -- alerts to police (services/notify/alert_*.py) --
+    "must be a field name or a list of them": "必须是字段名或字段名列表",
+    "name exactly one of {kinds}": "必须且只能指定以下之一：{kinds}",
+    "{value} is not an event notify takes": "{value} 不是通知服务接收的事件",
+    "the roster names officers of another unit": "值班表中有其他单位的民警",
+    "not of this unit: {officers}": "不属于本单位：{officers}",
+    "the robot URL is refused": "群机器人地址被拒绝",
+    "this unit has no robot": "本单位尚未设置群机器人",
+    "you may not do this for this unit": "您无权对本单位执行此操作",
+    "no such alert": "告警不存在",
+    "one override per date": "每个日期只能有一条调整",
 }

@@ -250,8 +250,9 @@ def add_member(case: Mapping[str, Any], who: Principal, officer_id: str,
     if officer_id in team["members"]:
         raise RuleError("this officer is on the team")
     team = dict(team, members=team["members"] + [officer_id])
+    # The officer hears of it (notify's alerts to police; never the company).
     return {"team": team}, [history.by(who, "add_member", now, None,
-                                  officer_id)], []
+                                  officer_id)], [("case_member_added", {"officer_id": officer_id})]
 
 
 def reassign_lead(case: Mapping[str, Any], who: Principal, officer: Mapping[str, Any],
@@ -264,7 +265,8 @@ def reassign_lead(case: Mapping[str, Any], who: Principal, officer: Mapping[str,
     members = team["members"] + ([officer_id] if officer_id not in team["members"] else [])
     return {"team": {"lead_officer_id": officer_id, "lead_name": officer.get("name"),
                      "members": members}}, [
-        history.by(who, "reassign_lead", now, before, officer_id, reason)], []
+        history.by(who, "reassign_lead", now, before, officer_id, reason)], [
+        ("case_lead_reassigned", {"previous_lead_officer_id": before})]
 
 
 def pause(case: Mapping[str, Any], actor: str, role: str, reason: str, now: datetime,

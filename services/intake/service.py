@@ -300,6 +300,18 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         search in another service (shared/search.py bounds them)."""
         return self.repo.companies_named(str(prefix))
 
+    @rpc
+    def unit_people(self, unit_id):
+        """A unit's path up the tree and its people (officers and supervisors),
+        for notify's alerts (who to page, and who is next up the ladder);
+        None if the unit is unknown."""
+        unit = self.repo.get("units", str(unit_id))
+        if unit is None:
+            return None
+        return {"unit_id": unit["_id"], "path": unit["path"],
+                "people": [{"officer_id": o["_id"], "name": o["name"], "role": o["role"]}
+                           for o in self.repo.officers_of(unit["_id"])]}
+
     # -- clocks and relay (every instance; each step claimed by one) ---------
     @timer(interval=1)
     def sweep_deadlines(self):

@@ -27,8 +27,10 @@ class DeliveryStore:
                             ([("company_id", 1), ("created_at", -1), ("_id", -1)], {}),
                             ([("event_id", 1)], {})]}
 
-    def __init__(self, db):
-        self.coll = db[DELIVERIES]
+    def __init__(self, db, collection=DELIVERIES):
+        # Alerts to police keep their deliveries apart (alert_store.py), in a
+        # collection of the same shape: never mixed with a company's.
+        self.coll = db[collection]
 
     def add(self, deliveries, now):
         """Insert (a second worker's identical insert is a no-op), then wake

@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
+from services.notify.alert_store import AlertStore
 from services.notify.delivery_store import DeliveryStore
 from shared import idempotency_key, inbox
 
@@ -26,6 +27,7 @@ class Repository:
                  ([("state", 1), ("received_at", 1)], {})],
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
+        **AlertStore.INDEXES,   # alerts to police: collections of their own
         **inbox.INDEXES,
         **idempotency_key.INDEXES,
     }
@@ -33,6 +35,7 @@ class Repository:
     def __init__(self, db):
         self.db = db
         self.deliveries = DeliveryStore(db)
+        self.alerts = AlertStore(db)
 
     # -- companies and their channels ---------------------------------------
     def save_company(self, profile, version):

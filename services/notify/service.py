@@ -8,9 +8,12 @@ from nameko.events import event_handler
 from nameko.timer import timer
 
 from services.notify import channel_rules as rules
+from services.notify.alert_policy_schema import AlertPolicy
+from services.notify.alert_routes import AlertRoutes
 from services.notify import domain
 from services.notify import schemas as s
 from services.notify.channels import Channels
+from services.notify.channels.robot import Robot
 from services.notify.courier import Courier
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
@@ -24,9 +27,10 @@ from shared.idempotency_key import ANSWER
 from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
+from shared.rpc import BoundedRpc
 
 
-class NotifyService(ServiceBase):
+class NotifyService(ServiceBase, AlertRoutes):
     name = "notify"
 
     repo = Mongo("notify", Repository)
@@ -34,6 +38,11 @@ class NotifyService(ServiceBase):
     channels = Channels()
     config = Config()
     templates = domain.load_templates()
+    # Alerts to police (alert_routes.py): their rule table, the people of a
+    # unit (intake's), and the units' group robots.
+    alert_policy = Policy("alerts", AlertPolicy())
+    intake = BoundedRpc("intake")
+    robot = Robot()
 
     def sequencer(self):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
@@ -53,6 +62,9 @@ class NotifyService(ServiceBase):
     @handles("case_supervision", CASE_EVENTS)
     def handle_event(self, body):
         self.inbox.consume(body, self.add_notice)
+        # The police's alerts from the same event: a consumer of its own (its
+        # own inbox record), so neither waits for nor repeats the other.
+        self.inbox.consume(body, self.raise_alerts)
 
     def add_notice(self, event):
         """Take the event in and release what is next for its subject."""

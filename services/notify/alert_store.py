@@ -1,0 +1,137 @@
+"""Notify's storage for alerts to police, apart from everything a company
+reads: the alerts (each person's inbox), their deliveries, each unit's duty
+roster and group robot, each person's alert settings, and each case's lead.
+The one module that speaks pymongo for them.
+
+An alert is stored once per event and person (unique key); a climb is
+claimed by an update_one on {_id, climb_due_at} whose modified_count says
+which instance won, as the sweeps claim their steps.
+"""
+import uuid
+from datetime import timedelta
+
+from pymongo.errors import DuplicateKeyError
+
+from services.notify.delivery_store import DeliveryStore
+from shared import pages
+
+ALERTS = "alerts"
+ALERT_DELIVERIES = "alert_deliveries"
+ROSTERS = "rosters"
+ROBOTS = "robots"
+PROFILES = "alert_profiles"
+CASE_LEADS = "case_leads"
+UNITS = "known_units"     # intake's last answer per unit, for when it cannot answer
+ALERT_ORDER = [("created_at", -1), ("_id", -1)]
+CLAIM_LEASE = timedelta(seconds=60)   # a climb a crashed instance left is taken again
+
+
+def alert_id(key, person_id):
+    """The same event and person always make the same id (a retry adds nothing)."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"alert:{key}:{person_id}"))
+
+
+class AlertStore:
+    INDEXES = {
+        ALERTS: [([("key", 1), ("person_id", 1)], {"unique": True}),
+                 ([("person_id", 1), ("created_at", -1), ("_id", -1)], {}),
+                 ([("person_id", 1), ("read_at", 1)], {}),
+                 ([("climb_due_at", 1)], {"sparse": True})],
+        ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
+        CASE_LEADS: [([("case_id", 1)], {})],
+    }
+
+    def __init__(self, db):
+        self.db = db
+        self.alerts = db[ALERTS]
+        self.deliveries = DeliveryStore(db, ALERT_DELIVERIES)
+
+    # -- alerts ----------------------------------------------------------------
+    def add(self, alert):
+        """False when this person has this alert already."""
+        try:
+            self.alerts.insert_one(alert)
+            return True
+        except DuplicateKeyError:
+            return False
+
+    def inbox(self, person_id, limit, after):
+        return pages.read(self.alerts, {"person_id": person_id}, ALERT_ORDER, limit, after,
+                          "alerts")
+
+    def unread(self, person_id):
+        return self.alerts.count_documents({"person_id": person_id, "read_at": None})
+
+    def get(self, alert_id_, person_id):
+        return self.alerts.find_one({"_id": alert_id_, "person_id": person_id})
+
+    def mark(self, alert_id_, person_id, fields, unset_field):
+        """Set `fields` once: only where `unset_field` is still null."""
+        self.alerts.update_one({"_id": alert_id_, "person_id": person_id,
+                                unset_field: None}, {"$set": fields})
+
+    def acked_any(self, key):
+        return self.alerts.find_one({"key": key, "acked_at": {"$ne": None}},
+                                    {"_id": 1}) is not None
+
+    def climbs_due(self, now, limit=50):
+        return list(self.alerts.find({"climb_due_at": {"$lte": now}}).limit(limit))
+
+    def claim_climb(self, alert, now):
+        """True for the one instance that takes this climb."""
+        return self.alerts.update_one(
+            {"_id": alert["_id"], "climb_due_at": alert["climb_due_at"]},
+            {"$set": {"climb_due_at": now + CLAIM_LEASE}}).modified_count == 1
+
+    def climbed(self, alert, now, to_unit, people):
+        self.alerts.update_one({"_id": alert["_id"]}, {
+            "$set": {"climb_due_at": None, "climbed_at": now, "climbed_to_unit": to_unit,
+                     "climbed_to": people}})
+
+    # -- deliveries ---------------------------------------------------------------
+    def add_deliveries(self, deliveries, now):
+        self.deliveries.add(deliveries, now)
+
+    # -- rosters, robots, settings, leads -----------------------------------------
+    def roster(self, unit_id):
+        return self.db[ROSTERS].find_one({"_id": unit_id})
+
+    def save_roster(self, unit_id, roster):
+        self.db[ROSTERS].replace_one({"_id": unit_id}, {"_id": unit_id, **roster}, upsert=True)
+
+    def robot(self, unit_id):
+        return self.db[ROBOTS].find_one({"_id": unit_id})
+
+    def save_robot(self, unit_id, robot):
+        self.db[ROBOTS].replace_one({"_id": unit_id}, {"_id": unit_id, **robot}, upsert=True)
+
+    def profile(self, person_id):
+        return self.db[PROFILES].find_one({"_id": person_id})
+
+    def profiles(self, person_ids):
+        return {p["_id"]: p for p in self.db[PROFILES].find({"_id": {"$in": list(person_ids)}})}
+
+    def save_profile(self, person_id, profile):
+        self.db[PROFILES].replace_one({"_id": person_id}, {"_id": person_id, **profile},
+                                      upsert=True)
+
+    def keep_unit(self, unit):
+        self.db[UNITS].replace_one({"_id": unit["unit_id"]}, {"_id": unit["unit_id"], **unit},
+                                   upsert=True)
+
+    def known_unit(self, unit_id):
+        return self.db[UNITS].find_one({"_id": unit_id}, {"_id": 0})
+
+    def remember_lead(self, data, sequence):
+        """The lead of the case opened from a report, newest event winning."""
+        try:
+            self.db[CASE_LEADS].update_one(
+                {"_id": data["report_id"], "seq": {"$lt": sequence}},
+                {"$set": {"case_id": data["case_id"], "lead_officer_id": data["lead_officer_id"],
+                          "unit_id": data.get("unit_id"), "seq": sequence}}, upsert=True)
+        except DuplicateKeyError:
+            pass   # a newer event's lead is stored already
+
+    def lead_of(self, report_id):
+        found = self.db[CASE_LEADS].find_one({"_id": report_id})
+        return found and found["lead_officer_id"]

@@ -1,0 +1,203 @@
+"""Alerts to police, raised: an event becomes an alert to each person the
+rule table names (alerts.py), in each person's inbox and, through
+alert_courier.py, on the channels they chose; an alert that asks for action and is not acknowledged
+in time climbs to the next supervisors up the tree.
+
+Who the people of a unit are, and its place in the tree, is intake's
+(RPC `unit_people`); the duty roster, each person's settings and each
+unit's robot are notify's own. Every alert is stored once per event and
+person (its id derives from both), every delivery once per alert and
+channel, so a retried event or a second instance adds nothing.
+"""
+import logging
+from datetime import timedelta
+
+from services.notify import alerts, roster
+from services.notify.alert_store import alert_id
+from shared.events import CASE_EVENTS
+
+log = logging.getLogger(__name__)
+
+
+class Alerter:
+    def __init__(self, store, policy, intake, channels, robot, now):
+        self.store = store
+        self.policy = policy
+        self.intake = intake        # BoundedRpc to intake, asked only when needed
+        self.channels = channels    # the company channels' objects: email and sms reused
+        self.robot = robot
+        self.now = now
+        self._units: dict = {}
+
+    def unit(self, unit_id):
+        """{"path", "people"} of a unit, asked of intake once per event. While
+        intake or the broker cannot answer, the last answer kept here serves:
+        a page must not wait for the directory (with none kept, the event
+        fails and the inbox retries it)."""
+        if unit_id not in self._units:
+            try:
+                found = self.intake.call("unit_people", unit_id)
+            except Exception:
+                found = self.store.known_unit(unit_id)
+                if found is None:
+                    raise
+                log.warning("intake did not answer: unit %s as last known", unit_id)
+            else:
+                if found:
+                    self.store.keep_unit(found)
+            self._units[unit_id] = found or {"unit_id": unit_id, "path": [unit_id],
+                                             "people": []}
+        return self._units[unit_id]
+
+    # -- events in ---------------------------------------------------------------
+    def take(self, event):
+        data = event["data"]
+        if event["type"] in CASE_EVENTS and data.get("report_id") and data.get("lead_officer_id"):
+            self.store.remember_lead(data, event["sequence"])
+        rule = alerts.rule_for(self.policy, event)
+        if rule is None:
+            return
+        reached = self.reach(event, rule, rule["to"])
+        if not reached and rule.get("otherwise"):
+            reached = self.reach(event, rule, rule["otherwise"])
+        if not reached:
+            log.warning("%s %s: the rule table names nobody to alert", event["type"],
+                        event["subject"])
+
+    def reach(self, event, rule, entries):
+        """Alert everyone the entries name; how many people that was."""
+        data, key = event["data"], event["event_id"]
+        told = 0
+        for kind, value in alerts.targets(entries, data):
+            if kind == "case_lead":
+                kind, value = "officer", self.store.lead_of(value)
+                if not value:
+                    continue
+            if kind == "officer":
+                unit_id = data.get("unit_id") or data.get("owner_unit_id")
+                path = data.get("unit_path") or data.get("owner_unit_path") or [unit_id]
+                told += self.raise_for(event, key, rule["severity"], rule.get("needs_ack"),
+                                       [(value, "officer")], unit_id, path)
+            elif kind == "supervisors":
+                found = self.supervisors_from(value)
+                if found:
+                    unit_id, path, people = found
+                    told += self.raise_for(event, key, rule["severity"],
+                                           rule.get("needs_ack"), people, unit_id, path)
+            elif kind == "on_duty":
+                told += self.on_duty(event, key, rule, value)
+        return told
+
+    def on_duty(self, event, key, rule, unit_id):
+        """The unit's officers on duty now; nobody on duty: every officer of
+        the unit, and its supervisors are told nobody was."""
+        unit = self.unit(unit_id)
+        duty = roster.on_duty(self.store.roster(unit_id), self.now())
+        people = [(p, "officer") for p in duty]
+        if not people:
+            people = [(p["officer_id"], p["role"]) for p in unit["people"]
+                      if p["role"] == "officer"]
+            heads = [(p["officer_id"], p["role"]) for p in unit["people"]
+                     if p["role"] == "supervisor"]
+            if heads:
+                self.raise_for(event, f"{key}:nobody_on_duty", "warning", False, heads,
+                               unit_id, unit["path"], kind="nobody_on_duty")
+        return self.raise_for(event, key, rule["severity"], rule.get("needs_ack"), people,
+                              unit_id, unit["path"])
+
+    def supervisors_from(self, unit_id):
+        """(unit, path, supervisors) of the first unit from `unit_id` up the
+        tree that has a supervisor, or None at the top with nobody."""
+        path = self.unit(unit_id)["path"]
+        for step in path:
+            heads = [(p["officer_id"], "supervisor") for p in self.unit(step)["people"]
+                     if p["role"] == "supervisor"]
+            if heads:
+                return step, path[path.index(step):], heads
+        return None
+
+    def raise_for(self, event, key, severity, needs_ack, people, unit_id, path,
+                  kind=None, also=None, words=None):
+        """One alert per person (stored once), then its deliveries."""
+        now = self.now()
+        kind = kind or event["type"]
+        title, body = words or alerts.text(kind, event["data"])
+        ack_due = now + timedelta(seconds=self.policy["ack_within_seconds"]) \
+            if needs_ack else None
+        made = []
+        for person_id, role in people:
+            made.append({
+                "_id": alert_id(key, person_id), "key": key, "person_id": person_id,
+                "person_role": role, "unit_id": unit_id, "unit_path": list(path),
+                "event_id": event["event_id"], "event_type": event["type"], "kind": kind,
+                "subject": event["subject"], "case_id": event["data"].get("case_id"),
+                "report_id": event["data"].get("report_id"), "severity": severity,
+                "rung": event["data"].get("rung"),
+                "title": title, "body": body, "needs_ack": bool(needs_ack),
+                "ack_due_at": ack_due, "climb_due_at": ack_due, "created_at": now,
+                "read_at": None, "acked_at": None, "climbed_at": None, **(also or {})})
+        for alert in made:
+            self.store.add(alert)
+        self.store.add_deliveries(self.deliveries(made, unit_id, now), now)
+        return len(made)
+
+    def deliveries(self, made, unit_id, now):
+        """Email and SMS per alert, and one robot message for the unit that
+        @-s everyone who chose it; ids derive from the alert, so a retry adds none."""
+        profiles = self.store.profiles(a["person_id"] for a in made)
+        robot = self.store.robot(unit_id)
+        out, mobiles, to_robot = [], [], False
+        for alert in made:
+            profile = profiles.get(alert["person_id"]) or {}
+            have = {"email"} if profile.get("email") and self.channels.by_name[
+                "email"].enabled else set()
+            have |= {"sms"} if profile.get("phone") else set()
+            have |= {"robot"} if robot else set()
+            chosen = alerts.channels_for(profile, alert["severity"],
+                                         self.policy["default_channels"], have)
+            for channel in ("email", "sms"):
+                if channel in chosen:
+                    out.append(self._delivery(f"{channel}:{alert['_id']}", channel, alert, now,
+                                              person_id=alert["person_id"]))
+            if "robot" in chosen:
+                to_robot = True
+                if profile.get("phone"):
+                    mobiles.append(profile["phone"])
+        if to_robot:
+            first = made[0]
+            out.append(self._delivery(f"robot:{first['key']}:{unit_id}", "robot", first, now,
+                                      unit_id=unit_id, mobiles=sorted(set(mobiles))))
+        return out
+
+    @staticmethod
+    def _delivery(delivery_id, channel, alert, now, **extra):
+        return {"_id": delivery_id, "channel": channel, "alert_id": alert["_id"],
+                "event_id": alert["event_id"], "title": alert["title"], "body": alert["body"],
+                "status": "pending", "tries": 0, "next_attempt_at": now, "after": None,
+                "created_at": now, "attempts": [], **extra}
+
+    # -- acknowledge, or it climbs -------------------------------------------------------
+    def climb_due(self):
+        now = self.now()
+        for alert in self.store.climbs_due(now):
+            if not self.store.claim_climb(alert, now):
+                continue            # another instance took this step
+            if self.store.acked_any(alert["key"]):
+                self.store.climbed(alert, now, None, [])   # a colleague acknowledged it
+                continue
+            up = alerts.next_unit(alert["unit_path"], alert["unit_id"],
+                                  alert["person_role"] == "supervisor")
+            found = up and self.supervisors_from(up)
+            if not found:
+                self.store.climbed(alert, now, None, [])   # the top of the ladder
+                continue
+            unit_id, path, people = found
+            event = {"event_id": alert["event_id"], "type": alert["event_type"],
+                     "subject": alert["subject"],
+                     "data": {"case_id": alert["case_id"], "report_id": alert["report_id"]}}
+            self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True, people,
+                           unit_id, path, kind="climbed",
+                           also={"from_alert_id": alert["_id"],
+                                 "from_person_id": alert["person_id"]},
+                           words=alerts.climbed_text(alert))
+            self.store.climbed(alert, now, unit_id, [p for p, _ in people])

@@ -1,0 +1,116 @@
+"""Alerts to police: pure rules. Which rule of policy/alerts.yml an event
+meets, whom its recipients name, which channels a person is reached on, what
+the alert says, and who is next up the ladder when nobody acknowledges.
+
+Alerts are internal: they live in their own collections and routes, and
+never in a company's feed or on a company's channels.
+"""
+from typing import Any, Mapping
+
+from services.notify.alert_policy_schema import EVERY
+
+# What an alert says (police read Simplified Chinese): the title per event
+# type; the body names the report or case and its summary.
+TITLES = {
+    "report_received": "新报案待签收",
+    "report_ack_overdue": "报案签收超时",
+    "report_transfer_offered": "有报案移交待接收",
+    "report_transfer_overdue": "报案移交超时未答复",
+    "report_materials_supplied": "企业已补充材料",
+    "case_opened": "您已被指定为案件主办民警",
+    "case_lead_reassigned": "您已被指定为案件主办民警",
+    "case_member_added": "您已加入案件办案组",
+    "case_deadline_warning": "案件期限即将届满",
+    "case_deadline_missed": "案件期限已超期",
+    "case_escalated": "案件督办升级",
+    "case_reopened": "案件已被重新启动",
+    "case_rated": "企业对案件评价较低",
+    "nobody_on_duty": "无人值班：报警已发给全体民警",
+    "climbed": "告警无人确认，已逐级上报",
+}
+RUNG_NAMES = {"lead_officer": "主办民警", "unit_supervisor": "所在单位负责人",
+              "supervisor": "督办单位负责人", "manual": "人工督办"}
+
+
+def field(data: Mapping[str, Any], names: Any) -> Any:
+    """The first of the named fields the event carries (a name or a list)."""
+    for name in [names] if isinstance(names, str) else names:
+        if data.get(name):
+            return data[name]
+    return None
+
+
+def rule_for(policy: Mapping[str, Any], event: Mapping[str, Any]) -> dict | None:
+    """The rule this event meets, or None (most events ask nobody to act)."""
+    rule = policy["rules"].get(event["type"])
+    if rule is None:
+        return None
+    for name, most in (rule.get("at_most") or {}).items():
+        value = event["data"].get(name)
+        if not isinstance(value, (int, float)) or value > most:
+            return None
+    return rule
+
+
+def targets(entries: list, data: Mapping[str, Any]) -> list[tuple[str, str]]:
+    """(kind, id) for each recipient entry: ("officer", officer id),
+    ("supervisors" | "on_duty", unit id), ("case_lead", report id)."""
+    found = []
+    for entry in entries:
+        (kind, names), = entry.items()
+        if kind == "rung":
+            to = data.get("escalated_to")
+            if to:
+                found.append(("officer" if data.get("rung") == "lead_officer"
+                              else "supervisors", to))
+            continue
+        value = field(data, names)
+        if value:
+            found.append((kind, value))
+    return list(dict.fromkeys(found))
+
+
+def channels_for(profile: Mapping[str, Any] | None, severity: str,
+                 defaults: Mapping[str, list], available: set[str]) -> list[str]:
+    """The channels a person is reached on for this severity: their own
+    choice, else the policy's default; `every` is every channel they have.
+    The inbox always holds the alert (it is the record)."""
+    chosen = ((profile or {}).get("channels") or {}).get(severity) or defaults[severity]
+    if EVERY in chosen:
+        chosen = list(available)
+    return ["inbox"] + [c for c in ("email", "sms", "robot")
+                        if c in chosen and c in available]
+
+
+def text(kind: str, data: Mapping[str, Any]) -> tuple[str, str]:
+    """(title, body) of an alert in Simplified Chinese."""
+    title = TITLES.get(kind, "告警")
+    what = data.get("case_number") or data.get("reference") or ""
+    lines = [f"编号：{what}"] if what else []
+    if data.get("summary"):
+        lines.append(f"摘要：{data['summary']}")
+    if data.get("deadline"):
+        lines.append(f"期限：{data['deadline']}（{data.get('due_at', '')}）")
+    if data.get("rung"):
+        lines.append(f"督办层级：第{data.get('escalation_level', '')}级，"
+                     f"{RUNG_NAMES.get(data['rung'], data['rung'])}")
+    if data.get("reason"):
+        lines.append(f"原因：{data['reason']}")
+    if data.get("rating") is not None:
+        lines.append(f"评分：{data['rating']}")
+    return title, "\n".join(lines)
+
+
+def next_unit(path: list[str], unit_id: str, is_supervisor: bool) -> str | None:
+    """Whose supervisors an unacknowledged alert goes to next: an officer's
+    own unit's; a supervisor's, the unit above."""
+    if not is_supervisor:
+        return unit_id
+    i = path.index(unit_id) if unit_id in path else -1
+    return path[i + 1] if 0 <= i < len(path) - 1 else None
+
+
+def climbed_text(alert: Mapping[str, Any]) -> tuple[str, str]:
+    """What the next person up reads: whose alert went unacknowledged, and it."""
+    return (f"{TITLES['climbed']}：{alert['title']}",
+            f"{alert['person_id']} 未在时限内确认此告警。\n{alert['body']}")
