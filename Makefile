@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
 
-.PHONY: run test unit chaos bench deps broker compose-check clean
+.PHONY: run test unit chaos bench deps docs broker compose-check clean
 
 run: deps
 	$(BIN)/python -m tools.run
@@ -35,7 +35,17 @@ bench: deps
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
-deps: $(STAMP) broker
+deps: $(STAMP) broker docs
+
+# The API docs page, docs/api/ (served at /api/docs/ by the front door, at
+# /docs/ by each service): Swagger UI from the npm registry, installed once
+# into tools/docs-ui/node_modules exactly as package-lock.json says (no
+# install scripts: its analytics dependency would phone home), then the
+# merged OpenAPI document and the UI's files written beside index.html.
+UI := tools/docs-ui/node_modules/swagger-ui-dist/swagger-ui-bundle.js
+docs: $(STAMP)
+	@test -f $(UI) || npm ci --prefix tools/docs-ui --ignore-scripts --no-audit --no-fund
+	$(BIN)/python -m tools.openapi
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)

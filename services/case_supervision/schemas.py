@@ -220,6 +220,19 @@ class CompanyCaseOut(Schema):
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
 
 
+class CaseList(Schema):
+    items = fields.List(fields.Nested(CaseOut))
+
+
+class CompanyCaseList(Schema):
+    items = fields.List(fields.Nested(CompanyCaseOut))
+
+
+# A case route's answer, by the caller's role (the route dumps it itself).
+CASE_VIEWS = (CaseOut, CompanyCaseOut)
+CASE_LISTS = (CaseList, CompanyCaseList)
+
+
 class ResolutionOut(Schema):
     by = fields.String()
     unit_id = fields.String()
