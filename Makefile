@@ -44,7 +44,9 @@ deps: $(STAMP) broker docs
 # merged OpenAPI document and the UI's files written beside index.html.
 UI := tools/docs-ui/node_modules/swagger-ui-dist/swagger-ui-bundle.js
 docs: $(STAMP)
-	@test -f $(UI) || npm ci --prefix tools/docs-ui --ignore-scripts --no-audit --no-fund
+	@test -f $(UI) || { command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }; \
+	  npm ci --prefix tools/docs-ui --ignore-scripts --no-audit --no-fund; }
 	$(BIN)/python -m tools.openapi
 
 $(STAMP): pyproject.toml

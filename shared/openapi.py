@@ -7,8 +7,8 @@ What each operation says comes from the route itself: its operationId is
 the handler's name, its summary and description the handler's docstring,
 its roles the PERMISSIONS table (shared/auth.py) as `x-roles` and a line of
 the description, its errors the ones its parts can raise (a token: 401 and
-403; a body: 400, 413, 422; a path id: 404; a change: 409; a rate limit:
-429; any route: 503), each an RFC 9457 problem.
+403; a body: 400, 413, 422; an id, or the caller's own resource: 404; a
+change: 409; a rate limit: 429; any route: 503), each an RFC 9457 problem.
 """
 import copy
 import inspect
@@ -134,7 +134,7 @@ EXAMPLES = {
         "suspects": []},
     "progress_case": {"stage": "investigating", "note": "Bank records requested"},
     "rate_case": {"rating": 5, "comment": "Quick and clear"},
-    "put_subscription": {"webhook_url": "https://example.com/fasttrack", "language": "zh-CN"},
+    "put_subscription": {"webhook_url": "https://erp.example.invalid/fasttrack", "language": "zh-CN"},
 }
 
 # The tags, by the first segment of a route's path.
@@ -171,8 +171,8 @@ def errors_of(ep, params):
         codes |= {"400", "422"}
     if ep.body_schema:
         codes.add("413")
-    if params:
-        codes.add("404")
+    if params or (ep.roles is not None and not _is_list(ep)):
+        codes.add("404")    # an id that names nothing; the caller's own one not made yet
     if ep.method != "GET":
         codes.add("409")
     if ep.keyed:   # a malformed key; the same key with another request
@@ -220,6 +220,7 @@ def openapi(container, title, token_url=None):
                        "Money is a decimal string. Each operation names its roles "
                        "(`x-roles`).")})
     plugin.map_to_openapi_type(Money, "string", None)
+    assert plugin.converter is not None     # made by APISpec(plugins=…)
     plugin.converter.add_attribute_function(_money)
     for scheme, body in security_schemes(token_url).items():
         spec.components.security_scheme(scheme, body)
@@ -301,10 +302,18 @@ def operation(ep, container, params):
     return op
 
 
+def _answers(ep):
+    answers = ep.answer_schema if isinstance(ep.answer_schema, tuple) else (ep.answer_schema,)
+    return [a for a in answers if a is not None]
+
+
+def _is_list(ep):
+    return any("items" in a._declared_fields for a in _answers(ep))
+
+
 def _is_page(ep):
     """A list answers a page: `next` in its answer, `after` in its query."""
-    answers = ep.answer_schema if isinstance(ep.answer_schema, tuple) else (ep.answer_schema,)
-    return any(a is not None and "next" in a._declared_fields for a in answers) or (
+    return any("next" in a._declared_fields for a in _answers(ep)) or (
         ep.query_schema is not None and "after" in ep.query_schema._declared_fields)
 
 
