@@ -134,7 +134,8 @@ EXAMPLES = {
         "suspects": []},
     "progress_case": {"stage": "investigating", "note": "Bank records requested"},
     "rate_case": {"rating": 5, "comment": "Quick and clear"},
-    "put_subscription": {"webhook_url": "https://erp.example.invalid/fasttrack", "language": "zh-CN"},
+    "put_subscription": {"webhook_url": "https://erp.example.invalid/fasttrack",
+                         "language": "zh-CN"},
 }
 
 # The tags, by the first segment of a route's path.

@@ -121,7 +121,7 @@ def main():
         tokens = demo_tokens(stack, env["FASTTRACK_ADMIN_TOKEN"])
         print("\nFastTrack is running.")
         for name in SERVICES:
-            print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
+            print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json /docs/)")
         print(f"  broker            {stack.env['AMQP_URI']}")
         print(f"  database          {stack.env['MONGO_URI']}")
         if env["FASTTRACK_WEBHOOK_ALLOW_PRIVATE"] == "1":

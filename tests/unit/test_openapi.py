@@ -146,3 +146,22 @@ def test_the_docs_page_loads_only_its_own_files():
     assert scripts == ["swagger-ui-bundle.js", "init.js"]
     assert "<script>" not in html   # no inline script: a strict CSP still shows the page
     assert not re.search(r"(?i)https?://", (DOCS_DIR / "init.js").read_text())
+
+
+def test_every_example_body_is_one_the_route_accepts():
+    from nameko.containers import ServiceContainer
+
+    from shared.http import JsonHttp
+    from shared.openapi import EXAMPLES
+    from tools.openapi import service_classes
+    bodies = {ep.method_name: ep.body_schema for cls in service_classes()
+              for ep in ServiceContainer(cls, {"AMQP_URI": "memory://"}).entrypoints
+              if isinstance(ep, JsonHttp)}
+    assert set(EXAMPLES) <= set(bodies)
+    for name, example in EXAMPLES.items():
+        bodies[name]().load(example)    # raises if the example is refused
+    shown = [op["requestBody"]["content"]["application/json"]["example"]
+             for _, _, op in operations(MERGED)
+             if "example" in op.get("requestBody", {}).get("content", {}).get(
+                 "application/json", {})]
+    assert len(shown) == len(EXAMPLES)
