@@ -8,6 +8,8 @@ COPY services ./services
 COPY tools ./tools
 COPY policy ./policy
 COPY config.yml ./
+# The docs page at /docs/ (make docs puts Swagger UI's files beside index.html).
+COPY docs/api ./docs/api
 RUN pip install --no-cache-dir -e . && useradd --system fasttrack
 USER fasttrack
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \
