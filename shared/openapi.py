@@ -322,7 +322,7 @@ def _is_page(ep):
 def merged(documents, title="FastTrack"):
     """The services' documents as one, their paths under the front door's
     prefixes ({service name: document}). A schema two services name alike
-    but define differently is renamed for the second (`Cases…`); an
+    but define differently is renamed for the later one (`CaseSupervision…`); an
     operationId two services share (health, metrics …) gets its service's
     name in front, so every operationId stays unique."""
     shared_ids: dict[str, int] = {}
