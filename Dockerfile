@@ -15,6 +15,8 @@ COPY tools ./tools
 COPY policy ./policy
 COPY config.yml ./
 COPY --from=assets /assets/node_modules ./services/web/node_modules
+# The docs page at /docs/ (make docs puts Swagger UI's files beside index.html).
+COPY docs/api ./docs/api
 RUN pip install --no-cache-dir -e . && useradd --system fasttrack
 USER fasttrack
 HEALTHCHECK --interval=10s --timeout=3s --retries=6 \

@@ -11,7 +11,7 @@ RABBIT := /usr/lib/rabbitmq/bin/rabbitmq-server
 # registry into services/web/node_modules, exactly as package-lock.json says.
 ASSETS := services/web/node_modules/.installed-$(shell cat services/web/package-lock.json | cksum | cut -d' ' -f1)
 
-.PHONY: run test unit chaos bench deps system broker compose-check clean
+.PHONY: run test unit chaos bench deps docs system broker compose-check clean
 
 run: deps
 	$(BIN)/python -m tools.run
@@ -45,11 +45,23 @@ endif
 unit: $(STAMP)
 	$(BIN)/python -m pytest -p no:cacheprovider tests/unit
 
-deps: $(STAMP) system $(ASSETS)
+deps: $(STAMP) system $(ASSETS) docs
 
 $(ASSETS): services/web/package.json services/web/package-lock.json
 	cd services/web && npm ci --no-audit --no-fund --ignore-scripts --registry=https://registry.npmjs.org/
 	rm -f services/web/node_modules/.installed-* && touch $@
+
+# The API docs page, docs/api/ (served at /api/docs/ by the front door, at
+# /docs/ by each service): Swagger UI from the npm registry, installed once
+# into tools/docs-ui/node_modules exactly as package-lock.json says (no
+# install scripts: its analytics dependency would phone home), then the
+# merged OpenAPI document and the UI's files written beside index.html.
+UI := tools/docs-ui/node_modules/swagger-ui-dist/swagger-ui-bundle.js
+docs: $(STAMP)
+	@test -f $(UI) || { command -v npm >/dev/null || { $(SUDO) apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq npm; }; \
+	  npm ci --prefix tools/docs-ui --ignore-scripts --no-audit --no-fund; }
+	$(BIN)/python -m tools.openapi
 
 $(STAMP): pyproject.toml
 	$(PY) -m venv $(VENV)

@@ -5,9 +5,10 @@ from marshmallow import Schema, fields, validate
 from nameko.extensions import DependencyProvider
 from nameko.timer import timer
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from werkzeug.utils import redirect
 from werkzeug.wrappers import Response
 
-from shared import pages
+from shared import docs_page, pages
 from shared.errors import Unavailable
 from shared.fields import ShownTime
 from shared.http import api
@@ -91,6 +92,23 @@ class ServiceBase:
     @api("GET", "/openapi.json")
     def get_openapi(self, call):
         return openapi(self.health.container, f"FastTrack {self.name}")
+
+    # The docs page (shared/docs_page.py): /docs/ and its files, relative
+    # links all, so the same page works behind the front door's prefix.
+    @api("GET", "/docs")
+    def get_docs_page(self, call):
+        return redirect("docs/", 301)   # relative: kept under any prefix
+
+    @api("GET", "/docs/")
+    def get_docs_index(self, call):
+        return docs_page.asset("index.html")
+
+    @api("GET", "/docs/<name>")
+    def get_docs_file(self, call, name):
+        """The page's script and style, and the service's own document."""
+        if name == "openapi.json":
+            return self.get_openapi(call)
+        return docs_page.asset(name)
 
     @api("GET", "/admin/failures", action="admin.read_failures", query=FailureQuery,
          answer=FailureList)

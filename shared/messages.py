@@ -35,6 +35,8 @@ ZH_CN = {
     "the keys that verify tokens cannot be fetched from intake; try again":
         "无法从受理服务获取验证令牌的密钥，请重试",
     "internal error": "内部错误",
+    "no such file": "文件不存在",
+    "the docs page is not built: run make docs": "文档页面尚未构建：请运行 make docs",
     "The requested URL was not found on the server. If you entered the URL manually "
     "please check your spelling and try again.":
         "服务器上没有所请求的 URL。如果是手动输入的 URL，请检查拼写后重试。",

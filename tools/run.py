@@ -194,7 +194,7 @@ def main():
         print("  demo sign-in      the demo people below (business: binhe; officers: "
               "officer-li, officer-wang; supervisor: supervisor-zhao; admin: admin-demo)\n")
         for name in SERVICES:
-            print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json)")
+            print(f"  {name:17} {stack.service_url(name)}  (/health /metrics /openapi.json /docs/)")
         print(f"  web               {stack.service_url('web')}  (the pages, behind the front door)")
         print(f"  broker            {stack.env['AMQP_URI']}")
         print(f"  database          {stack.env['MONGO_URI']}")

@@ -49,72 +49,78 @@ class CaseRoutes(CaseServiceParts):
                                      q["limit"], q.get("after"))
         return pages.Page(call, self.view(call.who)(many=True).dump(found), nxt)
 
-    @api("GET", "/cases/<case_id>", action="case.read")
+    @api("GET", "/cases/<case_id>", action="case.read", answer=s.CASE_VIEWS)
     def get_case(self, call: Call, case_id: str) -> Any:
         return self.view(call.who)().dump(self.visible_case(call.who, case_id))
 
     # -- the team's work ---------------------------------------------------
-    @api("POST", "/cases/<case_id>/progress", action="case.work", body=s.ProgressIn, keyed=True)
+    @api("POST", "/cases/<case_id>/progress", action="case.work", body=s.ProgressIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def progress_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work",
                         lambda case, now: domain.progress(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/conclude", action="case.work", body=s.ConcludeIn, keyed=True)
+    @api("POST", "/cases/<case_id>/conclude", action="case.work", body=s.ConcludeIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def conclude_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work",
                         lambda case, now: domain.conclude(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/pause", action="case.work", body=s.ReasonIn, keyed=True)
+    @api("POST", "/cases/<case_id>/pause", action="case.work", body=s.ReasonIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def pause_case(self, call: Call, case_id: str) -> Any:
         """Waiting on the company by hand: the clocks stop."""
         return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.pause(case, call.who.subject, call.who.role, call.body["reason"], now),
             "the case is paused already, or concluded"))
 
-    @api("POST", "/cases/<case_id>/resume", action="case.work", keyed=True)
+    @api("POST", "/cases/<case_id>/resume", action="case.work", keyed=True, answer=s.CASE_VIEWS)
     def resume_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.work", lambda case, now: must(
             domain.resume(case, call.who.subject, call.who.role, now), "the case is not paused"))
 
-    @api("POST", "/cases/<case_id>/team", action="case.manage_team", body=s.MemberIn, keyed=True)
+    @api("POST", "/cases/<case_id>/team", action="case.manage_team", body=s.MemberIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def add_team_member(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.manage_team", lambda case, now: domain.add_member(
             case, call.who, self.known_officer(call.body["officer_id"])["officer_id"], now))
 
     # -- supervision -------------------------------------------------------
-    @api("POST", "/cases/<case_id>/lead", action="case.supervise", body=s.LeadIn, keyed=True)
+    @api("POST", "/cases/<case_id>/lead", action="case.supervise", body=s.LeadIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def reassign_lead(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: domain.reassign_lead(
                             case, call.who, self.known_officer(call.body["officer_id"]),
                             call.body["reason"], now))
 
-    @api("POST", "/cases/<case_id>/escalate", action="case.supervise", body=s.ReasonIn, keyed=True)
+    @api("POST", "/cases/<case_id>/escalate", action="case.supervise", body=s.ReasonIn,
+         keyed=True, answer=s.CASE_VIEWS)
     def escalate_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: escalation.escalate_by_hand(
                             case, call.who, call.body["reason"], now))
 
     @api("POST", "/cases/<case_id>/deadline", action="case.supervise", body=s.DeadlineIn,
-         keyed=True)
+         keyed=True, answer=s.CASE_VIEWS)
     def set_case_deadline(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.supervise",
                         lambda case, now: clocks.set_deadline(case, call.who, call.body, now))
 
-    @api("POST", "/cases/<case_id>/close", action="case.sign_off", keyed=True)
+    @api("POST", "/cases/<case_id>/close", action="case.sign_off", keyed=True, answer=s.CASE_VIEWS)
     def close_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.sign_off",
                         lambda case, now: domain.close(case, call.who, now))
 
     @api("POST", "/cases/<case_id>/reopen", action="case.reopen", body=s.ReasonIn,
-         keyed=True)
+         keyed=True, answer=s.CASE_VIEWS)
     def reopen_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.reopen", lambda case, now: domain.reopen(
             case, call.who, call.body["reason"], now))
 
     # -- the company -------------------------------------------------------
     @api("POST", "/cases/<case_id>/satisfaction", action="case.rate", body=s.SatisfactionIn,
-         status=201, keyed=True)
+         status=201, keyed=True, answer=s.CASE_VIEWS)
     def rate_case(self, call: Call, case_id: str) -> Any:
         return self.act(call, case_id, "case.rate",
                         lambda case, now: domain.rate(case, call.who, call.body, now))

@@ -226,6 +226,10 @@ class CompanyCaseOut(Schema):
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
 
 
+# A case route's answer, by the caller's role (the route dumps it itself).
+CASE_VIEWS = (CaseOut, CompanyCaseOut)
+
+
 class ResolutionOut(Schema):
     by = fields.String()
     unit_id = fields.String()

@@ -1,6 +1,8 @@
-"""schemathesis against each service's own /openapi.json, with a valid token
-of every role (and none): no 5xx, and every answer matches the spec —
-status, content type and body schema."""
+"""schemathesis against each service's own /openapi.json (OpenAPI 3.1, which
+schemathesis 4 reads natively), with a valid token of every role (and
+none): no 5xx, and every answer matches the spec — status (each route
+documents the errors it can answer, not all of them), content type and
+body schema."""
 import json
 import re
 from datetime import datetime, timedelta, timezone
@@ -29,6 +31,7 @@ def tokens(system):
 def test_every_operation_answers_as_its_spec_says_for_every_role(running_system, service):
     base = running_system.stack.service_url(service)
     schema = schemathesis.openapi.from_url(base + "/openapi.json")
+    assert schema.raw_schema["openapi"] == "3.1.0"    # read as 3.1: type lists, examples
     roles = tokens(running_system)
     operations = [result.ok() for result in schema.get_all_operations()]
     assert len(operations) >= 5
@@ -39,6 +42,10 @@ def test_every_operation_answers_as_its_spec_says_for_every_role(running_system,
         def run(case):
             for role, token in roles.items():
                 headers = {"Authorization": f"Bearer {token}"} if token else {}
+                if not token and case.headers:
+                    # "none" is no token: schemathesis draws a bearer value from
+                    # the security scheme otherwise (bad tokens: test_hostile_input.py).
+                    case.headers.pop("Authorization", None)
                 case.call_and_validate(base_url=base, headers=headers, checks=CHECKS)
         run()
 

@@ -28,6 +28,9 @@ def test_every_route_takes_its_roles_from_the_table_and_shows_them(service_cls):
     spec = openapi(container, service_cls.name)
     assert len(entrypoints) > len(PUBLIC)
     for ep in entrypoints:
+        if ep.url.startswith("/docs"):   # the docs page: for people, not in the document
+            assert ep.action is None
+            continue
         op = spec["paths"][ep.url.replace("<", "{").replace(">", "}")][ep.method.lower()]
         if ep.url in PUBLIC:
             assert ep.action is None and "x-roles" not in op
@@ -35,7 +38,7 @@ def test_every_route_takes_its_roles_from_the_table_and_shows_them(service_cls):
         assert ep.action in auth.PERMISSIONS, (ep.url, ep.action)
         assert set(ep.roles) == auth.PERMISSIONS[ep.action].roles
         assert op["x-roles"] == sorted(auth.PERMISSIONS[ep.action].roles)
-        assert op["description"] == f"Roles: {', '.join(sorted(ep.roles))}."
+        assert op["description"].split("\n")[-1] == f"Roles: {', '.join(sorted(ep.roles))}."
 
 
 def test_every_action_in_the_table_is_used_by_a_route():
