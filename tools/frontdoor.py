@@ -26,9 +26,13 @@ SECURITY_HEADERS = (
     ("Cross-Origin-Opener-Policy", "same-origin"),
     ("Cross-Origin-Resource-Policy", "same-origin"),
 )
-# Files come later through the door (API.md "Files"): the door's limit is
-# theirs; each service still refuses a JSON body above FASTTRACK_MAX_BODY_BYTES.
+# Each service refuses a JSON body above FASTTRACK_MAX_BODY_BYTES; the door
+# stops anything far larger first. An evidence upload (API.md "Files") may
+# be 25 MB (policy/intake.yml): its route alone takes that much, streamed to
+# intake as it arrives, not buffered at the door.
 MAX_BODY = "20m"
+MAX_UPLOAD = "26m"
+UPLOAD = r"^/api/intake(/reports/[^/]+/materials/[^/]+/files)$"
 
 
 def _headers(indent):
@@ -40,11 +44,12 @@ def _headers(indent):
 def render(listen, upstreams, paths=None, user=None):
     """The nginx.conf text. `listen`: "127.0.0.1:8000" or "8000";
     `upstreams`: {"web"|"intake"|"case_supervision"|"notify": ["host:port", ...]};
-    `paths`: {"pid", "error_log", "access_log", "temp", "mime"} (None: the
-    image's defaults); `user`: the user the workers run as (None: nginx's
+    `paths`: {"pid", "error_log", "access_log", "temp", "mime", "docs"} (None:
+    the image's defaults; docs: the API docs page's folder, docs/api/); `user`: the user the workers run as (None: nginx's
     default, or, unprivileged, whoever started it)."""
     p = paths or {"pid": "/tmp/nginx.pid", "error_log": "/dev/stderr",
-                  "access_log": "/dev/stdout", "temp": "/tmp", "mime": "/etc/nginx/mime.types"}
+                  "access_log": "/dev/stdout", "temp": "/tmp", "mime": "/etc/nginx/mime.types",
+                  "docs": "/usr/share/nginx/api-docs"}
     temp = p["temp"]
     out = []
     w = out.append
@@ -101,7 +106,19 @@ def render(listen, upstreams, paths=None, user=None):
       "        proxy_set_header X-Forwarded-Host $http_host;\n"
       '        proxy_set_header Connection "";\n\n'
       # Operators' read-outs stay on the services' own ports.
-      "        location ~ ^/api/[a-z]+/(metrics|admin/failures)$ { return 404; }\n")
+      "        location ~ ^/api/[a-z]+/(metrics|admin/failures)$ { return 404; }\n"
+      f"        location ~ {UPLOAD} {{\n"
+      f"            client_max_body_size {MAX_UPLOAD};\n"
+      "            proxy_request_buffering off;\n"
+      "            proxy_read_timeout 120s;\n"
+      "            rewrite ^/api/intake(/.*)$ $1 break;\n"
+      "            proxy_pass http://intake;\n"
+      "        }\n"
+      # The API docs page (Swagger UI, served by us) and the merged document.
+      "        location = /api/docs { return 301 /api/docs/; }\n"
+      "        location /api/docs/ {\n"
+      f"            alias {p['docs']}/;\n"
+      "        }\n")
     for name, prefix in APIS:
         # The trailing slash of proxy_pass replaces the prefix: /api/cases/cases/1 -> /cases/1.
         w(f"        location {prefix} {{\n"

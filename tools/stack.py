@@ -296,7 +296,8 @@ class Stack:
                 {"pid": os.path.join(base, "nginx.pid"),
                  "error_log": os.path.join(self.logs, "nginx-error.log"),
                  "access_log": os.path.join(self.logs, "nginx-access.log"),
-                 "temp": temp, "mime": "/etc/nginx/mime.types"}, user))
+                 "temp": temp, "mime": "/etc/nginx/mime.types",
+                 "docs": os.path.join(ROOT, "docs", "api")}, user))
         check = subprocess.run([NGINX, "-t", "-q", "-p", base, "-c", conf,
                                 "-e", os.path.join(self.logs, "nginx-error.log")],
                                capture_output=True, text=True)

@@ -2,6 +2,7 @@
 front door, several people at once in separate browser contexts. Every page
 of a journey is checked with axe-core, at a phone's and a desktop's width,
 for CSP violations, and photographed into var/screenshots/."""
+import hashlib
 import re
 
 import requests
@@ -9,6 +10,7 @@ from playwright.sync_api import expect
 
 from support.browser import check_page, new_context, sign_in, watch
 from support.people import PASSWORD
+from support.reports import report_body
 
 
 def test_a_business_files_an_officer_accepts_and_the_timeline_shows_the_case(door, browser):
@@ -202,3 +204,28 @@ def test_the_front_door_serves_the_apis_under_one_origin(door):
     big = requests.post(door.url + "/api/intake/reports", data=b"x" * (21 * 1024 * 1024),
                         headers=auth, timeout=30)
     assert big.status_code == 413
+
+
+def test_the_door_serves_the_api_docs_and_streams_an_evidence_file(door):
+    # The docs page: Swagger UI from our own folder, the merged 3.1 document.
+    assert requests.get(door.url + "/api/docs", timeout=10, allow_redirects=False
+                        ).headers["Location"].endswith("/api/docs/")
+    page = requests.get(door.url + "/api/docs/", timeout=10)
+    assert page.status_code == 200 and "swagger-ui" in page.text
+    assert "http://" not in page.text and "https://" not in page.text
+    merged = requests.get(door.url + "/api/docs/openapi.json", timeout=10).json()
+    assert merged["openapi"] == "3.1.0" and "/api/intake/reports" in merged["paths"]
+    # An evidence file above the door's JSON limit, within the upload's own:
+    # streamed through to intake, stored whole.
+    people = door.people()
+    auth = {"Authorization": f"Bearer {people.company_token}"}
+    report = requests.post(door.url + "/api/intake/reports", json=report_body(),
+                           headers=auth, timeout=15).json()
+    body = b"%PDF-1.4\n" + b"0" * (21 * 1024 * 1024) + b"\n%%EOF\n"
+    r = requests.post(door.url + f"/api/intake/reports/{report['report_id']}/materials/"
+                      "other/files", data=body, timeout=120,
+                      headers={**auth, "Content-Type": "application/pdf",
+                               "Content-Disposition": 'attachment; filename="scan.pdf"'})
+    assert r.status_code == 201, r.text
+    assert r.json()["size"] == len(body)
+    assert r.json()["sha256"] == hashlib.sha256(body).hexdigest()
