@@ -84,8 +84,9 @@ def test_a_key_is_shown_once_exchanged_and_its_scope_is_enforced_by_every_servic
                        headers={"Idempotency-Key": "k-1"})
     assert again.status_code == 200 and again.json()["key_id"] == key["key_id"]
     assert "client_secret" not in again.json()
+    # The same key with another body: 422 (the IETF draft).
     assert owner.post("/company/api-keys", {"name": "other", "scope": "read"},
-                      headers={"Idempotency-Key": "k-1"}).status_code == 422   # the IETF draft: another body
+                      headers={"Idempotency-Key": "k-1"}).status_code == 422
     listed = owner.get("/company/api-keys").json()
     assert [k["key_id"] for k in listed["items"]] == [key["key_id"]]
     assert "client_secret" not in listed["items"][0] and "secret_digest" not in listed["items"][0]
