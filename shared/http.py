@@ -45,13 +45,18 @@ CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 log = logging.getLogger(__name__)
 
 
-@dataclass
+@dataclass(repr=False)
 class Call:
     request: Any
     who: auth.Principal             # auth.ANONYMOUS on a public route
     body: Any = None
     query: Any = None
     key: Any = None     # shared.idempotency_key.Key of a keyed route, when the client sent one
+
+    def __repr__(self):
+        # nameko logs a worker's arguments with an expected error: the body
+        # may hold a password or an invite, and never reaches a log.
+        return f"<Call {self.request.method} {self.request.path} by {self.who.role}>"
 
 
 def json_response(status, data):

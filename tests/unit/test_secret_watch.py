@@ -24,3 +24,17 @@ def test_answers_and_bodies_give_up_their_secrets():
     assert secret_watch.found.pop("t" * 16) == "token"
     assert secret_watch.found.pop("r" * 12) == "recovery_codes"
     assert "short" not in secret_watch.found
+
+
+def test_a_calls_repr_never_shows_its_body():
+    """nameko logs a worker's arguments with an expected error (a 4xx): the
+    body of POST /accounts/password holds an invite and a password."""
+    from werkzeug.test import EnvironBuilder
+
+    from shared import auth
+    from shared.http import Call
+    request = EnvironBuilder(method="POST", path="/accounts/password").get_request()
+    call = Call(request, auth.ANONYMOUS, body={"invite": "i" * 43, "password": "p" * 20})
+    shown = repr(call)
+    assert "i" * 43 not in shown and "p" * 20 not in shown
+    assert shown == "<Call POST /accounts/password by anonymous>"
