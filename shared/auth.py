@@ -362,6 +362,7 @@ PERMISSIONS = {
     "scorecard.read": _allow({"officer", "supervisor", "admin"}, can_read_scorecard),
     "notice.read": _allow({"company"}),
     "subscription.manage": _allow({"company"}),
+    "webhook.manage": _allow({"company"}),               # its own endpoints (notify)
     "delivery.read": _allow({"admin"}),
     "delivery.replay": _allow({"admin"}),
 }

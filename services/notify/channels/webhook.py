@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notify.channel_rules import signing_secrets, target_problem
 from services.notify.channels.base import Channel, DeliveryFailed, flag
 from services.notify.egress import webhook_session
+from services.notify.endpoint_rules import THROTTLED, retry_after_seconds
 
 
 def resolve(url):
@@ -55,6 +56,14 @@ class WebhookChannel(Channel):
         return fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(1, 2000))
 
+    @classmethod
+    def target(cls, subscription):
+        """None once its receiver answered 410 Gone, until the company PUTs
+        its subscription again."""
+        if (subscription or {}).get("webhook_gone_at"):
+            return None
+        return super().target(subscription)
+
     def __init__(self, config, timeout):
         super().__init__(config, timeout)
         # 1 for local demos and tests: loopback and private receivers allowed.
@@ -74,7 +83,9 @@ class WebhookChannel(Channel):
         r = self.session.post(url, data=body.encode(), headers=headers,
                               timeout=self.timeout, allow_redirects=False)
         if not 200 <= r.status_code < 300:
-            raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code)
+            wait = (retry_after_seconds(r.headers.get("Retry-After"), now)
+                    if r.status_code in THROTTLED else None)
+            raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code, wait)
         return f"receiver answered {r.status_code}"
 
     def close(self):
