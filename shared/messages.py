@@ -167,8 +167,8 @@ ZH_CN = {
     "a company has at most {count} webhook endpoints": "每家企业最多可设 {count} 个 Webhook 接收端点",
     "the webhook endpoint changed meanwhile; read it again": "其间该 Webhook 接收端点已有其他更改，请重新读取",
     "the webhook endpoint is disabled; enable it first": "该 Webhook 接收端点已停用，请先启用",
-    "the subscription's webhook is changed with PUT /subscription":
-        "订阅中的 Webhook 请通过 PUT /subscription 修改",
+    "the subscription's webhook is managed under /subscription":
+        "订阅中的 Webhook 请通过 /subscription 管理",
     "each event type once": "每种事件类型只能出现一次",
     "name at least one field to change": "请至少指定一个要修改的字段",
 

@@ -225,7 +225,7 @@ class WebhookRoutes:
         """An endpoint these routes manage (not the subscription's)."""
         endpoint = self._endpoint(company_id, endpoint_id)
         if endpoint_id == SUBSCRIPTION:
-            raise Conflict("the subscription's webhook is changed with PUT /subscription")
+            raise Conflict("the subscription's webhook is managed under /subscription")
         return endpoint
 
     def _scope(self, company_id, endpoint_id):

@@ -215,7 +215,8 @@ def test_a_410_disables_the_endpoint_and_the_company_reads_why(running, notify, 
                                  if n["event_type"] == "webhook_endpoint_disabled"],
                         what="the notice in the feed")
     assert len(notice) == 1
-    assert notice[0]["language"] == "zh-CN" and notice[0]["title"] == "Webhook 接收端点已停用"
+    assert notice[0]["language"] == "zh-CN"
+    assert notice[0]["title"] == "Webhook 接收端点已停用"
     assert "410" in notice[0]["body"] and "旧系统" in notice[0]["body"]
     eventually(lambda: len([n for n in company.feed()
                             if n["event_type"] == "case_progressed"]) == 1,
