@@ -337,3 +337,30 @@ def test_a_private_webhook_url_is_refused_and_nothing_is_stored(running, notify)
         assert r.status_code == 422, r.text
         assert r.json()["detail"] == "Webhook URL 被拒绝" and r.json()["fields"]["url"]
     assert ends.call("GET", "/webhooks").json()["items"] == []
+
+
+def test_a_keyed_create_retried_answers_the_same_secret_and_endpoints_are_capped(
+        running, notify, receivers):
+    notify()
+    company = Company(running)
+    hook = receivers()
+    ends = Endpoints(company)
+    body = {"url": hook.url_for("a"), "event_types": ["case_opened"]}
+    first = ends.call("POST", "/webhooks", body, headers={"Idempotency-Key": "make-1"})
+    again = ends.call("POST", "/webhooks", body, headers={"Idempotency-Key": "make-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["secret"] == first.json()["secret"]   # the first answer, never lost
+    assert again.json()["endpoint_id"] == first.json()["endpoint_id"]
+    other = ends.call("POST", "/webhooks", dict(body, enabled=False),
+                      headers={"Idempotency-Key": "make-1"})
+    assert other.status_code == 409
+    for n in range(19):
+        ends.create(hook.url_for(f"e{n}"))
+    over = ends.call("POST", "/webhooks", {"url": hook.url_for("one-too-many")})
+    assert over.status_code == 409 and "20" in over.json()["detail"]
+    listed = ends.call("GET", "/webhooks", limit=200).json()
+    assert len(listed["items"]) == 20 and listed["next"] is None
+    gone = ends.call("DELETE", f"/webhooks/{first.json()['endpoint_id']}")
+    assert gone.status_code == 204
+    assert ends.call("GET", f"/webhooks/{first.json()['endpoint_id']}").status_code == 404
+    assert ends.call("POST", "/webhooks", {"url": hook.url_for("room")}).status_code == 201
