@@ -74,11 +74,15 @@ class WebhookChannel(Channel):
         return webhook_problem(url, self.allow_private)
 
     def send(self, url, notice, subscription, now, delivery_id):
+        return f"receiver answered {self.post(url, notice['envelope'], subscription, now)}"
+
+    def post(self, url, envelope, subscription, now):
+        """One signed POST of the envelope: the receiver's 2xx status, or raise
+        (a test ping calls this directly, endpoints.py)."""
         problem = webhook_problem(url, self.allow_private)
         if problem:
             raise DeliveryFailed(f"target refused: {problem}")
-        body, headers = signed_request(notice["envelope"],
-                                       signing_secrets(subscription, now), now)
+        body, headers = signed_request(envelope, signing_secrets(subscription, now), now)
         # No redirects: a 3xx to an internal address would undo the check above.
         r = self.session.post(url, data=body.encode(), headers=headers,
                               timeout=self.timeout, allow_redirects=False)
@@ -86,7 +90,7 @@ class WebhookChannel(Channel):
             wait = (retry_after_seconds(r.headers.get("Retry-After"), now)
                     if r.status_code in THROTTLED else None)
             raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code, wait)
-        return f"receiver answered {r.status_code}"
+        return r.status_code
 
     def close(self):
         self.session.close()
