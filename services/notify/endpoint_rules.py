@@ -62,6 +62,31 @@ def as_subscription(endpoint, force=False):
     return dict(endpoint, webhook_url=None)
 
 
+def new_endpoint(company_id, body, endpoint_id, secret, now):
+    """An endpoint as stored, from POST /webhooks. `generation` counts its
+    enablings (a 410 disables one generation once); `v` its changes."""
+    on = body["enabled"]
+    return {"_id": endpoint_id, "company_id": company_id, "webhook_url": body["url"],
+            "webhook_secret": secret, "event_types": body["event_types"], "enabled": on,
+            "description": body.get("description"),
+            "disabled_reason": None if on else "company", "disabled_at": None if on else now,
+            "generation": 0, "v": 0, "created_at": now, "updated_at": now}
+
+
+def changed(endpoint, body, now):
+    """($set, $inc) of a PATCH. Enabling it again after a 410 starts a new
+    generation: a later 410 disables it (and tells) anew."""
+    changes, inc = dict(body), {}
+    if "url" in changes:
+        changes["webhook_url"] = changes.pop("url")
+    if changes.get("enabled") is True and not endpoint["enabled"]:
+        changes.update(disabled_reason=None, disabled_at=None)
+        inc["generation"] = 1
+    elif changes.get("enabled") is False and endpoint["enabled"]:
+        changes.update(disabled_reason="company", disabled_at=now)
+    return changes, inc
+
+
 # -- a receiver's answer -------------------------------------------------------
 def retry_after_seconds(value, now):
     """RFC 9110 Retry-After: delay-seconds or an HTTP-date; None if absent or

@@ -29,7 +29,8 @@ from services.notify import channel_rules as rules
 from services.notify import domain
 from services.notify import endpoint_schemas as es
 from services.notify.endpoint_rules import (MAX_ENDPOINTS, SUBSCRIPTION, as_subscription,
-                                            generation_key, gone_notice, ping_envelope,
+                                            changed, generation_key, gone_notice,
+                                            new_endpoint, ping_envelope,
                                             subscription_endpoint)
 from services.notify.ordering import notice_id
 from shared import clock, idempotency_key, pages
@@ -58,14 +59,9 @@ class WebhookRoutes:
         self._refuse_target(body["url"])
         if self.repo.endpoints.count(company_id) >= MAX_ENDPOINTS:
             raise Conflict(f"a company has at most {MAX_ENDPOINTS} webhook endpoints")
-        doc = {"_id": "wh_" + clock.new_id().replace("-", ""), "company_id": company_id,
-               "webhook_url": body["url"], "webhook_secret": rules.new_secret(os.urandom(24)),
-               "event_types": body["event_types"], "enabled": body["enabled"],
-               "description": body.get("description"),
-               "disabled_reason": None if body["enabled"] else "company",
-               "disabled_at": None if body["enabled"] else now,
-               "generation": 0, "v": 0, "created_at": now, "updated_at": now,
-               **idempotency_key.on_create(call.key, now)}
+        doc = new_endpoint(company_id, body, "wh_" + clock.new_id().replace("-", ""),
+                           rules.new_secret(os.urandom(24)), now)
+        doc.update(idempotency_key.on_create(call.key, now))
         saved, created = self.repo.endpoints.create(doc)
         if not created:
             idempotency_key.same_creation(saved, call.key)
@@ -94,15 +90,9 @@ class WebhookRoutes:
         """Its URL, filter, description, or on/off. Enabling it again after a
         410 starts a new generation: a later 410 disables it (and tells) anew."""
         endpoint, now = self._own_endpoint(call.who.subject, endpoint_id), clock.now()
-        changes, inc = dict(call.body), {}
-        if "url" in changes:
-            self._refuse_target(changes["url"])
-            changes["webhook_url"] = changes.pop("url")
-        if changes.get("enabled") is True and not endpoint["enabled"]:
-            changes.update(disabled_reason=None, disabled_at=None)
-            inc["generation"] = 1
-        elif changes.get("enabled") is False and endpoint["enabled"]:
-            changes.update(disabled_reason="company", disabled_at=now)
+        if "url" in call.body:
+            self._refuse_target(call.body["url"])
+        changes, inc = changed(endpoint, call.body, now)
         if not self.repo.endpoints.change(endpoint, changes, None, now, inc):
             raise Conflict("the webhook endpoint changed meanwhile; read it again")
         return self._endpoint(call.who.subject, endpoint_id)

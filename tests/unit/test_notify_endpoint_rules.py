@@ -79,3 +79,17 @@ def test_the_disabled_notice_speaks_the_companys_language():
     en = rules.gone_notice(endpoint("a"), "en", TEMPLATES, "n9", "e9", NOW)
     assert en["language"] == "en" and "410 Gone" in en["body"]
     assert en["event_type"] == rules.DISABLED and en["subject"] == "a"
+
+
+def test_enabling_again_starts_a_new_generation_and_disabling_says_who():
+    off = dict(endpoint("a", enabled=False), disabled_reason="gone", disabled_at=NOW)
+    changes, inc = rules.changed(off, {"enabled": True, "url": "https://b.example/x"}, NOW)
+    assert changes == {"enabled": True, "webhook_url": "https://b.example/x",
+                       "disabled_reason": None, "disabled_at": None}
+    assert inc == {"generation": 1}
+    changes, inc = rules.changed(endpoint("a"), {"enabled": False}, NOW)
+    assert changes["disabled_reason"] == "company" and inc == {}
+    assert rules.changed(endpoint("a"), {"event_types": None}, NOW) == ({"event_types": None}, {})
+    made = rules.new_endpoint("c1", {"url": "https://a.example", "event_types": None,
+                                     "enabled": False}, "wh_1", "whsec_x", NOW)
+    assert made["disabled_reason"] == "company" and made["generation"] == 0
