@@ -426,6 +426,7 @@ PERMISSIONS = {
     "scorecard.read": _allow({"officer", "supervisor", "admin"}, can_read_scorecard),
     "notice.read": _allow({"company"}, key="read"),
     "subscription.manage": _allow({"company"}),
+    "webhook.manage": _allow({"company"}),               # its own endpoints (notify)
     "delivery.read": _allow({"admin"}),
     "delivery.replay": _allow({"admin"}),
     # Alerts to police (notify): a person's own inbox and settings, never a company's.

@@ -219,6 +219,15 @@ ZH_CN = {
     "a request with this Idempotency-Key is still being handled": "使用此 Idempotency-Key 的请求仍在处理中",
     "id and event_id differ": "id 与 event_id 不一致",
     "time and occurred_at differ": "time 与 occurred_at 不一致",
+    # -- notify: a company's webhook endpoints (services/notify/endpoints.py) --
+    "no such webhook endpoint": "Webhook 接收端点不存在",
+    "a company has at most {count} webhook endpoints": "每家企业最多可设 {count} 个 Webhook 接收端点",
+    "the webhook endpoint changed meanwhile; read it again": "其间该 Webhook 接收端点已有其他更改，请重新读取",
+    "the webhook endpoint is disabled; enable it first": "该 Webhook 接收端点已停用，请先启用",
+    "the subscription's webhook is managed under /subscription":
+        "订阅中的 Webhook 请通过 /subscription 管理",
+    "each event type once": "每种事件类型只能出现一次",
+    "name at least one field to change": "请至少指定一个要修改的字段",
 
     # -- marshmallow's own messages (fields, validators, schemas) --
     "Missing data for required field.": "缺少必填字段。",

@@ -18,10 +18,15 @@ class Receiver:
 
     It answers 204 to a request one of the secrets verifies, 400 to one none
     does, and 500 to its first `fail_first` requests and while `down`: a
-    company's server failing."""
+    company's server failing. While `gone` it answers 410 Gone (the endpoint
+    is no more); `script` is a list of (status, headers) answered first, one
+    per request, before any of that (a 429 with Retry-After). `hits` keeps
+    (when, path's last part, status) of every request, answered or not."""
 
     def __init__(self, fail_first=0):
-        self.fail_first, self.down = fail_first, False
+        self.fail_first, self.down, self.gone = fail_first, False, False
+        self.script = []        # (status, {header: value}) answered first, in order
+        self.hits = []          # (at, company, status) of every request
         self.keys = {ONE: []}   # company id (the path's last part) -> its whsec_ secrets
         self.calls = 0
         self.accepted = []      # {company, payload, headers, verified_by, at}, in arrival order
@@ -37,7 +42,10 @@ class Receiver:
                 at = time.time()  # before the body: what the sender's latency ends at
                 body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
                 company_id = self.path.rsplit("/", 1)[-1]
-                self.send_response(receiver.take(company_id, dict(self.headers), body, at))
+                status, extra = receiver.answer(company_id, dict(self.headers), body, at)
+                self.send_response(status)
+                for name, value in extra.items():
+                    self.send_header(name, value)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 
@@ -63,6 +71,18 @@ class Receiver:
     @secrets.setter
     def secrets(self, secrets):
         self.trust(ONE, *secrets)
+
+    def answer(self, company_id, headers, body, at):
+        """(status, headers) for one request: a scripted answer, 410 while
+        gone, else what `take` says."""
+        with self.lock:
+            scripted = self.script.pop(0) if self.script else None
+        if scripted is None and self.gone:
+            scripted = (410, {})
+        status, extra = scripted or (self.take(company_id, headers, body, at), {})
+        with self.lock:
+            self.hits.append((at, company_id, status))
+        return status, extra
 
     def take(self, company_id, headers, body, at):
         """The answer to one request; what it was is recorded."""

@@ -16,7 +16,8 @@ from datetime import timedelta
 
 import eventlet
 
-from services.notify.channel_rules import FINISHED, after_failure, retry_delay
+from services.notify.channel_rules import FINISHED, retry_delay
+from services.notify.endpoint_rules import after_failure_of, as_subscription
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -26,8 +27,11 @@ STRANDED_AFTER = timedelta(seconds=10)  # longer than any wake-up takes without 
 
 
 class Courier:
-    def __init__(self, repo, channels, now, rand=random.random):
+    def __init__(self, repo, channels, now, rand=random.random, on_gone=None):
         self.repo = repo
+        # (delivery, its subscription or endpoint) after a 410 Gone: the
+        # endpoint is disabled and the company told (endpoints.py).
+        self.on_gone = on_gone
         self.store = repo.deliveries
         self.channels = channels
         self.now = now
@@ -58,10 +62,17 @@ class Courier:
             return 0  # another instance has them
         subscriptions = self.repo.subscriptions({d["company_id"] for d in mine})
         notices = self.repo.notices_by_id({d["notice_id"] for d in mine})
+        endpoints = self.repo.endpoints.by_ids(
+            {d["endpoint_id"] for d in mine if d.get("endpoint_id")})
         finished: list = []
         pool = eventlet.GreenPool(PARALLEL)
         for delivery in mine:
-            pool.spawn_n(self.try_once, delivery, subscriptions.get(delivery["company_id"]),
+            # An endpoint's delivery goes to that endpoint, signed with its
+            # secrets; a deleted or disabled one has no target (skipped).
+            source = (as_subscription(endpoints.get(delivery["endpoint_id"]))
+                      if delivery.get("endpoint_id")
+                      else subscriptions.get(delivery["company_id"]))
+            pool.spawn_n(self.try_once, delivery, source,
                          notices.get(delivery["notice_id"]), finished)
         pool.waitall()
         if finished:
@@ -95,10 +106,19 @@ class Courier:
                            status_code=getattr(exc, "status_code", None))
             tries = delivery["tries"] + 1
             c = self.channels
-            fields = after_failure(tries, c.max_tries, self.now(),
-                                   retry_delay(tries, c.base_delay, c.max_delay, self.rand()))
+            fields = after_failure_of(
+                tries, c.max_tries, self.now(),
+                retry_delay(tries, c.base_delay, c.max_delay, self.rand()),
+                attempt["status_code"] if delivery["channel"] == "webhook" else None,
+                getattr(exc, "retry_after", None), c.max_delay)
         attempt["ms"] = int((time.monotonic() - started) * 1000)
         self._finish(delivery, attempt, fields, finished)
+        if fields.get("gone") and self.on_gone:
+            try:
+                self.on_gone(delivery, subscription)
+            except Exception:  # the delivery is recorded; the next 410 tries again
+                log.exception("disabling the endpoint of delivery %s failed",
+                              delivery["_id"])
 
     def _finish(self, delivery, attempt, fields, finished):
         self.store.record(delivery, attempt, fields)

@@ -25,7 +25,11 @@ class DeliveryStore:
                             ([("created_at", -1), ("_id", -1)], {}),
                             ([("status", 1), ("created_at", -1), ("_id", -1)], {}),
                             ([("company_id", 1), ("created_at", -1), ("_id", -1)], {}),
-                            ([("event_id", 1)], {})]}
+                            ([("event_id", 1)], {}),
+                            # a company's log of one endpoint (GET /webhooks/{id}/deliveries)
+                            ([("company_id", 1), ("endpoint_id", 1), ("created_at", -1),
+                              ("_id", -1)], {})]}
+    LOG_ORDER = [("created_at", -1), ("_id", -1)]
 
     def __init__(self, db, collection=DELIVERIES):
         # Alerts to police keep their deliveries apart (alert_store.py), in a
@@ -94,13 +98,24 @@ class DeliveryStore:
                              {"$set": fields, "$inc": {"tries": 1},
                               "$push": {"attempts": attempt}})
 
-    def replay(self, delivery_id, now):
-        """A dead letter gets a fresh round of tries; False if it is not dead."""
+    def replay(self, delivery_id, now, scope=None, remember=None):
+        """A dead letter gets a fresh round of tries; False if it is not dead
+        (or not within `scope`, a company's endpoint). `remember` is the
+        Idempotency-Key's part of the same update."""
         result = self.coll.update_one(
-            {"_id": delivery_id, "status": "dead"},
+            dict(scope or {}, _id=delivery_id, status="dead"),
             {"$set": {"status": "pending", "tries": 0, "next_attempt_at": now,
-                      "dead_at": None}, "$inc": {"replays": 1}})
+                      "dead_at": None, "gone": None}, "$inc": {"replays": 1},
+             **(remember or {})})
         return result.modified_count == 1
+
+    def log(self, scope, status, limit, after):
+        """A page of one endpoint's deliveries, newest first."""
+        query = dict(scope, **({"status": status} if status else {}))
+        return pages.read(self.coll, query, self.LOG_ORDER, limit, after, "webhook-deliveries")
+
+    def get_within(self, scope, delivery_id):
+        return self.coll.find_one(dict(scope, _id=delivery_id))
 
     def get(self, delivery_id):
         return self.coll.find_one({"_id": delivery_id})

@@ -178,13 +178,19 @@ def deliveries_for(notice, channels, lanes, now):
     return out
 
 
+def lane_of(delivery):
+    """A delivery's lane in a subject's `lanes`: its channel, or its own
+    (an endpoint's, endpoint_rules.py), so each lane carries a case in order."""
+    return delivery.get("lane") or delivery["channel"]
+
+
 def released(subject, event, notice, deliveries, follow_up_after):
     """The subject's new state once `event` is released (with its notice)."""
     state = {"released": event["sequence"],
              "company_id": event["data"].get("company_id") or subject.get("company_id"),
              "source": event["source"]}
     state["lanes"] = dict(subject.get("lanes") or {},
-                          **{d["channel"]: d["_id"] for d in deliveries})
+                          **{lane_of(d): d["_id"] for d in deliveries})
     if event["source"] == "case_supervision":
         data = event["data"]
         for key in ("case_number", "reference", "stage", "next_due_at"):
@@ -227,7 +233,7 @@ def follow_up_for(subject, language, templates, notice_id, event_id, now):
 def follow_up_state(notice, deliveries, lanes, follow_up_after):
     return {"last_notice_at": notice["created_at"],
             "quiet_due_at": notice["created_at"] + timedelta(seconds=follow_up_after),
-            "lanes": dict(lanes or {}, **{d["channel"]: d["_id"] for d in deliveries})}
+            "lanes": dict(lanes or {}, **{lane_of(d): d["_id"] for d in deliveries})}
 
 
 def language_of(subscription, company):

@@ -14,6 +14,7 @@ import uuid
 from datetime import timedelta
 
 from services.notify import domain
+from services.notify.endpoint_rules import endpoint_deliveries
 from services.notify.channels import channels_of
 
 log = logging.getLogger(__name__)
@@ -25,7 +26,8 @@ def notice_id(key):
 
 
 class Sequencer:
-    def __init__(self, repo, templates, policy, now, channels_of=channels_of):
+    def __init__(self, repo, templates, policy, now, channels_of=channels_of,
+                 endpoints_of=lambda company_id: []):
         self.repo = repo
         self.templates = templates
         self.follow_up_after = float(policy["follow_up_after_seconds"])
@@ -34,6 +36,8 @@ class Sequencer:
         # subscription -> the channels it gets deliveries on (the Channels
         # provider's `of`: only channels this config delivers on).
         self.channels_of = channels_of
+        # company id -> its enabled webhook endpoints (endpoints.py), each a lane
+        self.endpoints_of = endpoints_of
 
     def take(self, event):
         self.repo.take_event(event, self.now())
@@ -83,9 +87,9 @@ class Sequencer:
         if notice:
             if not self.repo.add_notice(notice):
                 notice = self.repo.notice(notice["_id"])  # another worker's, same event
-            deliveries = domain.deliveries_for(
-                notice, self.channels_of(sub), subject.get("lanes") or {},
-                now)
+            lanes = subject.get("lanes") or {}
+            deliveries = domain.deliveries_for(notice, self.channels_of(sub), lanes, now)
+            deliveries += endpoint_deliveries(notice, self.endpoints_of(company_id), lanes, now)
             self.repo.deliveries.add(deliveries, now)
         state = domain.released(subject, event, notice, deliveries, self.follow_up_after)
         if late:  # told now, but the cursor and the case's state stay
@@ -125,9 +129,10 @@ class Sequencer:
             key = f"follow-up:{subject['_id']}:{subject['quiet_due_at'].isoformat()}"
             notice = domain.follow_up_for(subject, language, self.templates,
                                           notice_id(key), notice_id(key + ":event"), now)
-            deliveries = domain.deliveries_for(
-                notice, self.channels_of(sub), subject.get("lanes") or {},
-                now)
+            lanes = subject.get("lanes") or {}
+            deliveries = domain.deliveries_for(notice, self.channels_of(sub), lanes, now)
+            deliveries += endpoint_deliveries(notice, self.endpoints_of(subject["company_id"]),
+                                              lanes, now)
             state = domain.follow_up_state(notice, deliveries, subject.get("lanes"),
                                            self.follow_up_after)
             # Claim first: a crash after the claim costs one follow-up, while

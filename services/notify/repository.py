@@ -10,6 +10,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notify.alert_store import AlertStore
 from services.notify.delivery_store import DeliveryStore
+from services.notify.endpoint_store import EndpointStore
 from shared import idempotency_key, inbox
 
 NOTICES = "notices"
@@ -28,6 +29,7 @@ class Repository:
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
         **AlertStore.INDEXES,   # alerts to police: collections of their own
+        **EndpointStore.INDEXES,
         **inbox.INDEXES,
         **idempotency_key.INDEXES,
     }
@@ -36,6 +38,7 @@ class Repository:
         self.db = db
         self.deliveries = DeliveryStore(db)
         self.alerts = AlertStore(db)
+        self.endpoints = EndpointStore(db)
 
     # -- companies and their channels ---------------------------------------
     def save_company(self, profile, version):
@@ -63,6 +66,15 @@ class Repository:
 
     def update_subscription(self, company_id, fields):
         self.db.subscriptions.update_one({"_id": company_id}, {"$set": fields})
+
+    def subscription_webhook_gone(self, sub, now):
+        """Turn the subscription's webhook off after a 410, once, unless the
+        company PUT another since the try (True for the try that did it)."""
+        result = self.db.subscriptions.update_one(
+            {"_id": sub["_id"], "webhook_url": sub["webhook_url"],
+             "updated_at": sub.get("updated_at"), "webhook_gone_at": None},
+            {"$set": {"webhook_gone_at": now}})
+        return result.modified_count == 1
 
     # -- events taken in, and each subject's cursor --------------------------
     def take_event(self, event, now):

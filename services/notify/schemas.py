@@ -86,6 +86,7 @@ class DeliveryOut(Schema):
     notice_id = fields.String()
     company_id = fields.String()
     channel = fields.String()
+    endpoint_id = fields.String()  # its webhook endpoint; absent: the subscription
     event_id = fields.String()
     event_type = fields.String()
     subject = fields.String()

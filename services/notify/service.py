@@ -15,6 +15,7 @@ from services.notify import schemas as s
 from services.notify.channels import Channels
 from services.notify.channels.robot import Robot
 from services.notify.courier import Courier
+from services.notify.endpoints import WebhookRoutes
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
@@ -30,7 +31,7 @@ from shared.policy import Policy
 from shared.rpc import BoundedRpc
 
 
-class NotifyService(ServiceBase, AlertRoutes):
+class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     name = "notify"
 
     repo = Mongo("notify", Repository)
@@ -46,7 +47,8 @@ class NotifyService(ServiceBase, AlertRoutes):
 
     def sequencer(self):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
-                         channels_of=self.channels.of)
+                         channels_of=self.channels.of,
+                         endpoints_of=self.repo.endpoints.enabled_for)
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "company_registered")
@@ -73,7 +75,7 @@ class NotifyService(ServiceBase, AlertRoutes):
     # -- timers ------------------------------------------------------------
     @timer(interval=0.5)
     def deliver_due(self):
-        Courier(self.repo, self.channels, clock.now).deliver_due()
+        Courier(self.repo, self.channels, clock.now, on_gone=self.endpoint_gone).deliver_due()
 
     @timer(interval=5)
     def wake_stranded(self):
@@ -111,7 +113,8 @@ class NotifyService(ServiceBase, AlertRoutes):
             raise Invalid(f"the {label} is refused",
                           fields={channel.subscription_field: [problem]})
         company_id = call.who.subject
-        fields = dict(call.body, updated_at=clock.now())
+        # A PUT turns the webhook on again after its receiver answered 410.
+        fields = dict(call.body, updated_at=clock.now(), webhook_gone_at=None)
         if not self.repo.create_subscription(company_id, dict(
                 fields, webhook_secret=rules.new_secret(os.urandom(24)))):
             self.repo.update_subscription(company_id, fields)

@@ -9,11 +9,13 @@ from marshmallow import fields
 
 
 class DeliveryFailed(Exception):
-    """A try that failed; status_code is the receiver's answer, if any."""
+    """A try that failed; status_code is the receiver's answer, if any, and
+    retry_after the seconds its Retry-After asked for (429, 503)."""
 
-    def __init__(self, message, status_code=None):
+    def __init__(self, message, status_code=None, retry_after=None):
         super().__init__(message)
         self.status_code = status_code
+        self.retry_after = retry_after
 
 
 def flag(value):

@@ -16,6 +16,7 @@ from standardwebhooks.webhooks import Webhook
 from services.notify.channel_rules import signing_secrets, target_problem
 from services.notify.channels.base import Channel, DeliveryFailed, flag
 from services.notify.egress import webhook_session
+from services.notify.endpoint_rules import THROTTLED, retry_after_seconds
 
 
 def resolve(url):
@@ -55,6 +56,14 @@ class WebhookChannel(Channel):
         return fields.String(load_default=None, allow_none=True,
                              validate=validate.Length(1, 2000))
 
+    @classmethod
+    def target(cls, subscription):
+        """None once its receiver answered 410 Gone, until the company PUTs
+        its subscription again."""
+        if (subscription or {}).get("webhook_gone_at"):
+            return None
+        return super().target(subscription)
+
     def __init__(self, config, timeout):
         super().__init__(config, timeout)
         # 1 for local demos and tests: loopback and private receivers allowed.
@@ -65,17 +74,23 @@ class WebhookChannel(Channel):
         return webhook_problem(url, self.allow_private)
 
     def send(self, url, notice, subscription, now, delivery_id):
+        return f"receiver answered {self.post(url, notice['envelope'], subscription, now)}"
+
+    def post(self, url, envelope, subscription, now):
+        """One signed POST of the envelope: the receiver's 2xx status, or raise
+        (a test ping calls this directly, endpoints.py)."""
         problem = webhook_problem(url, self.allow_private)
         if problem:
             raise DeliveryFailed(f"target refused: {problem}")
-        body, headers = signed_request(notice["envelope"],
-                                       signing_secrets(subscription, now), now)
+        body, headers = signed_request(envelope, signing_secrets(subscription, now), now)
         # No redirects: a 3xx to an internal address would undo the check above.
         r = self.session.post(url, data=body.encode(), headers=headers,
                               timeout=self.timeout, allow_redirects=False)
         if not 200 <= r.status_code < 300:
-            raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code)
-        return f"receiver answered {r.status_code}"
+            wait = (retry_after_seconds(r.headers.get("Retry-After"), now)
+                    if r.status_code in THROTTLED else None)
+            raise DeliveryFailed(f"receiver answered {r.status_code}", r.status_code, wait)
+        return r.status_code
 
     def close(self):
         self.session.close()
