@@ -4,6 +4,7 @@
 class ApiError(Exception):
     status = 400
     code = "bad_request"
+    headers: dict | None = None     # e.g. Retry-After, Content-Range, on the answer
 
     def __init__(self, message, fields=None):
         super().__init__(message)
@@ -50,6 +51,16 @@ class TooMany(ApiError):
     def __init__(self, message, fields=None, retry_after=1):
         super().__init__(message, fields)
         self.retry_after = retry_after
+        self.headers = {"Retry-After": str(retry_after)}
+
+
+class RangeNotSatisfiable(ApiError):
+    """A byte range beyond a file's end: the answer says how long it is."""
+    status, code = 416, "range_not_satisfiable"
+
+    def __init__(self, message, size):
+        super().__init__(message)
+        self.headers = {"Content-Range": f"bytes */{size}"}
 
 
 class Unavailable(ApiError):

@@ -32,7 +32,7 @@ from werkzeug.http import HTTP_STATUS_CODES
 from werkzeug.wrappers import Request, Response
 
 from shared import auth, clock, idempotency_key, jwks, language, pages, ratelimit, remote
-from shared.errors import ApiError, BadRequest, Invalid, TooLarge, TooMany, Unavailable
+from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
 from shared.fields import SURROGATE
 from shared.mongo import Mongo
 
@@ -326,11 +326,8 @@ class JsonHttp(HttpRequestHandler):
             # Every change is one document write: when it could not be made,
             # nothing was changed, and the same request can simply be sent again.
             exc = Unavailable("the database does not answer; nothing was changed, try again")
-        if isinstance(exc, TooMany):
-            return Refusal(exc.status, exc.to_dict()["error"],
-                           {"Retry-After": str(exc.retry_after)})
         if isinstance(exc, ApiError):
-            return Refusal(exc.status, exc.to_dict()["error"])
+            return Refusal(exc.status, exc.to_dict()["error"], exc.headers)
         log.error("unhandled error on %s %s", self.method, self.url, exc_info=exc)
         return Refusal(500, {"code": "internal", "fields": {}, "message": "internal error"})
 

@@ -93,6 +93,7 @@ ZH_CN = {
     # -- evidence files (services/intake/files.py, uploads.py, evidence.py) --
     "this kind of file is not accepted: PDF, JPEG, PNG, HEIC, MP4, MOV, DOCX, XLSX or "
     "plain text": "不接受此类文件：仅限 PDF、JPEG、PNG、HEIC、MP4、MOV、DOCX、XLSX 或纯文本",
+    "the range lies beyond the file": "请求的字节范围超出文件长度",
     "the declared type does not match the file's content": "声明的文件类型与文件内容不符",
     "the content is {type}": "文件内容为 {type}",
     "the file name's extension does not match the file's content": "文件扩展名与文件内容不符",

@@ -95,14 +95,16 @@ ERRORS = {"400": "malformed request: not JSON, a bad cursor, a bad Idempotency-K
           "401": "no valid token", "403": "not for this role, or not on this resource",
           "404": "no such resource, or not one the caller may see",
           "409": "conflicts with the current state, or the same key is still running",
-          "413": "body too large", "422": "does not validate",
+          "413": "body too large", "415": "not an allowed type, or not what it says",
+          "416": "the byte range lies beyond the file", "422": "does not validate",
           "429": "over a rate limit: retry after Retry-After seconds",
           "503": "the database or broker does not answer; nothing was changed"}
 RETRY_AFTER = {"description": "seconds to wait", "schema": {"type": "integer"}}
 LINK = {"description": 'the next page: `<…?after=…>; rel="next"` (RFC 8288), '
                        "when `next` is not null", "schema": {"type": "string"}}
 CODES = {"400": "bad_request", "401": "unauthorized", "403": "forbidden", "404": "not_found",
-         "409": "conflict", "413": "too_large", "422": "invalid", "429": "too_many_requests",
+         "409": "conflict", "413": "too_large", "415": "unsupported_media_type",
+         "416": "range_not_satisfiable", "422": "invalid", "429": "too_many_requests",
          "503": "unavailable"}
 
 

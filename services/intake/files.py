@@ -27,8 +27,9 @@ from services.intake import evidence, materials, scanner, uploads
 from services.intake import schemas as s
 from services.intake.domain import RuleError
 from shared import auth, clock
-from shared.errors import Conflict, Forbidden, NotFound, TooLarge
-from shared.http import Call, api
+from shared.errors import Conflict, Forbidden, NotFound, RangeNotSatisfiable, TooLarge
+from shared.http import PROBLEM_JSON, Call, api
+from shared.openapi import problem_example
 from shared.rules import Change
 
 log = logging.getLogger(__name__)
@@ -40,13 +41,16 @@ UPLOAD_DOC = {
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
                                            "properties": {"file": BINARY["schema"]}}}}},
     "responses": {"415": {"description": "not an allowed type, or not what it says",
-                          "content": {"application/problem+json": {"schema": "Error"}}}}}
+                          "content": {PROBLEM_JSON: {"schema": "Problem",
+                                                     "example": problem_example("415")}}}}}
 DOWNLOAD_DOC = {"responses": {
     "200": {"description": "the file, as an attachment",
             "content": {t: BINARY for t in evidence.ALLOWED}},
     "206": {"description": "the byte range asked for",
             "content": {t: BINARY for t in evidence.ALLOWED}},
-    "416": {"description": "the range lies beyond the file"}}}
+    "416": {"description": "the range lies beyond the file (Content-Range: bytes */size)",
+            "content": {PROBLEM_JSON: {"schema": "Problem",
+                                       "example": problem_example("416")}}}}}
 
 SAVE_TRIES = 10     # uploads to one report at once each write its history
 INTEGRITY = "integrity_sweep"
@@ -128,8 +132,7 @@ class EvidenceRoutes:
         if ranges is not None and _fresh(call.request, record):
             span = ranges.range_for_length(size) if len(ranges.ranges) == 1 else None
             if span is None and len(ranges.ranges) == 1:
-                return Response(status=416, headers=dict(
-                    headers, **{"Content-Range": f"bytes */{size}"}))
+                raise RangeNotSatisfiable("the range lies beyond the file", size)
             if span is not None:
                 status, (start, end) = 206, span
                 headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"

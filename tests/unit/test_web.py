@@ -177,7 +177,7 @@ def test_nginx_accepts_the_local_configuration(tmp_path):
         name: ["127.0.0.1:2"] for name in ("web", "intake", "case_supervision", "notify")},
         {"pid": str(tmp_path / "pid"), "error_log": str(tmp_path / "error.log"),
          "access_log": str(tmp_path / "access.log"), "temp": str(tmp_path),
-         "mime": "/etc/nginx/mime.types"}))
+         "mime": "/etc/nginx/mime.types", "docs": str(tmp_path)}))
     nginx = shutil.which("nginx") or "/usr/sbin/nginx"
     done = subprocess.run([nginx, "-t", "-q", "-p", str(tmp_path), "-c", str(conf),
                            "-e", str(tmp_path / "error.log")], capture_output=True, text=True)
