@@ -174,6 +174,8 @@ def errors_of(ep, params):
         codes |= {"400", "422"}
     if ep.body_schema:
         codes.add("413")
+    if "requestBody" in ep.doc:   # a body that is not JSON (a file): malformed, too large
+        codes |= {"400", "413", "422"}
     if params or (ep.roles is not None and not _is_list(ep)):
         codes.add("404")    # an id that names nothing; the caller's own one not made yet
     if ep.method != "GET":
