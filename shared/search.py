@@ -78,3 +78,21 @@ def check_police_only(who, query):
     """A company lists its own reports and cases; searching is police work."""
     if not who.is_police and any(key in query for key in POLICE_ONLY):
         raise Forbidden("searching is for police")
+
+
+def conditions(q, fields, time_field, companies_named):
+    """The filters of a police search as query parts, each its own: `fields`
+    maps a query key to the document field it matches exactly; `from`/`to`
+    bound `time_field`; `company` names a prefix, whose company ids
+    `companies_named(prefix)` answers (shared by the lists of reports and
+    of cases)."""
+    wanted = [{field: q[key]} for key, field in fields if key in q]
+    if "start" in q or "end" in q:
+        wanted.append({time_field: window(q.get("start"), q.get("end"))})
+    if "company" in q:
+        wanted.append({"company_id": company_ids(companies_named(q["company"]))})
+    return wanted
+
+
+def joined(wanted):
+    return {"$and": wanted} if len(wanted) > 1 else wanted[0]

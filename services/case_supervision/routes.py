@@ -35,18 +35,12 @@ class CaseRoutes(CaseServiceParts):
                 case = (self.repo.case_of_report(q[key]) if key == "report_id"
                         else self.repo.case_quoted(q[key]))
                 wanted.append({"_id": case["_id"] if case else None})
-        for key, field in (("status", "stage"), ("stale", "stale"),
-                           ("incident_type", "incident_type"), ("priority", "priority"),
-                           ("supervision", "supervision.level"), ("unit_id", "unit_path")):
-            if key in q:
-                wanted.append({field: q[key]})
-        if "start" in q or "end" in q:
-            wanted.append({"opened_at": search.window(q.get("start"), q.get("end"))})
-        if "company" in q:
-            wanted.append({"company_id": search.company_ids(
-                self.intake.call("companies_named", q["company"]))})
-        found, nxt = self.repo.cases({"$and": wanted} if len(wanted) > 1 else wanted[0],
-                                     q["limit"], q.get("after"))
+        wanted += search.conditions(
+            q, (("status", "stage"), ("stale", "stale"), ("incident_type", "incident_type"),
+                ("priority", "priority"), ("supervision", "supervision.level"),
+                ("unit_id", "unit_path")),
+            "opened_at", lambda prefix: self.intake.call("companies_named", prefix))
+        found, nxt = self.repo.cases(search.joined(wanted), q["limit"], q.get("after"))
         return pages.Page(call, self.view(call.who)(many=True).dump(found), nxt)
 
     @api("GET", "/cases/<case_id>", action="case.read", answer=s.CASE_VIEWS)

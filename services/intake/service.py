@@ -188,17 +188,10 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
             # then held to the caller's reach and the other filters by its id.
             report = self.repo.report_by_reference(q["q"])
             wanted.append({"_id": report["_id"] if report else None})
-        for key, field in (("status", "status"), ("incident_type", "incident_type"),
-                           ("unit_id", "owner_unit_path")):
-            if key in q:
-                wanted.append({field: q[key]})
-        if "start" in q or "end" in q:
-            wanted.append({"received_at": search.window(q.get("start"), q.get("end"))})
-        if "company" in q:
-            wanted.append({"company_id": search.company_ids(
-                self.repo.companies_named(q["company"]))})
-        found, nxt = self.repo.reports({"$and": wanted} if len(wanted) > 1 else wanted[0],
-                                       q["limit"], q.get("after"))
+        wanted += search.conditions(q, (("status", "status"), ("incident_type", "incident_type"),
+                                        ("unit_id", "owner_unit_path")),
+                                    "received_at", self.repo.companies_named)
+        found, nxt = self.repo.reports(search.joined(wanted), q["limit"], q.get("after"))
         return pages.Page(call, [self._view(call.who, report) for report in found], nxt)
 
     @api("GET", "/reports/<report_id>", action="report.read", answer=s.REPORT_VIEWS)
