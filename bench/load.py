@@ -150,7 +150,8 @@ class Run:
                 return
             page = r.json()
             items += page["items"]
-            if not page.get("next"):
+            # The feed always answers a cursor; a short page is its end for now.
+            if not page.get("next") or len(page["items"]) < params["limit"]:
                 break
             after = page["next"]
         at = time.time()

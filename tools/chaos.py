@@ -146,10 +146,12 @@ class Feed:
         while True:
             page = self.api.call("GET", "/notices?limit=200" +
                                  (f"&after={self.cursor}" if self.cursor else "")).json()
-            if not page["next"]:
-                return self.kept + page["items"]  # the tail is read again next time
             self.kept += page["items"]
-            self.cursor = page["next"]
+            # The feed always answers a cursor (more may come): keep it, and
+            # a page short of the limit is the end for now.
+            self.cursor = page["next"] or self.cursor
+            if len(page["items"]) < 200:
+                return self.kept
 
 
 def follow(feeds, stop, every=5.0):
