@@ -30,11 +30,14 @@ FORBIDDEN_ROLE = {  # 403: this role never calls this route
 }
 
 
-@pytest.fixture
-def world(running):
+@pytest.fixture(params=["issued", "signed_in"])
+def world(running, request):
+    """Every principal's token as the admin's create answered it, and as the
+    person's own sign-in at POST /oauth/token answers it: the same matrix."""
     running.start(IntakeService)
     url, admin = running.urls["intake"], running.config["ADMIN_TOKEN"]
-    mine, theirs = Org(url, admin), Org(url, admin)
+    signed_in = request.param == "signed_in"
+    mine, theirs = Org(url, admin, sign_in=signed_in), Org(url, admin, sign_in=signed_in)
     st2 = mine.add_unit(f"st2-{mine.bureau}")
     return {"url": url, "mine": mine, "theirs": theirs, "st2": st2, "admin": admin}
 
