@@ -53,7 +53,11 @@ def board_row(case: dict, now) -> dict:
     warn_at = None
     if due and started and due > started:
         warn_at = started + timedelta(seconds=(due - started).total_seconds() * WARN_SHARE)
-    warned = any(h.get("action") == "deadline_warning" for h in history[-3:])
+    warned = False
+    for h in reversed(history):      # a warning since the clock last (re)started
+        if h.get("action") in STARTS:
+            break
+        warned = warned or h.get("action") == "deadline_warning"
     left = display.remaining(due, now)
     if left is None:
         state = ""
