@@ -25,7 +25,8 @@ POLICE = ("officer", "supervisor")
 # the share of a deadline's time that has run. A case the service has
 # already warned about (a deadline_warning step) is amber whatever the share.
 WARN_SHARE = 0.8
-STARTS = ("open", "reopen", "set_deadline")
+STARTS = ("open", "reopen", "set_deadline", "progress")
+CLOCK_EVENTS = STARTS + ("deadline_warning", "deadline_missed")
 BOARD_FILTERS = ("priority", "supervision", "status", "unit_id", "q")
 DEADLINE_STAGES = ("first_action", "first_progress", "conclusion")
 EXPORT_TYPES = {"csv": "text/csv; charset=utf-8",
@@ -44,31 +45,36 @@ display.STATIC.update({
 
 def board_row(case: dict, now) -> dict:
     """A case as the board shows it: its next deadline, when it turns
-    amber (warn_at) and whether it is amber or red now, its rung."""
+    amber (warn_at) and whether it is amber or red now, its rung.
+
+    A deadline missed stays red until someone acts on the case (progress or
+    a supervisor's 限期), even when the next deadline is still ahead: the
+    row then counts from the missed one."""
     history = case.get("history") or []
     due = display.parse(case.get("next_due_at"))
+    # The latest clock event: what the row's colour follows.
+    last: dict = next((h for h in reversed(history) if h.get("action") in CLOCK_EVENTS), {})
+    missed = last.get("action") == "deadline_missed"
+    if missed and (case.get("deadlines") or {}).get(last.get("after") or ""):
+        due = display.parse(case["deadlines"][last["after"]])
     started = next((display.parse(h.get("at")) for h in reversed(history)
                     if h.get("action") in STARTS and h.get("at")), None) \
         or display.parse(case.get("opened_at"))
     warn_at = None
     if due and started and due > started:
         warn_at = started + timedelta(seconds=(due - started).total_seconds() * WARN_SHARE)
-    warned = False
-    for h in reversed(history):      # a warning since the clock last (re)started
-        if h.get("action") in STARTS:
-            break
-        warned = warned or h.get("action") == "deadline_warning"
     left = display.remaining(due, now)
     if left is None:
         state = ""
-    elif left < 0:
+    elif left < 0 or missed:
         state = "overdue"
-    elif warned or (warn_at is not None and warn_at <= now):
+    elif last.get("action") == "deadline_warning" or (warn_at is not None and warn_at <= now):
         state = "warn"
     else:
         state = "ok"
     rung = next((h.get("rung") for h in reversed(history) if h.get("rung")), None)
-    return {"case": case, "due": case.get("next_due_at"), "left": left, "state": state,
+    return {"case": case, "due": due.isoformat() if due else None, "left": left,
+            "state": state, "missed": missed,
             "warn_at": warn_at.isoformat() if warn_at else "", "rung": rung,
             "level": case.get("escalation_level") or 0}
 
@@ -123,6 +129,15 @@ class Supervisor:
         return {u["unit_id"]: (u["name"] if p.lang == "zh-CN" else u.get("name_en") or u["name"])
                 for u in units}
 
+    def _leads(self, p: Page, rows) -> dict:
+        """Officer names for the lead column, from the units' directories
+        (the case carries the lead's id)."""
+        names: dict = {}
+        for unit in sorted({r["case"].get("unit_id") for r in rows if r["case"].get("unit_id")})[:20]:
+            for o in p.api("intake").get(f"/units/{unit}/officers")["items"]:
+                names[o["officer_id"]] = o["name"]
+        return names
+
     def _board(self, p: Page):
         args = p.request.args
         filters = {k: args.get(k).strip() for k in BOARD_FILTERS if (args.get(k) or "").strip()}
@@ -161,6 +176,7 @@ class Supervisor:
         rows, filters, problem, more = self._board(p)
         return p.render("supervisor/board.html", rows=rows, filters=filters, problem=problem,
                         more=more, names=self._unit_names(p), display=display,
+                        leads=self._leads(p, rows),
                         query=p.request.query_string.decode())
 
     @page("GET", "/supervisor/board", SUPERVISOR)
@@ -168,7 +184,7 @@ class Supervisor:
         """The board's rows alone, which the board asks for every few seconds."""
         rows, _, _, _ = self._board(p)
         return p.render("supervisor/_board.html", rows=rows, names=self._unit_names(p),
-                        display=display)
+                        display=display, leads=self._leads(p, rows))
 
     # -- a case --------------------------------------------------------------
     def _case_page(self, p: Page, case_id, status=200, errors=None, values=None,

@@ -125,6 +125,10 @@ def test_the_board_turns_amber_then_red_shows_the_escalation_and_the_supervisor_
         expect(row).to_have_class(re.compile(r"\boverdue\b"), timeout=FIRST_ACTION * 1000)
         expect(row.locator("[data-state-label]")).to_have_text("已逾期")
         expect(row.locator(".rung")).to_contain_text("主办民警", timeout=15000)
+        # Still red after the refreshes: the miss stands until someone acts.
+        board.wait_for_timeout(5000)
+        expect(row).to_have_class(re.compile(r"\boverdue\b"))
+        expect(row).to_contain_text("李警官")
         assert board.evaluate("() => window.notReloaded") is True
         check_page(board, "supervisor-board-escalated")
 

@@ -15,7 +15,7 @@
       var due = Date.parse(el.getAttribute("data-due"));
       var warn = Date.parse(el.getAttribute("data-warn") || "");
       if (isNaN(due)) { return; }
-      var state = now >= due ? "overdue"
+      var state = (now >= due || row.hasAttribute("data-missed")) ? "overdue"
         : (row.classList.contains("warn") || (!isNaN(warn) && now >= warn)) ? "warn" : "ok";
       row.classList.remove("ok", "warn", "overdue");
       row.classList.add(state);
