@@ -364,6 +364,7 @@ ZH = {
     "{n} unread": "{n} 条未读",
     "Units side by side": "各单位对比",
     "Every lapse until it is resolved (销号)": "每项问题直至销号",
+    "Open items": "待销号",
 }
 
 # The API's own words (codes) as people read them: (English, Simplified Chinese).

@@ -97,7 +97,7 @@ def test_the_board_turns_amber_then_red_shows_the_escalation_and_the_supervisor_
     people = People(intake_url, ADMIN_TOKEN)
     supervisor, secret = police_account(people, f"wang-{people.tag}", "supervisor",
                                         people.bureau)
-    ctx = new_context(browser)
+    ctx, lead_ctx = new_context(browser), new_context(browser)
     try:
         board = watch(ctx.new_page())
         sign_in_with_code(board, base, supervisor, secret)
@@ -174,11 +174,21 @@ def test_the_board_turns_amber_then_red_shows_the_escalation_and_the_supervisor_
         export = board.request.get(base + "/supervisor/scorecards/export?format=csv")
         assert export.status == 200 and export.headers["content-type"].startswith("text/csv")
 
-        board.goto(base + "/alerts")
-        expect(board.locator("h1")).to_contain_text("提醒")
-        check_page(board, "supervisor-alerts")
+        # The lead officer, the ladder's first rung, has the alert in the inbox.
+        lead = watch(lead_ctx.new_page())
+        sign_in(lead, base, people.officer, PASSWORD)
+        expect(lead.locator("#unread .count")).to_be_visible()
+        lead.goto(base + "/alerts")
+        alert = lead.locator("tbody tr.unread").first
+        expect(alert).to_be_visible()
+        check_page(lead, "officer-alerts")
+        unread = lead.locator("tbody tr.unread").count()
+        alert.get_by_role("button", name="标为已读").click()
+        expect(lead.locator(".notice.ok")).to_have_text("已标为已读。")
+        expect(lead.locator("tbody tr.unread")).to_have_count(unread - 1)
     finally:
         ctx.close()
+        lead_ctx.close()
 
 
 def test_an_admin_invites_an_officer_who_sets_a_password_and_signs_in(door, browser):
