@@ -365,6 +365,9 @@ ZH = {
     "Units side by side": "各单位对比",
     "Every lapse until it is resolved (销号)": "每项问题直至销号",
     "Open items": "待销号",
+    "Information": "通知",
+    "Warning": "预警",
+    "Critical": "紧急",
 }
 
 # The API's own words (codes) as people read them: (English, Simplified Chinese).

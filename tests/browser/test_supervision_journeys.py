@@ -132,6 +132,13 @@ def test_the_board_turns_amber_then_red_shows_the_escalation_and_the_supervisor_
         assert board.evaluate("() => window.notReloaded") is True
         check_page(board, "supervisor-board-escalated")
 
+        # Filters: another priority hides it; its own shows it.
+        board.goto(base + "/supervisor?priority=urgent")
+        expect(board.locator("#board")).to_contain_text("没有符合条件的督办案件")
+        board.goto(base + f"/supervisor?priority=normal&q={number}")
+        row = board.locator("#board tr", has_text=number)
+        expect(row).to_have_class(re.compile(r"\boverdue\b"))
+
         # 限期: a deadline with a reason, on the case's page.
         row.get_by_role("link", name=number).click()
         expect(board.locator("h1")).to_contain_text(number)
