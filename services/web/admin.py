@@ -159,7 +159,18 @@ class Admin:
                 lists[service] = p.api(service).get("/admin/failures", limit=50)["items"]
             except ApiError:
                 lists[service] = None    # that service did not answer: said on the page
-        return p.render("admin/failures.html", lists=lists)
+        dead = p.api("notify").get("/deliveries", status="dead", limit=50,
+                                   after=p.request.args.get("after") or None)
+        return p.render("admin/failures.html", lists=lists, dead=dead["items"],
+                        more=dead.get("next"))
+
+    @page("POST", "/admin/deliveries/<delivery_id>/replay", ADMIN)
+    def admin_replay(self, p: Page, delivery_id):
+        """A dead letter (a notice its receiver never took) sent again."""
+        p.api("notify").post(f"/deliveries/{delivery_id}/replay",
+                             key=p.form.get("idempotency_key"))
+        p.flash(p.t("Sent again; its new attempts show under the notice."))
+        return p.redirect("/admin/failures")
 
     # -- setting a password from an invite (public) -----------------------------
     @page("GET", "/password", PUBLIC)

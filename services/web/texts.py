@@ -368,6 +368,12 @@ ZH = {
     "Information": "通知",
     "Warning": "预警",
     "Critical": "紧急",
+    "Sent again; its new attempts show under the notice.": "已重新发送，新的投递尝试显示在该通知下。",
+    "Dead letters: notices no receiver took": "死信：未被接收方接收的通知",
+    "No dead letters.": "没有死信。",
+    "Channel": "渠道",
+    "replayed {n}×": "已重发 {n} 次",
+    "Replay": "重新发送",
 }
 
 # The API's own words (codes) as people read them: (English, Simplified Chinese).

@@ -242,7 +242,7 @@ def test_an_admin_invites_an_officer_who_sets_a_password_and_signs_in(door, brow
         expect(page.locator("table.audit")).to_contain_text("password.set")
         check_page(page, "admin-audit")
         page.goto(base + "/admin/failures")
-        expect(page.locator("section.card")).to_have_count(3)
+        expect(page.locator("section.card")).to_have_count(4)   # three services, dead letters
         expect(page.locator(".notice.warn")).to_have_count(0)
         check_page(page, "admin-failures")
     finally:
