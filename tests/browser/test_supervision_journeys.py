@@ -230,12 +230,27 @@ def test_an_admin_invites_an_officer_who_sets_a_password_and_signs_in(door, brow
         check_page(officer, "set-password")
         officer.fill("#f-invite", code)
         officer.fill("#f-password", PASSWORD)
+        officer.fill("#f-again", PASSWORD + "x")
+        officer.click("form[action='/password'] button[type=submit]")
+        expect(officer.locator("#e-again")).to_have_text("两次输入的密码不一致。")
+        expect(officer.locator("#f-invite")).to_have_value(code)   # what was typed is kept
+        officer.fill("#f-password", PASSWORD)
         officer.fill("#f-again", PASSWORD)
         officer.click("form[action='/password'] button[type=submit]")
         expect(officer.locator("h1")).to_have_text("密码已设置")
         sign_in(officer, base, officer_id, PASSWORD)
         expect(officer).to_have_url(re.compile(r"/officer$"))
         expect(officer.locator(".who")).to_contain_text("赵警官")
+        # Another role's pages are not there for an officer.
+        assert officer.goto(base + "/supervisor").status == 404
+        assert officer.goto(base + "/admin").status == 404
+        # The code worked once: a second use is refused by the field.
+        officer.goto(base + "/password")
+        officer.fill("#f-invite", code)
+        officer.fill("#f-password", PASSWORD)
+        officer.fill("#f-again", PASSWORD)
+        officer.click("form[action='/password'] button[type=submit]")
+        expect(officer.locator("#e-invite")).to_be_visible()
 
         # The audit log records it; the failures page answers for every service.
         page.goto(base + "/admin/audit")
