@@ -35,7 +35,8 @@ LANG_COOKIE = "ft_lang"
 ANY = ("company", "officer", "supervisor", "admin")
 PUBLIC: tuple = ()
 # Where each role starts; a role without pages yet gets the "no pages" page.
-HOMES = {"company": "/business", "officer": "/officer", "supervisor": "/officer"}
+HOMES = {"company": "/business", "officer": "/officer", "supervisor": "/supervisor",
+         "admin": "/admin"}
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 # No inline script or style anywhere: everything comes from /static/.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "

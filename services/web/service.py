@@ -7,14 +7,16 @@ A new role's pages (supervisor, admin) are a new module added here.
 """
 from nameko.dependency_providers import Config
 
+from services.web.admin import Admin
 from services.web.business import Business
 from services.web.common import Common
 from services.web.officer import Officer
 from services.web.sessions import SessionStore
+from services.web.supervisor import Supervisor
 from shared.mongo import Mongo
 
 
-class WebService(Business, Officer, Common):
+class WebService(Business, Officer, Supervisor, Admin, Common):
     name = "web"
     config = Config()
     sessions = Mongo("web", SessionStore)
