@@ -94,9 +94,9 @@ class Business:
 
     @page("GET", "/business/reports/<report_id>", ROLE)
     def business_report(self, p: Page, report_id):
-        return self._report_page(p, report_id)
+        return self._biz_report_page(p, report_id)
 
-    def _report_page(self, p: Page, report_id, status=200, **extra):
+    def _biz_report_page(self, p: Page, report_id, status=200, **extra):
         report, case = self._report_and_case(p, report_id)
         return p.render("business/report.html", status=status, report=report, case=case,
                         steps=timeline(report, case), filed=p.request.args.get("filed"),
@@ -127,7 +127,7 @@ class Business:
         refused = [said for upload in chosen
                    if (said := evidence.send(p, report_id, code, upload))]
         if refused:
-            return self._report_page(p, report_id, status=422, problem="; ".join(refused))
+            return self._biz_report_page(p, report_id, status=422, problem="; ".join(refused))
         if chosen:
             p.flash(p.t("Files received: {n}.", n=len(chosen)))
         return p.redirect(f"/business/reports/{report_id}#files-h")
@@ -137,7 +137,7 @@ class Business:
         return evidence.download(p, file_id)
 
     # -- a concluded case: rate it, or ask for it to be reopened ------------
-    def _case_form(self, p: Page, case_id, route: str, body: dict, done: str):
+    def _biz_case_form(self, p: Page, case_id, route: str, body: dict, done: str):
         case = p.api("cases").get(f"/cases/{case_id}")
         try:
             p.api("cases").post(f"/cases/{case_id}/{route}", body,
@@ -145,7 +145,7 @@ class Business:
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            return self._report_page(p, case["report_id"], status=exc.status,
+            return self._biz_report_page(p, case["report_id"], status=exc.status,
                                      errors=forms.field_errors(exc.fields),
                                      values=p.form, problem=exc.detail, failed=route)
         p.flash(done)
@@ -157,17 +157,17 @@ class Business:
                 "comment": p.form.get("comment", "").strip()}
         if body["rating"] == "":
             del body["rating"]
-        return self._case_form(p, case_id, "satisfaction", body,
+        return self._biz_case_form(p, case_id, "satisfaction", body,
                                p.t("Thank you: your rating is recorded."))
 
     @page("POST", "/business/cases/<case_id>/reopen", ROLE)
     def business_reopen(self, p: Page, case_id):
         body = {"reason": p.form.get("reason", "").strip()}
-        return self._case_form(p, case_id, "reopen", body,
+        return self._biz_case_form(p, case_id, "reopen", body,
                                p.t("The case is reopened: the police work on it again."))
 
     # -- notice channels ------------------------------------------------------
-    def _subscription(self, p: Page):
+    def _biz_subscription(self, p: Page):
         try:
             return p.api("notify").get("/subscription")
         except NotFound:
@@ -175,13 +175,13 @@ class Business:
 
     @page("GET", "/business/channels", ROLE)
     def business_channels(self, p: Page):
-        sub = self._subscription(p)
+        sub = self._biz_subscription(p)
         return p.render("business/channels.html", sub=sub, values=sub or {}, errors={},
                         secret=None, key=forms.new_key())
 
     @page("POST", "/business/channels", ROLE)
     def business_channels_save(self, p: Page):
-        before = self._subscription(p)
+        before = self._biz_subscription(p)
         body = {name: (p.form.get(name, "").strip() or None)
                 for name in ("webhook_url", "email", "phone")}
         body["language"] = p.form.get("language") or None
@@ -207,7 +207,7 @@ class Business:
                         secret=sub.get("webhook_secret"), rotated=True, key=forms.new_key())
 
     # -- API keys (the company's owner) ------------------------------------------
-    def _keys_page(self, p: Page, status=200, **extra):
+    def _biz_keys_page(self, p: Page, status=200, **extra):
         keys = p.api("intake").get("/company/api-keys", limit=100)["items"]
         values = extra.pop("values", {})
         return p.render("business/api_keys.html", status=status, keys=keys,
@@ -216,7 +216,7 @@ class Business:
 
     @page("GET", "/business/api-keys", ROLE)
     def business_api_keys(self, p: Page):
-        return self._keys_page(p)
+        return self._biz_keys_page(p)
 
     @page("POST", "/business/api-keys", ROLE)
     def business_api_key_new(self, p: Page):
@@ -228,9 +228,9 @@ class Business:
         except ApiError as exc:
             if exc.status not in (400, 409, 422):
                 raise
-            return self._keys_page(p, status=exc.status, values=p.form,
+            return self._biz_keys_page(p, status=exc.status, values=p.form,
                                    errors=forms.field_errors(exc.fields), problem=exc.detail)
-        return self._keys_page(p, made=made)
+        return self._biz_keys_page(p, made=made)
 
     @page("POST", "/business/api-keys/<key_id>/revoke", ROLE)
     def business_api_key_revoke(self, p: Page, key_id):

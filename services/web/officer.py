@@ -92,9 +92,9 @@ class Officer:
 
     @page("GET", "/officer/reports/<report_id>", ROLE)
     def officer_report(self, p: Page, report_id):
-        return self._report_page(p, report_id)
+        return self._officer_report_page(p, report_id)
 
-    def _report_page(self, p: Page, report_id, status=200, **extra):
+    def _officer_report_page(self, p: Page, report_id, status=200, **extra):
         report = p.api("intake").get(f"/reports/{report_id}")
         extra.setdefault("errors", {})
         extra.setdefault("values", {})
@@ -119,7 +119,7 @@ class Officer:
             if into:
                 body["into_report_id"] = into
             if into is None:
-                return self._report_page(p, report_id, status=422, values=p.form,
+                return self._officer_report_page(p, report_id, status=422, values=p.form,
                                          failed=action, errors={"into": p.t(
                                              "No report of your unit has this reference.")})
         try:
@@ -133,7 +133,7 @@ class Officer:
                 for api_name, name in (("into_report_id", "into"), ("reason", "merge_reason")):
                     if api_name in errors:
                         errors[name] = errors.pop(api_name)
-            return self._report_page(p, report_id, status=exc.status, errors=errors,
+            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
                                      values=p.form, problem=exc.detail, failed=action)
         p.flash(done_text(p, action))
         if action == "transfer-decline":
@@ -166,7 +166,7 @@ class Officer:
             if exc.status not in (409, 422):
                 raise
             errors = {f"reason-{code}": m for m in forms.field_errors(exc.fields).values()}
-            return self._report_page(p, report_id, status=exc.status, errors=errors,
+            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
                                      values={f"reason-{code}": p.form.get("reason", "")},
                                      problem=exc.detail)
         p.flash(p.t("Asked again, with your reason; the company is told."))
@@ -184,9 +184,9 @@ class Officer:
 
     @page("GET", "/officer/cases/<case_id>", ROLE)
     def officer_case(self, p: Page, case_id):
-        return self._case_page(p, case_id)
+        return self._officer_case_page(p, case_id)
 
-    def _case_page(self, p: Page, case_id, status=200, **extra):
+    def _officer_case_page(self, p: Page, case_id, status=200, **extra):
         case = p.api("cases").get(f"/cases/{case_id}")
         extra.setdefault("errors", {})
         extra.setdefault("values", {})
@@ -207,7 +207,7 @@ class Officer:
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            return self._case_page(p, case_id, status=exc.status, failed=action,
+            return self._officer_case_page(p, case_id, status=exc.status, failed=action,
                                    errors=forms.field_errors(exc.fields), values=p.form,
                                    problem=exc.detail)
         p.flash({"pause": p.t("The case is paused: its clocks stop."),
@@ -230,7 +230,7 @@ class Officer:
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            return self._case_page(p, case_id, status=exc.status, failed="progress",
+            return self._officer_case_page(p, case_id, status=exc.status, failed="progress",
                                    errors=forms.field_errors(exc.fields), values=form,
                                    problem=exc.detail)
         p.flash(p.t("Progress recorded."))
