@@ -241,3 +241,50 @@ def test_a_business_sets_its_notice_channels_and_api_keys(door, browser):
         expect(page.locator("table.list")).to_contain_text("已吊销")
     finally:
         ctx.close()
+
+
+def test_an_officer_marks_a_file_insufficient_and_merges_a_duplicate(door, browser):
+    people = door.people()
+    first = file_by_api(door, people, summary="首次报案")
+    second = file_by_api(door, people, summary="同一事件再次报案")
+    auth = {"Authorization": f"Bearer {people.company_token}"}
+    code = second["materials"][0]["code"]
+    r = requests.post(door.stack.service_url("intake")
+                      + f"/reports/{second['report_id']}/materials/{code}/files",
+                      data=PDF, timeout=15, headers={
+                          **auth, "Content-Type": "application/pdf",
+                          "Content-Disposition": 'attachment; filename="licence.pdf"'})
+    assert r.status_code == 201, r.text
+    ctx = new_context(browser)
+    try:
+        cop = watch(ctx.new_page())
+        sign_in(cop, door.url, people.officer, PASSWORD)
+        expect(cop).to_have_url(re.compile(r"/officer$"))
+        cop.goto(door.url + f"/officer/reports/{second['report_id']}")
+        item = cop.locator(f"#item-{code}")
+        expect(item.locator(".files")).to_contain_text("licence.pdf")
+        item.locator("summary").click()
+        item.locator("textarea").fill("复印件缺少公章。")
+        item.locator("button[type=submit]").click()
+        expect(cop.locator(".notice.ok")).to_contain_text("已告知企业")
+        expect(cop.locator(f"#item-{code}")).to_have_class(re.compile("todo"))
+        # The company reads the reason on its item.
+        mine = requests.get(door.stack.service_url("intake") + f"/reports/{second['report_id']}",
+                            headers=auth, timeout=10).json()
+        (m,) = [m for m in mine["materials"] if m["code"] == code]
+        assert not m["supplied"] and "复印件缺少公章。" in str(m)
+
+        # Bad input: a reference that is no report of the unit; what was typed stays.
+        cop.locator("summary", has_text="并入同一事件的先前报案").click()
+        cop.fill("#f-into", "FT-19990101-000001")
+        cop.fill("#f-merge_reason", "同一张伪造发票。")
+        cop.click("form[action$='/merge'] button[type=submit]")
+        expect(cop.locator("#e-into")).to_have_text("本单位没有该编号的报案。")
+        expect(cop.locator("#f-merge_reason")).to_have_value("同一张伪造发票。")
+        check_page(cop, "officer-merge-errors")
+        cop.fill("#f-into", first["reference"])
+        cop.click("form[action$='/merge'] button[type=submit]")
+        expect(cop.locator(".notice.ok")).to_contain_text("已并入先前报案")
+        expect(cop.locator(".badge.s-merged")).to_be_visible()
+    finally:
+        ctx.close()
