@@ -33,6 +33,11 @@ def timeline(report, case):
     return steps
 
 
+def shown(subscription) -> dict:
+    """A subscription as its form shows it: a channel that is off is empty."""
+    return {k: v for k, v in (subscription or {}).items() if v is not None}
+
+
 class Business:
     @page("GET", "/business", ROLE)
     def business_home(self, p: Page):
@@ -176,7 +181,7 @@ class Business:
     @page("GET", "/business/channels", ROLE)
     def business_channels(self, p: Page):
         sub = self._biz_subscription(p)
-        return p.render("business/channels.html", sub=sub, values=sub or {}, errors={},
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
                         secret=None, key=forms.new_key())
 
     @page("POST", "/business/channels", ROLE)
@@ -195,7 +200,7 @@ class Business:
                             problem=exc.detail, secret=None, key=forms.new_key())
         # The signing secret is shown once: when first made, and at rotation.
         fresh = before is None and sub.get("webhook_url")
-        return p.render("business/channels.html", sub=sub, values=sub, errors={},
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
                         secret=sub.get("webhook_secret") if fresh else None,
                         saved=True, key=forms.new_key())
 
@@ -203,7 +208,7 @@ class Business:
     def business_rotate_secret(self, p: Page):
         sub = p.api("notify").post("/subscription/rotate-secret",
                                    key=p.form.get("idempotency_key"))
-        return p.render("business/channels.html", sub=sub, values=sub, errors={},
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
                         secret=sub.get("webhook_secret"), rotated=True, key=forms.new_key())
 
     # -- API keys (the company's owner) ------------------------------------------

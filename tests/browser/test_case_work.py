@@ -219,6 +219,7 @@ def test_a_business_sets_its_notice_channels_and_api_keys(door, browser):
         page.click("form[action='/business/channels'] button[type=submit]")
         secret = page.locator("#secret code").inner_text()
         assert len(secret) >= 20
+        expect(page.locator("#f-phone")).to_have_value("")     # off, not "None"
         check_page(page, "business-channels")
         # Shown once: the page does not show it again; a rotation shows a new one.
         page.goto(door.url + "/business/channels")
