@@ -33,6 +33,8 @@ SECURITY_HEADERS = (
 MAX_BODY = "20m"
 MAX_UPLOAD = "26m"
 UPLOAD = r"^/api/intake(/reports/[^/]+/materials/[^/]+/files)$"
+# The web app's own form for one file (the business's report page).
+WEB_UPLOAD = r"^/(business|officer)/reports/[^/]+/materials/[^/]+/files$"
 
 
 def _headers(indent):
@@ -113,6 +115,11 @@ def render(listen, upstreams, paths=None, user=None):
       "            proxy_read_timeout 120s;\n"
       "            rewrite ^/api/intake(/.*)$ $1 break;\n"
       "            proxy_pass http://intake;\n"
+      "        }\n"
+      f"        location ~ {WEB_UPLOAD} {{\n"
+      f"            client_max_body_size {MAX_UPLOAD};\n"
+      "            proxy_read_timeout 120s;\n"
+      "            proxy_pass http://web;\n"
       "        }\n"
       # The API docs page (Swagger UI, served by us) and the merged document.
       "        location = /api/docs { return 301 /api/docs/; }\n"

@@ -1,6 +1,8 @@
-"""The business's pages: its reports and cases, filing a report, the
-one-time checklist, and a case timeline that updates itself."""
-from services.web import forms
+"""The business's pages: its reports and cases, filing a report (with its
+evidence files), the one-time checklist answered by upload, a case timeline
+that updates itself, rating and reopening a concluded case, its notice
+channels and its API keys."""
+from services.web import evidence, forms
 from services.web.api import ApiError, NotFound
 from services.web.pages import Page, page
 
@@ -29,6 +31,11 @@ def timeline(report, case):
     if report.get("merged_into"):
         steps.append({"at": None, "kind": "merged"})
     return steps
+
+
+def shown(subscription) -> dict:
+    """A subscription as its form shows it: a channel that is off is empty."""
+    return {k: v for k, v in (subscription or {}).items() if v is not None}
 
 
 class Business:
@@ -62,7 +69,24 @@ class Business:
             errors = forms.field_errors(exc.fields)
             return p.render("business/new_report.html", status=422, types=self._types(p),
                             values=p.form, errors=errors, key=key if exc.status != 409
-                            else forms.new_key(), problem=exc.detail)
+                            else forms.new_key(), problem=exc.detail,
+                            files_dropped=bool(evidence.chosen(p.request.files.values())))
+        # The files attached while filing, each to its checklist item (the
+        # chosen type's), the rest as "other" evidence.
+        kind = report["incident_type"]
+        attached = [(m["code"], upload) for m in report.get("materials") or []
+                    for upload in evidence.chosen(
+                        p.request.files.getlist(f"file-{kind}-{m['code']}"))]
+        attached += [("other", upload)
+                     for upload in evidence.chosen(p.request.files.getlist("file-other"))]
+        if attached and evidence.listing(p, report["report_id"]):
+            # A resubmit answered with the report already filed: its files went too.
+            attached = []
+        refused = [said for code, upload in attached
+                   if (said := evidence.send(p, report["report_id"], code, upload))]
+        if refused:
+            p.flash(p.t("The report is filed, but some files were refused:") + " "
+                    + "; ".join(refused))
         return p.redirect(f"/business/reports/{report['report_id']}?filed=1")
 
     def _report_and_case(self, p: Page, report_id):
@@ -75,10 +99,14 @@ class Business:
 
     @page("GET", "/business/reports/<report_id>", ROLE)
     def business_report(self, p: Page, report_id):
+        return self._biz_report_page(p, report_id)
+
+    def _biz_report_page(self, p: Page, report_id, status=200, **extra):
         report, case = self._report_and_case(p, report_id)
-        return p.render("business/report.html", report=report, case=case,
+        return p.render("business/report.html", status=status, report=report, case=case,
                         steps=timeline(report, case), filed=p.request.args.get("filed"),
-                        key=forms.new_key())
+                        key=forms.new_key(), files=evidence.listing(p, report_id),
+                        size=evidence.size, errors={}, values={}, **extra)
 
     @page("GET", "/business/reports/<report_id>/timeline", ROLE)
     def business_timeline(self, p: Page, report_id):
@@ -97,3 +125,120 @@ class Business:
                                  key=p.form.get("idempotency_key"))
             p.flash(p.t("Marked as handed in."))
         return p.redirect(f"/business/reports/{report_id}")
+
+    @page("POST", "/business/reports/<report_id>/materials/<code>/files", ROLE)
+    def business_upload(self, p: Page, report_id, code):
+        chosen = evidence.chosen(p.request.files.getlist("file"))
+        refused = [said for upload in chosen
+                   if (said := evidence.send(p, report_id, code, upload))]
+        if refused:
+            return self._biz_report_page(p, report_id, status=422, problem="; ".join(refused))
+        if chosen:
+            p.flash(p.t("Files received: {n}.", n=len(chosen)))
+        return p.redirect(f"/business/reports/{report_id}#files-h")
+
+    @page("GET", "/business/files/<file_id>", ROLE)
+    def business_download(self, p: Page, file_id):
+        return evidence.download(p, file_id)
+
+    # -- a concluded case: rate it, or ask for it to be reopened ------------
+    def _biz_case_form(self, p: Page, case_id, route: str, body: dict, done: str):
+        case = p.api("cases").get(f"/cases/{case_id}")
+        try:
+            p.api("cases").post(f"/cases/{case_id}/{route}", body,
+                                key=p.form.get("idempotency_key"))
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return self._biz_report_page(p, case["report_id"], status=exc.status,
+                                     errors=forms.field_errors(exc.fields),
+                                     values=p.form, problem=exc.detail, failed=route)
+        p.flash(done)
+        return p.redirect(f"/business/reports/{case['report_id']}")
+
+    @page("POST", "/business/cases/<case_id>/satisfaction", ROLE)
+    def business_rate(self, p: Page, case_id):
+        body = {"rating": forms.whole_number(p.form.get("rating", "")),
+                "comment": p.form.get("comment", "").strip()}
+        if body["rating"] == "":
+            del body["rating"]
+        return self._biz_case_form(p, case_id, "satisfaction", body,
+                               p.t("Thank you: your rating is recorded."))
+
+    @page("POST", "/business/cases/<case_id>/reopen", ROLE)
+    def business_reopen(self, p: Page, case_id):
+        body = {"reason": p.form.get("reason", "").strip()}
+        return self._biz_case_form(p, case_id, "reopen", body,
+                               p.t("The case is reopened: the police work on it again."))
+
+    # -- notice channels ------------------------------------------------------
+    def _biz_subscription(self, p: Page):
+        try:
+            return p.api("notify").get("/subscription")
+        except NotFound:
+            return None
+
+    @page("GET", "/business/channels", ROLE)
+    def business_channels(self, p: Page):
+        sub = self._biz_subscription(p)
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
+                        secret=None, key=forms.new_key())
+
+    @page("POST", "/business/channels", ROLE)
+    def business_channels_save(self, p: Page):
+        before = self._biz_subscription(p)
+        body = {name: (p.form.get(name, "").strip() or None)
+                for name in ("webhook_url", "email", "phone")}
+        body["language"] = p.form.get("language") or None
+        try:
+            sub = p.api("notify").put("/subscription", body)
+        except ApiError as exc:
+            if exc.status not in (400, 409, 422):
+                raise
+            return p.render("business/channels.html", status=exc.status, sub=before,
+                            values=p.form, errors=forms.field_errors(exc.fields),
+                            problem=exc.detail, secret=None, key=forms.new_key())
+        # The signing secret is shown once: when first made, and at rotation.
+        fresh = before is None and sub.get("webhook_url")
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
+                        secret=sub.get("webhook_secret") if fresh else None,
+                        saved=True, key=forms.new_key())
+
+    @page("POST", "/business/channels/rotate", ROLE)
+    def business_rotate_secret(self, p: Page):
+        sub = p.api("notify").post("/subscription/rotate-secret",
+                                   key=p.form.get("idempotency_key"))
+        return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
+                        secret=sub.get("webhook_secret"), rotated=True, key=forms.new_key())
+
+    # -- API keys (the company's owner) ------------------------------------------
+    def _biz_keys_page(self, p: Page, status=200, **extra):
+        keys = p.api("intake").get("/company/api-keys", limit=100)["items"]
+        values = extra.pop("values", {})
+        return p.render("business/api_keys.html", status=status, keys=keys,
+                        values=values, errors=extra.pop("errors", {}),
+                        key=forms.new_key(), **extra)
+
+    @page("GET", "/business/api-keys", ROLE)
+    def business_api_keys(self, p: Page):
+        return self._biz_keys_page(p)
+
+    @page("POST", "/business/api-keys", ROLE)
+    def business_api_key_new(self, p: Page):
+        body = {"name": p.form.get("name", "").strip(), "scope": p.form.get("scope", "")}
+        body = {k: v for k, v in body.items() if v}
+        try:
+            made = p.api("intake").post("/company/api-keys", body,
+                                        key=p.form.get("idempotency_key"))
+        except ApiError as exc:
+            if exc.status not in (400, 409, 422):
+                raise
+            return self._biz_keys_page(p, status=exc.status, values=p.form,
+                                   errors=forms.field_errors(exc.fields), problem=exc.detail)
+        return self._biz_keys_page(p, made=made)
+
+    @page("POST", "/business/api-keys/<key_id>/revoke", ROLE)
+    def business_api_key_revoke(self, p: Page, key_id):
+        p.api("intake").post(f"/company/api-keys/{key_id}/revoke")
+        p.flash(p.t("The key is revoked."))
+        return p.redirect("/business/api-keys")

@@ -1,8 +1,9 @@
 """The case officer's pages: the unit's queue by what is due next, a
 report's page with its actions (acknowledge, accept, transfer, answer a
-transfer offer), finding by reference, and the officer's cases with the
-progress form."""
-from services.web import display, forms
+transfer offer, merge, an item's materials insufficient), finding by
+reference, the company's evidence files, and the officer's cases with the
+progress form, pause/resume and the conclusion."""
+from services.web import display, evidence, forms
 from services.web.api import ApiError
 from services.web.pages import Page, PageNotFound, page
 
@@ -11,7 +12,9 @@ OPEN = ("received", "acknowledged", "transfer_pending")
 # The action a form names -> the intake route it calls.
 ACTIONS = {"acknowledge": "acknowledge", "accept": "accept",
            "transfer-accept": "transfer/accept", "transfer-decline": "transfer/decline",
-           "transfer": "transfer"}
+           "transfer": "transfer", "merge": "merge"}
+# Case actions from the case page -> (what the body holds, what was done).
+CASE_ACTIONS = {"pause": ("reason",), "resume": (), "conclude": ("result", "summary")}
 
 
 def queue_items(reports, unit, now):
@@ -47,6 +50,8 @@ def done_text(p: Page, action: str) -> str:
         return p.t("Transfer offered; the report is yours until they accept.")
     if action == "transfer-accept":
         return p.t("Transfer accepted: the report is now your unit's.")
+    if action == "merge":
+        return p.t("Merged into the earlier report.")
     return p.t("Transfer declined.")
 
 
@@ -87,9 +92,15 @@ class Officer:
 
     @page("GET", "/officer/reports/<report_id>", ROLE)
     def officer_report(self, p: Page, report_id):
+        return self._officer_report_page(p, report_id)
+
+    def _officer_report_page(self, p: Page, report_id, status=200, **extra):
         report = p.api("intake").get(f"/reports/{report_id}")
-        return p.render("officer/report.html", report=report, units=self._units(p),
-                        key=forms.new_key(), errors={}, values={}, display=display)
+        extra.setdefault("errors", {})
+        extra.setdefault("values", {})
+        return p.render("officer/report.html", status=status, report=report,
+                        units=self._units(p), key=forms.new_key(), display=display,
+                        files=evidence.listing(p, report_id), size=evidence.size, **extra)
 
     @page("POST", "/officer/reports/<report_id>/<action>", ROLE)
     def officer_act(self, p: Page, report_id, action):
@@ -102,21 +113,68 @@ class Officer:
                     "reason": p.form.get("reason", "").strip()}
         elif action == "transfer-decline":
             body = {"reason": p.form.get("reason", "").strip()}
+        elif action == "merge":
+            into = self._report_by_reference(p, p.form.get("into", "").strip())
+            body = {"reason": p.form.get("merge_reason", "").strip()}
+            if into:
+                body["into_report_id"] = into
+            if into is None:
+                return self._officer_report_page(p, report_id, status=422, values=p.form,
+                                         failed=action, errors={"into": p.t(
+                                             "No report of your unit has this reference.")})
         try:
             report = p.api("intake").post(f"/reports/{report_id}/{route}", body,
                                           key=p.form.get("idempotency_key"))
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            report = p.api("intake").get(f"/reports/{report_id}")
-            return p.render("officer/report.html", status=exc.status, report=report,
-                            units=self._units(p), key=forms.new_key(),
-                            errors=forms.field_errors(exc.fields), values=p.form,
-                            problem=exc.detail, failed=action, display=display)
+            errors = forms.field_errors(exc.fields)
+            if action == "merge":   # the form's names for the API's fields
+                for api_name, name in (("into_report_id", "into"), ("reason", "merge_reason")):
+                    if api_name in errors:
+                        errors[name] = errors.pop(api_name)
+            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
+                                     values=p.form, problem=exc.detail, failed=action)
         p.flash(done_text(p, action))
         if action == "transfer-decline":
             return p.redirect("/officer")
         return p.redirect(f"/officer/reports/{report['report_id']}")
+
+    def _report_by_reference(self, p: Page, reference: str):
+        """The report a merge goes into, by the reference an officer reads
+        off it (or its id, pasted)."""
+        if not reference:
+            return ""     # the API names the missing field
+        try:
+            found = p.api("intake").get("/reports", q=reference)["items"]
+        except ApiError as exc:
+            if exc.status != 422:
+                raise
+            found = []
+        for r in found:
+            if reference in (r["reference"], r["report_id"]):
+                return r["report_id"]
+        return None
+
+    @page("POST", "/officer/reports/<report_id>/materials/<code>/insufficient", ROLE)
+    def officer_insufficient(self, p: Page, report_id, code):
+        try:
+            p.api("intake").post(f"/reports/{report_id}/materials/{code}/insufficient",
+                                 {"reason": p.form.get("reason", "").strip()},
+                                 key=p.form.get("idempotency_key"))
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            errors = {f"reason-{code}": m for m in forms.field_errors(exc.fields).values()}
+            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
+                                     values={f"reason-{code}": p.form.get("reason", "")},
+                                     problem=exc.detail)
+        p.flash(p.t("Asked again, with your reason; the company is told."))
+        return p.redirect(f"/officer/reports/{report_id}")
+
+    @page("GET", "/officer/files/<file_id>", ROLE)
+    def officer_download(self, p: Page, file_id):
+        return evidence.download(p, file_id)
 
     @page("GET", "/officer/cases", ROLE)
     def officer_cases(self, p: Page):
@@ -126,9 +184,36 @@ class Officer:
 
     @page("GET", "/officer/cases/<case_id>", ROLE)
     def officer_case(self, p: Page, case_id):
+        return self._officer_case_page(p, case_id)
+
+    def _officer_case_page(self, p: Page, case_id, status=200, **extra):
         case = p.api("cases").get(f"/cases/{case_id}")
-        return p.render("officer/case.html", case=case, key=forms.new_key(), errors={},
-                        values={}, display=display)
+        extra.setdefault("errors", {})
+        extra.setdefault("values", {})
+        return p.render("officer/case.html", status=status, case=case, key=forms.new_key(),
+                        display=display, files=evidence.listing(p, case["report_id"]),
+                        size=evidence.size, **extra)
+
+    @page("POST", "/officer/cases/<case_id>/<action>", ROLE)
+    def officer_case_act(self, p: Page, case_id, action):
+        """Pause or resume with a reason, or conclude with a result."""
+        if action not in CASE_ACTIONS:
+            raise PageNotFound()
+        body = {name: p.form.get(name, "").strip() for name in CASE_ACTIONS[action]
+                if p.form.get(name, "").strip()}
+        try:
+            p.api("cases").post(f"/cases/{case_id}/{action}", body,
+                                key=p.form.get("idempotency_key"))
+        except ApiError as exc:
+            if exc.status not in (409, 422):
+                raise
+            return self._officer_case_page(p, case_id, status=exc.status, failed=action,
+                                   errors=forms.field_errors(exc.fields), values=p.form,
+                                   problem=exc.detail)
+        p.flash({"pause": p.t("The case is paused: its clocks stop."),
+                 "resume": p.t("The case is resumed: its clocks run again."),
+                 "conclude": p.t("The case is concluded.")}[action])
+        return p.redirect(f"/officer/cases/{case_id}")
 
     @page("POST", "/officer/cases/<case_id>/progress", ROLE)
     def officer_progress(self, p: Page, case_id):
@@ -145,9 +230,8 @@ class Officer:
         except ApiError as exc:
             if exc.status not in (409, 422):
                 raise
-            case = p.api("cases").get(f"/cases/{case_id}")
-            return p.render("officer/case.html", status=exc.status, case=case,
-                            key=forms.new_key(), errors=forms.field_errors(exc.fields),
-                            values=form, problem=exc.detail, display=display)
+            return self._officer_case_page(p, case_id, status=exc.status, failed="progress",
+                                   errors=forms.field_errors(exc.fields), values=form,
+                                   problem=exc.detail)
         p.flash(p.t("Progress recorded."))
         return p.redirect(f"/officer/cases/{case_id}")
