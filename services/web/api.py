@@ -78,16 +78,7 @@ class Api:
                                     timeout=self.timeout)
         except requests.RequestException as exc:
             raise Unavailable(503, {"detail": type(exc).__name__}) from exc
-        if resp.status_code < 300:
-            return resp.json() if resp.content else {}
-        problem = _problem(resp)
-        if resp.status_code == 401:
-            raise SignedOut(401, problem)
-        if resp.status_code in (403, 404):
-            raise NotFound(resp.status_code, problem)
-        if resp.status_code >= 500:
-            raise Unavailable(resp.status_code, problem)
-        raise ApiError(resp.status_code, problem)
+        return self._answer(resp)
 
     def get(self, path: str, **params) -> Any:
         return self.call("GET", path, params={k: v for k, v in params.items()
@@ -124,6 +115,8 @@ class Api:
         return resp
 
     def _answer(self, resp) -> Any:
+        """The JSON of a success, or the API's problem as the page's error:
+        401 signs out, 403 and 404 are the 404 page, 5xx the error page."""
         if resp.status_code < 300:
             return resp.json() if resp.content else {}
         problem = _problem(resp)
