@@ -19,7 +19,7 @@ from datetime import datetime, timezone
 
 from tools.stack import ROOT
 
-STEPS = ("throughput", "latency", "sweep", "ceiling", "flood")
+STEPS = ("throughput", "latency", "sweep", "ceiling", "flood", "files", "pages")
 SERVICES = ("intake", "case_supervision", "notify")
 
 

@@ -16,6 +16,8 @@ Starts its own broker, database and services (tools/stack.py, profile
                   their filings/s and p99, flooded over quiet (bench/flood.py)
   7. files      — a 25 MB evidence upload and download: MB/s each way and
                   intake's RSS growth while streaming (bench/files.py)
+  8. pages      — the web app through the front door with 10,000 cases and
+                  10 people: each main page's p50/p95/p99 (bench/web_pages.py)
 
 FASTTRACK_BENCH_SCALE (default 1.0) shrinks the run: 0.1 is a ~2 minute
 smoke run. Prints a table and writes var/bench/results.json.
@@ -36,7 +38,7 @@ from datetime import datetime, timezone
 
 import pymongo
 
-from bench import files, flood, load
+from bench import files, flood, load, web_pages
 from bench.ceiling import Ceiling, hops
 from bench.system import BenchStack
 from bench.table import ms, table
@@ -200,7 +202,7 @@ def main():
     parser.add_argument("--scale", type=float,
                         default=float(os.environ.get("FASTTRACK_BENCH_SCALE") or 1))
     parser.add_argument("--skip", default="", help="comma list: ceiling,throughput,"
-                                                    "latency,sweep,flood,files")
+                                                    "latency,sweep,flood,files,pages")
     parser.add_argument("--profile", action="store_true",
                         help="py-spy the services and the database during the throughput phase")
     parser.add_argument("--out", default=os.path.join(ROOT, "var", "bench", "results.json"))
@@ -236,6 +238,9 @@ def main():
             results["latency_light"] = latency(users, receiver, 2, max(10, 30 * scale))
             print("bench: latency at 20 reports/s ...", flush=True)
             results["latency"] = latency(users, receiver, 20, max(10, 60 * scale))
+        if "pages" not in skip:
+            print("bench: the web app's pages with 10,000 cases ...", flush=True)
+            results["pages"] = web_pages.run(b, max(20, 60 * scale))
         if "flood" not in skip:
             print("bench: a flood at 10x one company's limit ...", flush=True)
             results["flood"] = flood.run(b, users, max(20, 60 * scale),

@@ -90,6 +90,14 @@ def table(r):
         row("  intake RSS growth", f"{fl['intake_rss_growth_mb']:.1f} MB over "
             f"{fl['intake_idle_rss_mb']:.0f} MB idle", "<= 30",
             fl["intake_rss_growth_mb"] <= 30 and fl["sha256_matches"])
+    pg = r.get("pages")
+    if pg:
+        for n, (page, p) in enumerate(pg["pages"].items()):
+            label = (f"8 web page, {pg['cases']:,} cases, {pg['people']} people: "
+                     if n == 0 else "  ") + page
+            row(label, f"p50 {f(p['p50'], '{:.0f}')} / p95 {f(p['p95'], '{:.0f}')} / "
+                f"p99 {f(p['p99'], '{:.0f}')} ms ({p['n']} answers)", "p95 <= 200",
+                isinstance(p["p95"], (int, float)) and p["p95"] <= 200)
     m = r["machine"]
     head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
             f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")
