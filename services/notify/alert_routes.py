@@ -83,8 +83,9 @@ class AlertRoutes:
     def list_alert_deliveries(self, call: Call) -> Any:
         """Admin: alert deliveries and their dead letters, newest first."""
         q = dict(call.query)
-        limit = q.pop("limit")
-        return {"items": self.repo.alerts.deliveries.listing(q, limit)}
+        limit, after = q.pop("limit"), q.pop("after", None)
+        found, nxt = self.repo.alerts.deliveries.listing(q, limit, after)
+        return pages.Page(call, found, nxt)
 
     @api("POST", "/alert-deliveries/<delivery_id>/replay", action="delivery.replay",
          answer=a.AlertDeliveryOut)

@@ -133,10 +133,9 @@ class RobotOut(Schema):
     signed = fields.Boolean()
 
 
-class AlertDeliveryQuery(In):
+class AlertDeliveryQuery(PageQuery):
     status = fields.String(validate=validate.OneOf(("pending", "delivered", "dead")))
     channel = fields.String(validate=validate.OneOf(("email", "sms", "robot")))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class AlertDeliveryOut(Schema):
@@ -158,3 +157,4 @@ class AlertDeliveryOut(Schema):
 
 class AlertDeliveryList(Schema):
     items = fields.List(fields.Nested(AlertDeliveryOut))
+    next = fields.String(allow_none=True)
