@@ -50,6 +50,14 @@ def walk(data):
             walk(item)
 
 
+# What a request body gives the system that it keeps a secret: passwords
+# and a client's secret. Tokens, invites and webhook secrets are the
+# system's own, noted from the answers that hand them out (a body that only
+# quotes one back — /oauth/revoke answers 200 to anything — proves nothing).
+SENT_SECRET_KEYS = {"password", "new_password", "current_password", "client_secret"}
+CHANGE_PASSWORD = "/accounts/password/change"     # its body: {"old", "new"}
+
+
 def _request(prepared):
     auth = prepared.headers.get("Authorization", "")
     if auth.startswith("Bearer "):
@@ -60,13 +68,21 @@ def _request(prepared):
     if not body or not isinstance(body, str):
         return
     kind = prepared.headers.get("Content-Type", "")
-    if kind.startswith("application/x-www-form-urlencoded"):
-        walk(dict(parse_qsl(body)))
-    elif "json" in kind:
-        try:
-            walk(json.loads(body))
-        except ValueError:
-            pass
+    try:
+        if kind.startswith("application/x-www-form-urlencoded"):
+            sent = dict(parse_qsl(body))
+        elif "json" in kind:
+            sent = json.loads(body)
+        else:
+            return
+    except ValueError:
+        return
+    if not isinstance(sent, dict):
+        return
+    keys = SENT_SECRET_KEYS | ({"old", "new"} if prepared.path_url.endswith(CHANGE_PASSWORD)
+                               else set())
+    for key in keys & set(sent):
+        note(key, sent[key])
 
 
 def _response(response):

@@ -38,3 +38,16 @@ def test_a_calls_repr_never_shows_its_body():
     shown = repr(call)
     assert "i" * 43 not in shown and "p" * 20 not in shown
     assert shown == "<Call POST /accounts/password by anonymous>"
+
+
+def test_a_request_gives_up_its_passwords_not_the_tokens_it_quotes():
+    import requests
+    revoke = requests.Request("POST", "http://door/api/intake/oauth/revoke",
+                              data={"token": "q" * 30}).prepare()
+    secret_watch._request(revoke)
+    assert "q" * 30 not in secret_watch.found      # quoted back, not given
+    change = requests.Request("POST", "http://door/accounts/password/change",
+                              json={"old": "o" * 14, "new": "n" * 14}).prepare()
+    secret_watch._request(change)
+    assert secret_watch.found.pop("o" * 14) == "old"
+    assert secret_watch.found.pop("n" * 14) == "new"
