@@ -231,7 +231,7 @@ class AccountRoutes:
             raise Invalid("the password is not accepted", {field: [problem]})
 
     # -- OAuth 2.0 -----------------------------------------------------------
-    @api("POST", "/oauth/token", oauth=True,
+    @api("POST", "/oauth/token", oauth=True, limit="oauth.token",
          summary="OAuth 2.0 token endpoint (RFC 6749): grant_type password (and `otp`, a "
                  "TOTP or recovery code, for an account with a second factor), refresh_token "
                  "or client_credentials (a company's API key)")

@@ -151,7 +151,10 @@ def oauth(base: str, form: dict, lang: str, timeout: float,
         raise Unavailable(503, {"detail": type(exc).__name__}) from exc
     if resp.status_code >= 500:
         raise Unavailable(resp.status_code, _problem(resp))
-    return resp.status_code, _problem(resp)
+    body = _problem(resp)
+    if resp.status_code == 429:
+        body["retry_after"] = resp.headers.get("Retry-After")
+    return resp.status_code, body
 
 
 def revoke(base: str, refresh_token: str, timeout: float) -> None:

@@ -45,6 +45,15 @@ class Common:
                              p.forwarded_for)
         if status != 200:
             error = otp_error = None
+            if status == 429:
+                # The address's token-request limit (policy/limits.yml), not the
+                # account: saying so tells nothing about the account.
+                minutes = max(1, -(-int(body.get("retry_after") or 60) // 60))
+                return p.render("common/signin.html", status=429, next=back,
+                                values={"username": username}, otp_error=None,
+                                error=p.t("Too many sign-in attempts from this network. "
+                                          "Try again in {minutes} minutes.").format(
+                                              minutes=minutes))
             if body.get("mfa_required"):
                 # Police accounts with a second factor: the code is asked for.
                 otp_error = p.t("Enter the six-digit code from your authenticator app.")

@@ -174,11 +174,21 @@ class Page:
                 if again["access_expires_at"] - REFRESH_MARGIN > clock.now():
                     s.update(again)
                     return
+                lock = again.get("refresh_lock")
+                if lock is not None and lock <= clock.now() < again["access_expires_at"]:
+                    s.update(again)     # the refresh was put off (429): work on
+                    return
             raise SignedOut(401, {})
         status, body = oauth(self.config["INTAKE_URL"],
                              {"grant_type": "refresh_token",
                               "refresh_token": s["refresh_token"]},
                              self.lang, self.timeout, self.forwarded_for)
+        if status == 429 and s["access_expires_at"] > self.now:
+            # The address is over its token-request limit (policy/limits.yml):
+            # the token still works for a while, so the person works on and a
+            # later page tries the refresh again, rather than being signed out.
+            self.store.update(s, refresh_lock=self.now)     # released
+            return
         if status != 200:
             raise SignedOut(401, body)
         self.store.update(s, **tokens_of(body, clock.now()), refresh_lock=self.now)

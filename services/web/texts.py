@@ -149,6 +149,8 @@ ZH = {
     "The report": "报案内容",
     "The service did not answer as it should. Nothing you sent was lost: try again in a moment.": "服务未正常响应。您提交的内容没有丢失，请稍后重试。",
     "The username or password is wrong, or the account cannot sign in.": "用户名或密码错误，或该账户无法登录。",
+    "Too many sign-in attempts from this network. Try again in {minutes} minutes.":
+        "该网络的登录尝试过于频繁，请 {minutes} 分钟后再试。",
     "There are no pages for your role here yet; use the API.": "暂无适用于您角色的页面，请使用接口。",
     "There is nothing here, or it is not yours to see.": "此页面不存在，或您无权查看。",
     "This form did not come from this site's page, or the page was open too long. Nothing was changed.": "该表单并非来自本站页面，或页面打开时间过长。未做任何更改。",

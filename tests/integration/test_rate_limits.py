@@ -7,6 +7,7 @@ import requests
 
 from services.intake.service import IntakeService
 from support.client import Client
+from support.codes import credit_code
 from support.organisation import Org
 from support.reports import report_body
 
@@ -74,3 +75,37 @@ def test_an_address_behind_the_front_door_is_counted_on_its_own(running, tmp_pat
     assert file_from("198.51.100.2") == 201
     # A forged hop before the proxy's own does not buy a new allowance.
     assert file_from("198.51.100.9, 203.0.113.7") == 429
+
+
+def test_token_requests_from_one_address_are_limited_whatever_their_grant(running, tmp_path):
+    tight_tokens = {"version": 1, "limits": dict(TIGHT["limits"], **{
+        "oauth.token": {"window_seconds": 3600, "per_source": 3}})}
+    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, tight_tokens),
+                  TRUSTED_PROXIES="127.0.0.1")
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    created = org.admin.post("/admin/companies", {
+        "name": "Token Flood Ltd", "credit_code": credit_code(),
+        "jurisdiction_unit_id": org.station, "language": "zh-CN",
+        "contact": {"name": "Chen", "phone": "+86 591 0000", "email": "ops@example.com"}}).json()
+    assert requests.post(running.urls["intake"] + "/accounts/password", timeout=15, json={
+        "invite": created["invite"], "password": Org.PASSWORD}).status_code == 200
+
+    def token_from(address, password):
+        return requests.post(running.urls["intake"] + "/oauth/token", timeout=15, data={
+            "grant_type": "password", "username": created["username"], "password": password},
+            headers={"X-Forwarded-For": address, "Accept-Language": "zh-CN"})
+
+    guesses = [token_from("203.0.113.7", "not-the-password-%d" % n).status_code
+               for n in range(2)]
+    assert guesses == [400, 400]
+    assert token_from("203.0.113.7", Org.PASSWORD).status_code == 200
+    # The fourth request of the window is refused before the password is
+    # looked at: the right one too, so a flood learns nothing by going on.
+    refused = token_from("203.0.113.7", Org.PASSWORD)
+    assert refused.status_code == 429
+    assert refused.headers["Content-Type"] == "application/problem+json"
+    assert 0 < int(refused.headers["Retry-After"]) <= 3600
+    assert refused.json()["detail"] == "请求过于频繁，请稍后再试"
+    assert "access_token" not in refused.json()
+    # Another address, and the account itself, are not held by that flood.
+    assert token_from("198.51.100.2", Org.PASSWORD).status_code == 200
