@@ -31,9 +31,12 @@ class Door:
 
 
 @pytest.fixture(scope="module")
-def door(stack):
+def door(stack, request):
+    """The stack behind the door, for one test module; a module's DOOR_ENV
+    (e.g. a policy file of its own) is added to every service's environment."""
     with fresh_vhost(stack) as vhost:
-        env = {"AMQP_URI": vhost, "FASTTRACK_DB_PREFIX": f"w{secrets.token_hex(4)}_"}
+        env = {"AMQP_URI": vhost, "FASTTRACK_DB_PREFIX": f"w{secrets.token_hex(4)}_",
+               **getattr(request.module, "DOOR_ENV", {})}
         try:
             for name in PARTS:
                 stack.start_service(name, env)
