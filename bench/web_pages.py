@@ -9,7 +9,10 @@ shape the service stores them (bench/sweep.py's `case_doc`), in the
 supervisors' subtree; the people sign in at the web app's own form (the
 supervisors with a TOTP code), as a browser would, and keep their cookie.
 """
+import os
 import re
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -21,6 +24,7 @@ import requests
 from bench.load import percentiles
 from support.people import People
 
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CASES = 10_000
 THINK = 0.5
 PAGES = {"supervisor": ["/supervisor"], "officer": ["/officer", "/officer/cases"],
@@ -46,14 +50,24 @@ def supervisor(people, password):
     r = people.admin.post("/admin/officers", {"officer_id": officer_id, "name": "赵督察",
                                               "unit_id": people.bureau, "role": "supervisor"})
     assert r.status_code == 201, r.text
+    username = r.json()["username"]
     r = people.intake.post("/accounts/password", {"invite": r.json()["invite"],
                                                   "password": password})
     assert r.status_code == 200, r.text
-    return officer_id, r.json()["second_factor"]["secret"]
+    return username, r.json()["second_factor"]["secret"]
 
 
 def fill_cases(mongo_uri, prefix, people, total):
-    """`total` open cases of the station, flagged to the bureau."""
+    """`total` open cases of the station, flagged to the bureau, written by
+    a process of their own: bench/sweep.py's case shape comes with the
+    service's modules and eventlet's monkey-patching, which would stop this
+    process's threads (the bench's webhook receiver among them)."""
+    subprocess.run([sys.executable, "-m", "bench.web_pages", mongo_uri, prefix,
+                    people.station, people.bureau, people.officer, str(total)],
+                   check=True, cwd=ROOT)
+
+
+def _write_cases(mongo_uri, prefix, station, bureau, officer, total):
     from bench.sweep import case_doc
     from services.case_supervision.policy import policy_path, read_policy
     from services.case_supervision.repository import CASES as COLLECTION
@@ -64,12 +78,12 @@ def fill_cases(mongo_uri, prefix, people, total):
         db = client.get_database(database_name({"DB_PREFIX": prefix}, "case_supervision"),
                                  codec_options=CODECS)
         now = datetime.now(timezone.utc)
-        path = [people.station, people.bureau]
+        path = [station, bureau]
         batch = []
         for n in range(1, total + 1):
             doc = case_doc(policy, 900_000 + n, now - timedelta(minutes=n % 600), path)
-            doc["team"] = {"lead_officer_id": people.officer, "lead_name": "李警官",
-                           "members": [people.officer]}
+            doc["team"] = {"lead_officer_id": officer, "lead_name": "李警官",
+                           "members": [officer]}
             batch.append(doc)
             if len(batch) == 1000:
                 db[COLLECTION].insert_many(batch, ordered=False)
@@ -100,9 +114,11 @@ def run(b, seconds):
         door = stack.front_url()
         people = People(stack.service_url("intake"), b.admin_token)
         from support.people import PASSWORD
-        sup, secret = supervisor(people, PASSWORD)
+        # Four supervisors: a TOTP code signs in once (a replay is refused).
+        supervisors = [supervisor(people, PASSWORD) for _ in range(4)]
         fill_cases(b.mongo_uri, stack.env.get("FASTTRACK_DB_PREFIX") or "", people, CASES)
-        sessions = ([("supervisor", sign_in(door, sup, PASSWORD, secret)) for _ in range(4)]
+        sessions = ([("supervisor", sign_in(door, sup, PASSWORD, secret))
+                     for sup, secret in supervisors]
                     + [("officer", sign_in(door, people.officer, PASSWORD)) for _ in range(3)]
                     + [("company", sign_in(door, people.company, PASSWORD)) for _ in range(3)])
         for role, s in sessions:   # warm: templates compiled, connections open
@@ -123,3 +139,8 @@ def run(b, seconds):
             "pages": {page: {k: (round(v * 1000, 1) if isinstance(v, float) and v != float("inf")
                                  else v) for k, v in percentiles(times).items()}
                       for page, times in sorted(out.items())}}
+
+
+if __name__ == "__main__":
+    uri, db_prefix, station_id, bureau_id, officer_id, how_many = sys.argv[1:]
+    _write_cases(uri, db_prefix, station_id, bureau_id, officer_id, int(how_many))
