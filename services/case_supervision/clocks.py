@@ -74,9 +74,18 @@ def schedule(case: Mapping[str, Any], policy: dict) -> dict[str, Any]:
     spans = deadline_spans(case, policy, cal)
     steps = pending(case, policy, cal)
     missed = [m for m in case["marks"]["missed"] if not is_met(case, m)]
+    # next_due_at is when the sweep next acts (a warning, a miss or a rung);
+    # the pages show a person the next deadline itself and when it warns.
+    misses = sorted((s[3], s[2]) for s in steps if s[1] == "miss")
+    next_deadline = misses[0] if misses else None
+    warning = next((s[0] for s in steps if next_deadline is not None
+                    and s[1] == "warn" and s[2] == next_deadline[1]), None)
     return {"deadlines": {k: v[1] for k, v in spans.items() if k != PROGRESS},
             "progress_due_at": spans[PROGRESS][1] if case["stage"] not in domain.ENDED else None,
             "next_due_at": steps[0][0] if steps else None,
+            "next_deadline_at": next_deadline[0] if next_deadline else None,
+            "next_deadline": next_deadline[1] if next_deadline else None,
+            "next_warning_at": warning,
             "stale": bool(missed or case["chain"]),
             "calendar": cal.name, "policy_version": policy["version"]}
 

@@ -112,6 +112,9 @@ class Case(TypedDict, total=False):
     deadlines: dict[str, datetime | None]
     progress_due_at: datetime | None
     next_due_at: datetime | None   # the sweep reads through this
+    next_deadline_at: datetime | None   # the earliest deadline not yet met or missed
+    next_deadline: str | None
+    next_warning_at: datetime | None    # when that one warns, unless it has
     stale: bool
     calendar: str
     policy_version: Any

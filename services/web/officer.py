@@ -179,7 +179,9 @@ class Officer:
     @page("GET", "/officer/cases", ROLE)
     def officer_cases(self, p: Page):
         cases = p.api("cases").get("/cases", limit=100)["items"]
-        cases.sort(key=lambda c: (c.get("next_due_at") is None, c.get("next_due_at") or ""))
+        for c in cases:     # the deadline itself, not the sweep's next step (a warning)
+            c["next_deadline_at"] = c.get("next_deadline_at") or c.get("next_due_at")
+        cases.sort(key=lambda c: (c["next_deadline_at"] is None, c["next_deadline_at"] or ""))
         return p.render("officer/cases.html", cases=cases, display=display)
 
     @page("GET", "/officer/cases/<case_id>", ROLE)

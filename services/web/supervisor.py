@@ -20,10 +20,11 @@ from services.web.pages import Page, PageNotFound, page
 
 SUPERVISOR = ("supervisor",)
 POLICE = ("officer", "supervisor")
-# The shipped case policy's warn share (policy/cases.yml escalation.warn_at):
-# the API gives deadlines, not warn times, so the board reckons amber from
-# the share of a deadline's time that has run. A case the service has
-# already warned about (a deadline_warning step) is amber whatever the share.
+# The shipped case policy's warn share (policy/cases.yml escalation.warn_at),
+# for cases stored before the API gave next_warning_at: the board then
+# reckons amber from the share of a deadline's time that has run. A case the
+# service has already warned about (a deadline_warning step) is amber
+# whatever the share.
 WARN_SHARE = 0.8
 STARTS = ("open", "reopen", "set_deadline", "progress")
 CLOCK_EVENTS = STARTS + ("deadline_warning", "deadline_missed")
@@ -51,7 +52,9 @@ def board_row(case: dict, now) -> dict:
     a supervisor's 限期), even when the next deadline is still ahead: the
     row then counts from the missed one."""
     history = case.get("history") or []
-    due = display.parse(case.get("next_due_at"))
+    # Cases stored before the service gave next_deadline_at have only the
+    # sweep's next step (which may be a warning's time).
+    due = display.parse(case.get("next_deadline_at") or case.get("next_due_at"))
     # The latest clock event: what the row's colour follows.
     last: dict = next((h for h in reversed(history) if h.get("action") in CLOCK_EVENTS), {})
     missed = last.get("action") == "deadline_missed"
@@ -60,8 +63,8 @@ def board_row(case: dict, now) -> dict:
     started = next((display.parse(h.get("at")) for h in reversed(history)
                     if h.get("action") in STARTS and h.get("at")), None) \
         or display.parse(case.get("opened_at"))
-    warn_at = None
-    if due and started and due > started:
+    warn_at = display.parse(case.get("next_warning_at")) if not missed else None
+    if warn_at is None and due and started and due > started and "next_deadline_at" not in case:
         warn_at = started + timedelta(seconds=(due - started).total_seconds() * WARN_SHARE)
     left = display.remaining(due, now)
     if left is None:

@@ -97,12 +97,18 @@ def at(seconds):
 def test_the_lead_is_warned_at_80_percent_then_the_miss_is_recorded_once():
     c = case()
     assert c["next_due_at"] == at(80)
+    # What a person is shown: the deadline itself and when it turns amber.
+    assert (c["next_deadline"], c["next_deadline_at"], c["next_warning_at"]) == (
+        "first_action", at(100), at(80))
     assert escalation.due_step(c, POLICY, at(79)) is None
     c, events = sweep(c, at(80))
     assert [(t, d["deadline"]) for t, d in events] == [("case_deadline_warning", "first_action")]
     assert c["next_due_at"] == at(100)
+    assert (c["next_deadline_at"], c["next_warning_at"]) == (at(100), None)   # warned
     c, events = sweep(c, at(100))
     assert events[0][0] == "case_deadline_missed"
+    assert (c["next_deadline"], c["next_deadline_at"], c["next_warning_at"]) == (
+        "first_progress", at(1000), at(800))
     assert events[0][1]["responsible_unit_id"] == "st1" and c["stale"]
     c, events = sweep(c, at(100))
     assert [t for t, _ in events] == ["case_escalated"]   # the ladder, not a second miss

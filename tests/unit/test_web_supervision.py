@@ -27,6 +27,17 @@ def test_a_row_is_green_then_amber_at_the_warn_share_then_red_after_its_deadline
     assert board_row(case(), at(101))["state"] == "overdue"
 
 
+def test_the_row_follows_the_services_deadline_and_warning_times_when_given():
+    # The sweep's next step is the warning at 30 s; the deadline is at 100 s.
+    given = case(due=30, next_deadline_at=at(100).isoformat(),
+                 next_warning_at=at(30).isoformat())
+    assert board_row(given, at(10))["state"] == "ok"
+    assert board_row(given, at(10))["left"] == 90                 # to the deadline
+    assert board_row(given, at(31))["state"] == "warn"            # the policy's own share
+    assert board_row(given, at(31))["warn_at"] == at(30).isoformat()
+    assert board_row(given, at(101))["state"] == "overdue"
+
+
 def test_a_warning_from_the_service_makes_the_row_amber_whatever_the_share():
     warned = case({"action": "deadline_warning", "at": at(5).isoformat()})
     assert board_row(warned, at(10))["state"] == "warn"
