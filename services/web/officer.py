@@ -172,6 +172,39 @@ class Officer:
         p.flash(p.t("Asked again, with your reason; the company is told."))
         return p.redirect(f"/officer/reports/{report_id}")
 
+    @page("POST", "/officer/reports/<report_id>/materials/<code>/files", ROLE)
+    def officer_upload(self, p: Page, report_id, code):
+        """A file the police add to a checklist item (evidence gathered by
+        the unit), streamed on to intake as the business's are."""
+        chosen = evidence.chosen(p.request.files.getlist("file"))
+        refused = [said for upload in chosen
+                   if (said := evidence.send(p, report_id, code, upload))]
+        if refused:
+            return self._officer_report_page(p, report_id, status=422,
+                                             problem="; ".join(refused))
+        if chosen:
+            p.flash(p.t("Files received: {n}.", n=len(chosen)))
+        return p.redirect(f"/officer/reports/{report_id}#item-{code}")
+
+    @page("POST", "/officer/files/<file_id>/supersede", ROLE)
+    def officer_supersede(self, p: Page, file_id):
+        """A wrong file marked so, with the reason: it stays on record."""
+        report_id = p.form.get("report_id", "")
+        try:
+            p.api("intake").post(f"/files/{file_id}/supersede",
+                                 {"reason": p.form.get("reason", "").strip()},
+                                 key=p.form.get("idempotency_key"))
+        except ApiError as exc:
+            if exc.status not in (409, 422) or not report_id:
+                raise
+            name = f"supersede-{file_id}"
+            return self._officer_report_page(
+                p, report_id, status=exc.status, problem=exc.detail,
+                errors={name: m for m in forms.field_errors(exc.fields).values()},
+                values={name: p.form.get("reason", "")})
+        p.flash(p.t("The file is marked superseded; it stays on record."))
+        return p.redirect(f"/officer/reports/{report_id}" if report_id else "/officer")
+
     @page("GET", "/officer/files/<file_id>", ROLE)
     def officer_download(self, p: Page, file_id):
         return evidence.download(p, file_id)
