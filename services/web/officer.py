@@ -201,7 +201,8 @@ class Officer:
             return self._officer_report_page(
                 p, report_id, status=exc.status, problem=exc.detail,
                 errors={name: m for m in forms.field_errors(exc.fields).values()},
-                values={name: p.form.get("reason", "")})
+                values={name: p.form.get("reason", "")},
+                labels={name: p.t("Why it is wrong (kept on record, the company reads it)")})
         p.flash(p.t("The file is marked superseded; it stays on record."))
         return p.redirect(f"/officer/reports/{report_id}" if report_id else "/officer")
 

@@ -111,14 +111,14 @@ def body_of(model: dict) -> tuple[dict, dict]:
     where: dict = {}
     weekly: dict = {}
     for day in WEEKDAYS:
-        sent = []
+        sent: list = []
         for i, shift in enumerate(model["weekly"][day]):
             if _filled(shift):
                 where[("weekly", day, len(sent))] = f"{day}-{i}"
                 sent.append(_shift_body(shift))
         if sent:
             weekly[day] = sent
-    overrides = []
+    overrides: list = []
     for j, o in enumerate(model["overrides"]):
         shifts = [(i, s) for i, s in enumerate(o["shifts"]) if _filled(s)]
         if o.get("drop") or not (o["date"] or o["reason"] or shifts):

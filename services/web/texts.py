@@ -484,6 +484,7 @@ ZH = {
     'Last changed {at}': '最近修改：{at}',
     'Mark superseded': '标记作废',
     'Monday': '周一',
+    'No shift': '无班次',
     'No robot yet: alerts that choose the robot are not sent to a group.': '尚未设置群机器人：选择群机器人的告警不会发到群里。',
     'Not shown again: enter it each time you save. Empty: a robot without signing.': '密钥不再显示：每次保存都需重新输入。留空表示不加签。',
     'Officers on duty': '值班民警',

@@ -103,8 +103,11 @@ def test_a_supervisor_sets_the_duty_roster_and_a_holiday(door, browser):
         sign_in(cop, door.url, people.officer, PASSWORD)
         expect(cop).to_have_url(re.compile(r"/officer$"))
         cop.goto(door.url + "/roster")
-        expect(cop.locator("#f-mon-0-start")).to_have_value("08:00")
-        expect(cop.locator("#f-mon-0-start")).to_be_disabled()
+        expect(cop.locator("#mon-0")).to_contain_text("08:00–20:00")
+        expect(cop.locator("#mon-0")).to_contain_text("李警官")
+        expect(cop.locator("#day-tue")).to_contain_text("无班次")
+        expect(cop.locator("#ov-0")).to_contain_text("国庆值班")
+        expect(cop.locator("#f-mon-0-start")).to_have_count(0)
         expect(cop.locator("button[name=save]")).to_have_count(0)
         check_page(cop, "officer-roster")
         # A POST of their own is not theirs to make: the 404 page, nothing changed.
