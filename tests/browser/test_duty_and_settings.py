@@ -98,6 +98,21 @@ def test_a_supervisor_sets_the_duty_roster_and_a_holiday(door, browser):
         expect(page.locator(".notice.ok")).to_contain_text("值班表已保存")
         assert "tue" not in roster_of(door, people.station)["weekly"]
 
+        # The unit's group robot: a bad address refused by the field, in
+        # Chinese, what was typed kept; a public one saved, signed.
+        page.fill("#f-robot-url", "不是网址")
+        page.get_by_role("button", name="保存群机器人").click()
+        expect(page.locator("#e-robot-url")).to_be_visible()
+        assert re.search(r"[\u4e00-\u9fff]", page.locator("#e-robot-url").inner_text())
+        expect(page.locator("#f-robot-url")).to_have_value(
+            "不是网址")
+        page.fill("#f-robot-url", "https://93.184.216.34/robot/send?access_token=t1")
+        page.fill("#f-robot-secret", "SEC0123456789abcdef")
+        page.get_by_role("button", name="保存群机器人").click()
+        expect(page.locator(".notice.ok")).to_contain_text("群机器人已保存")
+        expect(page.locator("#robot-h + p")).to_contain_text("已加签")
+        assert "SEC0123456789abcdef" not in page.content()
+
         # The officer reads the roster, and cannot change it.
         cop = watch(cop_ctx.new_page())
         sign_in(cop, door.url, people.officer, PASSWORD)
