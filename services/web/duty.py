@@ -8,7 +8,7 @@ from typing import Optional
 from urllib.parse import quote
 
 from services.web import roster_form as rf
-from services.web.api import ApiError, NotFound
+from services.web.api import NotFound
 from services.web.pages import Page, PageNotFound, page
 
 POLICE = ("officer", "supervisor")
@@ -89,14 +89,12 @@ class Duty:
             # nothing saved yet.
             return self._roster_page(p, unit_id, model=rf.add_row(model, more))
         body, where = rf.body_of(model)
-        try:
-            p.api("notify").put(f"/units/{unit_id}/roster", body)
-        except ApiError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            return self._roster_page(p, unit_id, status=exc.status, model=model,
-                                     errors=rf.roster_errors(exc.fields, where),
-                                     problem=exc.detail)
+        refused = p.submit("notify", f"/units/{unit_id}/roster", body, method="PUT",
+                           refusals=(400, 409, 422))
+        if refused:
+            return self._roster_page(p, unit_id, status=refused.status, model=model,
+                                     errors=rf.roster_errors(refused.fields, where),
+                                     problem=refused.detail)
         p.flash(p.t("The duty roster is saved."))
         return p.redirect(f"/roster/{unit_id}")
 
@@ -104,15 +102,13 @@ class Duty:
     def robot_save(self, p: Page, unit_id):
         body = {"url": p.form.get("robot-url", "").strip(), "kind": "dingtalk",
                 "secret": p.form.get("robot-secret", "").strip() or None}
-        try:
-            p.api("notify").put(f"/units/{unit_id}/robot", body)
-        except ApiError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            errors = {f"robot-{k}": v for k, v in rf.settings_errors(exc.fields).items()}
-            return self._roster_page(p, unit_id, status=exc.status,
+        refused = p.submit("notify", f"/units/{unit_id}/robot", body, method="PUT",
+                           refusals=(400, 409, 422))
+        if refused:
+            errors = {f"robot-{k}": v for k, v in rf.settings_errors(refused.fields).items()}
+            return self._roster_page(p, unit_id, status=refused.status,
                                      robot_values={"url": body["url"]}, robot_errors=errors
-                                     or {"robot-url": exc.detail})
+                                     or {"robot-url": refused.detail})
         p.flash(p.t("The group robot is saved."))
         return p.redirect(f"/roster/{unit_id}#robot-h")
 
@@ -132,15 +128,13 @@ class Duty:
     @page("POST", "/alerts/settings", POLICE)
     def alert_settings_save(self, p: Page):
         values = rf.channels_from(p.form)
-        try:
-            saved = p.api("notify").put("/alerts/settings", rf.settings_body(values))
-        except ApiError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            return self._settings_page(p, status=exc.status, values=values,
-                                       errors=rf.settings_errors(exc.fields),
-                                       problem=exc.detail)
-        return self._settings_page(p, values=rf.channels_model(saved), saved=True)
+        refused = p.submit("notify", "/alerts/settings", rf.settings_body(values),
+                           method="PUT", refusals=(400, 409, 422))
+        if refused:
+            return self._settings_page(p, status=refused.status, values=values,
+                                       errors=rf.settings_errors(refused.fields),
+                                       problem=refused.detail)
+        return self._settings_page(p, values=rf.channels_model(p.answered), saved=True)
 
 
 DAY_NAMES = {"mon": "Monday", "tue": "Tuesday", "wed": "Wednesday", "thu": "Thursday",
