@@ -1,13 +1,17 @@
 """The duty roster's and the alert settings' forms (services/web/roster_form.py):
 notify's JSON to rows and back, blank rows not sent, and notify's nested
-field errors put back by the row they came from. And the web app's words:
-no text given two translations."""
+field errors put back by the row they came from; Page.submit, the one place
+a form's action is sent and its refusal handed back; and the web app's
+words: no text given two translations."""
 import ast
 import os
 
+import pytest
 from werkzeug.datastructures import MultiDict
 
 from services.web import roster_form as rf
+from services.web.api import ApiError, NotFound, SignedOut, Unavailable
+from services.web.pages import Page
 
 WEB = os.path.join(os.path.dirname(__file__), "..", "..", "services", "web")
 ROSTER = {"weekly": {"mon": [{"start": "08:00", "end": "20:00", "officers": ["o1"]}]},
@@ -118,3 +122,58 @@ def test_no_text_has_two_translations():
     seen: dict = {}
     for key, value in zip(table.keys, table.values):
         assert seen.setdefault(key.value, value.value) == value.value, key.value
+
+
+# -- Page.submit: one place for "send the form, or hand back the refusal" ----------
+class FakeApi:
+    def __init__(self, outcome):
+        self.outcome, self.calls = outcome, []
+
+    def _answer(self, *call):
+        self.calls.append(call)
+        if isinstance(self.outcome, Exception):
+            raise self.outcome
+        return self.outcome
+
+    def post(self, path, body=None, key=None):
+        return self._answer("POST", path, body, key)
+
+    def call(self, method, path, json=None):
+        return self._answer(method, path, json, None)
+
+
+def page_with(outcome, form=None):
+    class Service:
+        config: dict = {}
+        sessions = None
+    request = type("Request", (), {"cookies": {}, "form": MultiDict(form or {})})()
+    p = Page(Service(), request, None)
+    api = FakeApi(outcome)
+    p.api = lambda service: api
+    return p, api
+
+
+def test_submit_sends_the_forms_key_and_keeps_the_answer():
+    p, api = page_with({"report_id": "r1"}, {"idempotency_key": "k-1"})
+    assert p.submit("intake", "/reports/r1/accept") is None
+    assert p.answered == {"report_id": "r1"}
+    assert api.calls == [("POST", "/reports/r1/accept", None, "k-1")]
+    p, api = page_with({"ok": True})
+    assert p.submit("notify", "/alerts/settings", {"email": None}, method="PUT") is None
+    assert api.calls == [("PUT", "/alerts/settings", {"email": None}, None)]
+
+
+def test_submit_hands_back_a_refusal_and_raises_anything_else():
+    refusal = ApiError(422, {"detail": "the request does not validate",
+                             "fields": {"reason": ["Missing data for required field."]}})
+    p, _ = page_with(refusal)
+    assert p.submit("cases", "/cases/c1/pause", {}) is refusal
+    p, _ = page_with(ApiError(400, {}))
+    with pytest.raises(ApiError):        # 400 is a refusal only where a form says so
+        p.submit("cases", "/cases/c1/pause", {})
+    p, _ = page_with(ApiError(400, {}))
+    assert p.submit("intake", "/company/api-keys", {}, refusals=(400, 422)).status == 400
+    for other in (NotFound(404, {}), SignedOut(401, {}), Unavailable(503, {})):
+        p, _ = page_with(other)
+        with pytest.raises(type(other)):
+            p.submit("cases", "/cases/c1/pause", {}, refusals=(401, 404, 409, 422, 503))
