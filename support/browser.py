@@ -4,6 +4,8 @@ the checks every page of a journey gets (accessibility, no CSP violation,
 phone and desktop widths, a screenshot each)."""
 import os
 
+import pyotp
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHROMIUM = "/usr/bin/chromium"
 # Without the networking flags Chromium keeps calling Google's hosts, which a
@@ -84,4 +86,13 @@ def sign_in(page, base, username, password):
     page.goto(base + "/signin")
     page.fill("#f-username", username)
     page.fill("#f-password", password)
+    page.click("form[action='/signin'] button[type=submit]")
+
+
+def sign_in_with_code(page, base, username, password, secret):
+    """A police account with a second factor: the code from its TOTP secret."""
+    page.goto(base + "/signin")
+    page.fill("#f-username", username)
+    page.fill("#f-password", password)
+    page.fill("#f-otp", pyotp.TOTP(secret).now())
     page.click("form[action='/signin'] button[type=submit]")

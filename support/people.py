@@ -59,3 +59,15 @@ class People:
         r = self.intake.as_(self.company_token).get("/reports")
         assert r.status_code == 200, r.text
         return r.json()["items"]
+
+
+def police_account(people, officer_id, role, unit, name="王督察"):
+    """A supervisor (or officer) of `unit` made by the break-glass admin, its
+    password set from the invite; (username, TOTP secret or None)."""
+    r = people.admin.post("/admin/officers", {"officer_id": officer_id, "name": name,
+                                              "unit_id": unit, "role": role})
+    assert r.status_code == 201, r.text
+    made = r.json()
+    r = people.intake.post("/accounts/password", {"invite": made["invite"], "password": PASSWORD})
+    assert r.status_code == 200, r.text
+    return made["username"], (r.json().get("second_factor") or {}).get("secret")

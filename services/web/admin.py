@@ -63,14 +63,12 @@ class Admin:
     def _create(self, p: Page, path: str, body: dict, form_name: str, done: str):
         """A create whose answer carries an invite, shown on this answer only
         (never stored, never in a redirect's address)."""
-        try:
-            made = p.api("intake").post(path, body, key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._people_page(p, status=exc.status, errors=forms.field_errors(exc.fields),
-                                     values=p.form, problem=exc.detail, failed=form_name)
-        return self._people_page(p, invite=made, done=done)
+        refused = p.submit("intake", path, body)
+        if refused:
+            return self._people_page(p, status=refused.status, values=p.form,
+                                     errors=forms.field_errors(refused.fields),
+                                     problem=refused.detail, failed=form_name)
+        return self._people_page(p, invite=p.answered, done=done)
 
     @page("POST", "/admin/officers", ADMIN)
     def admin_new_officer(self, p: Page):
@@ -86,13 +84,11 @@ class Admin:
         body["parent_unit_id"] = f.get("parent_unit_id") or None
         if not body["name_en"]:
             del body["name_en"]
-        try:
-            p.api("intake").post("/admin/units", body, key=f.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._people_page(p, status=exc.status, errors=forms.field_errors(exc.fields),
-                                     values=f, problem=exc.detail, failed="unit")
+        refused = p.submit("intake", "/admin/units", body)
+        if refused:
+            return self._people_page(p, status=refused.status, values=f,
+                                     errors=forms.field_errors(refused.fields),
+                                     problem=refused.detail, failed="unit")
         p.flash(p.t("Unit added."))
         return p.redirect("/admin")
 
@@ -113,13 +109,10 @@ class Admin:
 
     def _move(self, p: Page, username):
         """An officer to another unit (PATCH: the account's unit)."""
-        try:
-            p.api("intake").call("PATCH", f"/admin/accounts/{username}",
-                                 json={"unit_id": p.form.get("unit_id", "")})
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._people_page(p, status=exc.status, problem=exc.detail)
+        refused = p.submit("intake", f"/admin/accounts/{username}",
+                           {"unit_id": p.form.get("unit_id", "")}, method="PATCH")
+        if refused:
+            return self._people_page(p, status=refused.status, problem=refused.detail)
         p.flash(p.t("Officer moved; their next sign-in carries the new unit."))
         return p.redirect("/admin")
 
@@ -131,16 +124,13 @@ class Admin:
     @page("POST", "/admin/companies", ADMIN)
     def admin_new_company(self, p: Page):
         units = p.api("intake").get("/units")["items"]
-        try:
-            made = p.api("intake").post("/admin/companies", company_body(p.form),
-                                        key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return p.render("admin/companies.html", status=exc.status, units=units,
-                            errors=forms.field_errors(exc.fields), values=p.form,
-                            problem=exc.detail)
-        return p.render("admin/companies.html", units=units, errors={}, values={}, made=made)
+        refused = p.submit("intake", "/admin/companies", company_body(p.form))
+        if refused:
+            return p.render("admin/companies.html", status=refused.status, units=units,
+                            errors=forms.field_errors(refused.fields), values=p.form,
+                            problem=refused.detail)
+        return p.render("admin/companies.html", units=units, errors={}, values={},
+                        made=p.answered)
 
     @page("GET", "/admin/audit", ADMIN)
     def admin_audit(self, p: Page):

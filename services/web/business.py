@@ -144,15 +144,11 @@ class Business:
     # -- a concluded case: rate it, or ask for it to be reopened ------------
     def _biz_case_form(self, p: Page, case_id, route: str, body: dict, done: str):
         case = p.api("cases").get(f"/cases/{case_id}")
-        try:
-            p.api("cases").post(f"/cases/{case_id}/{route}", body,
-                                key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._biz_report_page(p, case["report_id"], status=exc.status,
-                                     errors=forms.field_errors(exc.fields),
-                                     values=p.form, problem=exc.detail, failed=route)
+        refused = p.submit("cases", f"/cases/{case_id}/{route}", body)
+        if refused:
+            return self._biz_report_page(p, case["report_id"], status=refused.status,
+                                         errors=forms.field_errors(refused.fields),
+                                         values=p.form, problem=refused.detail, failed=route)
         p.flash(done)
         return p.redirect(f"/business/reports/{case['report_id']}")
 
@@ -190,14 +186,13 @@ class Business:
         body = {name: (p.form.get(name, "").strip() or None)
                 for name in ("webhook_url", "email", "phone")}
         body["language"] = p.form.get("language") or None
-        try:
-            sub = p.api("notify").put("/subscription", body)
-        except ApiError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            return p.render("business/channels.html", status=exc.status, sub=before,
-                            values=p.form, errors=forms.field_errors(exc.fields),
-                            problem=exc.detail, secret=None, key=forms.new_key())
+        refused = p.submit("notify", "/subscription", body, method="PUT",
+                           refusals=(400, 409, 422))
+        if refused:
+            return p.render("business/channels.html", status=refused.status, sub=before,
+                            values=p.form, errors=forms.field_errors(refused.fields),
+                            problem=refused.detail, secret=None, key=forms.new_key())
+        sub = p.answered
         # The signing secret is shown once: when first made, and at rotation.
         fresh = before is None and sub.get("webhook_url")
         return p.render("business/channels.html", sub=sub, values=shown(sub), errors={},
@@ -227,15 +222,12 @@ class Business:
     def business_api_key_new(self, p: Page):
         body = {"name": p.form.get("name", "").strip(), "scope": p.form.get("scope", "")}
         body = {k: v for k, v in body.items() if v}
-        try:
-            made = p.api("intake").post("/company/api-keys", body,
-                                        key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (400, 409, 422):
-                raise
-            return self._biz_keys_page(p, status=exc.status, values=p.form,
-                                   errors=forms.field_errors(exc.fields), problem=exc.detail)
-        return self._biz_keys_page(p, made=made)
+        refused = p.submit("intake", "/company/api-keys", body, refusals=(400, 409, 422))
+        if refused:
+            return self._biz_keys_page(p, status=refused.status, values=p.form,
+                                       errors=forms.field_errors(refused.fields),
+                                       problem=refused.detail)
+        return self._biz_keys_page(p, made=p.answered)
 
     @page("POST", "/business/api-keys/<key_id>/revoke", ROLE)
     def business_api_key_revoke(self, p: Page, key_id):

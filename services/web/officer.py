@@ -122,23 +122,20 @@ class Officer:
                 return self._officer_report_page(p, report_id, status=422, values=p.form,
                                          failed=action, errors={"into": p.t(
                                              "No report of your unit has this reference.")})
-        try:
-            report = p.api("intake").post(f"/reports/{report_id}/{route}", body,
-                                          key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            errors = forms.field_errors(exc.fields)
+        refused = p.submit("intake", f"/reports/{report_id}/{route}", body)
+        if refused:
+            errors = forms.field_errors(refused.fields)
             if action == "merge":   # the form's names for the API's fields
                 for api_name, name in (("into_report_id", "into"), ("reason", "merge_reason")):
                     if api_name in errors:
                         errors[name] = errors.pop(api_name)
-            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
-                                     values=p.form, problem=exc.detail, failed=action)
+            return self._officer_report_page(p, report_id, status=refused.status,
+                                             errors=errors, values=p.form,
+                                             problem=refused.detail, failed=action)
         p.flash(done_text(p, action))
         if action == "transfer-decline":
             return p.redirect("/officer")
-        return p.redirect(f"/officer/reports/{report['report_id']}")
+        return p.redirect(f"/officer/reports/{p.answered['report_id']}")
 
     def _report_by_reference(self, p: Page, reference: str):
         """The report a merge goes into, by the reference an officer reads
@@ -158,19 +155,47 @@ class Officer:
 
     @page("POST", "/officer/reports/<report_id>/materials/<code>/insufficient", ROLE)
     def officer_insufficient(self, p: Page, report_id, code):
-        try:
-            p.api("intake").post(f"/reports/{report_id}/materials/{code}/insufficient",
-                                 {"reason": p.form.get("reason", "").strip()},
-                                 key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            errors = {f"reason-{code}": m for m in forms.field_errors(exc.fields).values()}
-            return self._officer_report_page(p, report_id, status=exc.status, errors=errors,
-                                     values={f"reason-{code}": p.form.get("reason", "")},
-                                     problem=exc.detail)
+        refused = p.submit("intake", f"/reports/{report_id}/materials/{code}/insufficient",
+                           {"reason": p.form.get("reason", "").strip()})
+        if refused:
+            errors = {f"reason-{code}": m for m in forms.field_errors(refused.fields).values()}
+            return self._officer_report_page(p, report_id, status=refused.status,
+                                             errors=errors, problem=refused.detail,
+                                             values={f"reason-{code}": p.form.get("reason", "")})
         p.flash(p.t("Asked again, with your reason; the company is told."))
         return p.redirect(f"/officer/reports/{report_id}")
+
+    @page("POST", "/officer/reports/<report_id>/materials/<code>/files", ROLE)
+    def officer_upload(self, p: Page, report_id, code):
+        """A file the police add to a checklist item (evidence gathered by
+        the unit), streamed on to intake as the business's are."""
+        chosen = evidence.chosen(p.request.files.getlist("file"))
+        refused = [said for upload in chosen
+                   if (said := evidence.send(p, report_id, code, upload))]
+        if refused:
+            return self._officer_report_page(p, report_id, status=422,
+                                             problem="; ".join(refused))
+        if chosen:
+            p.flash(p.t("Files received: {n}.", n=len(chosen)))
+        return p.redirect(f"/officer/reports/{report_id}#item-{code}")
+
+    @page("POST", "/officer/files/<file_id>/supersede", ROLE)
+    def officer_supersede(self, p: Page, file_id):
+        """A wrong file marked so, with the reason: it stays on record."""
+        report_id = p.form.get("report_id", "")
+        refused = p.submit("intake", f"/files/{file_id}/supersede",
+                           {"reason": p.form.get("reason", "").strip()})
+        if refused:
+            if not report_id:
+                raise refused
+            name = f"supersede-{file_id}"
+            return self._officer_report_page(
+                p, report_id, status=refused.status, problem=refused.detail,
+                errors={name: m for m in forms.field_errors(refused.fields).values()},
+                values={name: p.form.get("reason", "")},
+                labels={name: p.t("Why it is wrong (kept on record, the company reads it)")})
+        p.flash(p.t("The file is marked superseded; it stays on record."))
+        return p.redirect(f"/officer/reports/{report_id}" if report_id else "/officer")
 
     @page("GET", "/officer/files/<file_id>", ROLE)
     def officer_download(self, p: Page, file_id):
@@ -203,15 +228,11 @@ class Officer:
             raise PageNotFound()
         body = {name: p.form.get(name, "").strip() for name in CASE_ACTIONS[action]
                 if p.form.get(name, "").strip()}
-        try:
-            p.api("cases").post(f"/cases/{case_id}/{action}", body,
-                                key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._officer_case_page(p, case_id, status=exc.status, failed=action,
-                                   errors=forms.field_errors(exc.fields), values=p.form,
-                                   problem=exc.detail)
+        refused = p.submit("cases", f"/cases/{case_id}/{action}", body)
+        if refused:
+            return self._officer_case_page(p, case_id, status=refused.status, failed=action,
+                                           errors=forms.field_errors(refused.fields),
+                                           values=p.form, problem=refused.detail)
         p.flash({"pause": p.t("The case is paused: its clocks stop."),
                  "resume": p.t("The case is resumed: its clocks run again."),
                  "conclude": p.t("The case is concluded.")}[action])
@@ -226,14 +247,11 @@ class Officer:
         for name in ("recovered_amount", "frozen_amount"):
             if form.get(name, "").strip():
                 body[name] = form[name].strip().replace(",", "").lstrip("¥")
-        try:
-            p.api("cases").post(f"/cases/{case_id}/progress", body,
-                                key=form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._officer_case_page(p, case_id, status=exc.status, failed="progress",
-                                   errors=forms.field_errors(exc.fields), values=form,
-                                   problem=exc.detail)
+        refused = p.submit("cases", f"/cases/{case_id}/progress", body)
+        if refused:
+            return self._officer_case_page(p, case_id, status=refused.status,
+                                           failed="progress", values=form,
+                                           errors=forms.field_errors(refused.fields),
+                                           problem=refused.detail)
         p.flash(p.t("Progress recorded."))
         return p.redirect(f"/officer/cases/{case_id}")

@@ -83,6 +83,7 @@ class Page:
         self.lang = texts.language(request.cookies.get(LANG_COOKIE))
         self.idle = timedelta(seconds=int(self.config.get("WEB_SESSION_IDLE_SECONDS") or 3600))
         self.timeout = float(self.config.get("WEB_API_TIMEOUT") or 10)
+        self.answered: Any = None     # what the API answered to the last submit()
 
     # -- the person -------------------------------------------------------
     @property
@@ -107,6 +108,27 @@ class Page:
     @property
     def forwarded_for(self) -> Optional[str]:
         return self.request.headers.get("X-Forwarded-For") or self.request.remote_addr
+
+    def submit(self, service: str, path: str, body: Optional[dict] = None, *,
+               method: str = "POST", refusals: tuple = (409, 422)) -> Optional[ApiError]:
+        """A form's action sent to an API, with the form's Idempotency-Key (a
+        double click files once): None when it was done (the answer is kept
+        as `answered`), or the API's refusal (by default a 409 or 422) for
+        the handler to render its page again with the field errors and what
+        was typed. Anything else is raised as any API answer is (a 404 is
+        the 404 page, a 401 the sign-in)."""
+        api = self.api(service)
+        try:
+            if method == "POST":
+                self.answered = api.post(path, body, key=self.form.get("idempotency_key"))
+            else:
+                self.answered = api.call(method, path, json=body)
+        except ApiError as exc:
+            if exc.status not in refusals or isinstance(exc, (NotFound, SignedOut,
+                                                              Unavailable)):
+                raise
+            return exc
+        return None
 
     def api(self, service: str) -> Api:
         base = self.config[{"intake": "INTAKE_URL", "cases": "CASES_URL",

@@ -10,13 +10,14 @@ from nameko.dependency_providers import Config
 from services.web.admin import Admin
 from services.web.business import Business
 from services.web.common import Common
+from services.web.duty import Duty
 from services.web.officer import Officer
 from services.web.sessions import SessionStore
 from services.web.supervisor import Supervisor
 from shared.mongo import Mongo
 
 
-class WebService(Business, Officer, Supervisor, Admin, Common):
+class WebService(Business, Officer, Supervisor, Duty, Admin, Common):
     name = "web"
     config = Config()
     sessions = Mongo("web", SessionStore)

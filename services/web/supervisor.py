@@ -221,15 +221,11 @@ class Supervisor:
             body = None
         else:
             raise PageNotFound()
-        try:
-            p.api("cases").post(f"/cases/{case_id}/{action}", body,
-                                key=form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
-            return self._case_page(p, case_id, status=exc.status,
-                                   errors=forms.field_errors(exc.fields), values=form,
-                                   problem=exc.detail, failed=action)
+        refused = p.submit("cases", f"/cases/{case_id}/{action}", body)
+        if refused:
+            return self._case_page(p, case_id, status=refused.status,
+                                   errors=forms.field_errors(refused.fields), values=form,
+                                   problem=refused.detail, failed=action)
         p.flash({"escalate": p.t("Escalated one rung."),
                  "deadline": p.t("Deadline set; the team is held to it."),
                  "lead": p.t("The lead officer was changed."),
@@ -248,18 +244,15 @@ class Supervisor:
 
     @page("POST", "/supervisor/ledger/<item_id>/resolve", SUPERVISOR)
     def supervisor_resolve(self, p: Page, item_id):
-        try:
-            p.api("cases").post(f"/ledger/{item_id}/resolve",
-                                {"note": p.form.get("note", "").strip()},
-                                key=p.form.get("idempotency_key"))
-        except ApiError as exc:
-            if exc.status not in (409, 422):
-                raise
+        refused = p.submit("cases", f"/ledger/{item_id}/resolve",
+                           {"note": p.form.get("note", "").strip()})
+        if refused:
             found = p.api("cases").get("/ledger", status="open", limit=50)
-            return p.render("supervisor/ledger.html", status=exc.status, items=found["items"],
-                            more=found.get("next"), names=self._unit_names(p), showing="open",
-                            errors={item_id: forms.field_errors(exc.fields).get("note")
-                                    or exc.detail}, values=p.form)
+            return p.render("supervisor/ledger.html", status=refused.status,
+                            items=found["items"], more=found.get("next"),
+                            names=self._unit_names(p), showing="open",
+                            errors={item_id: forms.field_errors(refused.fields).get("note")
+                                    or refused.detail}, values=p.form)
         p.flash(p.t("Item resolved (销号)."))
         return p.redirect("/supervisor/ledger")
 

@@ -264,9 +264,9 @@ def test_an_officer_marks_a_file_insufficient_and_merges_a_duplicate(door, brows
         cop.goto(door.url + f"/officer/reports/{second['report_id']}")
         item = cop.locator(f"#item-{code}")
         expect(item.locator(".files")).to_contain_text("licence.pdf")
-        item.locator("summary").click()
-        item.locator("textarea").fill("复印件缺少公章。")
-        item.locator("button[type=submit]").click()
+        item.locator("summary", has_text="材料不充分").click()
+        item.locator("form[action$='/insufficient'] textarea").fill("复印件缺少公章。")
+        item.locator("form[action$='/insufficient'] button[type=submit]").click()
         expect(cop.locator(".notice.ok")).to_contain_text("已告知企业")
         expect(cop.locator(f"#item-{code}")).to_have_class(re.compile("todo"))
         # The company reads the reason on its item.
