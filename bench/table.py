@@ -98,6 +98,11 @@ def table(r):
             row(label, f"p50 {f(p['p50'], '{:.0f}')} / p95 {f(p['p95'], '{:.0f}')} / "
                 f"p99 {f(p['p99'], '{:.0f}')} ms ({p['n']} answers)", "p95 <= 200",
                 isinstance(p["p95"], (int, float)) and p["p95"] <= 200)
+            cpu = (pg.get("cpu_ms") or {}).get(page)
+            if cpu:
+                row("    CPU per answer", f"{sum(cpu.values()):.0f} ms: " + ", ".join(
+                    f"{k} {v:.0f}" for k, v in sorted(cpu.items(), key=lambda kv: -kv[1])),
+                    "", None)
     m = r["machine"]
     head = (f"FastTrack bench {r['date']} scale {r['scale']} — {m['nproc']} CPUs "
             f"{m['cpu']}, {m['memory_gb']} GB, {m['database']}")

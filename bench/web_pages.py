@@ -105,6 +105,26 @@ def use(session, door, pages, until, out, lock):
             time.sleep(THINK)
 
 
+def cpu_per_page(b, door, sessions, times=20):
+    """CPU ms one answer of each page costs, per process (web, services,
+    database, broker; nginx is not the stack's own child), asked one at a
+    time: a figure the machine's other load hardly moves, unlike the wall
+    times of the run."""
+    first = {}
+    for role, s in sessions:
+        first.setdefault(role, s)
+    found = {}
+    for role, s in first.items():
+        for page in PAGES[role]:
+            before = b.cpu_seconds()
+            for _ in range(times):
+                s.get(door + page, timeout=30)
+            after = b.cpu_seconds()
+            found[page] = {part: round((after[part] - before.get(part, 0)) * 1000 / times, 1)
+                           for part in after if after[part] - before.get(part, 0) > 0}
+    return found
+
+
 def run(b, seconds):
     """The step: the web app and the front door beside the bench's services."""
     stack = b.stack
@@ -124,6 +144,7 @@ def run(b, seconds):
         for role, s in sessions:   # warm: templates compiled, connections open
             for page in PAGES[role]:
                 s.get(door + page, timeout=30)
+        cpu = cpu_per_page(b, door, sessions)
         out, lock = {}, threading.Lock()
         until = time.monotonic() + seconds
         threads = [threading.Thread(target=use, args=(s, door, PAGES[role], until, out, lock))
@@ -135,7 +156,7 @@ def run(b, seconds):
     finally:
         stack.stop_frontdoor()
         stack.stop_service("web")
-    return {"cases": CASES, "people": len(sessions), "seconds": seconds,
+    return {"cases": CASES, "people": len(sessions), "seconds": seconds, "cpu_ms": cpu,
             "pages": {page: {k: (round(v * 1000, 1) if isinstance(v, float) and v != float("inf")
                                  else v) for k, v in percentiles(times).items()}
                       for page, times in sorted(out.items())}}
