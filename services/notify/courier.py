@@ -46,20 +46,25 @@ class Courier:
         started, tried = time.monotonic(), 0
         while time.monotonic() - started < BUSY_FOR:
             due = self.store.due(self.now(), BATCH)
+            woken = 0
             if due:
-                tried += self.deliver(due)
-            if len(due) < BATCH:
+                done, woken = self.deliver(due)
+                tried += done
+            # Go on while there is a backlog, or while this batch made its
+            # successors due (a case's next notice on the same channel): they
+            # go now, not a tick later.
+            if len(due) < BATCH and not woken:
                 break
         return tried
 
     def deliver(self, due):
         """One batch: claimed, its subscriptions and notices read, in three
         round trips; then each try's own result; then one wake-up for the
-        deliveries that waited on the ones finished."""
+        deliveries that waited on the ones finished. (tried, woken)."""
         now = self.now()
         mine = self.store.claim(due, now, now + self.lease)
         if not mine:
-            return 0  # another instance has them
+            return 0, 0  # another instance has them
         subscriptions = self.repo.subscriptions({d["company_id"] for d in mine})
         notices = self.repo.notices_by_id({d["notice_id"] for d in mine})
         endpoints = self.repo.endpoints.by_ids(
@@ -75,10 +80,11 @@ class Courier:
             pool.spawn_n(self.try_once, delivery, source,
                          notices.get(delivery["notice_id"]), finished)
         pool.waitall()
+        woken = 0
         if finished:
             # Marked first, then the successors woken: see DeliveryStore.add.
-            self.store.wake_successors(finished, self.now())
-        return len(mine)
+            woken = self.store.wake_successors(finished, self.now())
+        return len(mine), woken
 
     def wake_stranded(self):
         return self.store.wake_stranded(self.now(), STRANDED_AFTER)

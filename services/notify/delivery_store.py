@@ -57,10 +57,10 @@ class DeliveryStore:
                              {"$set": {"next_attempt_at": now}})
 
     def wake_successors(self, delivery_ids, now):
-        """Make due the deliveries waiting for these finished ones."""
-        self.coll.update_many({"after": {"$in": list(delivery_ids)}, "status": "pending",
-                               "next_attempt_at": None},
-                              {"$set": {"next_attempt_at": now}})
+        """Make due the deliveries waiting for these finished ones; how many."""
+        return self.coll.update_many({"after": {"$in": list(delivery_ids)},
+                                      "status": "pending", "next_attempt_at": None},
+                                     {"$set": {"next_attempt_at": now}}).modified_count
 
     def wake_stranded(self, now, older_than, limit=100):
         """Wake waiting deliveries whose predecessor is finished: the finisher

@@ -40,31 +40,37 @@ class Sequencer:
         self.endpoints_of = endpoints_of
 
     def take(self, event):
+        """Store the event and release what it lets through; how many
+        deliveries that wrote (the courier is woken for them)."""
         self.repo.take_event(event, self.now())
-        self.advance(event["subject"])
-        self.release_late(event["subject"])
+        written = self.advance(event["subject"])
+        return written + self.release_late(event["subject"])
 
     def advance(self, subject_id):
-        """Release what is next for this subject, as far as it goes."""
+        """Release what is next for this subject, as far as it goes; the
+        deliveries written."""
+        written = 0
         while True:
             subject = self.repo.subject(subject_id)
             event = self.repo.event_at(subject_id, subject["released"] + 1)
             if event is None:
-                return
-            self._release(subject, dict(event, event_id=event["_id"]))
+                return written
+            written += self._release(subject, dict(event, event_id=event["_id"]))
 
     def release_late(self, subject_id):
         """An event that arrives after its gap was stepped over is still
         told, late, after what its channels already carry; a stray that is
         not in a gap (a second event with a used sequence) is set aside."""
+        written = 0
         for _ in range(5):
             subject = self.repo.subject(subject_id)
             late = self.repo.held_up_to(subject_id, subject["released"])
             if not late:
-                return
+                return written
             for event in late:
                 if domain.in_gaps(subject, event["sequence"]):
-                    self._release(subject, dict(event, event_id=event["_id"]), late=True)
+                    written += self._release(subject, dict(event, event_id=event["_id"]),
+                                             late=True)
                 else:
                     # Usually released a moment ago by a concurrent worker that
                     # has not marked it yet; a second event on a used sequence
@@ -74,6 +80,7 @@ class Sequencer:
                                   subject_id, event["_id"], event["sequence"])
                     self.repo.mark_released(event["_id"], self.now())
                 break  # the subject moved: read it again
+        return written
 
     def _release(self, subject, event, late=False):
         company_id = event["data"].get("company_id") or subject.get("company_id")
@@ -97,6 +104,7 @@ class Sequencer:
                      if k in state}
         if self.repo.advance_subject(subject, state):
             self.repo.mark_released(event["event_id"], now)
+        return len(deliveries)
 
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a release a crash

@@ -29,6 +29,7 @@ from shared.http import api
 from shared.mongo import Mongo
 from shared.policy import Policy
 from shared.rpc import BoundedRpc
+from shared.wakeup import Wakeup, wakeable_timer
 
 
 class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
@@ -44,6 +45,7 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     alert_policy = Policy("alerts", AlertPolicy())
     intake = BoundedRpc("intake")
     robot = Robot()
+    courier_wakeup = Wakeup()
 
     def sequencer(self):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
@@ -69,11 +71,13 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         self.inbox.consume(body, self.raise_alerts)
 
     def add_notice(self, event):
-        """Take the event in and release what is next for its subject."""
-        self.sequencer().take(event)
+        """Take the event in and release what is next for its subject; the
+        deliveries it wrote are tried at once, not on the courier's next tick."""
+        if self.sequencer().take(event):
+            self.courier_wakeup.wake()
 
     # -- timers ------------------------------------------------------------
-    @timer(interval=0.5)
+    @wakeable_timer(interval=0.5, wakeup="courier_wakeup", setting="COURIER_TICK_SECONDS")
     def deliver_due(self):
         Courier(self.repo, self.channels, clock.now, on_gone=self.endpoint_gone).deliver_due()
 
