@@ -3,28 +3,7 @@ from datetime import datetime
 
 from services.notify.service import NotifyService
 from tests.helpers import eventually
-from tests.integration.notify_world import Case, Company, envelope
-
-
-def report_events(company, report_id):
-    base = {"report_id": report_id, "reference": "FT-20261128-000042",
-            "company_id": company.id, "status": "received", "incident_type": "fraud",
-            "summary": "Invoice fraud", "owner_unit_id": "st1", "owner_unit_path": ["st1"],
-            "estimated_loss": "21000.00", "funds_in_transit": False,
-            "received_at": "2026-11-28T01:00:00+00:00",
-            "ack_due_at": "2026-11-28T01:30:00+00:00",
-            "materials": [{"code": "bank", "label": "Bank statements"}], "missing": []}
-
-    def ev(seq, kind, **data):
-        return envelope(kind, report_id, seq, "intake", dict(base, **data))
-    return [ev(1, "report_received", channel="online", likely_duplicate_of=None),
-            ev(2, "report_ack_overdue", step=1, responsible_unit_id="st1",
-               escalated_to_unit_id="b1"),
-            ev(3, "report_acknowledged", acknowledged_by="o1",
-               acknowledged_at="2026-11-28T01:40:00+00:00"),
-            ev(4, "report_accepted", case_id="k1", accepted_by="o1",
-               accepted_at="2026-11-28T01:50:00+00:00",
-               occurred_at="2026-11-27T10:00:00+00:00", merged_count=0)]
+from tests.integration.notify_world import Case, Company, report_events
 
 
 def test_events_delivered_twice_and_out_of_order_give_one_ordered_feed(running, notify):
