@@ -28,6 +28,7 @@ class Alerter:
         self.robot = robot
         self.now = now
         self._units: dict = {}
+        self.lanes: dict = {}
 
     def unit(self, unit_id):
         """{"path", "people"} of a unit, asked of intake once per event. While
@@ -50,7 +51,11 @@ class Alerter:
         return self._units[unit_id]
 
     # -- events in ---------------------------------------------------------------
-    def take(self, event):
+    def take(self, event, lanes=None):
+        """Raise the alerts an event asks for. `lanes` (channel lane -> the
+        last delivery on it for this subject, alert_order.py) is moved on
+        in place, so each delivery waits for the one before it."""
+        self.lanes = {} if lanes is None else lanes
         data = event["data"]
         if event["type"] in CASE_EVENTS and data.get("report_id") and data.get("lead_officer_id"):
             self.store.remember_lead(data, event["sequence"])
@@ -130,8 +135,8 @@ class Alerter:
                 "_id": alert_id(key, person_id), "key": key, "person_id": person_id,
                 "person_role": role, "unit_id": unit_id, "unit_path": list(path),
                 "event_id": event["event_id"], "event_type": event["type"], "kind": kind,
-                "subject": event["subject"], "case_id": event["data"].get("case_id"),
-                "report_id": event["data"].get("report_id"), "severity": severity,
+                "subject": event["subject"], "severity": severity,
+                **{k: event["data"].get(k) for k in alerts.CARRIED},
                 "rung": event["data"].get("rung"),
                 "title": title, "body": body, "needs_ack": bool(needs_ack),
                 "ack_due_at": ack_due, "climb_due_at": ack_due, "created_at": now,
@@ -157,17 +162,30 @@ class Alerter:
                                          self.policy["default_channels"], have)
             for channel in ("email", "sms"):
                 if channel in chosen:
-                    out.append(self._delivery(f"{channel}:{alert['_id']}", channel, alert, now,
-                                              person_id=alert["person_id"]))
+                    out.append(self._in_lane(
+                        self._delivery(f"{channel}:{alert['_id']}", channel, alert, now,
+                                       person_id=alert["person_id"]),
+                        f"{channel}:{alert['person_id']}"))
             if "robot" in chosen:
                 to_robot = True
                 if profile.get("phone"):
                     mobiles.append(profile["phone"])
         if to_robot:
             first = made[0]
-            out.append(self._delivery(f"robot:{first['key']}:{unit_id}", "robot", first, now,
-                                      unit_id=unit_id, mobiles=sorted(set(mobiles))))
+            out.append(self._in_lane(
+                self._delivery(f"robot:{first['key']}:{unit_id}", "robot", first, now,
+                               unit_id=unit_id, mobiles=sorted(set(mobiles))),
+                f"robot:{unit_id}"))
         return out
+
+    def _in_lane(self, delivery, lane):
+        """Behind the subject's last delivery on this lane (a retried event
+        finds itself there: it is not its own predecessor)."""
+        before = self.lanes.get(lane)
+        if before and before != delivery["_id"]:
+            delivery.update(after=before, next_attempt_at=None)
+        self.lanes[lane] = delivery["_id"]
+        return delivery
 
     @staticmethod
     def _delivery(delivery_id, channel, alert, now, **extra):
@@ -178,7 +196,9 @@ class Alerter:
 
     # -- acknowledge, or it climbs -------------------------------------------------------
     def climb_due(self):
-        now = self.now()
+        """Climb every alert whose time to be acknowledged ran out; the ids of
+        the alerts whose climb put an event in their outbox (to flush)."""
+        now, recorded = self.now(), []
         for alert in self.store.climbs_due(now):
             if not self.store.claim_climb(alert, now):
                 continue            # another instance took this step
@@ -188,16 +208,22 @@ class Alerter:
             up = alerts.next_unit(alert["unit_path"], alert["unit_id"],
                                   alert["person_role"] == "supervisor")
             found = up and self.supervisors_from(up)
-            if not found:
-                self.store.climbed(alert, now, None, [])   # the top of the ladder
-                continue
-            unit_id, path, people = found
-            event = {"event_id": alert["event_id"], "type": alert["event_type"],
-                     "subject": alert["subject"],
-                     "data": {"case_id": alert["case_id"], "report_id": alert["report_id"]}}
-            self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True, people,
-                           unit_id, path, kind="climbed",
-                           also={"from_alert_id": alert["_id"],
-                                 "from_person_id": alert["person_id"]},
-                           words=alerts.climbed_text(alert))
-            self.store.climbed(alert, now, unit_id, [p for p, _ in people])
+            unit_id, people = None, []
+            if found:
+                unit_id, path, people = found
+                event = {"event_id": alert["event_id"], "type": alert["event_type"],
+                         "subject": alert["subject"],
+                         "data": {k: alert.get(k) for k in alerts.CARRIED}}
+                self.lanes = {}   # a climb follows its own alert, not the subject's lanes
+                self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True,
+                               people, unit_id, path, kind="climbed",
+                               also={"from_alert_id": alert["_id"],
+                                     "from_person_id": alert["person_id"]},
+                               words=alerts.climbed_text(alert))
+            # Unacknowledged, whether it reached someone or the top of the
+            # ladder: the ledger records it (case_supervision takes the event).
+            told = [p for p, _ in people]
+            if self.store.climbed(alert, now, unit_id, told,
+                                  [alerts.climbed_event(alert, unit_id, told, now)]):
+                recorded.append(alert["_id"])
+        return recorded

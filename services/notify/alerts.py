@@ -8,6 +8,7 @@ never in a company's feed or on a company's channels.
 from typing import Any, Mapping
 
 from services.notify.alert_policy_schema import EVERY
+from shared.events import ALERT_CLIMBED
 
 # What an alert says (police read Simplified Chinese): the title per event
 # type; the body names the report or case and its summary.
@@ -30,6 +31,10 @@ TITLES = {
 }
 RUNG_NAMES = {"lead_officer": "主办民警", "unit_supervisor": "所在单位负责人",
               "supervisor": "督办单位负责人", "manual": "人工督办"}
+
+
+# What an alert keeps of its event, for a climb to carry on.
+CARRIED = ("case_id", "report_id", "case_number", "reference")
 
 
 def field(data: Mapping[str, Any], names: Any) -> Any:
@@ -114,3 +119,18 @@ def climbed_text(alert: Mapping[str, Any]) -> tuple[str, str]:
     """What the next person up reads: whose alert went unacknowledged, and it."""
     return (f"{TITLES['climbed']}：{alert['title']}",
             f"{alert['person_id']} 未在时限内确认此告警。\n{alert['body']}")
+
+
+def climbed_event(alert: Mapping[str, Any], to_unit: str | None, told: list[str],
+                  now: Any) -> tuple[str, dict]:
+    """The event of an unacknowledged alert moving on, for the ledger: the
+    unit whose person was not reached, who that was, who is told next
+    (nobody: the top of the ladder)."""
+    return ALERT_CLIMBED, {
+        "alert_id": alert["_id"], "alert_kind": alert["kind"],
+        "event_type": alert["event_type"], "event_id": alert["event_id"],
+        **{k: alert.get(k) for k in CARRIED},
+        "unit_id": alert["unit_id"], "unit_path": list(alert["unit_path"]),
+        "not_reached": alert["person_id"], "not_reached_role": alert["person_role"],
+        "ack_due_at": alert["ack_due_at"].isoformat() if alert.get("ack_due_at") else None,
+        "to_unit_id": to_unit, "told_next": list(told), "climbed_at": now.isoformat()}
