@@ -73,13 +73,16 @@ class AlertCourier:
             robot = self.store.robot(delivery["unit_id"])
             if not robot:
                 raise ValueError("the unit has no robot any more")
-            return self.robot.send(robot, delivery["title"], delivery["body"],
-                                   delivery.get("mobiles") or [], now)
+            # Deliveries made before WeCom name only mobiles.
+            mentions = delivery.get("mentions") or [
+                {"mobile": m} for m in delivery.get("mobiles") or ()]
+            return self.robot.send(robot, delivery["title"], delivery["body"], mentions, now)
         profile = self.store.profile(delivery["person_id"]) or {}
         target = profile.get({"email": "email", "sms": "phone"}[delivery["channel"]])
         if not target:
             raise ValueError(f"no {delivery['channel']} target any more")
         message = {"title": delivery["title"], "body": delivery["body"],
-                   "event_id": delivery["event_id"], "language": "zh-CN"}
+                   "event_id": delivery["event_id"],
+                   "language": delivery.get("language") or "zh-CN"}
         return self.channels.send(delivery["channel"], target, message, None, now,
                                   delivery["_id"])

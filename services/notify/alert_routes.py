@@ -20,6 +20,7 @@ from services.notify.alert_courier import AlertCourier
 from services.notify.alert_order import AlertOrder
 from services.notify.alert_store import ALERTS
 from services.notify.alerting import Alerter
+from services.notify.channels.robot import robot_format
 from shared import auth, clock, pages
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import Call, api
@@ -174,7 +175,9 @@ class AlertRoutes:
         found = self.repo.alerts.robot(unit_id)
         if found is None:
             raise NotFound("this unit has no robot")
-        return dict(found, signed=bool(found.get("secret")))
+        # A WeCom robot is never signed: the key in its URL is its credential.
+        return dict(found, signed=bool(found.get("secret"))
+                    and robot_format(found) == "dingtalk")
 
     def _unit_for(self, call, unit_id, action):
         unit = self.intake.call("unit_people", unit_id)

@@ -123,14 +123,20 @@ class Alerter:
 
     def raise_for(self, event, key, severity, needs_ack, people, unit_id, path,
                   kind=None, also=None, words=None):
-        """One alert per person (stored once), then its deliveries."""
+        """One alert per person (stored once), in that person's language,
+        then its deliveries. `words(language)` is the (title, body) when
+        the event's own text is not it (a climb)."""
         now = self.now()
         kind = kind or event["type"]
-        title, body = words or alerts.text(kind, event["data"])
+        facts = {k: event["data"].get(k) for k in alerts.TEXT_FIELDS}
+        words = words or (lambda language: alerts.text(kind, facts, language))
+        profiles = self.store.profiles(p for p, _ in people)
         ack_due = now + timedelta(seconds=self.policy["ack_within_seconds"]) \
             if needs_ack else None
         made = []
         for person_id, role in people:
+            language = alerts.language_of(profiles.get(person_id))
+            title, body = words(language)
             made.append({
                 "_id": alert_id(key, person_id), "key": key, "person_id": person_id,
                 "person_role": role, "unit_id": unit_id, "unit_path": list(path),
@@ -138,20 +144,22 @@ class Alerter:
                 "subject": event["subject"], "severity": severity,
                 **{k: event["data"].get(k) for k in alerts.CARRIED},
                 "rung": event["data"].get("rung"),
-                "title": title, "body": body, "needs_ack": bool(needs_ack),
+                "title": title, "body": body, "language": language, "facts": facts,
+                "needs_ack": bool(needs_ack),
                 "ack_due_at": ack_due, "climb_due_at": ack_due, "created_at": now,
                 "read_at": None, "acked_at": None, "climbed_at": None, **(also or {})})
         for alert in made:
             self.store.add(alert)
-        self.store.add_deliveries(self.deliveries(made, unit_id, now), now)
+        self.store.add_deliveries(self.deliveries(made, unit_id, now, profiles,
+                                                  words(alerts.DEFAULT_LANGUAGE)), now)
         return len(made)
 
-    def deliveries(self, made, unit_id, now):
+    def deliveries(self, made, unit_id, now, profiles, group_words):
         """Email and SMS per alert, and one robot message for the unit that
-        @-s everyone who chose it; ids derive from the alert, so a retry adds none."""
-        profiles = self.store.profiles(a["person_id"] for a in made)
+        @-s everyone who chose it, in the group's Simplified Chinese; ids
+        derive from the alert, so a retry adds none."""
         robot = self.store.robot(unit_id)
-        out, mobiles, to_robot = [], [], False
+        out, mentions, to_robot = [], [], False
         for alert in made:
             profile = profiles.get(alert["person_id"]) or {}
             have = {"email"} if profile.get("email") and self.channels.by_name[
@@ -168,13 +176,18 @@ class Alerter:
                         f"{channel}:{alert['person_id']}"))
             if "robot" in chosen:
                 to_robot = True
-                if profile.get("phone"):
-                    mobiles.append(profile["phone"])
+                if profile.get("phone") or profile.get("wecom_userid"):
+                    mentions.append({"person_id": alert["person_id"],
+                                     "mobile": profile.get("phone"),
+                                     "wecom_userid": profile.get("wecom_userid")})
         if to_robot:
             first = made[0]
+            group = dict(first, title=group_words[0], body=group_words[1],
+                         language=alerts.DEFAULT_LANGUAGE)
             out.append(self._in_lane(
-                self._delivery(f"robot:{first['key']}:{unit_id}", "robot", first, now,
-                               unit_id=unit_id, mobiles=sorted(set(mobiles))),
+                self._delivery(f"robot:{first['key']}:{unit_id}", "robot", group, now,
+                               unit_id=unit_id, mentions=mentions,
+                               mobiles=sorted({m["mobile"] for m in mentions if m["mobile"]})),
                 f"robot:{unit_id}"))
         return out
 
@@ -191,6 +204,7 @@ class Alerter:
     def _delivery(delivery_id, channel, alert, now, **extra):
         return {"_id": delivery_id, "channel": channel, "alert_id": alert["_id"],
                 "event_id": alert["event_id"], "title": alert["title"], "body": alert["body"],
+                "language": alert["language"],
                 "status": "pending", "tries": 0, "next_attempt_at": now, "after": None,
                 "created_at": now, "attempts": [], **extra}
 
@@ -213,13 +227,15 @@ class Alerter:
                 unit_id, path, people = found
                 event = {"event_id": alert["event_id"], "type": alert["event_type"],
                          "subject": alert["subject"],
-                         "data": {k: alert.get(k) for k in alerts.CARRIED}}
+                         "data": dict(alert.get("facts") or {},
+                                      **{k: alert.get(k) for k in alerts.CARRIED})}
                 self.lanes = {}   # a climb follows its own alert, not the subject's lanes
                 self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True,
                                people, unit_id, path, kind="climbed",
                                also={"from_alert_id": alert["_id"],
-                                     "from_person_id": alert["person_id"]},
-                               words=alerts.climbed_text(alert))
+                                     "from_person_id": alert["person_id"],
+                                     "origin_kind": alert.get("origin_kind") or alert["kind"]},
+                               words=lambda language: alerts.climbed_text(alert, language))
             # Unacknowledged, whether it reached someone or the top of the
             # ladder: the ledger records it (case_supervision takes the event).
             told = [p for p, _ in people]
