@@ -234,7 +234,8 @@ class Alerter:
                                people, unit_id, path, kind="climbed",
                                also={"from_alert_id": alert["_id"],
                                      "from_person_id": alert["person_id"],
-                                     "origin_kind": alert.get("origin_kind") or alert["kind"]},
+                                     "origin_kind": alert.get("origin_kind") or alert["kind"],
+                                     "rung": None},   # a climb is no rung of the case's ladder
                                words=lambda language: alerts.climbed_text(alert, language))
             # Unacknowledged, whether it reached someone or the top of the
             # ladder: the ledger records it (case_supervision takes the event).

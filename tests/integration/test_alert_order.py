@@ -85,3 +85,42 @@ def test_an_unacknowledged_escalation_climbs_and_the_ledger_records_each_climb_o
     assert top["detail"]["alert_id"] == climbed[0]["alert_id"]
     assert len(w.of("s-b1", kind="climbed")) == 1
     print(w.timeline(("o1", "s-st1", "s-b1")))   # the closing note's timeline (pytest -s)
+
+
+def test_one_escalated_case_climbs_rung_by_rung_and_every_climb_is_one_ledger_row(
+        running, tmp_path, world):
+    """The closing note's timeline (pytest -s): a real case misses its first
+    action, climbs the ladder, and nobody acknowledges anything."""
+    a = AlertWorld(running, tmp_path, ack_within=3).with_intake()
+    w = world(first_action=4, warn_at=0.5, repeat=1).start()
+    a.start_notify().start_notify()            # two instances on the same queues
+    case = w.open_case(funds_in_transit=True)
+    cid = case["case_id"]
+    eventually(lambda: a.of("s-b1", "case_escalated"), timeout=30, what="rung 3 told")
+    # Each rung's alert unacknowledged: o1's climbs to the station head,
+    # the station head's to the bureau head, the bureau head's to the top.
+    def climbs():
+        return [i for i in w.ledger(case_id=cid) if i["kind"] == "alert_unacknowledged"]
+    eventually(lambda: {(i["detail"]["not_reached"], i["detail"]["alert_kind"])
+                        for i in climbs()} >= {("o1", "case_escalated"),
+                                               ("s-st1", "case_escalated"),
+                                               ("s-b1", "case_escalated")},
+               timeout=30, what="a ledger row for each rung's climb")
+    w.post(w.bureau_head, cid, "deadline", {"stage": "first_action", "reason": "限期",
+                                            "due_at": "2027-01-01T00:00:00+00:00"})
+    time.sleep(4)
+    rows = climbs()
+    assert len({i["detail"]["alert_id"] for i in rows}) == len(rows)   # once per alert
+    told = {(i["detail"]["not_reached"], i["detail"]["alert_kind"]): i["detail"]["told_next"]
+            for i in rows}
+    assert told[("o1", "case_escalated")] == ["s-st1"]
+    assert told[("s-st1", "case_escalated")] == ["s-b1"]
+    assert told[("s-b1", "case_escalated")] == []
+    assert [x["rung"] for x in a.of("s-st1", kind="case_escalated")] == ["unit_supervisor"]
+    assert [x["rung"] for x in a.of("s-b1", kind="case_escalated")] == ["supervisor"]
+    assert [x["from_person_id"] for x in a.of("s-st1", kind="climbed")] == ["o1"]
+    print("\n" + a.timeline(("o1", "s-st1", "s-b1")))
+    for i in sorted(rows, key=lambda i: i["created_at"]):
+        d = i["detail"]
+        print(f"| {i['created_at']} | {i['unit_id']} | {d['alert_kind']} | {d['not_reached']} "
+              f"| {','.join(d['told_next']) or '(top)'} |")

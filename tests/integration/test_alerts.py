@@ -270,7 +270,8 @@ def test_who_may_read_and_edit_a_units_roster_and_robot(running, tmp_path):
             getattr(client, method.lower())(path)
         assert r.status_code == status, (who[:12], method, path, r.text)
     assert w.as_("s-b1").get("/units/st1/robot").json() == {
-        "unit_id": "st1", "url": robot["url"], "kind": "dingtalk", "signed": True}
+        "unit_id": "st1", "url": robot["url"], "kind": "dingtalk", "format": "dingtalk",
+        "signed": True}
     assert w.as_("").get("/alerts").status_code == 401
 
 
