@@ -86,11 +86,11 @@ def payload(robot, title, body, mentions, now):
     """(URL, body) of the robot's POST in its format. `mentions`: the people
     named, each {"mobile", "wecom_userid"} (either may be None)."""
     if robot_format(robot) == "wecom":
-        userids = [m["wecom_userid"] for m in mentions if m.get("wecom_userid")]
-        mobiles = [m["mobile"] for m in mentions if m.get("mobile")
-                   and not m.get("wecom_userid")]
+        userids = sorted({m["wecom_userid"] for m in mentions if m.get("wecom_userid")})
+        mobiles = sorted({m["mobile"] for m in mentions if m.get("mobile")
+                          and not m.get("wecom_userid")})
         return robot["url"], wecom_message(title, body, mobiles, userids)
-    mobiles = [m["mobile"] for m in mentions if m.get("mobile")]
+    mobiles = sorted({m["mobile"] for m in mentions if m.get("mobile")})
     return (signed_url(robot["url"], robot.get("secret"), int(now.timestamp() * 1000)),
             message(title, body, mobiles))
 
