@@ -62,6 +62,9 @@ CASE_REOPENED = "case_reopened"              # reason
 CASE_RATED = "case_rated"                    # rating (comment stays internal)
 CASE_MEMBER_ADDED = "case_member_added"      # officer_id (internal: for the police's alerts)
 CASE_LEAD_REASSIGNED = "case_lead_reassigned"  # previous_lead_officer_id (internal)
+# notify's, about its alerts to police (internal): an alert that asks for
+# action went unacknowledged and moved on (subject: the alert).
+ALERT_CLIMBED = "alert_climbed"   # alert_id, case_id, unit_id, not_reached, to_unit_id, told_next
 
 # The values of a report's `incident_type`: intake refuses any other, and the
 # case policy's rules name them (policy/cases.yml `incident_type`).
@@ -107,6 +110,8 @@ _consumed("intake", [REPORT_MATERIALS_SUPPLIED], "case_supervision",
           "handle_materials_supplied")
 _consumed("intake", INTAKE_FACTS, "case_supervision", "handle_fact")
 _consumed("case_supervision", CASE_EVENTS, "case_supervision", "handle_fact")
+# An unacknowledged alert's climb is a ledger row (問題臺賬).
+_consumed("notify", [ALERT_CLIMBED], "case_supervision", "handle_alert_climbed")
 
 
 def handles(source, event_types):

@@ -302,4 +302,5 @@ ZH_CN = {
     "you may not do this for this unit": "您无权对本单位执行此操作",
     "no such alert": "告警不存在",
     "one override per date": "每个日期只能有一条调整",
+    "format and kind differ": "format 与 kind 不一致",
 }

@@ -6,13 +6,14 @@ it (the outbox), never by a second write that a crash could skip."""
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from nameko.events import event_handler
 
 from services.case_supervision import accountability, domain
 from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
 from shared import auth, clock, pages, search
 from shared.errors import Conflict, NotFound
-from shared.events import CASE_EVENTS, INTAKE_FACTS, handles
+from shared.events import ALERT_CLIMBED, CASE_EVENTS, INTAKE_FACTS, handles
 from shared.idempotency_key import ANSWER
 from shared.http import Call, api
 
@@ -41,6 +42,17 @@ class LedgerRoutes(CaseServiceParts):
         item = accountability.ledger_item(fact, data)
         if item:
             self.repo.add_ledger_item(item)
+
+    @event_handler("notify", ALERT_CLIMBED)
+    def handle_alert_climbed(self, body):
+        self.inbox.consume(body, self.record_climb)
+
+    def record_climb(self, event):
+        """An alert to police nobody acknowledged in time moved on: a ledger
+        row against the unit whose person was not reached (once: its id is
+        the event's source, subject and sequence)."""
+        self.repo.learn_unit_path(event["data"]["unit_path"])
+        self.repo.add_ledger_item(climb_item(event))
 
     def path_of(self, unit_id, data):
         for key in ("unit_path", "owner_unit_path"):
@@ -89,3 +101,20 @@ class LedgerRoutes(CaseServiceParts):
         acked = {f["report_id"] for f in facts if f["kind"] in ("acknowledged", "accepted")}
         return accountability.scorecard(unit_id, facts, self.repo.received_at(acked),
                                         start, end)
+
+
+CLIMB_DETAIL = ("alert_id", "alert_kind", "event_type", "not_reached", "not_reached_role",
+                "ack_due_at", "to_unit_id", "told_next")
+
+
+def climb_item(event):
+    """The ledger row of an unacknowledged alert's climb (notify's event)."""
+    data = event["data"]
+    return {"_id": accountability.fact_key(event), "kind": "alert_unacknowledged",
+            "unit_id": data["unit_id"], "unit_path": data["unit_path"],
+            "case_id": data.get("case_id"), "case_number": data.get("case_number"),
+            "report_id": data.get("report_id"), "reference": data.get("reference"),
+            "detail": {k: data.get(k) for k in CLIMB_DETAIL},
+            "created_at": accountability.as_time(data.get("climbed_at")
+                                                 or event["occurred_at"]),
+            "status": "open", "resolution": None}

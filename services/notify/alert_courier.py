@@ -12,7 +12,8 @@ from datetime import timedelta
 
 import eventlet
 
-from services.notify.channel_rules import after_failure, retry_delay
+from services.notify.channel_rules import FINISHED, after_failure, retry_delay
+from services.notify.courier import STRANDED_AFTER
 
 log = logging.getLogger(__name__)
 BATCH = 50
@@ -33,13 +34,20 @@ class AlertCourier:
         now = self.now()
         due = self.deliveries.due(now, BATCH)
         mine = self.deliveries.claim(due, now, now + self.lease) if due else []
+        finished: list = []
         pool = eventlet.GreenPool(PARALLEL)
         for delivery in mine:
-            pool.spawn_n(self.try_once, delivery)
+            pool.spawn_n(self.try_once, delivery, finished)
         pool.waitall()
+        if finished:
+            # Marked first, then the next of each lane woken (DeliveryStore.add).
+            self.deliveries.wake_successors(finished, self.now())
         return len(mine)
 
-    def try_once(self, delivery):
+    def wake_stranded(self):
+        return self.deliveries.wake_stranded(self.now(), STRANDED_AFTER)
+
+    def try_once(self, delivery, finished):
         now, started = self.now(), time.monotonic()
         attempt = {"at": now, "status_code": None}
         try:
@@ -57,19 +65,24 @@ class AlertCourier:
                                    retry_delay(tries, c.base_delay, c.max_delay, self.rand()))
         attempt["ms"] = int((time.monotonic() - started) * 1000)
         self.deliveries.record(delivery, attempt, fields)
+        if fields["status"] in FINISHED:
+            finished.append(delivery["_id"])
 
     def send(self, delivery, now):
         if delivery["channel"] == "robot":
             robot = self.store.robot(delivery["unit_id"])
             if not robot:
                 raise ValueError("the unit has no robot any more")
-            return self.robot.send(robot, delivery["title"], delivery["body"],
-                                   delivery.get("mobiles") or [], now)
+            # Deliveries made before WeCom name only mobiles.
+            mentions = delivery.get("mentions") or [
+                {"mobile": m} for m in delivery.get("mobiles") or ()]
+            return self.robot.send(robot, delivery["title"], delivery["body"], mentions, now)
         profile = self.store.profile(delivery["person_id"]) or {}
         target = profile.get({"email": "email", "sms": "phone"}[delivery["channel"]])
         if not target:
             raise ValueError(f"no {delivery['channel']} target any more")
         message = {"title": delivery["title"], "body": delivery["body"],
-                   "event_id": delivery["event_id"], "language": "zh-CN"}
+                   "event_id": delivery["event_id"],
+                   "language": delivery.get("language") or "zh-CN"}
         return self.channels.send(delivery["channel"], target, message, None, now,
                                   delivery["_id"])

@@ -10,12 +10,17 @@ asked only whether the officers a roster names belong to the unit.
 """
 from typing import Any
 
+from datetime import timedelta
+
 from nameko.timer import timer
 
 from services.notify import alert_schemas as a
 from services.notify import roster
 from services.notify.alert_courier import AlertCourier
+from services.notify.alert_order import AlertOrder
+from services.notify.alert_store import ALERTS
 from services.notify.alerting import Alerter
+from services.notify.channels.robot import robot_format
 from shared import auth, clock, pages
 from shared.errors import Conflict, Forbidden, Invalid, NotFound
 from shared.http import Call, api
@@ -28,22 +33,43 @@ class AlertRoutes:
     channels: Any
     robot: Any
     inbox: Any
+    policy: Any
+    relay: Any
 
     def alerter(self):
         return Alerter(self.repo.alerts, self.alert_policy, self.intake, self.channels,
                        self.robot, clock.now)
 
+    def alert_order(self):
+        hold = timedelta(seconds=float(self.policy["order_max_hold_seconds"]))
+        return AlertOrder(self.repo, self.alerter(), hold, clock.now)
+
     def raise_alerts(self, event):
-        """An event that asks a person to act becomes their alerts (policy/alerts.yml)."""
-        self.alerter().take(event)
+        """An event that asks a person to act becomes their alerts
+        (policy/alerts.yml), in the order of its report's or case's events."""
+        self.alert_order().take(event)
+
+    @timer(interval=2)
+    def release_overdue_alerts(self):
+        self.alert_order().release_overdue()
 
     @timer(interval=1)
     def climb_unacknowledged(self):
-        self.alerter().climb_due()
+        for alert_id in self.alerter().climb_due():
+            self.relay.flush(ALERTS, alert_id)
+
+    @timer(interval=3)
+    def relay_alert_events(self):
+        """Re-send what a crash or a broker outage left in an alert's outbox."""
+        self.relay.sweep([ALERTS])
 
     @timer(interval=0.5)
     def deliver_alerts(self):
         AlertCourier(self.repo.alerts, self.channels, self.robot, clock.now).deliver_due()
+
+    @timer(interval=5)
+    def wake_stranded_alerts(self):
+        AlertCourier(self.repo.alerts, self.channels, self.robot, clock.now).wake_stranded()
 
     # -- the inbox -------------------------------------------------------------------
     @api("GET", "/alerts", action="alert.read", query=a.AlertQuery, answer=a.AlertPage)
@@ -149,7 +175,9 @@ class AlertRoutes:
         found = self.repo.alerts.robot(unit_id)
         if found is None:
             raise NotFound("this unit has no robot")
-        return dict(found, signed=bool(found.get("secret")))
+        # A WeCom robot is never signed: the key in its URL is its credential.
+        return dict(found, signed=bool(found.get("secret"))
+                    and robot_format(found) == "dingtalk")
 
     def _unit_for(self, call, unit_id, action):
         unit = self.intake.call("unit_people", unit_id)

@@ -1,15 +1,19 @@
 """Wire shapes of the alerts to police: the inbox, a person's alert
 settings, a unit's duty roster and group robot. Apart from schemas.py, which
 holds what a company sends and reads: the two never share a shape."""
-from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+from marshmallow import Schema, ValidationError, fields, post_load, validate, validates_schema
 
 from services.notify.alert_policy_schema import CHANNELS, EVERY, SEVERITIES
+from services.notify.channels.robot import FORMATS, robot_format
 from services.notify.channels.sms import PHONE
+from services.notify.domain import DEFAULT_LANGUAGE, LANGUAGES
 from services.notify.roster import WEEKDAYS
 from services.notify.schemas import AttemptOut
 from shared.fields import ID_RE, In, ShownTime
 from shared.pages import PageQuery
 from shared.policy import CLOCK_RE
+
+WECOM_USERID = r"^[A-Za-z0-9_.@-]{1,64}$"   # a WeCom member's userid (账号)
 
 
 class AlertQuery(PageQuery):
@@ -61,6 +65,11 @@ class AlertSettings(In):
     email = fields.Email(load_default=None, allow_none=True, validate=validate.Length(1, 254))
     phone = fields.String(load_default=None, allow_none=True, validate=validate.Regexp(PHONE))
     channels = fields.Nested(ChannelChoice, load_default=dict)
+    # The person's member id in WeCom, for a WeCom robot to @ them by (<@userid>).
+    wecom_userid = fields.String(load_default=None, allow_none=True,
+                                 validate=validate.Regexp(WECOM_USERID))
+    # The language alerts are written in for this person.
+    language = fields.String(load_default=DEFAULT_LANGUAGE, validate=validate.OneOf(LANGUAGES))
 
 
 class AlertSettingsOut(Schema):
@@ -68,6 +77,8 @@ class AlertSettingsOut(Schema):
     email = fields.String(allow_none=True)
     phone = fields.String(allow_none=True)
     channels = fields.Dict()
+    wecom_userid = fields.String(allow_none=True)
+    language = fields.String(dump_default=DEFAULT_LANGUAGE)
     severities = fields.List(fields.String(), dump_default=list(SEVERITIES))
 
 
@@ -123,13 +134,24 @@ class RobotIn(In):
     url = fields.String(required=True, validate=validate.Length(1, 2000))
     secret = fields.String(load_default=None, allow_none=True,
                            validate=validate.Length(1, 200))
-    kind = fields.String(load_default="dingtalk", validate=validate.OneOf(("dingtalk",)))
+    # dingtalk (signed with `secret`) or wecom (the key in the URL is the
+    # credential); `kind` is its first name, still read.
+    format = fields.String(validate=validate.OneOf(FORMATS))
+    kind = fields.String(validate=validate.OneOf(FORMATS))
+
+    @post_load
+    def one_format(self, data, **kwargs):
+        if data.get("format") and data.get("kind") and data["format"] != data["kind"]:
+            raise ValidationError("format and kind differ", "format")
+        chosen = data.pop("format", None) or data.pop("kind", None) or "dingtalk"
+        return dict(data, format=chosen, kind=chosen)
 
 
 class RobotOut(Schema):
     unit_id = fields.String(attribute="_id")
     url = fields.String()
-    kind = fields.String()
+    format = fields.Function(robot_format)
+    kind = fields.Function(robot_format)
     signed = fields.Boolean()
 
 

@@ -13,7 +13,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
-from shared import pages
+from shared import outbox, pages
 
 ALERTS = "alerts"
 ALERT_DELIVERIES = "alert_deliveries"
@@ -22,6 +22,7 @@ ROBOTS = "robots"
 PROFILES = "alert_profiles"
 CASE_LEADS = "case_leads"
 UNITS = "known_units"     # intake's last answer per unit, for when it cannot answer
+CURSORS = "alert_cursors"  # per report or case: the last sequence its alerts were raised for
 ALERT_ORDER = [("created_at", -1), ("_id", -1)]
 CLAIM_LEASE = timedelta(seconds=60)   # a climb a crashed instance left is taken again
 
@@ -36,7 +37,8 @@ class AlertStore:
         ALERTS: [([("key", 1), ("person_id", 1)], {"unique": True}),
                  ([("person_id", 1), ("created_at", -1), ("_id", -1)], {}),
                  ([("person_id", 1), ("read_at", 1)], {}),
-                 ([("climb_due_at", 1)], {"sparse": True})],
+                 ([("climb_due_at", 1)], {"sparse": True}),
+                 *outbox.INDEXES],
         ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
         CASE_LEADS: [([("case_id", 1)], {})],
     }
@@ -83,10 +85,34 @@ class AlertStore:
             {"_id": alert["_id"], "climb_due_at": alert["climb_due_at"]},
             {"$set": {"climb_due_at": now + CLAIM_LEASE}}).modified_count == 1
 
-    def climbed(self, alert, now, to_unit, people):
-        self.alerts.update_one({"_id": alert["_id"]}, {
-            "$set": {"climb_due_at": None, "climbed_at": now, "climbed_to_unit": to_unit,
-                     "climbed_to": people}})
+    def climbed(self, alert, now, to_unit, people, events=()):
+        """The climb on record, once, with the events it causes in the same
+        write (the alert is their outbox): an instance whose claim ran out
+        and was taken again writes nothing a second time."""
+        update = {"$set": {"climb_due_at": None, "climbed_at": now, "climbed_to_unit": to_unit,
+                           "climbed_to": people}}
+        if events:
+            envs = outbox.record("notify", alert["_id"], alert.get("seq", 0), events, now)
+            update = outbox.merge(update, outbox.push(alert.get("seq", 0), envs, now))
+        return self.alerts.update_one({"_id": alert["_id"], "climbed_at": None},
+                                      update).modified_count == 1
+
+    # -- the order alerts are raised in, per report or case ----------------------
+    def cursor(self, subject_id):
+        return self.db[CURSORS].find_one({"_id": subject_id}) or {
+            "_id": subject_id, "v": 0, "released": 0}
+
+    def advance_cursor(self, cursor, state):
+        """Write the subject's next alert cursor if nobody moved it since it was read."""
+        if cursor["v"] == 0:
+            try:
+                self.db[CURSORS].insert_one({"_id": cursor["_id"], "v": 1, **state})
+                return True
+            except DuplicateKeyError:
+                return False
+        return self.db[CURSORS].update_one({"_id": cursor["_id"], "v": cursor["v"]},
+                                           {"$set": state, "$inc": {"v": 1}}
+                                           ).modified_count == 1
 
     # -- deliveries ---------------------------------------------------------------
     def add_deliveries(self, deliveries, now):

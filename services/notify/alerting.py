@@ -28,6 +28,7 @@ class Alerter:
         self.robot = robot
         self.now = now
         self._units: dict = {}
+        self.lanes: dict = {}
 
     def unit(self, unit_id):
         """{"path", "people"} of a unit, asked of intake once per event. While
@@ -50,7 +51,11 @@ class Alerter:
         return self._units[unit_id]
 
     # -- events in ---------------------------------------------------------------
-    def take(self, event):
+    def take(self, event, lanes=None):
+        """Raise the alerts an event asks for. `lanes` (channel lane -> the
+        last delivery on it for this subject, alert_order.py) is moved on
+        in place, so each delivery waits for the one before it."""
+        self.lanes = {} if lanes is None else lanes
         data = event["data"]
         if event["type"] in CASE_EVENTS and data.get("report_id") and data.get("lead_officer_id"):
             self.store.remember_lead(data, event["sequence"])
@@ -118,35 +123,43 @@ class Alerter:
 
     def raise_for(self, event, key, severity, needs_ack, people, unit_id, path,
                   kind=None, also=None, words=None):
-        """One alert per person (stored once), then its deliveries."""
+        """One alert per person (stored once), in that person's language,
+        then its deliveries. `words(language)` is the (title, body) when
+        the event's own text is not it (a climb)."""
         now = self.now()
         kind = kind or event["type"]
-        title, body = words or alerts.text(kind, event["data"])
+        facts = {k: event["data"].get(k) for k in alerts.TEXT_FIELDS}
+        words = words or (lambda language: alerts.text(kind, facts, language))
+        profiles = self.store.profiles(p for p, _ in people)
         ack_due = now + timedelta(seconds=self.policy["ack_within_seconds"]) \
             if needs_ack else None
         made = []
         for person_id, role in people:
+            language = alerts.language_of(profiles.get(person_id))
+            title, body = words(language)
             made.append({
                 "_id": alert_id(key, person_id), "key": key, "person_id": person_id,
                 "person_role": role, "unit_id": unit_id, "unit_path": list(path),
                 "event_id": event["event_id"], "event_type": event["type"], "kind": kind,
-                "subject": event["subject"], "case_id": event["data"].get("case_id"),
-                "report_id": event["data"].get("report_id"), "severity": severity,
+                "subject": event["subject"], "severity": severity,
+                **{k: event["data"].get(k) for k in alerts.CARRIED},
                 "rung": event["data"].get("rung"),
-                "title": title, "body": body, "needs_ack": bool(needs_ack),
+                "title": title, "body": body, "language": language, "facts": facts,
+                "needs_ack": bool(needs_ack),
                 "ack_due_at": ack_due, "climb_due_at": ack_due, "created_at": now,
                 "read_at": None, "acked_at": None, "climbed_at": None, **(also or {})})
         for alert in made:
             self.store.add(alert)
-        self.store.add_deliveries(self.deliveries(made, unit_id, now), now)
+        self.store.add_deliveries(self.deliveries(made, unit_id, now, profiles,
+                                                  words(alerts.DEFAULT_LANGUAGE)), now)
         return len(made)
 
-    def deliveries(self, made, unit_id, now):
+    def deliveries(self, made, unit_id, now, profiles, group_words):
         """Email and SMS per alert, and one robot message for the unit that
-        @-s everyone who chose it; ids derive from the alert, so a retry adds none."""
-        profiles = self.store.profiles(a["person_id"] for a in made)
+        @-s everyone who chose it, in the group's Simplified Chinese; ids
+        derive from the alert, so a retry adds none."""
         robot = self.store.robot(unit_id)
-        out, mobiles, to_robot = [], [], False
+        out, mentions, to_robot = [], [], False
         for alert in made:
             profile = profiles.get(alert["person_id"]) or {}
             have = {"email"} if profile.get("email") and self.channels.by_name[
@@ -157,28 +170,49 @@ class Alerter:
                                          self.policy["default_channels"], have)
             for channel in ("email", "sms"):
                 if channel in chosen:
-                    out.append(self._delivery(f"{channel}:{alert['_id']}", channel, alert, now,
-                                              person_id=alert["person_id"]))
+                    out.append(self._in_lane(
+                        self._delivery(f"{channel}:{alert['_id']}", channel, alert, now,
+                                       person_id=alert["person_id"]),
+                        f"{channel}:{alert['person_id']}"))
             if "robot" in chosen:
                 to_robot = True
-                if profile.get("phone"):
-                    mobiles.append(profile["phone"])
+                if profile.get("phone") or profile.get("wecom_userid"):
+                    mentions.append({"person_id": alert["person_id"],
+                                     "mobile": profile.get("phone"),
+                                     "wecom_userid": profile.get("wecom_userid")})
         if to_robot:
             first = made[0]
-            out.append(self._delivery(f"robot:{first['key']}:{unit_id}", "robot", first, now,
-                                      unit_id=unit_id, mobiles=sorted(set(mobiles))))
+            group = dict(first, title=group_words[0], body=group_words[1],
+                         language=alerts.DEFAULT_LANGUAGE)
+            out.append(self._in_lane(
+                self._delivery(f"robot:{first['key']}:{unit_id}", "robot", group, now,
+                               unit_id=unit_id, mentions=mentions,
+                               mobiles=sorted({m["mobile"] for m in mentions if m["mobile"]})),
+                f"robot:{unit_id}"))
         return out
+
+    def _in_lane(self, delivery, lane):
+        """Behind the subject's last delivery on this lane (a retried event
+        finds itself there: it is not its own predecessor)."""
+        before = self.lanes.get(lane)
+        if before and before != delivery["_id"]:
+            delivery.update(after=before, next_attempt_at=None)
+        self.lanes[lane] = delivery["_id"]
+        return delivery
 
     @staticmethod
     def _delivery(delivery_id, channel, alert, now, **extra):
         return {"_id": delivery_id, "channel": channel, "alert_id": alert["_id"],
                 "event_id": alert["event_id"], "title": alert["title"], "body": alert["body"],
+                "language": alert["language"],
                 "status": "pending", "tries": 0, "next_attempt_at": now, "after": None,
                 "created_at": now, "attempts": [], **extra}
 
     # -- acknowledge, or it climbs -------------------------------------------------------
     def climb_due(self):
-        now = self.now()
+        """Climb every alert whose time to be acknowledged ran out; the ids of
+        the alerts whose climb put an event in their outbox (to flush)."""
+        now, recorded = self.now(), []
         for alert in self.store.climbs_due(now):
             if not self.store.claim_climb(alert, now):
                 continue            # another instance took this step
@@ -188,16 +222,25 @@ class Alerter:
             up = alerts.next_unit(alert["unit_path"], alert["unit_id"],
                                   alert["person_role"] == "supervisor")
             found = up and self.supervisors_from(up)
-            if not found:
-                self.store.climbed(alert, now, None, [])   # the top of the ladder
-                continue
-            unit_id, path, people = found
-            event = {"event_id": alert["event_id"], "type": alert["event_type"],
-                     "subject": alert["subject"],
-                     "data": {"case_id": alert["case_id"], "report_id": alert["report_id"]}}
-            self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True, people,
-                           unit_id, path, kind="climbed",
-                           also={"from_alert_id": alert["_id"],
-                                 "from_person_id": alert["person_id"]},
-                           words=alerts.climbed_text(alert))
-            self.store.climbed(alert, now, unit_id, [p for p, _ in people])
+            unit_id, people = None, []
+            if found:
+                unit_id, path, people = found
+                event = {"event_id": alert["event_id"], "type": alert["event_type"],
+                         "subject": alert["subject"],
+                         "data": dict(alert.get("facts") or {},
+                                      **{k: alert.get(k) for k in alerts.CARRIED})}
+                self.lanes = {}   # a climb follows its own alert, not the subject's lanes
+                self.raise_for(event, f"{alert['event_id']}>{unit_id}", "critical", True,
+                               people, unit_id, path, kind="climbed",
+                               also={"from_alert_id": alert["_id"],
+                                     "from_person_id": alert["person_id"],
+                                     "origin_kind": alert.get("origin_kind") or alert["kind"],
+                                     "rung": None},   # a climb is no rung of the case's ladder
+                               words=lambda language: alerts.climbed_text(alert, language))
+            # Unacknowledged, whether it reached someone or the top of the
+            # ladder: the ledger records it (case_supervision takes the event).
+            told = [p for p, _ in people]
+            if self.store.climbed(alert, now, unit_id, told,
+                                  [alerts.climbed_event(alert, unit_id, told, now)]):
+                recorded.append(alert["_id"])
+        return recorded

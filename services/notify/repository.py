@@ -25,7 +25,8 @@ class Repository:
         NOTICES: [([("company_id", 1), ("event_id", 1)], {"unique": True}),
                   ([("company_id", 1), ("created_at", 1), ("_id", 1)], {})],
         EVENTS: [([("subject", 1), ("sequence", 1)], {}),
-                 ([("state", 1), ("received_at", 1)], {})],
+                 ([("state", 1), ("received_at", 1)], {}),
+                 ([("alert_state", 1), ("received_at", 1)], {})],
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
         **AlertStore.INDEXES,   # alerts to police: collections of their own
@@ -84,7 +85,10 @@ class Repository:
                 "_id": event["event_id"], "subject": event["subject"],
                 "sequence": event["sequence"], "type": event["type"],
                 "source": event["source"], "occurred_at": event["occurred_at"],
-                "data": event["data"], "state": "held", "received_at": now})
+                "data": event["data"], "state": "held", "received_at": now,
+                # The alerts to police keep their own place in the same order
+                # (alert_order.py): an event is held for them until raised.
+                "alert_state": "held"})
         except DuplicateKeyError:
             pass
 
@@ -110,6 +114,20 @@ class Repository:
     def held_before(self, cutoff, limit=100):
         """Subjects with an event held since before `cutoff`."""
         held = self.db[EVENTS].find({"state": "held", "received_at": {"$lte": cutoff}},
+                                    {"subject": 1}).limit(limit)
+        return sorted({e["subject"] for e in held})
+
+    # -- the alerts' own release state on the same events ---------------------
+    def mark_alerted(self, event_id, now):
+        self.db[EVENTS].update_one({"_id": event_id, "alert_state": "held"},
+                                   {"$set": {"alert_state": "released", "alerted_at": now}})
+
+    def alerts_held_up_to(self, subject, sequence):
+        return list(self.db[EVENTS].find({"subject": subject, "alert_state": "held",
+                                          "sequence": {"$lte": sequence}}))
+
+    def alerts_held_before(self, cutoff, limit=100):
+        held = self.db[EVENTS].find({"alert_state": "held", "received_at": {"$lte": cutoff}},
                                     {"subject": 1}).limit(limit)
         return sorted({e["subject"] for e in held})
 

@@ -27,6 +27,7 @@ from shared.base import ServiceBase
 from shared.idempotency_key import ANSWER
 from shared.http import api
 from shared.mongo import Mongo
+from shared.outbox import OutboxRelay
 from shared.policy import Policy
 from shared.rpc import BoundedRpc
 from shared.wakeup import Wakeup, wakeable_timer
@@ -46,6 +47,9 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     intake = BoundedRpc("intake")
     robot = Robot()
     courier_wakeup = Wakeup()
+    # notify's own events (an unacknowledged alert's climb, for the ledger),
+    # kept in the alert's outbox until sent.
+    relay = OutboxRelay()
 
     def sequencer(self):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,

@@ -3,6 +3,7 @@ a small organisation (city > b1 > st1; officers o1 and o2 and supervisor
 s-st1 at st1, supervisor s-b1 at b1), notify instances with an alert policy
 of short clocks, the people's tokens, and events published as their
 producers send them (shared/events.py names their fields)."""
+import json
 import os
 import uuid
 from datetime import datetime, timezone
@@ -33,10 +34,15 @@ def alert_policy(path, **changes):
 
 
 class AlertWorld:
-    def __init__(self, running, tmp_path, ack_within=3600):
+    def __init__(self, running, tmp_path, ack_within=3600, hold=3600):
         self.running = running
         self.policy = alert_policy(tmp_path / f"alerts-{uuid.uuid4().hex[:6]}.yml",
                                    ack_within_seconds=ack_within)
+        # notify's policy: how long a missing sequence holds a subject's later events
+        self.notify_policy = tmp_path / f"notify-{uuid.uuid4().hex[:6]}.yml"
+        self.notify_policy.write_text(json.dumps({
+            "version": 1, "follow_up_after_seconds": 3600, "order_max_hold_seconds": hold,
+            "secret_overlap_seconds": 3600}))
         self.notify_urls = []
         self.seq = {}
         self.tokens = {p: self.token(role, p, unit) for p, (role, unit) in PEOPLE.items()}
@@ -56,7 +62,9 @@ class AlertWorld:
         return self
 
     def start_notify(self, **settings):
-        self.running.start(NotifyService, **dict(FAST, ALERTS_POLICY=self.policy, **settings))
+        self.running.start(NotifyService, **dict(FAST, ALERTS_POLICY=self.policy,
+                                                 NOTIFY_POLICY=str(self.notify_policy),
+                                                 **settings))
         self.notify_urls.append(self.running.urls["notify"])
         return self
 
@@ -106,3 +114,24 @@ class AlertWorld:
             "escalation_level": level, "rung": rung, "escalated_to": escalated_to,
             "reason": "first_action deadline missed", "supervision_raised": False,
             "responsible_unit_id": "st1"})
+
+    def case_event(self, event_type, case_id, sequence, **data):
+        """One event of a case with the sequence given, so a test can send a
+        case's events out of order; the case's usual fields, led by o1 at st1."""
+        event = {"event_id": str(uuid.uuid4()), "specversion": "1.0", "type": event_type,
+                 "source": "case_supervision", "subject": case_id, "sequence": sequence,
+                 "occurred_at": datetime.now(timezone.utc).isoformat(),
+                 "data": dict({"case_id": case_id, "case_number": f"FT-C-{case_id[:6]}",
+                               "report_id": case_id, "reference": "FT-1", "company_id": "c1",
+                               "stage": "opened", "priority": "urgent", "lead_officer_id": "o1",
+                               "unit_id": "st1", "unit_path": PATH,
+                               "responsible_unit_id": "st1"}, **data)}
+        self.running.publish("case_supervision", event, event_type)
+        return event
+
+    def timeline(self, people):
+        """Who was told what and when (Beijing time), oldest first: a table's rows."""
+        rows = sorted((x["created_at"], p, x["kind"], x["title"], x.get("rung") or "",
+                       x["acked_at"] or "", ",".join(x.get("climbed_to") or []))
+                      for p in people for x in self.of(p))
+        return "\n".join("| " + " | ".join(row) + " |" for row in rows)

@@ -1,6 +1,7 @@
 """Alerts to police, the pure parts: the rule table (policy/alerts.yml) and
 its refusals, whom a rule names, the channels a person is reached on, who is
-on duty at a moment (Beijing time), and the DingTalk robot's signature."""
+on duty at a moment (Beijing time), the DingTalk robot's signature, the
+WeCom robot's message, the texts in each language, and a climb's ledger row."""
 import base64
 import hashlib
 import hmac
@@ -13,7 +14,9 @@ import yaml
 
 from services.notify import alerts, roster
 from services.notify.alert_policy_schema import AlertPolicy
-from services.notify.channels.robot import message, sign, signed_url
+from services.case_supervision.ledger import climb_item
+from services.notify.channels.robot import (WECOM_MARKDOWN_BYTES, WECOM_TEXT_BYTES, message,
+                                            payload, sign, signed_url, wecom_message)
 from shared.policy import ROOT, PolicyError, check, load_policy
 
 POLICY = load_policy({}, "alerts", AlertPolicy())
@@ -112,3 +115,66 @@ def test_the_robot_is_signed_as_dingtalk_checks_it():
     assert body["msgtype"] == "markdown" and body["at"] == {
         "atMobiles": ["13800000001"], "isAtAll": False}
     assert body["markdown"]["text"].endswith("@13800000001")
+
+
+def test_a_wecom_robot_is_not_signed_and_ats_by_userid_in_markdown_or_by_mobile_in_text():
+    robot = {"url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k", "secret": "x",
+             "format": "wecom"}
+    now = datetime(2026, 11, 30, tzinfo=timezone.utc)
+    url, body = payload(robot, "案件督办升级", "编号：FT-1", [{"wecom_userid": "zs"}], now)
+    assert url == robot["url"]          # the key in the URL is the credential
+    assert body == {"msgtype": "markdown", "markdown": {"content": "### 案件督办升级\n编号：FT-1\n<@zs>"}}
+    _, body = payload(robot, "案件督办升级", "编号：FT-1",
+                      [{"wecom_userid": "zs", "mobile": "13800000002"},
+                       {"mobile": "13800000001"}], now)
+    assert body["msgtype"] == "text" and body["text"]["mentioned_mobile_list"] == ["13800000001"]
+    assert body["text"]["content"] == "【案件督办升级】\n编号：FT-1\n<@zs>"
+    # A robot saved before WeCom (kind: dingtalk, or nothing) is DingTalk's, signed.
+    url, body = payload({"url": "https://oapi.dingtalk.com/robot/send?access_token=x",
+                         "secret": "SEC"}, "t", "b", [{"mobile": "13800000001"}], now)
+    assert "&sign=" in url and body["at"]["atMobiles"] == ["13800000001"]
+
+
+def test_a_long_wecom_message_is_cut_within_its_byte_limit_and_keeps_its_mentions():
+    long = "案" * 3000
+    md = wecom_message("标题", long, [], ["zs"])["markdown"]["content"]
+    assert len(md.encode()) <= WECOM_MARKDOWN_BYTES and md.endswith("…\n<@zs>")
+    text = wecom_message("标题", long, ["13800000001"], ["zs"])["text"]["content"]
+    assert len(text.encode()) <= WECOM_TEXT_BYTES and text.endswith("<@zs>")
+
+
+def test_alert_texts_in_english_for_who_chose_it_and_simplified_chinese_otherwise():
+    data = {"case_number": "FT-C-1", "rung": "unit_supervisor", "escalation_level": 2,
+            "reason": "first_action deadline missed"}
+    assert alerts.text("case_escalated", data, "en") == (
+        "Case supervision escalated",
+        "No.: FT-C-1\nEscalation: level 2, the unit's supervisor\n"
+        "Reason: first_action deadline missed")
+    assert alerts.text("case_escalated", data) == (
+        "案件督办升级", "编号：FT-C-1\n督办层级：第2级，所在单位负责人\n原因：first_action deadline missed")
+    assert alerts.language_of({"language": "en"}) == "en"
+    assert alerts.language_of({"language": "fr"}) == alerts.language_of(None) == "zh-CN"
+    assert set(alerts.TITLES) == set(alerts.TITLES_EN)
+    alert = {"kind": "case_escalated", "person_id": "s-st1", "facts": data,
+             "title": "案件督办升级", "body": "..."}
+    title, body = alerts.climbed_text(alert, "en")
+    assert title == "Alert not acknowledged, passed up the ladder: Case supervision escalated"
+    assert body.startswith("s-st1 did not acknowledge this alert in time.\nNo.: FT-C-1")
+
+
+def test_a_climb_is_one_ledger_row_of_the_unit_not_reached_keyed_by_its_event():
+    now = datetime(2026, 11, 30, 8, tzinfo=timezone.utc)
+    alert = {"_id": "a1", "kind": "case_escalated", "event_type": "case_escalated",
+             "event_id": "e1", "case_id": "c1", "report_id": "r1", "case_number": "FT-C-1",
+             "reference": "FT-1", "unit_id": "st1", "unit_path": ["st1", "b1", "city"],
+             "person_id": "s-st1", "person_role": "supervisor", "ack_due_at": now}
+    kind, data = alerts.climbed_event(alert, "b1", ["s-b1"], now)
+    assert kind == "alert_climbed"
+    event = {"source": "notify", "subject": "a1", "sequence": 1, "occurred_at": now.isoformat(),
+             "data": data}
+    item = climb_item(event)
+    assert item["_id"] == "notify:a1:1" and item["kind"] == "alert_unacknowledged"
+    assert (item["unit_id"], item["unit_path"], item["case_number"]) == (
+        "st1", ["st1", "b1", "city"], "FT-C-1")
+    assert item["detail"]["not_reached"] == "s-st1" and item["detail"]["told_next"] == ["s-b1"]
+    assert item["created_at"] == now and item["status"] == "open"

@@ -1,0 +1,79 @@
+"""Alerts to police released in order per report or case, as the notices
+are (ordering.py), with a cursor of their own so neither waits for the other.
+
+Every event of a subject is stored on arrival (the same `events` record the
+notices use, with an `alert_state` of its own); the subject's alert cursor
+then raises the alerts of the next sequence while it is present, and moves
+by a conditional update on its version. Two workers raising the same event
+write the same alerts and deliveries (ids derive from the event and the
+person), and only one moves the cursor. Each delivery names the one before
+it on the same channel and person (or unit, for the robot) of the subject,
+so it also goes out in order. A gap that outlives the notify policy's hold
+is stepped over; an event that arrives after that is raised late.
+
+An event stored before alerts were ordered (no `alert_state`) had its
+alerts raised on arrival: it only moves the cursor.
+"""
+import logging
+
+from services.notify.domain import in_gaps
+
+log = logging.getLogger(__name__)
+
+
+class AlertOrder:
+    def __init__(self, repo, alerter, max_hold, now):
+        self.repo, self.store = repo, repo.alerts
+        self.alerter = alerter
+        self.max_hold = max_hold
+        self.now = now
+
+    def take(self, event):
+        self.repo.take_event(event, self.now())
+        self.advance(event["subject"])
+        self.raise_late(event["subject"])
+
+    def advance(self, subject_id):
+        while True:
+            cursor = self.store.cursor(subject_id)
+            event = self.repo.event_at(subject_id, cursor["released"] + 1)
+            if event is None:
+                return
+            self._raise(cursor, event)
+
+    def raise_late(self, subject_id):
+        """Held events at or below the cursor: one in a stepped-over gap is
+        raised now; any other was raised by a worker that has not marked it yet."""
+        cursor = self.store.cursor(subject_id)
+        for event in self.repo.alerts_held_up_to(subject_id, cursor["released"]):
+            if in_gaps(cursor, event["sequence"]):
+                self._raise(cursor, event, late=True)
+                cursor = self.store.cursor(subject_id)
+            else:
+                self.repo.mark_alerted(event["_id"], self.now())
+
+    def _raise(self, cursor, event, late=False):
+        lanes = dict(cursor.get("lanes") or {})
+        if event.get("alert_state") == "held":
+            self.alerter.take(dict(event, event_id=event["_id"]), lanes)
+        state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes}
+        if self.store.advance_cursor(cursor, state):
+            self.repo.mark_alerted(event["_id"], self.now())
+
+    def release_overdue(self):
+        """Subjects whose events wait past the hold: redo a raise a crash cut
+        short, and step over a gap no event will fill."""
+        cutoff = self.now() - self.max_hold
+        for subject_id in self.repo.alerts_held_before(cutoff):
+            self.advance(subject_id)
+            self.raise_late(subject_id)
+            cursor = self.store.cursor(subject_id)
+            first = self.repo.first_held_after(subject_id, cursor["released"])
+            if first is None or first["received_at"] > cutoff:
+                continue
+            gap = [cursor["released"] + 1, first["sequence"] - 1]
+            log.warning("subject %s: sequences %s never arrived; alerts from %s on",
+                        subject_id, gap, first["sequence"])
+            if self.store.advance_cursor(cursor, {"released": first["sequence"] - 1,
+                                                  "gaps": (cursor.get("gaps") or []) + [gap]}):
+                self.advance(subject_id)
