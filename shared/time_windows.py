@@ -23,6 +23,10 @@ from shared.fields import EARLIEST
 
 FIRST_WINDOW = timedelta(minutes=1)
 GROWTH = 8            # an empty window: the next is this much wider
+# ... and while nothing at all has been found: a short list (a company's few
+# reports) reaches EARLIEST in 6 windows, not 10. A window is read whole, so
+# a list that is dense only further back costs at most one wider window.
+EMPTY_GROWTH = 32
 MAX_BRANCHES = 8
 BOUNDS = {"$gt": max, "$lt": min}   # the range operators windows meet: keep the tighter
 # SecantusDB reads `$gte` as `$gt` on an index with more keys after the
@@ -159,7 +163,10 @@ def read(collection, branches, sort, limit, values, projection):
         # The next window: as wide as the rows still wanted need at the
         # density just seen, within GROWTH of this one.
         need = want - len(rows)
-        grow = GROWTH if not found else min(GROWTH, max(1.0, 1.5 * need / len(found)))
+        if not rows:
+            grow = EMPTY_GROWTH
+        else:
+            grow = GROWTH if not found else min(GROWTH, max(1.0, 1.5 * need / len(found)))
         high, width = low, width * grow
         low = high - width
     return rows[:want]
