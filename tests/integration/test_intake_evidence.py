@@ -18,6 +18,7 @@ import yaml
 
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
+from services.notify.service import NotifyService
 from shared.policy import ROOT
 from support.client import Client
 from support.organisation import Org
@@ -636,3 +637,22 @@ def test_each_file_step_stands_in_the_case_history_and_the_company_sees_its_own(
         "files"] if f["action"] == "upload_evidence"]
     # Each step once, however the events come.
     assert steps() == expected + [("disclose_evidence", internal)]
+
+
+def test_a_file_step_holds_up_no_notice_and_tells_the_company_nothing(running, tmp_path):
+    desk = Desk(running, tmp_path)
+    running.start(NotifyService, **running.with_intake_keys())
+    internal = desk.upload(PDF, token=desk.org.officer_token,
+                           url=f"{desk.url}/reports/{desk.report_id}/files")
+    assert internal.status_code == 201, internal.text
+    r = desk.org.intake.as_(desk.org.officer_token).post(
+        f"/reports/{desk.report_id}/acknowledge")
+    assert r.status_code == 200, r.text
+    feed = Client(running.urls["notify"], desk.org.company_token)
+
+    def told():
+        return [n["event_type"] for n in feed.get("/notices").json()["items"]]
+    # Told in order though the upload's event came between (notify holds
+    # a gap for an hour): the upload itself is no notice.
+    eventually(lambda: "report_acknowledged" in told(), what="the acknowledgement told")
+    assert sorted(told()) == ["report_acknowledged", "report_received"]
