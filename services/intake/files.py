@@ -10,6 +10,18 @@ stay. Each upload, supersession and "insufficient" stands in the report's
 history; an upload supplies its item (the checklist closes by itself, and
 the case's clock resumes through report_materials_supplied as before).
 
+An upload may carry an Idempotency-Key (the rules of
+shared/idempotency_key.py): the record holds it under a unique index, so a
+retry finds the first upload's file — the same item and bytes (SHA-256)
+answer it again, other ones are a 422, one still uploading a 409 — and
+nothing is kept twice. A failed upload lets its key go with its record.
+
+An officer's own file ("other" evidence) is internal until disclosed (at
+upload or later); the company neither lists nor reads an internal file (404,
+as for none). Each upload, supersession and disclosure is also an event
+(report_evidence_recorded) that case_supervision writes into the case's
+history, marked for the company's view only when the company sees the file.
+
 A daily sweep re-hashes the stored files checked longest ago; a mismatch is
 written where the admin sees failures (GET /admin/failures), and on the
 record (`integrity`).
