@@ -42,6 +42,11 @@ REPORT_EXTRA_MATERIALS_REQUESTED = "report_extra_materials_requested"  # items, 
 REPORT_ACK_OVERDUE = "report_ack_overdue"    # step, responsible_unit_id, escalated_to_unit_id
 REPORT_TRANSFER_OVERDUE = "report_transfer_overdue"  # responsible_unit_id, to_unit_id, escalated_to_unit_id
 REPORT_SAME_DAY_MISSED = "report_same_day_missed"    # day (Asia/Shanghai date), responsible_unit_id
+# An evidence file's step: action (upload_evidence, supersede_evidence,
+# disclose_evidence), file_id, code, filename, sha256, size, content_type,
+# actor, role, unit, at, disclosed (the company sees it), reason (supersede).
+# Internal: no notice template tells it to the company.
+REPORT_EVIDENCE_RECORDED = "report_evidence_recorded"
 #
 # case_supervision — subject: the case id. Every case event's data has the
 # case's base fields: case_id, case_number, report_id, reference,
@@ -77,7 +82,7 @@ REPORT_EVENTS = (REPORT_RECEIVED, STOP_PAYMENT_REQUESTED, REPORT_ACKNOWLEDGED,
                  REPORT_TRANSFER_OFFERED, REPORT_TRANSFER_DECLINED, REPORT_TRANSFERRED,
                  REPORT_MERGED, REPORT_ACCEPTED, REPORT_MATERIALS_SUPPLIED,
                  REPORT_EXTRA_MATERIALS_REQUESTED, REPORT_ACK_OVERDUE,
-                 REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED)
+                 REPORT_TRANSFER_OVERDUE, REPORT_SAME_DAY_MISSED, REPORT_EVIDENCE_RECORDED)
 CASE_EVENTS = (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNING,
                CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
                CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED,
@@ -108,6 +113,8 @@ _consumed("intake", [REPORT_EXTRA_MATERIALS_REQUESTED], "case_supervision",
           "handle_extra_materials_requested")
 _consumed("intake", [REPORT_MATERIALS_SUPPLIED], "case_supervision",
           "handle_materials_supplied")
+_consumed("intake", [REPORT_EVIDENCE_RECORDED], "case_supervision",
+          "handle_evidence_recorded")
 _consumed("intake", INTAKE_FACTS, "case_supervision", "handle_fact")
 _consumed("case_supervision", CASE_EVENTS, "case_supervision", "handle_fact")
 # An unacknowledged alert's climb is a ledger row (問題臺賬).

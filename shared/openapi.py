@@ -296,10 +296,12 @@ def operation(ep, container, params):
     for key, value in ep.doc.items():   # a body or an answer that is not JSON
         if key == "responses":
             op["responses"].update(value)
-        else:
-            op[key] = value
+        else:   # a copy: the parameters below are added to it
+            op[key] = list(value) if isinstance(value, list) else value
     if ep.query_schema:
-        op["parameters"] = [{"in": "query", "schema": ep.query_schema}]
+        # Before any the route's doc names (a file upload's Idempotency-Key).
+        op["parameters"] = [{"in": "query", "schema": ep.query_schema},
+                            *op.get("parameters", [])]
     if ep.keyed:
         op.setdefault("parameters", []).append(idempotency_key.HEADER)
     if ep.roles is not None:

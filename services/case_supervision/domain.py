@@ -295,6 +295,25 @@ def resume(case: Mapping[str, Any], actor: str, role: str, now: datetime,
         history.entry("resume", now, actor, role, None, None, None, note)], [("case_resumed", {})]
 
 
+# A file's steps, from intake's report_evidence_recorded.
+EVIDENCE_STEPS = ("upload_evidence", "supersede_evidence", "disclose_evidence")
+
+
+def evidence_step(case: Mapping[str, Any], data: Mapping[str, Any]) -> Change | None:
+    """One step of an evidence file of the case's report, into its history
+    (at the time it happened). `disclose`: whether the company's view shows
+    it. None when the history has it already (a redelivered event)."""
+    if any(e["action"] == data["action"] and e.get("file_id") == data["file_id"]
+           for e in case["history"]):
+        return None
+    entry = history.entry(data["action"], datetime.fromisoformat(data["at"]), data["actor"],
+                          data["role"], data.get("unit"), note=data.get("reason"),
+                          disclose=bool(data["disclosed"]), file_id=data["file_id"],
+                          code=data["code"], filename=data["filename"],
+                          sha256=data["sha256"], size=data["size"])
+    return {}, [entry], []
+
+
 def waiting_satisfied(case, missing):
     """Materials the open pause waits for are no longer missing."""
     open_pause = next((p for p in case["pauses"] if p["to"] is None), None)

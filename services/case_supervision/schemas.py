@@ -133,6 +133,11 @@ class HistoryOut(Schema):
     due_at = ShownTime()
     recovered = Money(allow_none=True)
     frozen = Money(allow_none=True)
+    file_id = fields.String()       # an evidence file's step (intake's)
+    code = fields.String()
+    filename = fields.String()
+    sha256 = fields.String()
+    size = fields.Integer()
 
 
 class PauseOut(Schema):
@@ -189,6 +194,17 @@ class CaseOut(Schema):
     history = fields.List(fields.Nested(HistoryOut))
 
 
+class FileStepOut(Schema):
+    """A step of an evidence file the company may see: its own uploads, and
+    an officer's file once disclosed. No officer ids, no reasons."""
+    at = ShownTime()
+    action = fields.String()
+    role = fields.String()
+    file_id = fields.String()
+    code = fields.String()
+    filename = fields.String()
+
+
 class UpdateOut(Schema):
     at = ShownTime()
     stage = fields.String(attribute="after")
@@ -227,6 +243,9 @@ class CompanyCaseOut(Schema):
     opened_at = ShownTime()
     updates = fields.Function(lambda case: UpdateOut(many=True).dump(
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
+    files = fields.Function(lambda case: FileStepOut(many=True).dump(
+        [e for e in case["history"] if e["action"] in domain.EVIDENCE_STEPS
+         and e.get("disclose")]))
 
 
 # A case route's answer, by the caller's role (the route dumps it itself).

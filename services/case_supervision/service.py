@@ -80,6 +80,17 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         self.change(case, domain.resume(case, "company", "company", clock.now(),
                                         "materials supplied"), if_changed=StaleCase)
 
+    @event_handler("intake", "report_evidence_recorded")
+    def handle_evidence_recorded(self, body):
+        self.inbox.consume(body, self.record_evidence)
+
+    def record_evidence(self, event):
+        """An evidence file uploaded, superseded or disclosed on the case's
+        report: a step of the case's history too (once, however redelivered)."""
+        case = self.repo.case_of_report(event["data"]["report_id"])
+        if case is not None:
+            self.change(case, domain.evidence_step(case, event["data"]), if_changed=StaleCase)
+
     # -- the one write path ------------------------------------------------
     def store(self, case, result, also, now):
         """A command's result, its schedule and its events in one conditional

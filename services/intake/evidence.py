@@ -129,6 +129,26 @@ def is_code(code: str, report) -> bool:
     return code == OTHER or any(m["code"] == code for m in report["materials"])
 
 
+def disclosed_at_upload(who, code: str, asked: bool) -> bool:
+    """Whether the company sees a new file: its own uploads always, and an
+    officer's scan of a checklist item (the company's own papers); an
+    officer's other evidence is internal unless the officer discloses it."""
+    return who.role == "company" or code != OTHER or asked
+
+
+def company_sees(record) -> bool:
+    """The company's view of a file. Records from before disclosure was
+    kept: what an officer uploaded as other evidence stays internal."""
+    return (record["uploaded_by"]["role"] == "company"
+            or bool(record.get("disclosed", record["code"] != OTHER)))
+
+
+def visible_to(who, record) -> bool:
+    """Police who may read the report see every file; a company only those
+    it may see (the route checked the report itself)."""
+    return who.role != "company" or company_sees(record)
+
+
 def may_supersede(who, record) -> bool:
     """A company marks its own uploads wrong, never a file the police
     scanned; police of the owner unit (checked by the route) any file."""

@@ -10,6 +10,18 @@ stay. Each upload, supersession and "insufficient" stands in the report's
 history; an upload supplies its item (the checklist closes by itself, and
 the case's clock resumes through report_materials_supplied as before).
 
+An upload may carry an Idempotency-Key (the rules of
+shared/idempotency_key.py): the record holds it under a unique index, so a
+retry finds the first upload's file — the same item and bytes (SHA-256)
+answer it again, other ones are a 422, one still uploading a 409 — and
+nothing is kept twice. A failed upload lets its key go with its record.
+
+An officer's own file ("other" evidence) is internal until disclosed (at
+upload or later); the company neither lists nor reads an internal file (404,
+as for none). Each upload, supersession and disclosure is also an event
+(report_evidence_recorded) that case_supervision writes into the case's
+history, marked for the company's view only when the company sees the file.
+
 A daily sweep re-hashes the stored files checked longest ago; a mismatch is
 written where the admin sees failures (GET /admin/failures), and on the
 record (`integrity`).
@@ -26,9 +38,10 @@ from werkzeug.wrappers import Response
 from services.intake import evidence, materials, scanner, uploads
 from services.intake import schemas as s
 from services.intake.domain import RuleError
-from shared import auth, clock
-from shared.errors import Conflict, Forbidden, NotFound, RangeNotSatisfiable, TooLarge
-from shared.http import PROBLEM_JSON, Call, api
+from shared import auth, clock, idempotency_key
+from shared.errors import (Conflict, Forbidden, Invalid, NotFound, RangeNotSatisfiable,
+                           TooLarge)
+from shared.http import PROBLEM_JSON, Call, api, json_response
 from shared.openapi import problem_example
 from shared.rules import Change
 
@@ -36,6 +49,8 @@ log = logging.getLogger(__name__)
 
 BINARY = {"schema": {"type": "string", "format": "binary"}}
 UPLOAD_DOC = {
+    # A retried upload: the same key and bytes answer the first file again.
+    "parameters": [idempotency_key.HEADER],
     "requestBody": {"required": True, "content": {
         "application/octet-stream": BINARY, **{t: BINARY for t in evidence.ALLOWED},
         "multipart/form-data": {"schema": {"type": "object", "required": ["file"],
@@ -72,24 +87,44 @@ class EvidenceRoutes:
     def upload_file(self, call: Call, report_id: str, code: str) -> Any:
         """The file as the body (Content-Type, Content-Disposition: filename),
         or multipart/form-data with a `file` part; streamed, never held."""
+        return self._receive(call, report_id, code, disclose=False)
+
+    @api("POST", "/reports/<report_id>/files", action="report.supply_materials",
+         limit="report.upload", query=s.OtherEvidenceQuery, answer=s.UploadedOut,
+         status=201, doc=UPLOAD_DOC)
+    def upload_other(self, call: Call, report_id: str) -> Any:
+        """Other evidence, answering no checklist item: the company's, or an
+        officer's own file, internal unless `?disclose=true`."""
+        return self._receive(call, report_id, evidence.OTHER, call.query["disclose"])
+
+    def _receive(self, call, report_id, code, disclose):
         report = self._allowed(call.who, self.repo.report(report_id),
                                "report.supply_materials")
         if not evidence.is_code(code, report):
             raise NotFound("no such checklist item", {"code": ["not on this report's "
                                                                "checklist"]})
-        if report["status"] not in materials.OPEN:
-            raise Conflict(f"a report that is {report['status']} takes no materials")
         limits = evidence.Limits.of(self.policy)
         upload = uploads.incoming(call.request)
+        # The same key, item and `disclose` is the same upload; its bytes are
+        # compared by their SHA-256 when a retry comes (_replayed).
+        key = idempotency_key.from_request(call.request, call.who, {"disclose": disclose})
         file_id = clock.new_id()
         # The pending record comes first: should this process die, the sweep
-        # finds what the upload holds through it (_settle_stale).
+        # finds what the upload holds through it (_settle_stale). It holds the
+        # upload's Idempotency-Key (unique): of two uploads with one key, one
+        # record.
         record = {"_id": file_id, "report_id": report_id, "company_id": report["company_id"],
                   "code": code, "state": "uploading", "started_at": clock.now(),
                   "uploaded_by": {"subject": call.who.subject, "role": call.who.role,
-                                  "unit": call.who.unit}}
-        self.repo.add_evidence(dict(record))
+                                  "unit": call.who.unit},
+                  "disclosed": evidence.disclosed_at_upload(call.who, code, disclose)}
+        if key is not None:
+            record.update(idempotency_key=key.key, fingerprint=key.fingerprint)
+        if not self.repo.add_evidence(dict(record)):
+            return self._replayed(key, limits, upload)
         try:
+            if report["status"] not in materials.OPEN:
+                raise Conflict(f"a report that is {report['status']} takes no materials")
             if not self.repo.take_item_slot(report_id, code, file_id, limits.files_per_item):
                 raise TooLarge(f"an item may hold at most {limits.files_per_item} files", {
                     "file": [f"at most {limits.files_per_item} files for one item"]})
@@ -109,11 +144,31 @@ class EvidenceRoutes:
         self._keep(record)
         return 201, record
 
+    def _replayed(self, key, limits, upload):
+        """An upload whose Idempotency-Key has a record (the rules of
+        shared/idempotency_key.py): another item → 422; still uploading →
+        409; kept → its bytes are hashed (never stored) and the same file
+        answers as the first time, other bytes → 422."""
+        earlier = self.repo.evidence_by_key(key.key)
+        if earlier is None:
+            # The first try failed and let its key go this very moment.
+            raise Conflict("a request with this Idempotency-Key is still being handled")
+        if earlier["fingerprint"] != key.fingerprint:
+            raise Invalid(idempotency_key.REUSED)
+        if earlier["state"] != "stored":
+            raise Conflict("a request with this Idempotency-Key is still being handled")
+        if uploads.digest(limits, upload) != earlier["sha256"]:
+            raise Invalid(idempotency_key.REUSED)
+        response = json_response(201, s.UploadedOut().dump(earlier))
+        response.headers["Idempotent-Replayed"] = "true"
+        return response
+
     @api("GET", "/reports/<report_id>/files", action="report.read", answer=s.EVIDENCE_LISTS)
     def list_files(self, call: Call, report_id: str) -> Any:
         self._allowed(call.who, self.repo.report(report_id), "report.read")
         view = s.CompanyEvidenceList if call.who.role == "company" else s.EvidenceList
-        return view().dump({"items": self.repo.evidence_of(report_id), "next": None})
+        items = [r for r in self.repo.evidence_of(report_id) if evidence.visible_to(call.who, r)]
+        return view().dump({"items": items, "next": None})
 
     @api("GET", "/files/<file_id>", action="report.read", doc=DOWNLOAD_DOC)
     def download_file(self, call: Call, file_id: str) -> Any:
@@ -157,6 +212,21 @@ class EvidenceRoutes:
             raise Conflict("this file is superseded already")
         self._with_report(record["report_id"], lambda r, at: materials.superseded(
             r, call.who, at, record, call.body["reason"]))
+        return self.repo.evidence(file_id)
+
+    @api("POST", "/files/<file_id>/disclose", action="report.act",
+         answer=s.PoliceEvidenceOut)
+    def disclose_file(self, call: Call, file_id: str) -> Any:
+        """An officer's internal file shown to the company from now on (the
+        owner unit's police); disclosing one already shown changes nothing."""
+        record = self._readable_file(call.who, file_id)
+        self._allowed(call.who, self.repo.report(record["report_id"]), "report.act")
+        if evidence.company_sees(record):
+            return record
+        if self.repo.set_evidence(file_id, {"disclosed": True, "disclosure": {
+                "at": clock.now(), "by": call.who.subject}}, {"disclosed": {"$ne": True}}):
+            self._with_report(record["report_id"], lambda r, at: materials.disclosed(
+                r, call.who, at, dict(record, disclosed=True)))
         return self.repo.evidence(file_id)
 
     @api("POST", "/reports/<report_id>/materials/<code>/insufficient", action="report.act",
@@ -210,7 +280,8 @@ class EvidenceRoutes:
         record = self.repo.evidence(file_id)
         report = record and record["state"] == "stored" and self.repo.report(
             record["report_id"])
-        if not report or not auth.allows(who, "report.read", report):
+        if not report or not auth.allows(who, "report.read", report) or not (
+                evidence.visible_to(who, record)):
             raise NotFound("no such file")
         return record
 

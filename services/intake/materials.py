@@ -4,8 +4,14 @@ Items are marked supplied against the checklist told at receipt; anything an
 officer asks for later is an *extra request*, recorded against the unit that
 owned the report then — the rule is that a company never makes a second trip.
 """
+from services.intake import evidence
 from services.intake.domain import RuleError, event_data, missing
 from shared import history
+
+# A file uploaded, superseded or disclosed: told to case_supervision, which
+# writes it into the case's history (the company's view shows it only when
+# `disclosed`).
+EVIDENCE_RECORDED = "report_evidence_recorded"
 
 OPEN = ("received", "acknowledged", "transfer_pending", "accepted")
 
@@ -62,6 +68,7 @@ def uploaded(report, who, now, code, record):
                        size=record["size"], filename=record["filename"],
                        content_type=record["content_type"])
     events = [("report_materials_supplied", event_data(after, supplied=newly))] if newly else []
+    events.append(evidence_recorded(after, who, now, "upload_evidence", record))
     return {"materials": materials}, [entry], events
 
 
@@ -92,4 +99,24 @@ def insufficient(report, who, now, code, reason):
 def superseded(report, who, now, record, reason):
     """A file replaced as wrong: both stay; the history says which and why."""
     return {"evidence_changed_at": now}, [history.by(who, "supersede_evidence", now, note=reason,
-                           code=record["code"], file_id=record["_id"])], []
+                           code=record["code"], file_id=record["_id"])], [
+        evidence_recorded(report, who, now, "supersede_evidence", record, reason=reason)]
+
+
+def disclosed(report, who, now, record):
+    """An officer's file shown to the company from now on."""
+    return {"evidence_changed_at": now}, [history.by(
+        who, "disclose_evidence", now, code=record["code"], file_id=record["_id"],
+        filename=record["filename"])], [
+        evidence_recorded(report, who, now, "disclose_evidence", record)]
+
+
+def evidence_recorded(report, who, now, action, record, **extra):
+    """The event of one step of a file's record, with what the case's
+    history keeps of it."""
+    return (EVIDENCE_RECORDED, event_data(
+        report, action=action, file_id=record["_id"], code=record["code"],
+        filename=record["filename"], sha256=record["sha256"], size=record["size"],
+        content_type=record["content_type"], actor=who.subject, role=who.role,
+        unit=who.unit, at=now.isoformat(), disclosed=evidence.company_sees(record),
+        **extra))

@@ -63,7 +63,9 @@ class Repository:
         "fs.files": [([("filename", 1), ("uploadDate", 1)], {})],
         "fs.chunks": [([("files_id", 1), ("n", 1)], {"unique": True})],
         EVIDENCE: [([("report_id", 1), ("uploaded_at", 1)], {}),
-                   ([("state", 1), ("checked_at", 1)], {})],
+                   ([("state", 1), ("checked_at", 1)], {}),
+                   # An upload's Idempotency-Key (files.py): one record per key.
+                   ([("idempotency_key", 1)], {"unique": True, "sparse": True})],
         # A company's keys, newest first (principals.py); _id is the client_id.
         API_KEYS: [([("company_id", 1), ("created_at", -1), ("_id", -1)], {}),
                    ([("idempotency_key", 1)], {"unique": True, "sparse": True})],
@@ -419,7 +421,15 @@ class Repository:
         return self.db[QUOTA].find_one({"_id": report_id}) or {"bytes": 0}
 
     def add_evidence(self, doc):
-        self.db[EVIDENCE].insert_one(doc)
+        """Insert a pending record; False when its Idempotency-Key has one."""
+        try:
+            self.db[EVIDENCE].insert_one(doc)
+        except DuplicateKeyError:
+            return False
+        return True
+
+    def evidence_by_key(self, key):
+        return self.db[EVIDENCE].find_one({"idempotency_key": key})
 
     def set_evidence(self, file_id, fields, where=None):
         """Set fields of a record; False when `where` no longer holds."""

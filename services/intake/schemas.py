@@ -3,7 +3,7 @@ from datetime import datetime, timedelta, timezone
 
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
-from services.intake import domain, organisation
+from services.intake import domain, evidence, organisation
 from shared.pages import PageQuery
 from shared.auth import KEY_SCOPES
 from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
@@ -446,6 +446,12 @@ class ReportQuery(SearchQuery):
 
 
 # -- evidence files ------------------------------------------------------------
+class OtherEvidenceQuery(In):
+    """POST /reports/{id}/files: `disclose=true` shows an officer's file to
+    the company at once (a company's own files it always sees)."""
+    disclose = fields.Boolean(load_default=False)
+
+
 class UploadedOut(Schema):
     """The answer to an upload (API.md: file_id, sha256, size, content_type,
     filename), with its item and scan state."""
@@ -474,7 +480,9 @@ class EvidenceOut(UploadedOut):
 
 
 class PoliceEvidenceOut(EvidenceOut):
+    """The police view adds who uploaded it and whether the company sees it."""
     uploaded_by = fields.String(attribute="uploaded_by.subject")
+    disclosed = fields.Function(lambda record: evidence.company_sees(record))
     uploaded_by_unit = fields.String(attribute="uploaded_by.unit", allow_none=True)
     scan_detail = fields.String(attribute="scan.detail", allow_none=True)
 

@@ -156,6 +156,22 @@ def store(repo: Any, limits: evidence.Limits, report_id: str, file_id: str,
     return Stored(size, digest.hexdigest(), content_type, filename)
 
 
+def digest(limits: evidence.Limits, upload: Incoming) -> str:
+    """The SHA-256 of a retried upload's bytes, keeping none of them (the
+    retry of an upload already kept is compared with it, never stored)."""
+    if upload.length is not None and upload.length > limits.file_bytes + 64 * 1024:
+        raise too_large_file(limits)
+    hashed, size = hashlib.sha256(), 0
+    for piece in upload.chunks:
+        size += len(piece)
+        if size > limits.file_bytes:
+            raise too_large_file(limits)
+        hashed.update(piece)
+    if size == 0:
+        raise BadRequest("the file is empty")
+    return hashed.hexdigest()
+
+
 def _then_end(chunks):
     yield from chunks
     yield None

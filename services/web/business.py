@@ -23,6 +23,9 @@ def timeline(report, case):
         for update in case.get("updates") or []:
             steps.append({"at": update["at"], "kind": "progress", "stage": update.get("stage"),
                           "note": update.get("note")})
+        for step in case.get("files") or []:   # its own files, and those the police disclosed
+            steps.append({"at": step["at"], "kind": "file", "action": step["action"],
+                          "filename": step["filename"], "by_police": step["role"] != "company"})
         if case.get("conclusion"):
             steps.append({"at": case["conclusion"].get("at") or case.get("concluded_at"),
                           "kind": "concluded", "result": case.get("result")})
@@ -30,7 +33,10 @@ def timeline(report, case):
         steps.append({"at": report["accepted_at"], "kind": "accepted"})
     if report.get("merged_into"):
         steps.append({"at": None, "kind": "merged"})
-    return steps
+    # Files come between the case's other steps: by time (all Beijing time,
+    # one format), the undated last.
+    return (sorted((s for s in steps if s["at"]), key=lambda s: s["at"])
+            + [s for s in steps if not s["at"]])
 
 
 def shown(subscription) -> dict:

@@ -18,6 +18,7 @@ import yaml
 
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
+from services.notify.service import NotifyService
 from shared.policy import ROOT
 from support.client import Client
 from support.organisation import Org
@@ -51,14 +52,16 @@ class Desk:
         self.db = running.db("intake")
 
     def upload(self, data, name="statement.pdf", ctype="application/pdf", code="other",
-               token=None, report_id=None):
+               token=None, report_id=None, key=None, url=None):
         """The file as the body; a name beyond ASCII as RFC 5987 filename*."""
         disposition = (f'attachment; filename="{name}"' if name.isascii() else
                        f"attachment; filename*=UTF-8''{quote(name, safe='')}")
         headers = {"Authorization": f"Bearer {token or self.org.company_token}",
                    "Content-Type": ctype, "Content-Disposition": disposition}
-        return requests.post(self.files_url(code, report_id), data=data, headers=headers,
-                             timeout=30)
+        if key is not None:
+            headers["Idempotency-Key"] = key
+        return requests.post(url or self.files_url(code, report_id), data=data,
+                             headers=headers, timeout=30)
 
     def files_url(self, code, report_id=None):
         return f"{self.url}/reports/{report_id or self.report_id}/materials/{code}/files"
@@ -452,3 +455,204 @@ def test_a_case_waiting_on_materials_resumes_when_they_are_uploaded(running, tmp
     assert desk.upload(PNG, name="page2.png", ctype="image/png",
                        code="bank_statement").status_code == 201
     eventually(lambda: not paused(), what="the case resumed again")
+
+
+# -- Idempotency-Key on uploads ------------------------------------------------
+def test_a_retried_upload_answers_the_first_file_and_keeps_nothing_twice(desk):
+    first = desk.upload(PDF, code="business_licence", key="licence-1")
+    assert first.status_code == 201, first.text
+    before = desk.stored()
+    again = desk.upload(PDF, code="business_licence", key="licence-1")
+    assert again.status_code == 201, again.text
+    assert again.json() == first.json()
+    assert again.headers["Idempotent-Replayed"] == "true"
+    assert desk.stored() == before
+    # The same key with other bytes, or for another item: 422, nothing kept.
+    other = desk.upload(PNG, name="x.png", ctype="image/png", code="business_licence",
+                        key="licence-1")
+    assert other.status_code == 422, other.text
+    elsewhere = desk.upload(PDF, code="payment_records", key="licence-1")
+    assert elsewhere.status_code == 422, elsewhere.text
+    assert desk.stored() == before
+    history = [h for h in desk.police_report()["history"] if h["action"] == "upload_evidence"]
+    assert [h["file_id"] for h in history] == [first.json()["file_id"]]
+    # A key is the caller's own: the officer's same key is another upload.
+    mine = desk.upload(PDF, code="business_licence", key="licence-1",
+                       token=desk.org.officer_token)
+    assert mine.status_code == 201 and mine.json()["file_id"] != first.json()["file_id"]
+    # Without a key, the same bytes again are a second file, as before.
+    assert desk.upload(PDF, code="business_licence").json()["file_id"] not in (
+        first.json()["file_id"], mine.json()["file_id"])
+
+
+def test_a_failed_upload_lets_its_key_go(desk):
+    before = desk.stored()
+    refused = desk.upload(PDF, name="x.exe", key="k-415")
+    assert refused.status_code == 415
+    assert desk.stored() == before
+    r = desk.upload(PDF, key="k-415")
+    assert r.status_code == 201, r.text
+    assert desk.upload(PDF, key="k-415").json()["file_id"] == r.json()["file_id"]
+
+
+def test_two_uploads_racing_with_one_key_make_one_file(desk):
+    # One still running: the other is a 409, and nothing of it is kept.
+    halfway, go_on = threading.Event(), threading.Event()
+
+    def slow():
+        yield PDF[:20_000]
+        halfway.set()
+        go_on.wait(20)
+        yield PDF[20_000:]
+    answers = {}
+    first = threading.Thread(target=lambda: answers.update(
+        first=desk.upload(slow(), key="race-1")))
+    first.start()
+    assert halfway.wait(20)
+    eventually(lambda: desk.db.evidence.count_documents({"state": "uploading"}) == 1,
+               what="the first upload under way")
+    second = desk.upload(PDF, key="race-1")
+    go_on.set()
+    first.join(30)
+    assert second.status_code == 409, second.text
+    assert answers["first"].status_code == 201, answers["first"].text
+    assert answers["first"].json()["sha256"] == sha(PDF)
+    assert desk.stored()[1:] == (1, 1, len(PDF))
+    # Both at once, from the start: one file, however the race falls.
+    racing = []
+    start = threading.Barrier(2)
+
+    def send():
+        start.wait()
+        racing.append(desk.upload(PNG, name="p.png", ctype="image/png", key="race-2"))
+    threads = [threading.Thread(target=send) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    codes = sorted(a.status_code for a in racing)
+    assert codes in ([201, 201], [201, 409]), [a.text for a in racing]
+    assert len({a.json()["file_id"] for a in racing if a.status_code == 201}) == 1
+    chunks, files, records, taken = desk.stored()
+    assert (files, records, taken) == (2, 2, len(PDF) + len(PNG))
+    assert chunks == desk.db.fs.chunks.count_documents(
+        {"files_id": {"$in": [r["_id"] for r in desk.db.evidence.find()]}})
+
+
+# -- officers' own files, and disclosure ---------------------------------------
+def test_an_officers_own_file_is_internal_until_disclosed(desk):
+    officer = desk.org.officer_token
+    url = f"{desk.url}/reports/{desk.report_id}/files"
+    internal = desk.upload(PDF, name="call-log.pdf", token=officer, url=url)
+    assert internal.status_code == 201, internal.text
+    shown = desk.upload(PNG, name="cctv.png", ctype="image/png", token=officer,
+                        url=url + "?disclose=true")
+    assert shown.status_code == 201, shown.text
+    own = desk.upload(PDF, name="contract.pdf", url=url)     # the company's own
+    assert own.status_code == 201, own.text
+    internal_id, shown_id, own_id = (r.json()["file_id"] for r in (internal, shown, own))
+
+    def company_lists():
+        return [f["file_id"] for f in desk.get(f"/reports/{desk.report_id}/files").json()[
+            "items"]]
+    assert company_lists() == [shown_id, own_id]
+    police = {f["file_id"]: f for f in desk.get(f"/reports/{desk.report_id}/files",
+                                                 officer).json()["items"]}
+    assert [police[i]["disclosed"] for i in (internal_id, shown_id, own_id)] == [
+        False, True, True]
+    assert police[internal_id]["code"] == "other"
+    # Not the company's to see, read, mark wrong or disclose: as if it did not exist.
+    hidden, none = desk.get(f"/files/{internal_id}"), desk.get(f"/files/{uuid.uuid4()}")
+    assert hidden.status_code == none.status_code == 404
+    assert hidden.json()["detail"] == none.json()["detail"]
+    company = desk.org.intake.as_(desk.org.company_token)
+    assert company.post(f"/files/{internal_id}/supersede", {"reason": "x"}).status_code == 404
+    assert company.post(f"/files/{internal_id}/disclose", {}).status_code == 403
+    assert desk.get(f"/files/{internal_id}", officer).content == PDF
+    # Disclosed: the company sees it from now on; once is enough.
+    police_client = desk.org.intake.as_(officer)
+    r = police_client.post(f"/files/{internal_id}/disclose", {})
+    assert r.status_code == 200, r.text
+    assert r.json()["disclosed"] is True
+    assert police_client.post(f"/files/{internal_id}/disclose", {}).status_code == 200
+    assert set(company_lists()) == {internal_id, shown_id, own_id}
+    assert desk.get(f"/files/{internal_id}").content == PDF
+    steps = [(h["action"], h["file_id"]) for h in desk.police_report()["history"]
+             if h["action"].endswith("_evidence")]
+    assert steps == [("upload_evidence", internal_id), ("upload_evidence", shown_id),
+                     ("upload_evidence", own_id), ("disclose_evidence", internal_id)]
+
+
+def test_only_the_owner_units_police_attach_and_disclose(desk, running):
+    other = Org(desk.url, running.config["ADMIN_TOKEN"])
+    url = f"{desk.url}/reports/{desk.report_id}/files"
+    before = desk.stored()
+    r = desk.upload(PDF, token=other.officer_token, url=url)
+    assert r.status_code == 404, r.text
+    assert desk.stored() == before
+    mine = desk.upload(PDF, token=desk.org.officer_token, url=url).json()["file_id"]
+    r = other.intake.as_(other.officer_token).post(f"/files/{mine}/disclose", {})
+    assert r.status_code == 404, r.text
+
+
+# -- the report's and the case's history ----------------------------------------
+def test_each_file_step_stands_in_the_case_history_and_the_company_sees_its_own(
+        running, tmp_path):
+    desk = Desk(running, tmp_path)
+    running.start(CaseSupervisionService, **running.with_intake_keys())
+    police = Client(running.urls["case_supervision"], desk.org.officer_token)
+    company = Client(running.urls["case_supervision"], desk.org.company_token)
+    officer = desk.org.intake.as_(desk.org.officer_token)
+    case_id = desk.org.accept(desk.report_id).json()["case_id"]
+    eventually(lambda: police.get(f"/cases/{case_id}").status_code == 200, what="the case")
+    url = f"{desk.url}/reports/{desk.report_id}/files"
+    own = desk.upload(PDF, code="business_licence").json()["file_id"]
+    internal = desk.upload(PDF, name="call-log.pdf", token=desk.org.officer_token,
+                           url=url).json()["file_id"]
+    assert desk.org.intake.as_(desk.org.company_token).post(
+        f"/files/{own}/supersede", {"reason": "Old licence."}).status_code == 200
+    expected = [("upload_evidence", own), ("upload_evidence", internal),
+                ("supersede_evidence", own)]
+
+    def steps():
+        history = police.get(f"/cases/{case_id}").json()["history"]
+        return [(h["action"], h["file_id"]) for h in history if "file_id" in h]
+    eventually(lambda: steps() == expected, what="the uploads in the case's history")
+    history = police.get(f"/cases/{case_id}").json()["history"]
+    upload = next(h for h in history if h.get("file_id") == internal)
+    assert (upload["role"], upload["actor"], upload["sha256"], upload["disclose"]) == (
+        "officer", desk.org.officer_id, sha(PDF), False)
+    assert next(h for h in history if h["action"] == "supersede_evidence")["note"] == (
+        "Old licence.")
+    # The company's view: its own file's steps, never the officer's internal one.
+    shown = company.get(f"/cases/{case_id}").json()
+    assert [(f["action"], f["file_id"]) for f in shown["files"]] == [
+        ("upload_evidence", own), ("supersede_evidence", own)]
+    assert "history" not in shown
+    assert officer.post(f"/files/{internal}/disclose", {}).status_code == 200
+    eventually(lambda: ("disclose_evidence", internal) in [
+        (f["action"], f["file_id"]) for f in company.get(f"/cases/{case_id}").json()["files"]],
+        what="the disclosure on the company's view")
+    assert internal not in [f["file_id"] for f in company.get(f"/cases/{case_id}").json()[
+        "files"] if f["action"] == "upload_evidence"]
+    # Each step once, however the events come.
+    assert steps() == expected + [("disclose_evidence", internal)]
+
+
+def test_a_file_step_holds_up_no_notice_and_tells_the_company_nothing(running, tmp_path):
+    desk = Desk(running, tmp_path)
+    running.start(NotifyService, **running.with_intake_keys())
+    internal = desk.upload(PDF, token=desk.org.officer_token,
+                           url=f"{desk.url}/reports/{desk.report_id}/files")
+    assert internal.status_code == 201, internal.text
+    r = desk.org.intake.as_(desk.org.officer_token).post(
+        f"/reports/{desk.report_id}/acknowledge")
+    assert r.status_code == 200, r.text
+    feed = Client(running.urls["notify"], desk.org.company_token)
+
+    def told():
+        return [n["event_type"] for n in feed.get("/notices").json()["items"]]
+    # Told in order though the upload's event came between (notify holds
+    # a gap for an hour): the upload itself is no notice.
+    eventually(lambda: "report_acknowledged" in told(), what="the acknowledgement told")
+    assert sorted(told()) == ["report_acknowledged", "report_received"]

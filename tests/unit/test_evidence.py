@@ -1,9 +1,13 @@
 """Evidence files, the pure rules: what a file's bytes say it is, whether
 its claim and name agree, how its name is shown and sent back, and how a
 clamd answer is read."""
+from datetime import datetime, timezone
+
 import pytest
 
+from services.case_supervision import domain as case_domain
 from services.intake import evidence, scanner
+from shared import auth
 from services.intake.evidence import Unsupported, checked_type, display_name, sniff
 
 PDF = b"%PDF-1.7\n" + bytes(range(256)) * 4
@@ -97,3 +101,37 @@ def test_without_a_scanner_a_file_is_not_scanned_and_says_so():
     assert scanner.configured({}).scan([b"anything"]).state == scanner.NOT_SCANNED
     unreachable = scanner.configured({"CLAMD": "127.0.0.1:1"}).scan([b"x"])
     assert unreachable.state == scanner.FAILED
+
+
+COMPANY = auth.Principal("company", "c1")
+OFFICER = auth.Principal("officer", "o1", unit="station")
+
+
+def record(role, code, **more):
+    return {"uploaded_by": {"role": role}, "code": code, **more}
+
+
+def test_an_officers_other_evidence_is_internal_unless_disclosed():
+    assert evidence.disclosed_at_upload(COMPANY, evidence.OTHER, False)
+    assert evidence.disclosed_at_upload(OFFICER, "bank_statement", False)  # the company's papers
+    assert not evidence.disclosed_at_upload(OFFICER, evidence.OTHER, False)
+    assert evidence.disclosed_at_upload(OFFICER, evidence.OTHER, True)
+    internal = record("officer", evidence.OTHER, disclosed=False)
+    assert not evidence.visible_to(COMPANY, internal) and evidence.visible_to(OFFICER, internal)
+    assert evidence.visible_to(COMPANY, dict(internal, disclosed=True))
+    # Kept before disclosure was: an officer's other evidence stays internal.
+    assert not evidence.company_sees(record("officer", evidence.OTHER))
+    assert evidence.company_sees(record("officer", "bank_statement"))
+    assert evidence.company_sees(record("company", evidence.OTHER, disclosed=False))
+
+
+def test_a_file_step_enters_the_case_history_once():
+    data = {"action": "upload_evidence", "file_id": "f1", "at": "2026-11-30T10:00:00+00:00",
+            "actor": "o1", "role": "officer", "unit": "station", "disclosed": False,
+            "code": "other", "filename": "a.pdf", "sha256": "ab", "size": 3}
+    fields, (entry,), events = case_domain.evidence_step({"history": []}, data)
+    assert (fields, events, entry["disclose"], entry["file_id"]) == ({}, [], False, "f1")
+    assert entry["at"] == datetime(2026, 11, 30, 10, tzinfo=timezone.utc)
+    assert case_domain.evidence_step({"history": [entry]}, data) is None
+    assert case_domain.evidence_step({"history": [entry]},
+                                     dict(data, action="disclose_evidence")) is not None

@@ -139,6 +139,13 @@ def test_the_company_timeline_shows_the_case_and_disclosed_steps():
     assert [s["kind"] for s in timeline(report, case)] == [
         "received", "acknowledged", "case_opened", "progress"]
     assert [s["kind"] for s in timeline(report, None)] == ["received", "acknowledged"]
+    # The case's file steps the company may see, in their place by time.
+    case["files"] = [{"at": "2026-11-30T10:30:00+08:00", "action": "upload_evidence",
+                      "role": "company", "filename": "合同.pdf", "file_id": "f1"}]
+    steps = timeline(report, case)
+    assert [s["kind"] for s in steps] == [
+        "received", "acknowledged", "case_opened", "file", "progress"]
+    assert (steps[3]["filename"], steps[3]["by_police"]) == ("合同.pdf", False)
 
 
 @pytest.mark.parametrize("target,expected", [
