@@ -29,6 +29,18 @@ KNOWN_PATHS_MAX = 10_000
 KNOWN_PATH_SECONDS = 600
 
 
+# The ids of the last events that changed a case (its `applied` list).
+# Redelivery comes soon after a crash, an inbox retry within minutes, and a
+# case takes few intake events: far fewer than this can come in between.
+APPLIED_KEPT = 20
+
+
+def applied_mark(event_id):
+    """The update fragment that records an event on the case it changes, in
+    the write conditional on the version read, which did not hold it."""
+    return {"$push": {"applied": {"$each": [event_id], "$slice": -APPLIED_KEPT}}}
+
+
 class StaleCase(Exception):
     """The case changed between read and write; the caller reads it again."""
 

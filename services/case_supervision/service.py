@@ -12,7 +12,7 @@ from services.case_supervision import accountability, clocks, domain
 from services.case_supervision.exports import ExportRoutes
 from services.case_supervision.ledger import LedgerRoutes
 from services.case_supervision.policy import CasePolicy
-from services.case_supervision.repository import CASES, Repository, StaleCase
+from services.case_supervision.repository import CASES, Repository, StaleCase, applied_mark
 from services.case_supervision.routes import CaseRoutes
 from services.case_supervision.sweep import Sweep
 from shared import aggregate, clock
@@ -33,9 +33,9 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
 
     # -- events in ---------------------------------------------------------
     # Each handler here is folded into its effect (shared/inbox.py): the
-    # case's id comes from the report's, and a change the event makes to a
-    # case records the event's id on it (APPLIED) in the same conditional
-    # write, so a redelivery finds it applied and changes nothing.
+    # case's id comes from the report's, and a change an event makes to a
+    # case records the event's id in the case's `applied` list in the same
+    # conditional write, so a redelivery finds it there and changes nothing.
     @event_handler("intake", "report_accepted")
     def handle_report_accepted(self, body):
         self.inbox.consume(body, self.open_case, folded=True)
@@ -70,7 +70,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         fresh = self.record_fact(event)
         data = event["data"]
         case = self.repo.case_of_report(data["report_id"])
-        if case is None or applied(case, event):
+        if case is None or domain.applied(case, event["event_id"]):
             return fresh
         items = [i["code"] if isinstance(i, dict) else i for i in data.get("items") or ()]
         reason = "waiting on the company for materials: " + ", ".join(items)
@@ -87,7 +87,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
     def resume_on_materials(self, event):
         data = event["data"]
         case = self.repo.case_of_report(data["report_id"])
-        if case is None or applied(case, event):
+        if case is None or domain.applied(case, event["event_id"]):
             return False
         if not domain.waiting_satisfied(case, data.get("missing") or ()):
             return True
@@ -113,23 +113,8 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         event that caused it, recorded on the case in the same write."""
         if result is None:
             return case
-        also = [mark_applied(by_event)] if by_event else []
+        also = [applied_mark(by_event["event_id"])] if by_event else []
         if not self.store(case, result, also, clock.now()):
             raise if_changed("the case changed meanwhile; read it again")
         return self.repo.case(case["_id"])
 
-
-# The ids of the last events that changed a case. Redelivery comes soon
-# after a crash, and an inbox retry within minutes; a case takes few intake
-# events, so this many is far more than a redelivery can lag behind.
-APPLIED_KEPT = 20
-
-
-def applied(case, event):
-    return event["event_id"] in (case.get("applied") or ())
-
-
-def mark_applied(event):
-    """The update fragment recording `event` on the case it changes; the
-    write is conditional on the version read, which did not hold it."""
-    return {"$push": {"applied": {"$each": [event["event_id"]], "$slice": -APPLIED_KEPT}}}
