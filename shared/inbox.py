@@ -11,6 +11,13 @@ A crash after the effect and before the record means a redelivery applies
 again: every apply function is idempotent on its own (natural keys), and
 this record is what makes the second look cheap and visible.
 
+A handler whose effect records the event itself — the event id on the
+document it changes, under the same conditional write, or a document keyed
+by the event — is `folded` (issue 19): it answers whether it applied the
+event or found it applied already, and nothing is written here for it
+unless it fails. Its effect's own key or filter is the guard, and a write
+(an fsync) per event is saved.
+
 A database that does not answer is not the event's fault: the error is
 raised, and the handlers are set to requeue on error (below), so the broker
 keeps the message until the database is back. Nothing else escapes consume().
@@ -58,8 +65,12 @@ class Inbox:
         self.service = service
         self.coll = provider.db[COLLECTION]
 
-    def consume(self, body, apply):
-        """Apply `apply(envelope)` once per event_id for this handler."""
+    def consume(self, body, apply, folded=False):
+        """Apply `apply(envelope)` once per event_id for this handler.
+
+        `folded`: `apply` records the event on its own effect and returns
+        False when it found it recorded there (a redelivery); no inbox
+        record is read or written unless it fails."""
         handler = apply.__name__
         try:
             if len(json.dumps(body, default=str)) > MAX_EVENT_BYTES:
@@ -70,11 +81,11 @@ class Inbox:
             return
         event["event_id"] = str(event["event_id"])
         key = f"{handler}:{event['event_id']}"
-        if self.coll.find_one({"_id": key}, {"_id": 1}):
+        if not folded and self.coll.find_one({"_id": key}, {"_id": 1}):
             CONSUMED.labels(handler, event["type"], "duplicate").inc()
             return  # applied, dead, or owned by the retry timer
         try:
-            apply(event)
+            fresh = apply(event)
         except ConnectionFailure:
             raise  # the database is away: the broker keeps the message (requeue)
         except Exception as exc:
@@ -83,6 +94,10 @@ class Inbox:
             CONSUMED.labels(handler, event["type"], "failed").inc()
             return
         faults.crash_at(self.p.container.config, f"crash_after_apply:{handler}")
+        if folded:
+            CONSUMED.labels(handler, event["type"],
+                            "applied" if fresh is not False else "duplicate").inc()
+            return
         self.coll.update_one({"_id": key}, {
             "$set": {"status": "applied", "applied_at": clock.now()},
             "$setOnInsert": self._meta(handler, event)}, upsert=True)

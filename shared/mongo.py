@@ -82,11 +82,12 @@ class Mongo(DependencyProvider):
         self.client.admin.command("ping")
 
 
-def next_number(db, name):
-    """The next value of a named counter. The counters collection holds a
-    few documents, so find_one_and_update (slow on large collections in
+def next_number(db, name, step=1):
+    """The next value of a named counter (advanced by `step`: the last of
+    a block of `step` numbers). The counters collection holds a few
+    documents, so find_one_and_update (slow on large collections in
     SecantusDB) is cheap here."""
-    doc = db.counters.find_one_and_update({"_id": name}, {"$inc": {"n": 1}}, upsert=True,
+    doc = db.counters.find_one_and_update({"_id": name}, {"$inc": {"n": step}}, upsert=True,
                                           return_document=pymongo.ReturnDocument.AFTER)
     return doc["n"]
 

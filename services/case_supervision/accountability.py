@@ -39,6 +39,10 @@ FACTS = {
     "case_closed": ("closed", "unit_id"),
     "case_reopened": ("reopened", "unit_id"),
 }
+# Events whose facts the case carries, written with it in the one insert
+# that opens it (service.open_case): the accepted report's and the opened
+# case's. Their consumers write no fact of their own.
+WITH_THE_CASE = ("report_accepted", "case_opened")
 # Facts that are problems: each one is a ledger item.
 LEDGER_KINDS = ("deadline_missed", "escalation", "ack_overdue", "same_day_missed",
                 "transfer_overdue")
@@ -73,6 +77,12 @@ def fact_for(event, unit_path):
     elif kind == "rated":
         fact["rating"] = data["rating"]
     return fact
+
+
+def case_facts(accepted, opened, unit_path):
+    """The facts a new case carries: the accepted report's (its event) and
+    the opened case's (the first event of its outbox)."""
+    return [f for f in (fact_for(accepted, unit_path), fact_for(opened, unit_path)) if f]
 
 
 def ledger_item(fact, data):

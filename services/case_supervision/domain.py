@@ -125,6 +125,12 @@ class Case(TypedDict, total=False):
     updated_at: datetime
 
 
+def applied(case: Mapping[str, Any], event_id: str) -> bool:
+    """Whether the case records this event as applied to it already (a
+    redelivery): see repository.applied_mark."""
+    return event_id in (case.get("applied") or ())
+
+
 def case_number(year, number):
     """Readable, sequential per year: FT-C-2026-000042."""
     return f"FT-C-{year}-{number:06d}"

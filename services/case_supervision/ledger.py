@@ -27,21 +27,32 @@ class LedgerRoutes(CaseServiceParts):
     def handle_fact(self, body):
         # Every case event has this consumer: the relay publishes with
         # mandatory routing, so each type needs a bound queue, and the facts
-        # log is the unit's accountability trail (責任倒查).
-        self.inbox.consume(body, self.record_fact)
+        # log is the unit's accountability trail (責任倒查). Folded: the
+        # fact's key is the event's (source, subject, sequence), so the fact
+        # is its own inbox record.
+        self.inbox.consume(body, self.record_fact, folded=True)
 
     def record_fact(self, event):
+        """The event's fact and, for a problem, its ledger item; False when
+        the fact was there already (a redelivery)."""
         data = event["data"]
+        self.learn_unit_path(data)
+        if event["type"] in accountability.WITH_THE_CASE:
+            return None  # written with the case by open_case
+        fact = accountability.fact_for(event, self.path_of)
+        if fact is None:
+            return None
+        fresh = self.repo.add_fact(fact)
+        item = accountability.ledger_item(fact, data)
+        if item:
+            # Tried on a redelivery too: a crash may have come between the two.
+            self.repo.add_ledger_item(item)
+        return fresh
+
+    def learn_unit_path(self, data):
         path = data.get("unit_path") or data.get("owner_unit_path")
         if path:
             self.repo.learn_unit_path(path)
-        fact = accountability.fact_for(event, self.path_of)
-        if fact is None:
-            return
-        self.repo.add_fact(fact)
-        item = accountability.ledger_item(fact, data)
-        if item:
-            self.repo.add_ledger_item(item)
 
     @event_handler("notify", ALERT_CLIMBED)
     def handle_alert_climbed(self, body):

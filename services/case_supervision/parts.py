@@ -17,4 +17,6 @@ class CaseServiceParts:
     intake: Any                      # the bounded RPC proxy to intake
     store: Callable[..., bool]
     change: Callable[..., Any]
-    record_fact: Callable[[dict], None]
+    record_fact: Callable[[dict], bool | None]
+    learn_unit_path: Callable[[dict], None]
+    path_of: Callable[[str, dict], list[str]]

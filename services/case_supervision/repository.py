@@ -1,4 +1,7 @@
 """Case supervision's storage: the one module here that speaks pymongo."""
+import time
+from datetime import datetime
+
 from pymongo.errors import DuplicateKeyError
 
 from shared import aggregate, idempotency_key, inbox, outbox, pages
@@ -13,6 +16,29 @@ ENDED = ["concluded", "closed"]
 # lands on exactly one place.
 CASE_ORDER = [("opened_at", -1), ("_id", -1)]
 LEDGER_ORDER = [("created_at", -1), ("_id", -1)]
+# What a case read leaves out: its unsent events, and the facts it carries
+# for the scorecard (read only through `facts`).
+HIDDEN = {"outbox": 0, "facts": 0}
+# The unit paths this process knows are stored, by (database, unit): a unit
+# path changes only when intake moves a unit, and the next event about it
+# carries the new path, which differs from what is kept here and is written
+# then. Units are few (one per police station); the bound is a safeguard,
+# and the age a database restored behind a running process heals within.
+KNOWN_PATHS: dict[tuple[str, str], tuple[list[str], float]] = {}
+KNOWN_PATHS_MAX = 10_000
+KNOWN_PATH_SECONDS = 600
+
+
+# The ids of the last events that changed a case (its `applied` list).
+# Redelivery comes soon after a crash, an inbox retry within minutes, and a
+# case takes few intake events: far fewer than this can come in between.
+APPLIED_KEPT = 20
+
+
+def applied_mark(event_id):
+    """The update fragment that records an event on the case it changes, in
+    the write conditional on the version read, which did not hold it."""
+    return {"$push": {"applied": {"$each": [event_id], "$slice": -APPLIED_KEPT}}}
 
 
 class StaleCase(Exception):
@@ -34,6 +60,8 @@ class Repository:
             # The sweep reads through this: its cost follows the due cases.
             ([("next_due_at", 1)], {}),
             ([("policy_version", 1)], {}),
+            # A unit's scorecard reads the facts a case carries (see `facts`).
+            ([("facts.unit_id", 1), ("facts.at", 1)], {"sparse": True}),
         ] + outbox.INDEXES,
         LEDGER: [([("unit_path", 1), ("created_at", -1), ("_id", -1)], {}),
                  ([("case_id", 1)], {})],
@@ -62,21 +90,21 @@ class Repository:
             return False
 
     def case(self, case_id):
-        return self.db[CASES].find_one({"_id": case_id}, {"outbox": 0})
+        return self.db[CASES].find_one({"_id": case_id}, HIDDEN)
 
     def case_of_report(self, report_id):
-        return self.db[CASES].find_one({"report_id": report_id}, {"outbox": 0})
+        return self.db[CASES].find_one({"report_id": report_id}, HIDDEN)
 
     def case_quoted(self, quoted):
         """The case with this case number, else the one opened from the report
         with this reference (both exact, both indexed)."""
-        return (self.db[CASES].find_one({"case_number": quoted}, {"outbox": 0})
-                or self.db[CASES].find_one({"reference": quoted}, {"outbox": 0}))
+        return (self.db[CASES].find_one({"case_number": quoted}, HIDDEN)
+                or self.db[CASES].find_one({"reference": quoted}, HIDDEN))
 
     def cases(self, query, limit, after):
         """One page of the cases matching `query`, and the next cursor."""
         return pages.read(self.db[CASES], query, CASE_ORDER, limit, after, "cases",
-                          {"outbox": 0}, by_time=True)
+                          HIDDEN, by_time=True)
 
     def save_case(self, case, source, change, now, also=()):
         """Store a change only if nobody changed the case since it was read:
@@ -84,25 +112,34 @@ class Repository:
         return aggregate.save(self.db[CASES], case, source, change, now, also)
 
     def due_cases(self, now, limit):
-        return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, {"outbox": 0})
+        return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, HIDDEN)
                     .sort("next_due_at", 1).limit(limit))
 
     def cases_on_old_policy(self, version, limit):
         return list(self.db[CASES].find(
             {"policy_version": {"$ne": version}, "stage": {"$nin": ENDED}},
-            {"outbox": 0}).limit(limit))
+            HIDDEN).limit(limit))
 
     # -- facts, ledger, units --------------------------------------------
     def add_fact(self, fact):
-        """Insert once; a redelivered event's fact is already there."""
+        """Insert once; False when a redelivered event's fact is already
+        there (its key is the event's source, subject and sequence)."""
         try:
             self.db[FACTS].insert_one(fact)
+            return True
         except DuplicateKeyError:
-            pass
+            return False
 
     def facts(self, unit_id, start, end):
-        return list(self.db[FACTS].find({"unit_id": unit_id,
-                                         "at": {"$gte": start, "$lt": end}}))
+        """A unit's facts in [start, end): those of the facts collection and
+        those its cases carry (written with the case, issue 19)."""
+        window = {"$gte": start, "$lt": end}
+        found = list(self.db[FACTS].find({"unit_id": unit_id, "at": window}))
+        for case in self.db[CASES].find(
+                {"facts": {"$elemMatch": {"unit_id": unit_id, "at": window}}}, {"facts": 1}):
+            found += [f for f in case["facts"]
+                      if f["unit_id"] == unit_id and _within(f["at"], start, end)]
+        return found
 
     def received_at(self, report_ids):
         return {f["report_id"]: f["at"] for f in self.db[FACTS].find(
@@ -127,13 +164,29 @@ class Repository:
                                           {"$set": fields}).modified_count == 1
 
     def learn_unit_path(self, path):
-        """Each suffix of a path is a unit's own path: learn them all. One read
-        first: nearly always they are known, and a write costs an fsync."""
-        known = {u["_id"]: u.get("path") for u in self.db[UNITS].find({"_id": {"$in": path}})}
-        for i in range(len(path)):
-            if known.get(path[i]) != path[i:]:
-                self.db[UNITS].update_one({"_id": path[i]}, {"$set": {"path": path[i:]}},
+        """Each suffix of a path is a unit's own path: learn them all. Nearly
+        always this process knows them already (KNOWN_PATHS): no read, no
+        write. Else one read, and a write only for a unit whose stored path
+        differs (a new unit, or one intake moved): a write costs an fsync."""
+        path, name, now = list(path), self.db.name, time.monotonic()
+
+        def known(i, unit):
+            kept = KNOWN_PATHS.get((name, unit))
+            return kept is not None and kept[0] == path[i:] and kept[1] > now
+        unknown = [u for i, u in enumerate(path) if not known(i, u)]
+        if not unknown:
+            return
+        stored = {u["_id"]: u.get("path")
+                  for u in self.db[UNITS].find({"_id": {"$in": unknown}})}
+        if len(KNOWN_PATHS) > KNOWN_PATHS_MAX:
+            KNOWN_PATHS.clear()
+        for i, unit in enumerate(path):
+            if unit not in unknown:
+                continue
+            if stored.get(unit) != path[i:]:
+                self.db[UNITS].update_one({"_id": unit}, {"$set": {"path": path[i:]}},
                                           upsert=True)
+            KNOWN_PATHS[(name, unit)] = (path[i:], now + KNOWN_PATH_SECONDS)
 
     def units_under(self, unit_id, limit=500):
         """(unit, path) of `unit_id` and every unit below it this service has
@@ -145,3 +198,11 @@ class Repository:
     def unit_path(self, unit_id):
         doc = self.db[UNITS].find_one({"_id": unit_id})
         return doc["path"] if doc else None
+
+
+def _within(at, start, end):
+    """start <= at < end, where a bound without a zone is UTC (as stored)."""
+    def aware(t):
+        return t if not isinstance(t, datetime) or t.tzinfo else t.replace(
+            tzinfo=at.tzinfo)
+    return aware(start) <= at < aware(end)

@@ -8,11 +8,11 @@ events that open or pause a case, and the one write path every change takes.
 """
 from nameko.events import event_handler
 
-from services.case_supervision import clocks, domain
+from services.case_supervision import accountability, clocks, domain
 from services.case_supervision.exports import ExportRoutes
 from services.case_supervision.ledger import LedgerRoutes
 from services.case_supervision.policy import CasePolicy
-from services.case_supervision.repository import CASES, Repository, StaleCase
+from services.case_supervision.repository import CASES, Repository, StaleCase, applied_mark
 from services.case_supervision.routes import CaseRoutes
 from services.case_supervision.sweep import Sweep
 from shared import aggregate, clock
@@ -32,53 +32,69 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
     intake = BoundedRpc("intake")  # officers are intake's: asked when a team changes
 
     # -- events in ---------------------------------------------------------
+    # Each handler here is folded into its effect (shared/inbox.py): the
+    # case's id comes from the report's, and a change an event makes to a
+    # case records the event's id in the case's `applied` list in the same
+    # conditional write, so a redelivery finds it there and changes nothing.
     @event_handler("intake", "report_accepted")
     def handle_report_accepted(self, body):
-        self.inbox.consume(body, self.open_case)
+        self.inbox.consume(body, self.open_case, folded=True)
 
     def open_case(self, event):
-        """受案必查: one case per accepted report, whatever the redeliveries."""
+        """受案必查: one case per accepted report, whatever the redeliveries.
+        The case carries the accepted report's fact and its own opening's,
+        in the one insert (no fact written apart, no inbox record)."""
         accepted = event["data"]
-        self.record_fact(event)
+        self.learn_unit_path(accepted)
+        fresh = False
         if not self.repo.case_exists(accepted["case_id"]):
             now = clock.now()
             number = domain.case_number(
                 now.year, self.repo.next_number(f"case-{now.year}"))
             case = dict(domain.open_case(accepted, self.policy, number, now))
             case.update(clocks.schedule(case, self.policy))
-            self.repo.insert_case(aggregate.created(
-                case, self.name, [("case_opened", domain.base_data(case))], now))
+            doc = aggregate.created(case, self.name,
+                                    [("case_opened", domain.base_data(case))], now)
+            doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
+            fresh = self.repo.insert_case(doc)
         self.relay.flush(CASES, accepted["case_id"])
+        return fresh
 
     @event_handler("intake", "report_extra_materials_requested")
     def handle_extra_materials_requested(self, body):
-        self.inbox.consume(body, self.wait_on_company)
+        self.inbox.consume(body, self.wait_on_company, folded=True)
 
     def wait_on_company(self, event):
         """Materials asked of the company after the case opened: its clocks
         stop until they come (the request itself counts against the unit)."""
-        self.record_fact(event)
+        fresh = self.record_fact(event)
         data = event["data"]
         case = self.repo.case_of_report(data["report_id"])
-        if case is None:
-            return
+        if case is None or domain.applied(case, event["event_id"]):
+            return fresh
         items = [i["code"] if isinstance(i, dict) else i for i in data.get("items") or ()]
         reason = "waiting on the company for materials: " + ", ".join(items)
         self.change(case, domain.pause(case, data.get("requested_by") or "intake", "officer",
                                        reason, clock.now(), kind="materials",
-                                       waiting_for=items), if_changed=StaleCase)
+                                       waiting_for=items), if_changed=StaleCase,
+                    by_event=event)
+        return True
 
     @event_handler("intake", "report_materials_supplied")
     def handle_materials_supplied(self, body):
-        self.inbox.consume(body, self.resume_on_materials)
+        self.inbox.consume(body, self.resume_on_materials, folded=True)
 
     def resume_on_materials(self, event):
         data = event["data"]
         case = self.repo.case_of_report(data["report_id"])
-        if case is None or not domain.waiting_satisfied(case, data.get("missing") or ()):
-            return
+        if case is None or domain.applied(case, event["event_id"]):
+            return False
+        if not domain.waiting_satisfied(case, data.get("missing") or ()):
+            return True
         self.change(case, domain.resume(case, "company", "company", clock.now(),
-                                        "materials supplied"), if_changed=StaleCase)
+                                        "materials supplied"), if_changed=StaleCase,
+                    by_event=event)
+        return True
 
     @event_handler("intake", "report_evidence_recorded")
     def handle_evidence_recorded(self, body):
@@ -101,12 +117,15 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         self.relay.flush(CASES, case["_id"])
         return True
 
-    def change(self, case, result, if_changed=Conflict):
+    def change(self, case, result, if_changed=Conflict, by_event=None):
         """Store a command's result. A concurrent change raises `if_changed`:
         a Conflict (409) for a person, or StaleCase for an event handler or a
-        timer, which the inbox records and retries later."""
+        timer, which the inbox records and retries later. `by_event`: the
+        event that caused it, recorded on the case in the same write."""
         if result is None:
             return case
-        if not self.store(case, result, (), clock.now()):
+        also = [applied_mark(by_event["event_id"])] if by_event else []
+        if not self.store(case, result, also, clock.now()):
             raise if_changed("the case changed meanwhile; read it again")
         return self.repo.case(case["_id"])
+

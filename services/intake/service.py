@@ -167,7 +167,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         dups = domain.likely_duplicates(body, self.repo.duplicate_candidates(
             company["_id"], body["incident_type"], body["estimated_loss"], body["occurred_at"],
             window))
-        ref = domain.reference(now, self.repo.next_number(f"reference-{now:%Y%m%d}"))
+        ref = domain.reference(now, self.repo.next_reference_number(f"reference-{now:%Y%m%d}"))
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
                                         clock.new_id(), ref, dups,
                                         organisation.unit_names(units[path[0]]))

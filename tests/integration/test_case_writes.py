@@ -1,0 +1,99 @@
+"""Case supervision's lean write path (issue 19) on the real broker and
+database: the facts a case carries count in the scorecard once, a
+redelivered event changes nothing though no inbox record was written for
+it, and a unit path this process knows costs no write."""
+import uuid
+from datetime import datetime, timedelta, timezone
+
+from shared.inbox import CONSUMED
+from tests.helpers import eventually
+
+
+def taken(handler, event_type):
+    return sum(CONSUMED.labels(handler, event_type, outcome)._value.get()
+               for outcome in ("applied", "duplicate", "failed"))
+
+
+def duplicates(handler, event_type):
+    return CONSUMED.labels(handler, event_type, "duplicate")._value.get()
+
+
+def card(w):
+    r = w.as_(w.station_head).get("/units/st1/scorecard")
+    assert r.status_code == 200, r.text
+    return r.json()
+
+
+def test_the_facts_a_case_carries_count_once_however_often_its_events_come(world):
+    w = world().start()
+    db = w.running.db("cases")
+    rid = str(uuid.uuid4())
+    accepted_at = datetime.now(timezone.utc) - timedelta(seconds=5)
+    w.intake_event("report_received", rid,
+                   received_at=(accepted_at - timedelta(seconds=60)).isoformat())
+    eventually(lambda: db.facts.count_documents({"report_id": rid}) == 1)
+    before = taken("open_case", "report_accepted"), duplicates("open_case", "report_accepted")
+    accepted = w.intake_event(
+        "report_accepted", rid, status="accepted", estimated_loss="1234.00",
+        case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, rid)), accepted_by="o1",
+        accepted_at=accepted_at.isoformat())
+    eventually(lambda: w.case_of(rid), what="the case opened")
+    # The accepted report's fact and the opened case's are on the case, in
+    # its one insert; the facts collection holds only the received one.
+    case = db.cases.find_one({"report_id": rid})
+    assert sorted(f["kind"] for f in case["facts"]) == ["accepted", "case_opened"]
+    score = eventually(lambda: card(w)["loss"]["estimated"] == "1234.00" and card(w))
+    assert score["time_to_acknowledge"]["median_seconds"] == 60
+    # Redelivered: taken as a duplicate, nothing changes.
+    w.running.publish("intake", accepted, "report_accepted")
+    eventually(lambda: taken("open_case", "report_accepted") == before[0] + 2)
+    assert duplicates("open_case", "report_accepted") == before[1] + 1
+    assert db.cases.count_documents({"report_id": rid}) == 1
+    assert card(w)["loss"]["estimated"] == "1234.00"
+    assert card(w)["time_to_acknowledge"]["count"] == 1
+    # Nothing was written to the inbox for the applied events.
+    assert db.inbox.count_documents({}) == 0
+
+
+def test_a_redelivered_materials_request_does_not_pause_the_case_again(world):
+    w = world().start()
+    db = w.running.db("cases")
+    case = w.open_case()
+    cid, rid = case["case_id"], case["report_id"]
+    asked = w.intake_event("report_extra_materials_requested", rid, items=["bank_statement"],
+                           requested_by="o1", responsible_unit_id="st1")
+    eventually(lambda: w.case(cid)["paused"])
+    w.intake_event("report_materials_supplied", rid, supplied=["bank_statement"], missing=[])
+    eventually(lambda: not w.case(cid)["paused"])
+    before = taken("wait_on_company", "report_extra_materials_requested")
+    # The request comes again (a consumer killed before its ack): its id is
+    # on the case, so the case stays resumed and its history as it was.
+    history = len(w.case(cid)["history"])
+    w.running.publish("intake", asked, "report_extra_materials_requested")
+    eventually(lambda: taken("wait_on_company", "report_extra_materials_requested")
+               == before + 1)
+    again = w.case(cid)
+    assert not again["paused"] and len(again["pauses"]) == 1
+    assert len(again["history"]) == history
+    assert db.facts.count_documents({"kind": "extra_materials", "report_id": rid}) == 1
+    assert db.inbox.count_documents({}) == 0
+
+
+def test_a_known_unit_path_is_not_written_again_and_a_moved_unit_is(world):
+    w = world().start()
+    db = w.running.db("cases")
+    w.intake_event("report_received", str(uuid.uuid4()))
+    eventually(lambda: db.units.count_documents({}) == 3)
+    # Taken away behind the service's back: a service that read or wrote the
+    # path on every event would put it back; this one knows it already.
+    db.units.delete_one({"_id": "st1"})
+    w.intake_event("report_received", rid := str(uuid.uuid4()))
+    eventually(lambda: db.facts.count_documents({"report_id": rid}) == 1)
+    assert db.units.find_one({"_id": "st1"}) is None
+    # Intake moved st1 under b2: the next event carries the new path.
+    w.intake_event("report_received", moved := str(uuid.uuid4()),
+                   owner_unit_path=["st1", "b2", "city"])
+    eventually(lambda: db.facts.count_documents({"report_id": moved}) == 1)
+    assert db.units.find_one({"_id": "st1"})["path"] == ["st1", "b2", "city"]
+    assert db.units.find_one({"_id": "b2"})["path"] == ["b2", "city"]
+    assert db.units.find_one({"_id": "b1"})["path"] == ["b1", "city"]

@@ -1,0 +1,16 @@
+"""Intake's lean write path (issue 19): report references come from a
+block of numbers reserved with one counter write."""
+from services.intake.repository import REFERENCE_BLOCK
+from services.intake.service import IntakeService
+from support.organisation import Org
+
+
+def test_references_are_unique_and_one_counter_write_serves_a_block(running):
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    refs = [org.file_report(summary=f"report {i}")["reference"] for i in range(3)]
+    assert len(set(refs)) == 3
+    numbers = [int(r.rsplit("-", 1)[1]) for r in refs]
+    assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
+    counters = list(running.db("intake").counters.find({"_id": {"$regex": "^reference-"}}))
+    assert [c["n"] for c in counters] == [REFERENCE_BLOCK]   # one write for all three
