@@ -47,6 +47,9 @@ class Rule(PolicySchema):
     severity = fields.String(required=True, validate=one_of(SEVERITIES))
     needs_ack = Flag()
     at_most = Table(whole(0), keys=name)
+    # The rule holds only when each named data field has one of these values
+    # (an evidence file the company uploaded, not one an officer did).
+    only_when = Table(fields.List(fields.String(), validate=validate.Length(min=1)), keys=name)
 
 
 class Defaults(PolicySchema):

@@ -20,6 +20,7 @@ TITLES = {
     "report_transfer_offered": "有报案移交待接收",
     "report_transfer_overdue": "报案移交超时未答复",
     "report_materials_supplied": "企业已补充材料",
+    "report_evidence_recorded": "企业已上传证据文件",
     "case_opened": "您已被指定为案件主办民警",
     "case_lead_reassigned": "您已被指定为案件主办民警",
     "case_member_added": "您已加入案件办案组",
@@ -37,6 +38,7 @@ TITLES_EN = {
     "report_transfer_offered": "A report is offered to your unit",
     "report_transfer_overdue": "Report transfer not answered in time",
     "report_materials_supplied": "The company supplied materials",
+    "report_evidence_recorded": "The company uploaded an evidence file",
     "case_opened": "You are the lead officer of a case",
     "case_lead_reassigned": "You are the lead officer of a case",
     "case_member_added": "You were added to a case team",
@@ -95,6 +97,9 @@ def rule_for(policy: Mapping[str, Any], event: Mapping[str, Any]) -> dict | None
     for name, most in (rule.get("at_most") or {}).items():
         value = event["data"].get(name)
         if not isinstance(value, (int, float)) or value > most:
+            return None
+    for name, allowed in (rule.get("only_when") or {}).items():
+        if event["data"].get(name) not in allowed:
             return None
     return rule
 

@@ -57,6 +57,14 @@ def test_each_rule_names_its_people():
         ("officer", "o1"), ("supervisors", "st1")]
     assert alerts.rule_for(POLICY, event("case_rated", rating=4)) is None
     assert alerts.rule_for(POLICY, event("case_progressed")) is None
+    # The lead hears of an evidence file the company uploaded, not of one an
+    # officer attached or a file superseded.
+    assert named(event("report_evidence_recorded", role="company", action="upload_evidence",
+                       report_id="r1", owner_unit_id="st1")) == [("case_lead", "r1")]
+    assert alerts.rule_for(POLICY, event("report_evidence_recorded", role="officer",
+                                         action="upload_evidence")) is None
+    assert alerts.rule_for(POLICY, event("report_evidence_recorded", role="company",
+                                         action="supersede_evidence")) is None
 
 
 def test_a_person_is_reached_on_their_chosen_channels_and_every_one_when_it_is_critical():
