@@ -82,6 +82,11 @@ def board_row(case: dict, now) -> dict:
             "level": case.get("escalation_level") or 0}
 
 
+def board_page(p) -> int:
+    """Cases on a page of the board (config WEB_BOARD_PAGE, 200)."""
+    return int(p.config.get("WEB_BOARD_PAGE") or 200)
+
+
 def board_rows(cases, now) -> list:
     rows = [board_row(c, now) for c in cases if c.get("stage") != "closed"]
     rows.sort(key=lambda r: (r["left"] is None, r["left"] if r["left"] is not None else 0))
@@ -145,7 +150,10 @@ class Supervisor:
         args = p.request.args
         filters = {k: args.get(k).strip() for k in BOARD_FILTERS if (args.get(k) or "").strip()}
         try:
-            found = p.api("cases").get("/cases", limit=200, **filters)
+            # A page of the API's list (newest cases first), shown by what is
+            # due next; `after` is the API's own cursor for the next page.
+            found = p.api("cases").get("/cases", limit=board_page(p),
+                                       after=args.get("after") or None, **filters)
             problem = None
         except ApiError as exc:
             if exc.status != 422:
@@ -178,7 +186,8 @@ class Supervisor:
     def supervisor_board(self, p: Page):
         rows, filters, problem, more = self._board(p)
         return p.render("supervisor/board.html", rows=rows, filters=filters, problem=problem,
-                        more=more, names=self._unit_names(p), display=display,
+                        more=more, after=p.request.args.get("after"), page_size=board_page(p),
+                        names=self._unit_names(p), display=display,
                         leads=self._leads(p, rows),
                         query=p.request.query_string.decode())
 

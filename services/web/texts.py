@@ -334,7 +334,11 @@ ZH = {
     "Set the password": "设置密码",
     "Set your password": "设置密码",
     "Severity": "级别",
-    "Showing the first 200 cases; narrow the filters to see the rest.": "仅显示前 200 件案件，请缩小筛选范围查看其余案件。",
+    "Board pages": "督办看板分页",
+    "First page": "第一页",
+    "Next {n} cases": "后 {n} 件案件",
+    "Each page holds {n} cases, newest first, shown by what is due next.":
+        "每页 {n} 件案件，按立案时间由新到旧分页，页内按最近期限排序。",
     "Sign off": "销案",
     "Sign off the case": "销案",
     "Subject": "对象",
