@@ -122,3 +122,21 @@ def test_a_new_channel_is_one_class_and_one_registry_line():
     assert ok["ok"] and ok["detail"] == "faxed" and done["status"] == "delivered"
     assert failed["error"] == "line busy" and retry["status"] == "pending"
     assert finished == ["n1:fax"]
+
+
+def test_a_target_not_reached_is_told_without_the_urls_path_or_query():
+    import requests
+
+    from services.notify.channels.base import DeliveryFailed, post_to
+
+    url = "https://qyapi.example.com:8443/cgi-bin/webhook/send?key=TOPSECRET-robot-key"
+
+    class Unreachable:
+        def post(self, url, **kw):      # requests puts the whole URL in its message
+            raise requests.ConnectionError(
+                f"HTTPSConnectionPool(host='qyapi.example.com', port=8443): Max retries "
+                f"exceeded with url: {url.split('8443', 1)[1]}")
+    with pytest.raises(DeliveryFailed) as failed:
+        post_to(Unreachable(), url, data=b"{}", timeout=1)
+    assert str(failed.value) == "ConnectionError reaching https://qyapi.example.com:8443"
+    assert "TOPSECRET" not in str(failed.value) and failed.value.__cause__ is None

@@ -5,6 +5,9 @@ the provider know channels only through it.
 A channel is built once per service start from notify's config; its send
 runs in a green thread of the courier and must time out.
 """
+from urllib.parse import urlsplit
+
+import requests
 from marshmallow import fields
 
 
@@ -16,6 +19,19 @@ class DeliveryFailed(Exception):
         super().__init__(message)
         self.status_code = status_code
         self.retry_after = retry_after
+
+
+def post_to(session, url, **kw):
+    """session.post, with a failure to reach the target told without its
+    path or query: a robot's key or a receiver's token often rides in the
+    URL, and requests puts the whole URL in its exceptions, which end in the
+    log and on the delivery's record."""
+    try:
+        return session.post(url, **kw)
+    except requests.RequestException as exc:
+        where = urlsplit(url)
+        raise DeliveryFailed(f"{type(exc).__name__} reaching {where.scheme}://{where.hostname}"
+                             + (f":{where.port}" if where.port else "")) from None
 
 
 def flag(value):

@@ -30,7 +30,7 @@ from urllib.parse import quote_plus
 
 from nameko.extensions import DependencyProvider
 
-from services.notify.channels.base import DeliveryFailed, flag
+from services.notify.channels.base import DeliveryFailed, flag, post_to
 from services.notify.channels.webhook import webhook_problem
 from services.notify.egress import webhook_session
 
@@ -117,9 +117,9 @@ class RobotChannel:
             raise DeliveryFailed(f"target refused: {problem}")
         url, content = payload(robot, title, body, mentions, now)
         raw = json.dumps(content, ensure_ascii=False)
-        r = self.session.post(url, data=raw.encode(), timeout=self.timeout,
-                              headers={"Content-Type": "application/json; charset=utf-8"},
-                              allow_redirects=False)
+        r = post_to(self.session, url, data=raw.encode(), timeout=self.timeout,
+                    headers={"Content-Type": "application/json; charset=utf-8"},
+                    allow_redirects=False)
         try:
             answer = r.json()
         except ValueError:

@@ -14,7 +14,7 @@ from marshmallow import fields, validate
 from standardwebhooks.webhooks import Webhook
 
 from services.notify.channel_rules import signing_secrets, target_problem
-from services.notify.channels.base import Channel, DeliveryFailed, flag
+from services.notify.channels.base import Channel, DeliveryFailed, flag, post_to
 from services.notify.egress import webhook_session
 from services.notify.endpoint_rules import THROTTLED, retry_after_seconds
 
@@ -84,8 +84,8 @@ class WebhookChannel(Channel):
             raise DeliveryFailed(f"target refused: {problem}")
         body, headers = signed_request(envelope, signing_secrets(subscription, now), now)
         # No redirects: a 3xx to an internal address would undo the check above.
-        r = self.session.post(url, data=body.encode(), headers=headers,
-                              timeout=self.timeout, allow_redirects=False)
+        r = post_to(self.session, url, data=body.encode(), headers=headers,
+                    timeout=self.timeout, allow_redirects=False)
         if not 200 <= r.status_code < 300:
             wait = (retry_after_seconds(r.headers.get("Retry-After"), now)
                     if r.status_code in THROTTLED else None)
