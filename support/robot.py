@@ -8,37 +8,19 @@ import base64
 import hashlib
 import hmac
 import json
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
+from support.json_endpoint import JsonEndpoint
 
-class RobotReceiver:
+
+class RobotReceiver(JsonEndpoint):
     def __init__(self, secret):
         self.secret = secret
         self.messages = []      # the bodies whose signature held, in arrival order
         self.refused = []       # (query, body) of those whose did not
-        self.lock = threading.Lock()
-        robot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                answer = robot.take(self.path, body)
-                raw = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/robot/send?access_token=t0k"
+        super().__init__()
+        self.url = f"{self.base}/robot/send?access_token=t0k"
 
     def expected_sign(self, timestamp):
         digest = hmac.new(self.secret.encode(), f"{timestamp}\n{self.secret}".encode(),
@@ -67,6 +49,3 @@ class RobotReceiver:
     def titled(self, part):
         return [m for m in self.messages if part in m["markdown"]["title"]]
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()

@@ -10,39 +10,21 @@ is not the robot's, 40008 for a message type it does not know, 44004 for an
 empty content, 40058 for a field out of its bounds."""
 import json
 import re
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
+
+from support.json_endpoint import JsonEndpoint
 
 LIMITS = {"text": 2048, "markdown": 4096}
 MENTION = re.compile(r"<@([^>]+)>")
 
 
-class WeComReceiver:
+class WeComReceiver(JsonEndpoint):
     def __init__(self, key="wecom-key-1"):
         self.key = key
         self.messages = []      # the bodies it took, in arrival order
         self.refused = []       # (errcode, body) of those it did not
-        self.lock = threading.Lock()
-        robot = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                raw = json.dumps(robot.take(self.path, body)).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
-
-            def log_message(self, *args):
-                pass
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-        self.url = (f"http://127.0.0.1:{self.server.server_address[1]}"
-                    f"/cgi-bin/webhook/send?key={key}")
+        super().__init__()
+        self.url = f"{self.base}/cgi-bin/webhook/send?key={key}"
 
     def take(self, path, body):
         parts = urlsplit(path)
@@ -88,6 +70,3 @@ class WeComReceiver:
         return (MENTION.findall(part["content"]) + list(part.get("mentioned_list") or ()),
                 list(part.get("mentioned_mobile_list") or ()))
 
-    def close(self):
-        self.server.shutdown()
-        self.server.server_close()
