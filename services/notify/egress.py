@@ -19,7 +19,12 @@ from services.notify.channel_rules import address_problem
 
 
 class RefusedPeer(NewConnectionError):
-    """The host resolved to an address that is not public when connecting."""
+    """The host resolved to an address that is not public when connecting;
+    `problem` says which (no part of the URL)."""
+
+    def __init__(self, conn, problem):
+        super().__init__(conn, f"connected address refused: {problem}")
+        self.problem = problem
 
 
 def _checked(connection_class: Any, allow_private: bool) -> Any:
@@ -29,7 +34,7 @@ def _checked(connection_class: Any, allow_private: bool) -> Any:
             problem = address_problem(sock.getpeername()[0], allow_private)
             if problem:
                 sock.close()
-                raise RefusedPeer(self, f"connected address refused: {problem}")
+                raise RefusedPeer(self, problem)
             return sock
     return Checked
 

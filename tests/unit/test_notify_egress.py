@@ -12,6 +12,7 @@ import pytest
 import requests
 
 from services.notify.channels import Channels, webhook
+from services.notify.channels.base import DeliveryFailed
 from services.notify.egress import webhook_session
 
 
@@ -67,7 +68,7 @@ def test_the_courier_refuses_a_host_rebound_after_its_check(internal, monkeypatc
     envelope = {"event_id": "e1", "type": "case_opened", "subject": "c1", "sequence": 1,
                 "data": {}}
     subscription = {"webhook_secret": "whsec_" + "MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"}
-    with pytest.raises(requests.ConnectionError, match="127.0.0.1 is not a public address"):
+    with pytest.raises(DeliveryFailed, match="127.0.0.1 is not a public address"):
         ch.send("webhook", f"https://localhost:{port}/hook", {"envelope": envelope},
                 subscription, datetime.now(timezone.utc), "d1")
     wait_for(received, 1)

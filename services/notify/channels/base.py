@@ -30,8 +30,14 @@ def post_to(session, url, **kw):
         return session.post(url, **kw)
     except requests.RequestException as exc:
         where = urlsplit(url)
-        raise DeliveryFailed(f"{type(exc).__name__} reaching {where.scheme}://{where.hostname}"
-                             + (f":{where.port}" if where.port else "")) from None
+        told = f"{type(exc).__name__} reaching {where.scheme}://{where.hostname}" + (
+            f":{where.port}" if where.port else "")
+        # The egress guard's reason holds no part of the URL: it is kept.
+        reason = getattr(exc.args[0], "reason", None) if exc.args else None
+        problem = getattr(reason, "problem", None)
+        if problem:
+            told += f": connected address refused: {problem}"
+        raise DeliveryFailed(told) from None
 
 
 def flag(value):
