@@ -73,7 +73,9 @@ $(STAMP): pyproject.toml
 # names a broker) and nginx, the front door, which tools/stack.py runs as a
 # process of ours (the package's own service is not used); for `make test`
 # also Chromium, which Playwright drives by path (its own browser download is
-# never used), and a CJK font so that pages render their Chinese.
+# never used), and a CJK font so that pages render their Chinese. The
+# downloaded archives are dropped after (`apt-get clean`): Chromium's alone
+# are hundreds of MB a small CI disk needs for the test run.
 system:
 	@missing=""; \
 	if [ -z "$(AMQP_URI)" ] && [ ! -x $(RABBIT) ]; then missing="$$missing rabbitmq-server"; fi; \
@@ -82,7 +84,8 @@ system:
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  [ -d /usr/share/fonts/opentype/noto ] || missing="$$missing fonts-noto-cjk"; fi; \
 	if [ -n "$$missing" ]; then $(SUDO) apt-get update -qq && \
-	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; fi
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing && \
+	  $(SUDO) apt-get clean; fi
 
 broker: system
 

@@ -70,6 +70,30 @@ def stack():
     s.stop_all()
 
 
+@pytest.fixture(autouse=True)
+def healthy_stack(request):
+    """Before each test on the stack: its broker and database can serve.
+    If not (a crashed node, a raised disk or memory alarm), every later test
+    would fail by timeout; stop the run now and say why instead."""
+    if "stack" in request.fixturenames:
+        problem = request.getfixturevalue("stack").health_problem()
+        if problem:
+            pytest.exit(f"the test stack cannot serve: {problem}", returncode=3)
+
+
+def _disk_free():
+    free = shutil.disk_usage(os.path.dirname(os.path.dirname(__file__))).free
+    return f"disk free for var/: {free // 2**20} MB"
+
+
+def pytest_report_header(config):
+    return _disk_free()
+
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(_disk_free())
+
+
 @pytest.fixture(scope="session")
 def jwks_server():
     server = JwksServer([SIGNING_KEY])

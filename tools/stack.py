@@ -7,6 +7,7 @@ local is started for it. Every local part lives under var/<profile>/ with
 its own ports, so `make run` and `make test` never share a broker or data,
 and neither touches a RabbitMQ or mongod already running on the machine.
 """
+import json
 import os
 import shutil
 import signal
@@ -36,6 +37,10 @@ PORTS = {
               "mongo": 27147, "intake": 8031, "case_supervision": 8032,
               "notify": 8033, "web": 8034, "front": 8030},
 }
+
+# Just above the broker's own floor (it stops publishers at 50 MB free): below
+# it the database is next to fail.
+LOW_DISK = 64 * 2**20
 
 SERVICES = {
     "intake": "services.intake.service:IntakeService",
@@ -320,6 +325,46 @@ class Stack:
     def stop_frontdoor(self):
         _terminate(self.front_proc)
         self.front_proc = None
+
+    # -- health -----------------------------------------------------------
+    def health_problem(self):
+        """Why this stack's own broker or database cannot serve, or None.
+
+        A broker whose disk or memory alarm is raised still accepts
+        connections but blocks every publisher: services start, then every
+        event waits for ever. The tests ask this before each test so that a
+        machine out of disk fails the run at once, saying so, instead of
+        failing every later test by timeout."""
+        free = shutil.disk_usage(self.var).free
+        if free < LOW_DISK:
+            return (f"only {free // 2**20} MB free on the disk that holds {self.var} "
+                    f"(the broker blocks publishers below 50 MB)")
+        if self.own_db and self.db_proc is not None and self.db_proc.poll() is not None:
+            return (f"the database exited with {self.db_proc.returncode}; "
+                    f"see {self.logs}/db.log")
+        if not self.own_broker or self.broker_proc is None:
+            return None
+        if self.broker_proc.poll() is not None:
+            return (f"RabbitMQ exited with {self.broker_proc.returncode}; "
+                    f"see {self.logs}/rabbitmq.log")
+        try:
+            with urllib.request.urlopen(self._rabbit_api("/api/nodes"), timeout=10) as resp:
+                nodes = json.load(resp)
+        except OSError as exc:
+            return f"RabbitMQ's management API does not answer: {exc}"
+        for node in nodes:
+            alarms = [a for a in ("disk_free_alarm", "mem_alarm") if node.get(a)]
+            if alarms:
+                return (f"RabbitMQ raised {', '.join(alarms)} and blocks publishers "
+                        f"(disk free {node.get('disk_free', 0) // 2**20} MB, memory used "
+                        f"{node.get('mem_used', 0) // 2**20} of "
+                        f"{node.get('mem_limit', 0) // 2**20} MB)")
+        return None
+
+    def _rabbit_api(self, path):
+        request = urllib.request.Request(f"http://127.0.0.1:{self.ports['mgmt']}{path}")
+        request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, loopback
+        return request
 
     # -- all ------------------------------------------------------------
     def start_infra(self):
