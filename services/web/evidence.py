@@ -21,11 +21,13 @@ def chosen(files) -> list:
     return [f for f in files if f and f.filename]
 
 
-def send(p: Page, report_id: str, code: str, upload) -> Optional[str]:
-    """One browser upload to one checklist item; None, or what intake said
-    against it (a type refused, a limit reached) in the person's language."""
+def send(p: Page, report_id: str, code: str, upload,
+         path: Optional[str] = None) -> Optional[str]:
+    """One browser upload to one checklist item (or to `path`); None, or
+    what intake said against it (a type refused, a limit reached) in the
+    person's language."""
     try:
-        p.api("intake").send_file(f"/reports/{report_id}/materials/{code}/files",
+        p.api("intake").send_file(path or f"/reports/{report_id}/materials/{code}/files",
                                   upload.stream, upload.mimetype, upload.filename)
     except NotFound:
         raise

@@ -170,8 +170,14 @@ class Officer:
         """A file the police add to a checklist item (evidence gathered by
         the unit), streamed on to intake as the business's are."""
         chosen = evidence.chosen(p.request.files.getlist("file"))
+        # The unit's own "other" evidence is internal unless the officer
+        # ticks "show it to the company" (intake's `disclose`).
+        path = None
+        if code == "other":
+            shown = "true" if p.form.get("disclose") else "false"
+            path = f"/reports/{report_id}/files?disclose={shown}"
         refused = [said for upload in chosen
-                   if (said := evidence.send(p, report_id, code, upload))]
+                   if (said := evidence.send(p, report_id, code, upload, path))]
         if refused:
             return self._officer_report_page(p, report_id, status=422,
                                              problem="; ".join(refused))
@@ -196,6 +202,15 @@ class Officer:
                 labels={name: p.t("Why it is wrong (kept on record, the company reads it)")})
         p.flash(p.t("The file is marked superseded; it stays on record."))
         return p.redirect(f"/officer/reports/{report_id}" if report_id else "/officer")
+
+    @page("POST", "/officer/files/<file_id>/disclose", ROLE)
+    def officer_disclose(self, p: Page, file_id):
+        """An internal file of the unit's shown to the company from now on."""
+        report_id = p.form.get("report_id", "")
+        p.submit("intake", f"/files/{file_id}/disclose", refusals=())
+        p.flash(p.t("The company sees this file from now on."))
+        return p.redirect(f"/officer/reports/{report_id}#mat-h"
+                          if report_id else "/officer")
 
     @page("GET", "/officer/files/<file_id>", ROLE)
     def officer_download(self, p: Page, file_id):

@@ -18,6 +18,8 @@ from tests.conftest import ADMIN_TOKEN
 
 PDF = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"1" * 2000 + b"\n%%EOF\n"
 PDF2 = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"2" * 2500 + b"\n%%EOF\n"
+PDF3 = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"3" * 1500 + b"\n%%EOF\n"
+PDF4 = b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n" + b"4" * 1800 + b"\n%%EOF\n"
 
 
 def roster_of(door, unit):
@@ -218,7 +220,24 @@ def test_an_officer_uploads_and_supersedes_a_file_and_the_business_sees_it(door,
         expect(wrong).to_contain_text("扫描的是另一张提货单。")
         check_page(cop, "officer-report-files")
 
-        # The business sees the new file, and the wrong one marked.
+        # The unit's own other evidence: internal unless the switch is on.
+        for name, data, shown in (("询问笔录.pdf", PDF3, False), ("监控截图说明.pdf", PDF4, True)):
+            cop.locator("#up-other").set_input_files(
+                {"name": name, "mimeType": "application/pdf", "buffer": data})
+            if shown:
+                cop.get_by_label("向企业公开").check()
+            cop.locator("#item-other form.upload button[type=submit]").click()
+            expect(cop.locator(".notice.ok")).to_contain_text("已收到文件 1 个")
+        others = cop.locator("#item-other .files li")
+        expect(others).to_have_count(2)
+        expect(others.filter(has_text="询问笔录.pdf").locator(".badge", has_text="内部：企业不可见")
+               ).to_be_visible()
+        expect(others.filter(has_text="监控截图说明.pdf").locator(".badge", has_text="内部")
+               ).to_have_count(0)
+        check_page(cop, "officer-report-internal-file")
+
+        # The business sees the new file, and the wrong one marked; of the
+        # unit's own files only the one shown to it.
         biz = watch(biz_ctx.new_page())
         sign_in(biz, door.url, people.company, PASSWORD)
         biz.goto(door.url + f"/business/reports/{rid}")
@@ -228,7 +247,16 @@ def test_an_officer_uploads_and_supersedes_a_file_and_the_business_sees_it(door,
                ).to_be_visible()
         expect(files.filter(has_text="提货单.pdf").locator(".badge", has_text="已作废")
                ).to_have_count(0)
+        expect(biz.locator("#item-other .files li")).to_have_text([re.compile("监控截图说明.pdf")])
         check_page(biz, "business-report-officer-files")
+
+        # Shown later: the officer's button, and the business's next look.
+        cop.locator("#item-other .files li", has_text="询问笔录.pdf").get_by_role(
+            "button", name="向企业公开").click()
+        expect(cop.locator(".notice.ok")).to_contain_text("企业自此可以查看此文件")
+        expect(cop.locator("#item-other .badge", has_text="内部")).to_have_count(0)
+        biz.reload()
+        expect(biz.locator("#item-other .files li")).to_have_count(2)
     finally:
         cop_ctx.close()
         biz_ctx.close()
