@@ -25,6 +25,7 @@ import pytest  # noqa: E402
 import requests  # noqa: E402
 
 from shared.auth import SigningKey  # noqa: E402
+from shared.mongo import connect  # noqa: E402
 from support.jwks_server import JwksServer  # noqa: E402
 from tools.stack import PORTS, Stack  # noqa: E402
 
@@ -102,8 +103,24 @@ def jwks_server():
 
 
 @pytest.fixture
-def db_prefix():
-    return f"t{secrets.token_hex(4)}_"
+def db_prefix(request):
+    prefix = f"t{secrets.token_hex(4)}_"
+    yield prefix
+    # The test's databases go with it (its services stopped before this
+    # runs): the database's files stop growing over the run, which a small
+    # CI disk needs.
+    if "stack" in request.fixturenames:
+        drop_databases(request.getfixturevalue("stack"), prefix)
+
+
+def drop_databases(stack, prefix):
+    client = connect(stack.env["MONGO_URI"])
+    try:
+        for name in client.list_database_names():
+            if name.startswith(prefix):
+                client.drop_database(name)
+    finally:
+        client.close()
 
 
 @pytest.fixture

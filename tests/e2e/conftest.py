@@ -9,7 +9,7 @@ from services.intake.signing_keys import current_key
 from shared.mongo import connect, database_name
 from support.client import Client
 from support.organisation import Org
-from tests.conftest import ADMIN_TOKEN, fresh_vhost
+from tests.conftest import ADMIN_TOKEN, drop_databases, fresh_vhost
 
 ALL = ("intake", "case_supervision", "notify")
 
@@ -87,3 +87,4 @@ def running_system(stack):
         yield s
         for name in list(stack.services):
             stack.stop_service(name)
+        drop_databases(stack, s.env["FASTTRACK_DB_PREFIX"])
