@@ -47,14 +47,17 @@ class AlertOrder:
 
     def raise_late(self, subject_id):
         """Held events at or below the cursor: one in a stepped-over gap is
-        raised now; any other was raised by a worker that has not marked it yet."""
+        raised now; any other was raised by a worker that marks it at the end
+        of its handling (taking.py): left to it for the hold, and marked here
+        only after that (its mark lost to a crash)."""
         cursor = self.store.cursor(subject_id)
         held = self.repo.alerts_held_up_to(subject_id, cursor["released"])
+        settled = self.now() - self.max_hold
         for event in self.marks.waiting(held, "alert_state"):
             if in_gaps(cursor, event["sequence"]):
                 self._raise(cursor, event, late=True)
                 cursor = self.store.cursor(subject_id)
-            else:
+            elif event["received_at"] <= settled:
                 self.repo.mark_alerted(event["_id"], self.now())
 
     def _raise(self, cursor, event, late=False):
