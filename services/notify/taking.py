@@ -13,9 +13,12 @@ What guards what, now:
   cursor's versions move once, a notice is unique per company and event, an
   alert per event and person, a delivery's id derives from its notice or
   alert. A redelivered event costs reads only, unless a release is still due.
-- a crash between the insert and a release, or before the marks: the event
-  stays `held`; the next event of its subject or the overdue sweep releases
-  it or marks it (ordering.py, alert_order.py), as before.
+- a crash between the insert and a release: the event stays `held`; the
+  next event of its subject or the overdue sweep releases it (ordering.py,
+  alert_order.py), as before. A crash after the releases and before the
+  marks loses only the marks: a held event at or below its cursor and in no
+  gap is left to its own handling for the hold (no second mark from a
+  concurrent worker), then marked by the next take or the overdue sweep.
 - order per subject: the cursors, unchanged. The marks only tell the sweeps
   what is done; a mark written late is never a release told twice, because
   only in-order releases (never a late one, whose mark is what keeps it from
