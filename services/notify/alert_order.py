@@ -17,19 +17,23 @@ alerts raised on arrival: it only moves the cursor.
 import logging
 
 from services.notify.domain import in_gaps
+from services.notify.taking import MarkNow
 
 log = logging.getLogger(__name__)
 
 
 class AlertOrder:
-    def __init__(self, repo, alerter, max_hold, now):
+    def __init__(self, repo, alerter, max_hold, now, marks=None):
         self.repo, self.store = repo, repo.alerts
+        # As the notices' (ordering.py): an in-order raise's mark may wait
+        # for the shared write at the end of the handling (taking.py).
+        self.marks = marks or MarkNow(repo, now)
         self.alerter = alerter
         self.max_hold = max_hold
         self.now = now
 
     def take(self, event):
-        self.repo.take_event(event, self.now())
+        """Raise what the stored event lets through."""
         self.advance(event["subject"])
         self.raise_late(event["subject"])
 
@@ -43,13 +47,17 @@ class AlertOrder:
 
     def raise_late(self, subject_id):
         """Held events at or below the cursor: one in a stepped-over gap is
-        raised now; any other was raised by a worker that has not marked it yet."""
+        raised now; any other was raised by a worker that marks it at the end
+        of its handling (taking.py): left to it for the hold, and marked here
+        only after that (its mark lost to a crash)."""
         cursor = self.store.cursor(subject_id)
-        for event in self.repo.alerts_held_up_to(subject_id, cursor["released"]):
+        held = self.repo.alerts_held_up_to(subject_id, cursor["released"])
+        settled = self.now() - self.max_hold
+        for event in self.marks.waiting(held, "alert_state"):
             if in_gaps(cursor, event["sequence"]):
                 self._raise(cursor, event, late=True)
                 cursor = self.store.cursor(subject_id)
-            else:
+            elif event["received_at"] <= settled:
                 self.repo.mark_alerted(event["_id"], self.now())
 
     def _raise(self, cursor, event, late=False):
@@ -58,7 +66,10 @@ class AlertOrder:
             self.alerter.take(dict(event, event_id=event["_id"]), lanes)
         state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes}
         if self.store.advance_cursor(cursor, state):
-            self.repo.mark_alerted(event["_id"], self.now())
+            if late:  # its mark is what keeps it from being raised again: now
+                self.repo.mark_alerted(event["_id"], self.now())
+            else:     # the cursor keeps it from being raised again
+                self.marks.alerted(event["_id"])
 
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a raise a crash cut

@@ -35,19 +35,24 @@ class AlertRoutes:
     inbox: Any
     policy: Any
     relay: Any
+    taken: Any
 
     def alerter(self):
         return Alerter(self.repo.alerts, self.alert_policy, self.intake, self.channels,
                        self.robot, clock.now)
 
-    def alert_order(self):
+    def alert_order(self, marks=None):
         hold = timedelta(seconds=float(self.policy["order_max_hold_seconds"]))
-        return AlertOrder(self.repo, self.alerter(), hold, clock.now)
+        return AlertOrder(self.repo, self.alerter(), hold, clock.now, marks=marks)
 
     def raise_alerts(self, event):
         """An event that asks a person to act becomes their alerts
-        (policy/alerts.yml), in the order of its report's or case's events."""
-        self.alert_order().take(event)
+        (policy/alerts.yml), in the order of its report's or case's events.
+        The event is stored by the notices' consumer of the same handling;
+        here only if that one failed before storing it."""
+        taking, fresh = self.taken(event)
+        self.alert_order(taking.marks).take(event)
+        return fresh
 
     @timer(interval=2)
     def release_overdue_alerts(self):

@@ -7,6 +7,8 @@ An alert is stored once per event and person (unique key); a climb is
 claimed by an update_one on {_id, climb_due_at} whose modified_count says
 which instance won, as the sweeps claim their steps.
 """
+import copy
+import time
 import uuid
 from datetime import timedelta
 
@@ -25,6 +27,12 @@ UNITS = "known_units"     # intake's last answer per unit, for when it cannot an
 CURSORS = "alert_cursors"  # per report or case: the last sequence its alerts were raised for
 ALERT_ORDER = [("created_at", -1), ("_id", -1)]
 CLAIM_LEASE = timedelta(seconds=60)   # a climb a crashed instance left is taken again
+# intake's answer per (database, unit) this process last wrote to UNITS, and
+# when (monotonic): the same answer is not written again for every alert
+# (issue 19: 1.8 writes a report), yet written again after KEEP_AGAIN in case
+# another instance wrote an older one since.
+KEEP_AGAIN = 300.0
+_kept: dict[tuple[str, str], tuple[dict, float]] = {}
 
 
 def alert_id(key, person_id):
@@ -142,8 +150,13 @@ class AlertStore:
                                       upsert=True)
 
     def keep_unit(self, unit):
+        key = (self.db.name, unit["unit_id"])
+        last = _kept.get(key)
+        if last and last[0] == unit and time.monotonic() - last[1] < KEEP_AGAIN:
+            return   # kept already, unchanged
         self.db[UNITS].replace_one({"_id": unit["unit_id"]}, {"_id": unit["unit_id"], **unit},
                                    upsert=True)
+        _kept[key] = (copy.deepcopy(unit), time.monotonic())
 
     def known_unit(self, unit_id):
         return self.db[UNITS].find_one({"_id": unit_id}, {"_id": 0})

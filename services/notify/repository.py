@@ -79,7 +79,12 @@ class Repository:
 
     # -- events taken in, and each subject's cursor --------------------------
     def take_event(self, event, now):
-        """Store an event until its turn; a redelivery changes nothing."""
+        """Store an event until its turn; False when it was stored already.
+
+        The event's own id is its `_id`, so this one insert is also notify's
+        inbox record of it (issue 19): a redelivery, or a second instance
+        taking the same message, is refused here and writes nothing else
+        unless a release is still due."""
         try:
             self.db[EVENTS].insert_one({
                 "_id": event["event_id"], "subject": event["subject"],
@@ -89,8 +94,9 @@ class Repository:
                 # The alerts to police keep their own place in the same order
                 # (alert_order.py): an event is held for them until raised.
                 "alert_state": "held"})
+            return True
         except DuplicateKeyError:
-            pass
+            return False
 
     def event_at(self, subject, sequence):
         return self.db[EVENTS].find_one({"subject": subject, "sequence": sequence})
@@ -116,6 +122,21 @@ class Repository:
         held = self.db[EVENTS].find({"state": "held", "received_at": {"$lte": cutoff}},
                                     {"subject": 1}).limit(limit)
         return sorted({e["subject"] for e in held})
+
+    def mark(self, event_id, released, alerted, now):
+        """The notices' and the alerts' release marks of one event in one
+        update, when one handling earned both (issue 19: one write, not
+        two). Each mark still only turns a held state released."""
+        fields: dict[str, object] = {}
+        held: list[dict] = []
+        if released:
+            fields.update(state="released", released_at=now)
+            held.append({"state": "held"})
+        if alerted:
+            fields.update(alert_state="released", alerted_at=now)
+            held.append({"alert_state": "held"})
+        if fields:
+            self.db[EVENTS].update_one({"_id": event_id, "$or": held}, {"$set": fields})
 
     # -- the alerts' own release state on the same events ---------------------
     def mark_alerted(self, event_id, now):

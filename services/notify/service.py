@@ -19,6 +19,7 @@ from services.notify.endpoints import WebhookRoutes
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
+from services.notify.taking import Taking
 from services.notify import feed
 from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
@@ -51,10 +52,20 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     # kept in the alert's outbox until sent.
     relay = OutboxRelay()
 
-    def sequencer(self):
+    # The handling of one event by its two consumers (taking.py); set per
+    # worker by handle_event: a consumer called on its own makes its own.
+    taking: Taking | None = None
+
+    def sequencer(self, marks=None):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
                          channels_of=self.channels.of,
-                         endpoints_of=self.repo.endpoints.enabled_for)
+                         endpoints_of=self.repo.endpoints.enabled_for, marks=marks)
+
+    def taken(self, event):
+        """The event stored, once per handling, and the handling it is in;
+        with it, whether it was new (False: a redelivery, for the inbox)."""
+        taking = self.taking or Taking(self.repo, clock.now, once=False)
+        return taking, taking.store(event)
 
     # -- events in ---------------------------------------------------------
     @event_handler("intake", "company_registered")
@@ -69,16 +80,22 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     @handles("intake", REPORT_EVENTS)
     @handles("case_supervision", CASE_EVENTS)
     def handle_event(self, body):
-        self.inbox.consume(body, self.add_notice)
-        # The police's alerts from the same event: a consumer of its own (its
-        # own inbox record), so neither waits for nor repeats the other.
-        self.inbox.consume(body, self.raise_alerts)
+        # Two consumers of one stored event, each failing and retried on its
+        # own (the police's alerts from it do not wait for its notices). Both
+        # are folded: the stored event is their inbox record, and a
+        # release's mark waits to be written once for both (taking.py).
+        self.taking = Taking(self.repo, clock.now)
+        self.inbox.consume(body, self.add_notice, folded=True)
+        self.inbox.consume(body, self.raise_alerts, folded=True)
+        self.taking.marks.write()
 
     def add_notice(self, event):
         """Take the event in and release what is next for its subject; the
         deliveries it wrote are tried at once, not on the courier's next tick."""
-        if self.sequencer().take(event):
+        taking, fresh = self.taken(event)
+        if self.sequencer(taking.marks).take(event):
             self.courier_wakeup.wake()
+        return fresh
 
     # -- timers ------------------------------------------------------------
     @wakeable_timer(interval=0.5, wakeup="courier_wakeup", setting="COURIER_TICK_SECONDS")

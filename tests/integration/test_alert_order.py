@@ -8,6 +8,7 @@ from datetime import datetime
 import pytest
 
 from services.case_supervision.service import CaseSupervisionService
+from shared.inbox import CONSUMED
 from support.client import Client
 from support.robot import RobotReceiver
 from tests.helpers import eventually
@@ -52,6 +53,53 @@ def test_a_cases_alerts_wait_for_its_earlier_events_and_come_out_in_order_once(
         "案件期限即将届满", "案件期限已超期", "案件督办升级"]
     assert len(w.of("o1")) == 4 and len(robot.messages) == 3
     assert all(m["at"]["atMobiles"] == ["13800000001"] for m in robot.messages)
+
+
+def taken(handler, event_type, outcome):
+    return CONSUMED.labels(handler, event_type, outcome)._value.get()
+
+
+def test_an_event_delivered_three_times_to_two_instances_is_stored_told_and_raised_once(
+        running, tmp_path):
+    """Notify's two consumers of an event (its notices, its police alerts)
+    share one stored event as their inbox record (issue 19): copies taken at
+    once by two instances, and one after, are recognised by the stored
+    event, and give one notice and one alert per person."""
+    w = AlertWorld(running, tmp_path).with_intake().start_notify().start_notify()
+    cid = str(uuid.uuid4())
+    kinds = ("case_opened", "case_escalated")
+    before = {(h, k, o): taken(h, k, o) for h in ("add_notice", "raise_alerts")
+              for k in kinds for o in ("applied", "duplicate", "failed")}
+    opened = w.case_event("case_opened", cid, 1, supervision_level="district",
+                          supervisor_unit_id="b1")
+    escalated = w.case_event("case_escalated", cid, 2, escalation_level=1,
+                             rung="lead_officer", escalated_to="o1",
+                             reason="first_action deadline missed", supervision_raised=False)
+    for event in (escalated, opened, escalated, opened):   # two more copies of each
+        running.publish("case_supervision", event, event["type"])
+
+    def delta(handler, kind, outcome):
+        return taken(handler, kind, outcome) - before[(handler, kind, outcome)]
+    eventually(lambda: all(delta(h, k, "applied") + delta(h, k, "duplicate") == 3
+                           for h in ("add_notice", "raise_alerts") for k in kinds),
+               what="every copy taken by both consumers")
+    for h in ("add_notice", "raise_alerts"):
+        for k in kinds:   # the insert that won is the one applied; the rest are known
+            assert (delta(h, k, "applied"), delta(h, k, "duplicate"),
+                    delta(h, k, "failed")) == (1, 2, 0), (h, k)
+    eventually(lambda: [a["event_type"] for a in w.of("o1")] == list(kinds),
+               what="one alert of each event, in order")
+    db = running.db("notify")
+    ids = [opened["event_id"], escalated["event_id"]]
+    eventually(lambda: db.events.count_documents(
+        {"_id": {"$in": ids}, "state": "released", "alert_state": "released"}) == 2,
+        what="both events marked released for the notices and the alerts")
+    time.sleep(2)
+    assert [a["event_type"] for a in w.of("o1")] == list(kinds)
+    assert db.notices.count_documents({"event_id": opened["event_id"]}) == 1
+    for event_id in ids:
+        assert db.alerts.count_documents({"event_id": event_id, "person_id": "o1"}) == 1
+    assert db.inbox.count_documents({"event_id": {"$in": ids}}) == 0   # no record of its own
 
 
 def test_an_unacknowledged_escalation_climbs_and_the_ledger_records_each_climb_once(
