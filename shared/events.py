@@ -52,7 +52,7 @@ REPORT_EVIDENCE_RECORDED = "report_evidence_recorded"
 # case's base fields: case_id, case_number, report_id, reference,
 # company_id, stage, priority, supervision_level, supervisor_unit_id,
 # lead_officer_id, deadlines {stage: due}, next_due_at, paused.
-CASE_OPENED = "case_opened"
+CASE_OPENED = "case_opened"                  # accepted_sequence (the report's acceptance's sequence; internal)
 CASE_PROGRESSED = "case_progressed"          # previous_stage, disclose, note (only when disclosed)
 LOSS_RECOVERED = "loss_recovered"            # recovered_amount, frozen_amount, total_recovered, total_frozen, estimated
 CASE_DEADLINE_WARNING = "case_deadline_warning"  # deadline, due_at (internal)

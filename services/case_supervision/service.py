@@ -53,8 +53,10 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
                 now.year, self.repo.next_number(f"case-{now.year}"))
             case = dict(domain.open_case(accepted, self.policy, number, now))
             case.update(clocks.schedule(case, self.policy))
-            doc = aggregate.created(case, self.name,
-                                    [("case_opened", domain.base_data(case))], now)
+            # Where the acceptance stands in its report's order: notify tells
+            # the company of the opening only after it (ordering.py).
+            opened = dict(domain.base_data(case), accepted_sequence=event["sequence"])
+            doc = aggregate.created(case, self.name, [("case_opened", opened)], now)
             doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
             fresh = self.repo.insert_case(doc)
         self.relay.flush(CASES, accepted["case_id"])

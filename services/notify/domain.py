@@ -33,7 +33,8 @@ ALWAYS_TOLD = {
     ev.REPORT_EXTRA_MATERIALS_REQUESTED, ev.CASE_OPENED, ev.LOSS_RECOVERED,
     ev.CASE_CONCLUDED, ev.CASE_CLOSED, ev.CASE_REOPENED}
 # Data that never leaves, even inside a told event's webhook body.
-WITHHELD = {ev.CASE_ESCALATED: {"reason", "rung", "escalated_to"}}
+WITHHELD = {ev.CASE_ESCALATED: {"reason", "rung", "escalated_to"},
+            ev.CASE_OPENED: {"accepted_sequence"}}
 # A concluded or closed case needs no "still working on it"; a reopened one does.
 FOLLOW_UP_STATE = {ev.CASE_OPENED: True, ev.CASE_REOPENED: True,
                    ev.CASE_CONCLUDED: False, ev.CASE_CLOSED: False}
@@ -156,6 +157,24 @@ def notice_time(subject, now):
     keeps each subject's order even when instances' clocks disagree."""
     last = subject.get("last_notice_at")
     return max(now, last + timedelta(milliseconds=1)) if last else now
+
+
+def acceptance_it_follows(event):
+    """(report id, sequence) of the acceptance a case's opening follows, or
+    None. A report and its case are two subjects, each released in its own
+    order; without this the case's opening, written a moment sooner by
+    another worker, could reach the company before the acceptance that
+    opened it, in its feed and on its channels."""
+    if event["type"] == ev.CASE_OPENED and event["data"].get("accepted_sequence"):
+        return event["data"]["report_id"], event["data"]["accepted_sequence"]
+    return None
+
+
+def opens_a_case(event):
+    """The case an acceptance opened, whose opening may wait for it."""
+    if event["type"] == ev.REPORT_ACCEPTED:
+        return event["data"].get("case_id")
+    return None
 
 
 def in_gaps(subject, sequence):

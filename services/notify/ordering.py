@@ -47,6 +47,9 @@ class Sequencer:
         """Release what the stored event lets through; how many deliveries
         that wrote (the courier is woken for them)."""
         written = self.advance(event["subject"])
+        case_id = domain.opens_a_case(event)
+        if case_id:  # again on a redelivery: a crash may have cut the first short
+            written += self.advance(case_id)
         return written + self.release_late(event["subject"])
 
     def advance(self, subject_id):
@@ -56,9 +59,23 @@ class Sequencer:
         while True:
             subject = self.repo.subject(subject_id)
             event = self.repo.event_at(subject_id, subject["released"] + 1)
-            if event is None:
+            if event is None or self._waits_for_its_report(event):
                 return written
             written += self._release(subject, dict(event, event_id=event["_id"]))
+            case_id = domain.opens_a_case(event)
+            if case_id:  # its case's opening may have waited for this
+                written += self.advance(case_id)
+
+    def _waits_for_its_report(self, event):
+        """A case's opening waits until the acceptance that opened it is
+        released (the report's own order), so the company is told them in
+        the order they happened; for the hold at most, like a gap, should
+        the acceptance never arrive."""
+        follows = domain.acceptance_it_follows(event)
+        if not follows or event["received_at"] <= self.now() - self.max_hold:
+            return False
+        report_id, sequence = follows
+        return self.repo.subject(report_id)["released"] < sequence
 
     def release_late(self, subject_id):
         """An event that arrives after its gap was stepped over is still

@@ -52,6 +52,44 @@ def test_a_missing_step_holds_later_ones_then_is_stepped_over_and_told_late(
                                                "case_opened"]
 
 
+def test_a_case_opening_waits_for_the_acceptance_that_opened_it(running, notify):
+    notify()
+    company = Company(running)
+    case = Case(running, company)
+    received, overdue, acknowledged, accepted = report_events(company, case.base["report_id"])
+    accepted["data"]["case_id"] = case.id
+    # case_supervision is quicker than intake's relay here: the opening
+    # arrives while the report's steps 2-4 are still on their way.
+    case.publish(case.event(1, "case_opened", accepted_sequence=4))
+    running.publish("intake", received, received["type"])
+    eventually(lambda: len(company.feed()) == 1, what="the report's first step")
+    notices = running.db("notify").notices
+    assert notices.count_documents({"subject": case.id}) == 0   # not told yet
+    for e in (overdue, acknowledged, accepted):
+        running.publish("intake", e, e["type"])
+    feed = eventually(lambda: len(company.feed()) == 4 and company.feed(),
+                      what="the acceptance, then the opening")
+    assert [n["event_type"] for n in feed] == [
+        "report_received", "report_acknowledged", "report_accepted", "case_opened"]
+    # What the company's webhook gets carries none of notify's own ordering.
+    told = notices.find_one({"subject": case.id})["envelope"]["data"]
+    assert told["case_id"] == case.id and "accepted_sequence" not in told
+
+
+def test_a_case_opening_whose_acceptance_never_comes_is_told_after_the_hold(
+        running, notify):
+    notify(policy={"order_max_hold_seconds": 1})
+    company = Company(running)
+    case = Case(running, company)
+    opened = case.event(1, "case_opened", accepted_sequence=4)
+    case.publish(opened)
+    feed = eventually(lambda: company.feed(), timeout=30, what="the opening, after the hold")
+    assert [n["event_type"] for n in feed] == ["case_opened"]
+    held = (datetime.fromisoformat(feed[0]["created_at"])
+            - datetime.fromisoformat(opened["occurred_at"]))
+    assert held.total_seconds() >= 1
+
+
 def follow_ups(company, case):
     return [n for n in company.feed()
             if n["event_type"] == "case_follow_up" and n["subject"] == case.id]
