@@ -80,7 +80,8 @@ def table(r):
         row("  others' filing p99", f"{f(q['honest_p99_ms'])} ms quiet, "
             f"{f(fd['honest_p99_ms'])} ms flooded (x{f(ratio.get('honest_p99_ms'), '{:.3f}')})",
             "<= x1.1", ratio.get("honest_p99_ms", 99) <= 1.1)
-        row("  the flooder", f"{fd['flood_sent']} sent at {fl['flood_rate']:.0f}/s, "
+        row("  the 16th company", f"at its limit {q['flood_filed']} filed of {q['flood_sent']}; "
+            f"flooding {fd['flood_sent']} sent at {fl['flood_rate']:.0f}/s, "
             f"{fd['flood_filed']} filed, {fd['flood_refused_429']} answered 429", "", None)
     fl = r.get("files")
     if fl:

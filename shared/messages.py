@@ -291,6 +291,8 @@ ZH_CN = {
         "所选项中有一项或多项不在以下范围内：{choices}。",
     "One or more of the choices you made was in: {values}.":
         "所选项中有一项或多项属于以下不允许的值：{values}。",
+    # -- rate limits' policy (shared/ratelimit.py) --
+    "must not be above the window's count": "不得大于时间窗口内允许的次数",
     # -- alerts to police (services/notify/alert_*.py) --
     "must be a field name or a list of them": "必须是字段名或字段名列表",
     "name exactly one of {kinds}": "必须且只能指定以下之一：{kinds}",

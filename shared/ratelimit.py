@@ -1,24 +1,35 @@
 """Rate limits: a flood from one principal or one address slows that one only.
 
 A route names its limit (`@api(..., limit="report.file")`); policy/limits.yml
-gives each limit a window and how many requests fit in it per principal and
-per source address. Counts live in the service's own database — one counter
-document per limit, key and window, bumped by a single upsert — so every
-instance of a service shares them, and a restart forgets nothing.
+gives each limit a window, how many requests fit in it per principal and per
+source address, and how many of them may come at once (`burst`, the whole
+window's worth unless said). The counting is GCRA, the generic cell rate
+algorithm (a leaky bucket kept as one time): a key's "theoretical arrival
+time" moves a fair share of the window on with each request admitted, and a
+request is refused while that time is more than the burst ahead of now. So a
+client at its limit's pace is never refused, a flood is admitted at exactly
+that pace — evenly, not a window's worth at each window's start, and never
+twice the limit across a window's edge — and Retry-After says when the next
+request will fit.
 
-Over the limit is a 429 problem with `Retry-After` (the seconds left in the
-window); the request is refused before its body is read or anything changes.
-A fixed window lets a client send up to twice the limit across a window's
-edge; for holding a flood that is close enough, and it costs one write.
+The times live in the service's own database, one document per limit and
+key, moved by conditional updates, so every instance of a service shares
+them and a restart forgets nothing. A refusal is also remembered in the
+process until the time it names: a key's time only ever moves on, so while
+it is remembered the database would refuse too, and a flood's refusals cost
+no database work at all.
 
-Each process deletes the counters of windows gone by, once per window.
+Over the limit is a 429 problem with `Retry-After`; the request is refused
+before its body is read or anything changes. Each process deletes the
+documents of keys idle long enough to be as good as absent, once a minute.
 """
 import math
 import time
 from typing import Any
 
-from marshmallow import fields
+from marshmallow import ValidationError, fields, validates_schema
 from nameko.extensions import DependencyProvider
+from pymongo.errors import DuplicateKeyError
 
 from shared import remote
 from shared.errors import TooMany
@@ -27,12 +38,20 @@ from shared.policy import (PolicyError, PolicySchema, Table, dotted_name, load_p
                            policy_path, whole)
 
 COUNTERS = "rate_limits"
+CLEAN_EVERY = 60     # seconds between one process's sweeps of idle keys
 
 
 class Limit(PolicySchema):
     window_seconds = whole(1, 86400, required=True)
     per_principal = whole(1)
     per_source = whole(1)
+    burst = whole(1)     # at most this many at once; the window's count unless said
+
+    @validates_schema
+    def _burst_within_the_window(self, data, **kwargs):
+        count = data.get("per_principal") or data.get("per_source")
+        if data.get("burst") and count and data["burst"] > count:
+            raise ValidationError("must not be above the window's count", "burst")
 
 
 class LimitsPolicy(PolicySchema):
@@ -40,13 +59,34 @@ class LimitsPolicy(PolicySchema):
     limits = Table(fields.Nested(Limit), keys=dotted_name, required=True)
 
 
+def pace(rule, allowed):
+    """(interval, tolerance) of a key allowed `allowed` a window: each request
+    moves its time on by the interval, and up to its burst fit at once. The
+    policy's burst is the principal's (or, without one, the address's); an
+    address's is the same share of its count."""
+    interval = rule["window_seconds"] / allowed
+    burst = allowed
+    if rule.get("burst"):
+        count = rule.get("per_principal") or rule["per_source"]
+        burst = max(1, min(allowed, round(rule["burst"] * allowed / count)))
+    return interval, (burst - 1) * interval
+
+
+def admits(tat, now, interval, tolerance):
+    """GCRA: a request at `now` fits a key whose time is `tat` (None: unseen);
+    its new time when it does, None when it does not."""
+    start = now if tat is None or tat < now else tat
+    return start + interval if start - now <= tolerance else None
+
+
 class RateLimits(DependencyProvider):
-    """The counters, for shared/http.py's routes that name a limit."""
+    """The limits, for shared/http.py's routes that name one."""
 
     def __init__(self):
         self.policy: dict = {}
         self.db: Any = None
-        self.cleaned: dict = {}
+        self.refusing: dict = {}     # key -> until when the database refuses it
+        self.cleaned_at = 0.0
         self.proxies: tuple = ()
 
     def setup(self):
@@ -64,7 +104,8 @@ class RateLimits(DependencyProvider):
     def start(self):
         mongo = next(d for d in self.container.dependencies if isinstance(d, Mongo))
         self.db = mongo.db
-        self.db[COUNTERS].create_index([("limit", 1), ("window", 1)])
+        self.db[COUNTERS].create_index("tat")
+        self.db[COUNTERS].delete_many({"tat": {"$exists": False}})   # a fixed window's counters
 
     def get_dependency(self, worker_ctx):
         return self
@@ -75,28 +116,49 @@ class RateLimits(DependencyProvider):
         if rule is None:
             raise KeyError(f"policy/limits.yml names no limit {limit!r}")
         now = time.time() if now is None else now
-        span = rule["window_seconds"]
-        window = int(now // span)
-        self._clean(limit, window)
-        retry_after = max(1, math.ceil((window + 1) * span - now))
+        self._clean(now)
         keys = []
         if rule.get("per_principal") and who.subject:
-            keys.append(("principal", who.subject, rule["per_principal"]))
+            keys.append((f"{limit}|principal|{who.subject}", rule["per_principal"]))
         if rule.get("per_source"):
             source = remote.source_address(request.remote_addr,
                                            request.headers.get("X-Forwarded-For"), self.proxies)
-            keys.append(("source", source, rule["per_source"]))
-        for kind, key, allowed in keys:
-            counter = f"{limit}|{kind}|{key}|{window}"
-            self.db[COUNTERS].update_one(
-                {"_id": counter}, {"$inc": {"n": 1}, "$setOnInsert": {
-                    "limit": limit, "window": window}}, upsert=True)
-            count = self.db[COUNTERS].find_one({"_id": counter}, {"n": 1})["n"]
-            if count > allowed:
+            keys.append((f"{limit}|source|{source}", rule["per_source"]))
+        for key, allowed in keys:
+            wait = self._take(key, now, *pace(rule, allowed))
+            if wait is not None:
                 raise TooMany("too many requests; try again later",
-                              retry_after=retry_after)
+                              retry_after=max(1, math.ceil(wait)))
 
-    def _clean(self, limit, window):
-        if self.cleaned.get(limit) != window:
-            self.cleaned[limit] = window
-            self.db[COUNTERS].delete_many({"limit": limit, "window": {"$lt": window - 1}})
+    def _take(self, key, now, interval, tolerance):
+        """None when the key admits a request at `now` (its time moved on),
+        else the seconds until it will."""
+        until = self.refusing.get(key)
+        if until is not None:
+            if now < until:
+                return until - now
+            del self.refusing[key]
+        for _ in range(3):   # a key swept away between two steps: look again
+            try:   # idle or unseen: its time starts from now
+                self.db[COUNTERS].update_one({"_id": key, "tat": {"$lte": now}},
+                                             {"$set": {"tat": now + interval}}, upsert=True)
+                return None
+            except DuplicateKeyError:
+                pass   # its time is ahead of now
+            moved = self.db[COUNTERS].update_one(
+                {"_id": key, "tat": {"$gt": now, "$lte": now + tolerance}},
+                {"$inc": {"tat": interval}})
+            if moved.modified_count:
+                return None
+            found = self.db[COUNTERS].find_one({"_id": key}, {"tat": 1})
+            if found is not None and found["tat"] - tolerance > now:
+                self.refusing[key] = found["tat"] - tolerance
+                return found["tat"] - tolerance - now
+        return None   # swept thrice over: it is idle, let the request by
+
+    def _clean(self, now):
+        """Forget idle keys: a time gone by admits like no document."""
+        if now - self.cleaned_at >= CLEAN_EVERY:
+            self.cleaned_at = now
+            self.db[COUNTERS].delete_many({"tat": {"$lt": now - CLEAN_EVERY}})
+            self.refusing = {k: u for k, u in self.refusing.items() if u > now}

@@ -27,7 +27,7 @@ import requests  # noqa: E402
 from shared.auth import SigningKey  # noqa: E402
 from shared.mongo import connect  # noqa: E402
 from support.jwks_server import JwksServer  # noqa: E402
-from tools.stack import PORTS, Stack  # noqa: E402
+from tools.stack import PORTS, Stack, rabbit_api_uri  # noqa: E402
 
 # The tests' own issuer: it stands in for intake before the case_supervision
 # and notify containers of tests/integration, which verify its tokens through
@@ -39,7 +39,7 @@ ROOMY_LIMITS = os.path.join(os.path.dirname(os.path.dirname(__file__)), "policy"
                             "limits-roomy.yml")
 OFFSET = int(os.environ.get("FASTTRACK_PORT_OFFSET") or 0)
 RABBIT_API = os.environ.get("FASTTRACK_RABBIT_API_URI",
-                            f"http://guest:guest@127.0.0.1:{PORTS['test']['mgmt'] + OFFSET}")
+                            rabbit_api_uri(PORTS["test"]["mgmt"] + OFFSET))
 
 
 def pytest_configure(config):

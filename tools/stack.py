@@ -7,6 +7,7 @@ local is started for it. Every local part lives under var/<profile>/ with
 its own ports, so `make run` and `make test` never share a broker or data,
 and neither touches a RabbitMQ or mongod already running on the machine.
 """
+import base64
 import json
 import os
 import shutil
@@ -15,6 +16,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -52,6 +54,11 @@ SERVICES = {
 WEB = {"web": "services.web.service:WebService"}
 PROCESSES = {**SERVICES, **WEB}
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
+
+
+def rabbit_api_uri(mgmt_port):
+    """The broker's management API, as the loopback-only guest user."""
+    return f"http://guest:guest@127.0.0.1:{mgmt_port}"
 
 
 def wait_for(check, timeout, what):
@@ -362,8 +369,10 @@ class Stack:
         return None
 
     def _rabbit_api(self, path):
-        request = urllib.request.Request(f"http://127.0.0.1:{self.ports['mgmt']}{path}")
-        request.add_header("Authorization", "Basic Z3Vlc3Q6Z3Vlc3Q=")  # guest:guest, loopback
+        uri = urllib.parse.urlsplit(rabbit_api_uri(self.ports["mgmt"]))
+        request = urllib.request.Request(f"http://{uri.hostname}:{uri.port}{path}")
+        credentials = f"{uri.username}:{uri.password}".encode()
+        request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
         return request
 
     # -- all ------------------------------------------------------------

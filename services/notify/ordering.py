@@ -46,15 +46,19 @@ class Sequencer:
     def take(self, event):
         """Release what the stored event lets through; how many deliveries
         that wrote (the courier is woken for them)."""
-        written = self.advance(event["subject"])
+        opened: set = set()
+        written = self.advance(event["subject"], opened)
         case_id = domain.opens_a_case(event)
-        if case_id:  # again on a redelivery: a crash may have cut the first short
+        if case_id and case_id not in opened:
+            # Not released just now (a redelivery: a crash may have cut the
+            # first handling short between the report's cursor and its case).
             written += self.advance(case_id)
         return written + self.release_late(event["subject"])
 
-    def advance(self, subject_id):
+    def advance(self, subject_id, opened=None):
         """Release what is next for this subject, as far as it goes; the
-        deliveries written."""
+        deliveries written. `opened` collects the cases whose openings were
+        let through (and advanced) on the way."""
         written = 0
         while True:
             subject = self.repo.subject(subject_id)
@@ -65,6 +69,8 @@ class Sequencer:
             case_id = domain.opens_a_case(event)
             if case_id:  # its case's opening may have waited for this
                 written += self.advance(case_id)
+                if opened is not None:
+                    opened.add(case_id)
 
     def _waits_for_its_report(self, event):
         """A case's opening waits until the acceptance that opened it is

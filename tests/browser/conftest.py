@@ -8,7 +8,7 @@ from playwright.sync_api import sync_playwright
 
 from support.browser import launch
 from support.people import People
-from tests.conftest import ADMIN_TOKEN, fresh_vhost
+from tests.conftest import ADMIN_TOKEN, drop_databases, fresh_vhost
 
 PARTS = ("intake", "case_supervision", "notify", "web")
 
@@ -46,6 +46,7 @@ def door(stack, request):
             stack.stop_frontdoor()
             for name in list(stack.services):
                 stack.stop_service(name)
+            drop_databases(stack, env["FASTTRACK_DB_PREFIX"])
 
 
 @pytest.fixture(scope="session")

@@ -2,6 +2,7 @@
 company or one address is answered 429 with Retry-After, changes nothing,
 and slows that one only; the counts are shared by every instance."""
 import json
+import time
 
 import requests
 
@@ -109,3 +110,21 @@ def test_token_requests_from_one_address_are_limited_whatever_their_grant(runnin
     assert "access_token" not in refused.json()
     # Another address, and the account itself, are not held by that flood.
     assert token_from("198.51.100.2", Org.PASSWORD).status_code == 200
+
+
+def test_past_its_burst_a_company_files_at_its_limits_pace(running, tmp_path):
+    # Two a 4 s window, one at a time: a filing every 2 s, however fast it sends.
+    paced = {"version": 1, "limits": dict(TIGHT["limits"], **{
+        "report.file": {"window_seconds": 4, "per_principal": 2, "burst": 1}})}
+    running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, paced))
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    company = Client(running.urls["intake"], org.company_token)
+    assert company.post("/reports", report_body()).status_code == 201
+    refused = company.post("/reports", report_body())
+    assert refused.status_code == 429
+    wait = int(refused.headers["Retry-After"])
+    assert 1 <= wait <= 2                       # the pace's two seconds, not the window's four
+    assert company.post("/reports", report_body()).status_code == 429   # still waiting
+    time.sleep(wait + 0.2)
+    assert company.post("/reports", report_body()).status_code == 201
+    assert reports_of(running, org.company_id) == 2
