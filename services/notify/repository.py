@@ -205,6 +205,11 @@ class Repository:
             low, width, edge = high, width * 2, TICK
         return found
 
+    def notices_between(self, company_id, low, high):
+        """The company's notices stamped after `low`, up to `high` (a span of
+        the feed's settling time: a handful)."""
+        return self._notices_in(company_id, {"$gt": low, "$lt": high + TICK}, 0)
+
     def _notices_in(self, company_id, span, limit):
         return list(self.db[NOTICES].find({"company_id": company_id, "created_at": span},
                                           {"envelope": 0})

@@ -118,14 +118,12 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     @api("GET", "/notices", action="notice.read", query=s.NoticeQuery,
          answer=s.NoticePage)
     def list_notices(self, call):
-        after = feed.decode_cursor(call.query.get("after"))
-        # A notice shows once it is FEED_SETTLE_SECONDS old: one written a
-        # moment late with an earlier time (a slow worker) still lands ahead
-        # of any cursor a reader was given, so a cursor never skips one.
+        # A notice shows at once; the cursor looks back FEED_SETTLE_SECONDS
+        # for one written late with an earlier time (feed.py).
         settle = timedelta(seconds=float(self.config.get("FEED_SETTLE_SECONDS", 2)))
-        until = clock.now() - settle
-        items = self.repo.notices(call.who.subject, after, call.query["limit"], until)
-        return pages.Page(call, items, feed.next_cursor(items, call.query.get("after")))
+        items, nxt = feed.read(self.repo, call.who.subject, call.query.get("after"),
+                               call.query["limit"], clock.now(), settle)
+        return pages.Page(call, items, nxt)
 
     # -- the company's channels --------------------------------------------
     @api("PUT", "/subscription", action="subscription.manage",
