@@ -5,7 +5,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from shared import aggregate, idempotency_key, inbox, outbox, pages
-from shared.mongo import next_number
+from shared.mongo import next_from_block
 
 CASES = "cases"
 LEDGER = "ledger"
@@ -26,6 +26,7 @@ HIDDEN = {"outbox": 0, "facts": 0}
 # and the age a database restored behind a running process heals within.
 KNOWN_PATHS: dict[tuple[str, str], tuple[list[str], float]] = {}
 KNOWN_PATHS_MAX = 10_000
+CASE_NUMBER_BLOCK = 20     # case numbers a process reserves with one counter write
 KNOWN_PATH_SECONDS = 600
 
 
@@ -74,8 +75,10 @@ class Repository:
     def __init__(self, db):
         self.db = db
 
-    def next_number(self, name):
-        return next_number(self.db, name)
+    def next_case_number(self, year):
+        """Unique (its index says so), increasing per process, not gapless:
+        one counter write in CASE_NUMBER_BLOCK cases (shared/mongo.py)."""
+        return next_from_block(self.db, f"case-{year}", CASE_NUMBER_BLOCK)
 
     # -- cases -----------------------------------------------------------
     def case_exists(self, case_id):

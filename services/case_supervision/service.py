@@ -50,7 +50,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         if not self.repo.case_exists(accepted["case_id"]):
             now = clock.now()
             number = domain.case_number(
-                now.year, self.repo.next_number(f"case-{now.year}"))
+                now.year, self.repo.next_case_number(now.year))
             case = dict(domain.open_case(accepted, self.policy, number, now))
             case.update(clocks.schedule(case, self.policy))
             # Where the acceptance stands in its report's order: notify tells

@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, throttle
 from shared import aggregate, idempotency_key, inbox, outbox, pages, search
-from shared.mongo import next_number
+from shared.mongo import next_from_block, next_number
 
 REPORTS = "reports"
 COMPANIES = "companies"
@@ -35,7 +35,6 @@ REPORT_ORDER = [("received_at", -1), ("_id", -1)]
 
 
 # Per process: (database, counter) -> [next number, last number of the block].
-REFERENCE_BLOCKS: dict[tuple[str, str], list[int]] = {}
 REFERENCE_BLOCK = 20
 
 
@@ -106,22 +105,9 @@ class Repository:
         return next_number(self.db, name)
 
     def next_reference_number(self, name):
-        """The next number of a report reference: from a block of
-        REFERENCE_BLOCK this process reserved with one counter write, so
-        one filing in REFERENCE_BLOCK writes the counter (issue 19). A
-        reference is unique (its index says so), not gapless: a block a
-        process did not use up is skipped, and two instances hand out from
-        their own blocks side by side."""
-        key = (self.db.name, name)
-        block = REFERENCE_BLOCKS.get(key)
-        if block is None or block[0] > block[1]:
-            last = next_number(self.db, name, REFERENCE_BLOCK)
-            block = REFERENCE_BLOCKS[key] = [last - REFERENCE_BLOCK + 1, last]
-            for old in [k for k in REFERENCE_BLOCKS if k[0] == key[0] and k != key]:
-                del REFERENCE_BLOCKS[old]   # yesterday's counter
-        number = block[0]
-        block[0] += 1   # no yield between reading and taking it (eventlet)
-        return number
+        """The next number of a report reference: unique (its index says
+        so), not gapless (shared/mongo.py's blocks)."""
+        return next_from_block(self.db, name, REFERENCE_BLOCK)
 
     # -- accounts (signin.py) ------------------------------------------------
     def account(self, username):

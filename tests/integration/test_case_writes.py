@@ -97,3 +97,22 @@ def test_a_known_unit_path_is_not_written_again_and_a_moved_unit_is(world):
     assert db.units.find_one({"_id": "st1"})["path"] == ["st1", "b2", "city"]
     assert db.units.find_one({"_id": "b2"})["path"] == ["b2", "city"]
     assert db.units.find_one({"_id": "b1"})["path"] == ["b1", "city"]
+
+
+def test_case_numbers_are_unique_and_one_counter_write_serves_a_block(world):
+    from services.case_supervision.repository import CASE_NUMBER_BLOCK
+    w = world().start()
+    db = w.running.db("cases")
+    numbers = []
+    for _ in range(3):
+        rid = str(uuid.uuid4())
+        w.intake_event("report_accepted", rid, status="accepted",
+                       case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, rid)), accepted_by="o1",
+                       accepted_at=datetime.now(timezone.utc).isoformat())
+        case = eventually(lambda: w.case_of(rid), what="the case opened")
+        numbers.append(case["case_number"])
+    year = datetime.now(timezone.utc).year
+    serial = [int(n.rsplit("-", 1)[1]) for n in numbers]
+    assert numbers[0].startswith(f"FT-C-{year}-")
+    assert serial == [serial[0], serial[0] + 1, serial[0] + 2]
+    assert [c["n"] for c in db.counters.find({})] == [CASE_NUMBER_BLOCK]   # one write
