@@ -7,13 +7,12 @@ feed (GET /notices). Two times are kept for it: when the feed poller first
 saw it (bounded by the poll interval) and the notice's own `created_at`
 (the moment it entered the feed, on the same machine's clock).
 """
-import base64
 import json
 import sys
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import requests
 
@@ -150,10 +149,11 @@ class Run:
                 return
             page = r.json()
             items += page["items"]
-            # The feed always answers a cursor; a short page is its end for now.
-            if not page.get("next") or len(page["items"]) < params["limit"]:
+            # The feed always answers a cursor: kept, as a client keeps it;
+            # a short page is the end for now.
+            after = page.get("next") or after
+            if len(page["items"]) < params["limit"]:
                 break
-            after = page["next"]
         at = time.time()
         with self.lock:
             for n in items:
@@ -167,8 +167,7 @@ class Run:
                 rec["seen"] = at
                 rec["created"] = epoch(n["created_at"])
                 self.pending[cid] -= 1
-            if items:
-                self.cursor[cid] = feed_cursor(items[-1]["created_at"])
+            self.cursor[cid] = after
 
     def done(self):
         with self.lock:
@@ -235,15 +234,6 @@ def fixed_rate(users, companies, rate, seconds, poll_interval=0.05, drain=60, re
             time.sleep(0.2)
     run.stop()
     return run, complete
-
-
-def feed_cursor(created_at, margin=2.0):
-    """A cursor a little before the last notice read. The feed gives `next`
-    only after a full page, so a client tailing it keeps its own place, in
-    the feed's cursor format (created_at|notice_id); the margin re-reads
-    notices another worker wrote with a slightly earlier time."""
-    at = datetime.fromisoformat(created_at) - timedelta(seconds=margin)
-    return base64.urlsafe_b64encode(f"{at.isoformat()}|".encode()).decode()
 
 
 def percentiles(values, ps=(50, 95, 99)):
