@@ -29,6 +29,7 @@ and before 2026-11-30 "<ISO time>|<id>") are still read, as places only:
 they were given under the fixed wait, so nothing before them can come late.
 """
 import base64
+import functools
 import hashlib
 import json
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ class Cursor:
         return self.read_at - settle
 
 
+@functools.lru_cache(maxsize=4096)   # a page is sized down one by one when too many
 def short(notice_id):
     """40 bits of the id's hash: a late notice is taken for a given one only
     by a 1 in 2^40 chance per notice named."""
