@@ -68,6 +68,7 @@ def figures(runs):
         "20/s report -> notice p50 ms": _ms(heavy, "report_to_notice_s", "p50"),
         "20/s report -> notice p99 ms": _ms(heavy, "report_to_notice_s", "p99"),
         "2/s report -> notice p50 ms": _ms(light, "report_to_notice_s", "p50"),
+        "2/s report -> in the feed p50 ms": _ms(light, "report_to_notice_seen_s", "p50"),
         "2/s accept -> webhook p50 ms": _ms(light, "accept_to_webhook_s", "p50"),
         "sweep 100 due, large/small": s.get("ratio"),
         "flood: others' filings/s ratio": fl.get("honest_filed_per_s"),
