@@ -137,6 +137,9 @@ def service_config(stack, rabbit_config, db_prefix, jwks_server):
             "RETRY_BASE_DELAY": 0.2,
             "RETRY_MAX_ATTEMPTS": 3,
             "max_workers": 10,
+            # As on the shared stack: a test files as fast as it can; the
+            # limits' own tests pass a file of their own.
+            "LIMITS_POLICY": ROOMY_LIMITS,
         }
     return make
 
