@@ -74,7 +74,9 @@ def pace(rule, allowed):
 
 def admits(tat, now, interval, tolerance):
     """GCRA: a request at `now` fits a key whose time is `tat` (None: unseen);
-    its new time when it does, None when it does not."""
+    its new time when it does, None when it does not. RateLimits._take asks
+    the database the same as two conditional updates (idle: from now; ahead
+    within the tolerance: moved on), and this when both refuse."""
     start = now if tat is None or tat < now else tat
     return start + interval if start - now <= tolerance else None
 
@@ -151,8 +153,8 @@ class RateLimits(DependencyProvider):
             if moved.modified_count:
                 return None
             found = self.db[COUNTERS].find_one({"_id": key}, {"tat": 1})
-            if found is not None and found["tat"] - tolerance > now:
-                self.refusing[key] = found["tat"] - tolerance
+            if found is not None and admits(found["tat"], now, interval, tolerance) is None:
+                self.refusing[key] = found["tat"] - tolerance   # when it admits again
                 return found["tat"] - tolerance - now
         return None   # swept thrice over: it is idle, let the request by
 

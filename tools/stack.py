@@ -16,7 +16,6 @@ import socket
 import subprocess
 import sys
 import time
-import urllib.parse
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -56,9 +55,12 @@ PROCESSES = {**SERVICES, **WEB}
 NGINX = shutil.which("nginx") or "/usr/sbin/nginx"
 
 
+RABBIT_API_USER = ("guest", "guest")   # RabbitMQ's default, loopback only
+
+
 def rabbit_api_uri(mgmt_port):
-    """The broker's management API, as the loopback-only guest user."""
-    return f"http://guest:guest@127.0.0.1:{mgmt_port}"
+    """The broker's management API, as that user."""
+    return "http://{}:{}@127.0.0.1:{}".format(*RABBIT_API_USER, mgmt_port)
 
 
 def wait_for(check, timeout, what):
@@ -369,9 +371,8 @@ class Stack:
         return None
 
     def _rabbit_api(self, path):
-        uri = urllib.parse.urlsplit(rabbit_api_uri(self.ports["mgmt"]))
-        request = urllib.request.Request(f"http://{uri.hostname}:{uri.port}{path}")
-        credentials = f"{uri.username}:{uri.password}".encode()
+        request = urllib.request.Request(f"http://127.0.0.1:{self.ports['mgmt']}{path}")
+        credentials = ":".join(RABBIT_API_USER).encode()
         request.add_header("Authorization", "Basic " + base64.b64encode(credentials).decode())
         return request
 

@@ -26,8 +26,9 @@ HIDDEN = {"outbox": 0, "facts": 0}
 # and the age a database restored behind a running process heals within.
 KNOWN_PATHS: dict[tuple[str, str], tuple[list[str], float]] = {}
 KNOWN_PATHS_MAX = 10_000
-CASE_NUMBER_BLOCK = 20     # case numbers a process reserves with one counter write
 KNOWN_PATH_SECONDS = 600
+
+CASE_NUMBER_BLOCK = 20     # case numbers a process reserves with one counter write
 
 
 # The ids of the last events that changed a case (its `applied` list).

@@ -34,7 +34,7 @@ MERGE_HOLD = timedelta(seconds=10)
 REPORT_ORDER = [("received_at", -1), ("_id", -1)]
 
 
-# Per process: (database, counter) -> [next number, last number of the block].
+# References a process reserves with one counter write (shared/mongo.py).
 REFERENCE_BLOCK = 20
 
 

@@ -33,7 +33,7 @@ def test_a_network_over_its_sign_in_limit_is_told_to_wait(door, browser):
             sign_in(page, door.url, people.officer, "not-the-password-at-all")
             expect(page.locator(".error-summary")).to_contain_text("用户名或密码错误")
         sign_in(page, door.url, people.officer, PASSWORD)
-        # The minutes left in the limit's fixed window, from Retry-After.
+        # The minutes until the next attempt fits, from Retry-After.
         expect(page.locator(".error-summary")).to_have_text(
             re.compile(r"该网络的登录尝试过于频繁，请 ([1-9]|[1-5][0-9]|60) 分钟后再试。"))
         expect(page.locator("#f-username")).to_have_value(people.officer)
