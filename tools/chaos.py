@@ -233,7 +233,12 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
                 for name, api in admin_api.items()}
     dead = admin_api["notify"].call("GET", "/deliveries?status=dead").json()["items"]
     cases_opened = len({case for _, _, case in results if case})
+    missing = {c: [k for k, want in expected[c].items()
+                   if sum(1 for n in told[c] if (n["subject"], n["event_type"]) == k) < want]
+               for c in expected}
     return {
+        "missing_explained": explain_missing(stack, feeds, missing) if any(missing.values())
+        else {},
         "reports_requested": requested, "reports_filed": len(results),
         "reports_accepted": len(results), "cases_opened": cases_opened,
         "cases_with_a_step_recorded_twice": steps_twice,
@@ -250,6 +255,31 @@ def reconcile(stack, admin, feeds, officer, results, receiver, requested, settle
         "dead_letters": [(d.get("channel"), d.get("event_id"), d.get("last_error"))
                          for d in dead],
     }
+
+
+def explain_missing(stack, feeds, missing):
+    """Where each notice the company's client lacks is: passed by its cursor
+    (a new reader from the start sees it), written but not readable, or not
+    written — and then whether notify holds its event, or never got it."""
+    from pymongo import MongoClient
+    db = MongoClient(stack.env["MONGO_URI"])[stack.env["FASTTRACK_DB_PREFIX"] + "fasttrack_notify"]
+    kinds = {}
+    for company, keys in missing.items():
+        if not keys:
+            continue
+        fresh = Feed(stack, feeds[company].api.token).read()
+        anew = {(n["subject"], n["event_type"]) for n in fresh}
+        for subject, event_type in keys:
+            if (subject, event_type) in anew:
+                kind = "passed by the client's cursor"
+            elif db.notices.find_one({"company_id": company, "subject": subject,
+                                      "event_type": event_type}):
+                kind = "stored, not in a fresh read"
+            else:
+                event = db.events.find_one({"subject": subject, "type": event_type})
+                kind = (f"event {event['state']}" if event else "event never taken")
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds
 
 
 def verdict(r):
@@ -363,6 +393,8 @@ def print_table(r):
             ("webhook deliveries that failed verification", r["webhook_unverified"]),
             ("failure records", sum(len(v) for v in r["failure_records"].values())),
             ("dead letters", len(r["dead_letters"])),
+            ("missing notices, where", ", ".join(f"{k}: {v}" for k, v in
+                                                 r["missing_explained"].items()) or "none"),
             ("faults injected", ", ".join(f"{a} {b}@{t}s" for a, b, t in r["faults"]) or "none"),
             ("seconds", r["seconds"]), ("verdict", r["verdict"])]
     width = max(len(k) for k, _ in rows)

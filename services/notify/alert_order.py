@@ -32,18 +32,28 @@ class AlertOrder:
         self.max_hold = max_hold
         self.now = now
 
-    def take(self, event):
-        """Raise what the stored event lets through."""
-        self.advance(event["subject"])
-        self.raise_late(event["subject"])
+    def take(self, event, stored=None):
+        """Raise what the stored event lets through (`stored`: its record,
+        when this handling stored it: not read back)."""
+        cursor = self.advance(event["subject"], stored)
+        if cursor.get("gaps") or not stored:
+            # As the notices' (ordering.py): only after a stepped-over gap
+            # can an event come late, and a redelivery may find its event
+            # raised and not marked; a lost mark else is the sweep's.
+            self.raise_late(event["subject"])
 
-    def advance(self, subject_id):
+    def advance(self, subject_id, stored=None):
+        """Raise what is next for this subject; the cursor as it was left."""
+        cursor = self.store.cursor(subject_id)
         while True:
-            cursor = self.store.cursor(subject_id)
-            event = self.repo.event_at(subject_id, cursor["released"] + 1)
+            turn = cursor["released"] + 1
+            if stored and stored["subject"] == subject_id and stored["sequence"] == turn:
+                event = stored
+            else:
+                event = self.repo.event_at(subject_id, turn)
             if event is None:
-                return
-            self._raise(cursor, event)
+                return cursor
+            cursor = self._raise(cursor, event) or self.store.cursor(subject_id)
 
     def raise_late(self, subject_id):
         """Held events at or below the cursor: one in a stepped-over gap is
@@ -61,15 +71,19 @@ class AlertOrder:
                 self.repo.mark_alerted(event["_id"], self.now())
 
     def _raise(self, cursor, event, late=False):
+        """The cursor as this raise left it, or None when another worker
+        moved it first."""
         lanes = dict(cursor.get("lanes") or {})
         if event.get("alert_state") == "held":
             self.alerter.take(dict(event, event_id=event["_id"]), lanes)
         state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes}
-        if self.store.advance_cursor(cursor, state):
-            if late:  # its mark is what keeps it from being raised again: now
-                self.repo.mark_alerted(event["_id"], self.now())
-            else:     # the cursor keeps it from being raised again
-                self.marks.alerted(event["_id"])
+        if not self.store.advance_cursor(cursor, state):
+            return None
+        if late:  # its mark is what keeps it from being raised again: now
+            self.repo.mark_alerted(event["_id"], self.now())
+        else:     # the cursor keeps it from being raised again
+            self.marks.alerted(event["_id"])
+        return dict(cursor, **state, v=cursor["v"] + 1)
 
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a raise a crash cut

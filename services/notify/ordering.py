@@ -43,32 +43,48 @@ class Sequencer:
         # company id -> its enabled webhook endpoints (endpoints.py), each a lane
         self.endpoints_of = endpoints_of
 
-    def take(self, event):
+    def take(self, event, stored=None):
         """Release what the stored event lets through; how many deliveries
-        that wrote (the courier is woken for them)."""
+        that wrote (the courier is woken for them). `stored`: its record,
+        when this handling stored it (not read back)."""
         opened: set = set()
-        written = self.advance(event["subject"], opened)
+        written, subject = self.advance(event["subject"], opened, stored)
         case_id = domain.opens_a_case(event)
         if case_id and case_id not in opened:
             # Not released just now (a redelivery: a crash may have cut the
             # first handling short between the report's cursor and its case).
-            written += self.advance(case_id)
-        return written + self.release_late(event["subject"])
+            written += self.advance(case_id)[0]
+        if subject.get("gaps") or not stored:
+            # Only a subject that stepped over a gap can be told an event
+            # late, and a redelivery may find its event released and not
+            # marked; any other held event at or below the cursor is a lost
+            # mark the overdue sweep settles (release_overdue).
+            written += self.release_late(event["subject"])
+        return written
 
-    def advance(self, subject_id, opened=None):
+    def advance(self, subject_id, opened=None, stored=None):
         """Release what is next for this subject, as far as it goes; the
-        deliveries written. `opened` collects the cases whose openings were
-        let through (and advanced) on the way."""
+        deliveries written and the subject as it was left. `opened` collects
+        the cases whose openings were let through (and advanced) on the way;
+        `stored`: an event record in hand, used when its turn comes."""
         written = 0
+        subject = self.repo.subject(subject_id)
         while True:
-            subject = self.repo.subject(subject_id)
-            event = self.repo.event_at(subject_id, subject["released"] + 1)
+            turn = subject["released"] + 1
+            if stored and stored["subject"] == subject_id and stored["sequence"] == turn:
+                event = stored
+            else:
+                event = self.repo.event_at(subject_id, turn)
             if event is None or self._waits_for_its_report(event):
-                return written
-            written += self._release(subject, dict(event, event_id=event["_id"]))
+                return written, subject
+            done, moved = self._release(subject, dict(event, event_id=event["_id"]))
+            written += done
+            # Moved: the subject as this release left it (not read back);
+            # lost to another worker: as that one left it.
+            subject = moved or self.repo.subject(subject_id)
             case_id = domain.opens_a_case(event)
             if case_id:  # its case's opening may have waited for this
-                written += self.advance(case_id)
+                written += self.advance(case_id)[0]
                 if opened is not None:
                     opened.add(case_id)
 
@@ -105,7 +121,7 @@ class Sequencer:
             for event in late:
                 if domain.in_gaps(subject, event["sequence"]):
                     written += self._release(subject, dict(event, event_id=event["_id"]),
-                                             late=True)
+                                             late=True)[0]
                 else:
                     if self.repo.events_at(subject_id, event["sequence"]) > 1:
                         log.error("subject %s: event %s repeats sequence %s; not told",
@@ -115,6 +131,8 @@ class Sequencer:
         return written
 
     def _release(self, subject, event, late=False):
+        """Tell the event; (deliveries written, the subject as this release
+        left it, or None when another worker moved it first)."""
         company_id = event["data"].get("company_id") or subject.get("company_id")
         sub = self.repo.subscription(company_id) if company_id else None
         language = domain.language_of(sub, self.repo.company(company_id))
@@ -134,12 +152,13 @@ class Sequencer:
         if late:  # told now, but the cursor and the case's state stay
             state = {k: state[k] for k in ("lanes", "last_notice_at", "last_step")
                      if k in state}
-        if self.repo.advance_subject(subject, state):
-            if late:  # its mark is what keeps it from being told again: now
-                self.repo.mark_released(event["event_id"], now)
-            else:     # the cursor keeps it from being told again
-                self.marks.released(event["event_id"])
-        return len(deliveries)
+        if not self.repo.advance_subject(subject, state):
+            return len(deliveries), None
+        if late:  # its mark is what keeps it from being told again: now
+            self.repo.mark_released(event["event_id"], now)
+        else:     # the cursor keeps it from being told again
+            self.marks.released(event["event_id"])
+        return len(deliveries), dict(subject, **state, v=subject["v"] + 1)
 
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a release a crash

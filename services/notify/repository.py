@@ -79,24 +79,26 @@ class Repository:
 
     # -- events taken in, and each subject's cursor --------------------------
     def take_event(self, event, now):
-        """Store an event until its turn; False when it was stored already.
+        """Store an event until its turn: the record stored, or None when it
+        was stored already.
 
         The event's own id is its `_id`, so this one insert is also notify's
         inbox record of it (issue 19): a redelivery, or a second instance
         taking the same message, is refused here and writes nothing else
         unless a release is still due."""
+        record = {
+            "_id": event["event_id"], "subject": event["subject"],
+            "sequence": event["sequence"], "type": event["type"],
+            "source": event["source"], "occurred_at": event["occurred_at"],
+            "data": event["data"], "state": "held", "received_at": now,
+            # The alerts to police keep their own place in the same order
+            # (alert_order.py): an event is held for them until raised.
+            "alert_state": "held"}
         try:
-            self.db[EVENTS].insert_one({
-                "_id": event["event_id"], "subject": event["subject"],
-                "sequence": event["sequence"], "type": event["type"],
-                "source": event["source"], "occurred_at": event["occurred_at"],
-                "data": event["data"], "state": "held", "received_at": now,
-                # The alerts to police keep their own place in the same order
-                # (alert_order.py): an event is held for them until raised.
-                "alert_state": "held"})
-            return True
+            self.db[EVENTS].insert_one(record)
+            return record
         except DuplicateKeyError:
-            return False
+            return None
 
     def event_at(self, subject, sequence):
         return self.db[EVENTS].find_one({"subject": subject, "sequence": sequence})

@@ -93,7 +93,7 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         """Take the event in and release what is next for its subject; the
         deliveries it wrote are tried at once, not on the courier's next tick."""
         taking, fresh = self.taken(event)
-        if self.sequencer(taking.marks).take(event):
+        if self.sequencer(taking.marks).take(event, taking.stored):
             self.courier_wakeup.wake()
         return fresh
 

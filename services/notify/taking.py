@@ -79,10 +79,14 @@ class Taking:
         # as it goes, with nobody after it to write the shared marks.
         self.marks = (MarkOnce if once else MarkNow)(repo, now)
         self.fresh = None   # None: not stored by this handling yet
+        # The record this handling stored: its consumers release it from
+        # here instead of reading it back (None: stored before, read it).
+        self.stored = None
 
     def store(self, event):
         """Store the event once per handling; False when it was stored
         before (a redelivery, or another instance's copy)."""
         if self.fresh is None:
-            self.fresh = self.repo.take_event(event, self.now())
+            self.stored = self.repo.take_event(event, self.now())
+            self.fresh = self.stored is not None
         return self.fresh
