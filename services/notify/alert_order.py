@@ -16,7 +16,7 @@ alerts raised on arrival: it only moves the cursor.
 """
 import logging
 
-from services.notify.domain import in_gaps
+from services.notify.domain import in_flight, in_gaps
 from services.notify.taking import MarkNow
 
 log = logging.getLogger(__name__)
@@ -35,25 +35,29 @@ class AlertOrder:
     def take(self, event, stored=None):
         """Raise what the stored event lets through (`stored`: its record,
         when this handling stored it: not read back)."""
-        cursor = self.advance(event["subject"], stored)
+        cursor = self.advance(event["subject"], stored, own=event["event_id"])
         if cursor.get("gaps") or not stored:
             # As the notices' (ordering.py): only after a stepped-over gap
             # can an event come late, and a redelivery may find its event
             # raised and not marked; a lost mark else is the sweep's.
             self.raise_late(event["subject"])
 
-    def advance(self, subject_id, stored=None):
-        """Raise what is next for this subject; the cursor as it was left."""
+    def advance(self, subject_id, stored=None, own=None):
+        """Raise what is next for this subject; the cursor as it was left.
+        An event another handling stored a moment ago is left to it, until
+        this one has raised something (domain.in_flight)."""
         cursor = self.store.cursor(subject_id)
+        raised = False
         while True:
             turn = cursor["released"] + 1
             if stored and stored["subject"] == subject_id and stored["sequence"] == turn:
                 event = stored
             else:
                 event = self.repo.event_at(subject_id, turn)
-            if event is None:
+            if event is None or own and not raised and in_flight(event, own, self.now()):
                 return cursor
             cursor = self._raise(cursor, event) or self.store.cursor(subject_id)
+            raised = True
 
     def raise_late(self, subject_id):
         """Held events at or below the cursor: one in a stepped-over gap is

@@ -159,6 +159,27 @@ def notice_time(subject, now):
     return max(now, last + timedelta(milliseconds=1)) if last else now
 
 
+# How long an event just stored is left to the handling that stored it.
+IN_FLIGHT = timedelta(seconds=30)
+
+
+def in_flight(event, own, now):
+    """Whether a handling that has released nothing yet should leave the
+    event whose turn it is to the handling that stored it a moment ago.
+
+    Two events of a subject often arrive together (a report received and
+    accepted at once); each handling used to release both, the second
+    writing the same notice, deliveries and alerts again only to lose the
+    cursor. The one that stored the event releases it: it stored it before
+    reading the cursor, so it either finds it its turn, or the handling
+    that moves the cursor to just before it reads it afterwards and goes
+    on (a handling that has released something always goes on). Should the
+    one that stored it die, the broker redelivers its message (or the
+    inbox retries it), and that handling's event is its own; an event older
+    than IN_FLIGHT is anyone's."""
+    return event["_id"] != own and event["received_at"] > now - IN_FLIGHT
+
+
 def acceptance_it_follows(event):
     """(report id, sequence) of the acceptance a case's opening follows, or
     None. A report and its case are two subjects, each released in its own

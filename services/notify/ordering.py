@@ -48,7 +48,8 @@ class Sequencer:
         that wrote (the courier is woken for them). `stored`: its record,
         when this handling stored it (not read back)."""
         opened: set = set()
-        written, subject = self.advance(event["subject"], opened, stored)
+        written, subject = self.advance(event["subject"], opened, stored,
+                                        own=event["event_id"])
         case_id = domain.opens_a_case(event)
         if case_id and case_id not in opened:
             # Not released just now (a redelivery: a crash may have cut the
@@ -62,12 +63,13 @@ class Sequencer:
             written += self.release_late(event["subject"])
         return written
 
-    def advance(self, subject_id, opened=None, stored=None):
+    def advance(self, subject_id, opened=None, stored=None, own=None):
         """Release what is next for this subject, as far as it goes; the
         deliveries written and the subject as it was left. `opened` collects
         the cases whose openings were let through (and advanced) on the way;
-        `stored`: an event record in hand, used when its turn comes."""
-        written = 0
+        `stored`: an event record in hand, used when its turn comes; `own`:
+        the id of the event this handling is for (domain.in_flight)."""
+        written, released = 0, False
         subject = self.repo.subject(subject_id)
         while True:
             turn = subject["released"] + 1
@@ -77,8 +79,10 @@ class Sequencer:
                 event = self.repo.event_at(subject_id, turn)
             if event is None or self._waits_for_its_report(event):
                 return written, subject
+            if own and not released and domain.in_flight(event, own, self.now()):
+                return written, subject
             done, moved = self._release(subject, dict(event, event_id=event["_id"]))
-            written += done
+            written, released = written + done, True
             # Moved: the subject as this release left it (not read back);
             # lost to another worker: as that one left it.
             subject = moved or self.repo.subject(subject_id)
