@@ -352,7 +352,8 @@ def main(argv=None):
         chaos.join()
         reader.join()
         for name in SERVICES:
-            stack.wait_healthy(name, timeout=120)
+            # Under a backlog a restarted service may take a while to answer.
+            stack.wait_healthy(name, timeout=args.settle)
         result = reconcile(stack, admin, feeds, officer, results, receiver,
                            args.reports, args.settle)
         result.update(faults=log, seconds=round(time.monotonic() - started, 1),
