@@ -128,19 +128,20 @@ class Repository:
     def mark(self, event_id, released, alerted, now):
         """The notices' and the alerts' release marks of one event in one
         update, when one handling earned both (issue 19: one write, not
-        two). Each mark still only turns a held state released."""
-        fields: dict[str, object] = {}
-        held: list[dict] = []
-        if released:
-            fields.update(state="released", released_at=now)
-            held.append({"state": "held"})
-        if alerted:
-            fields.update(alert_state="released", alerted_at=now)
-            held.append({"alert_state": "held"})
-        if fields:
-            self.db[EVENTS].update_one({"_id": event_id, "$or": held}, {"$set": fields})
+        two). A mark only ever turns held into released, so the update
+        that sets both needs no condition; one alone keeps its own. (Not
+        an `$or` of the two: SecantusDB reads a filter with `$or` by
+        scanning the collection, _id or not — 45 ms an update at 3,000
+        events, and the run's bottleneck at 8,000.)"""
+        if released and alerted:
+            self.db[EVENTS].update_one({"_id": event_id}, {"$set": {
+                "state": "released", "released_at": now,
+                "alert_state": "released", "alerted_at": now}})
+        elif released:
+            self.mark_released(event_id, now)
+        elif alerted:
+            self.mark_alerted(event_id, now)
 
-    # -- the alerts' own release state on the same events ---------------------
     def mark_alerted(self, event_id, now):
         self.db[EVENTS].update_one({"_id": event_id, "alert_state": "held"},
                                    {"$set": {"alert_state": "released", "alerted_at": now}})
