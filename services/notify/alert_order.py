@@ -35,7 +35,7 @@ class AlertOrder:
     def take(self, event, stored=None):
         """Raise what the stored event lets through (`stored`: its record,
         when this handling stored it: not read back)."""
-        cursor = self.advance(event["subject"], stored, own=event["event_id"])
+        cursor = self.advance(event["subject"], stored, own=event)
         if cursor.get("gaps") or not stored:
             # As the notices' (ordering.py): only after a stepped-over gap
             # can an event come late, and a redelivery may find its event
@@ -54,7 +54,7 @@ class AlertOrder:
                 event = stored
             else:
                 event = self.repo.event_at(subject_id, turn)
-            if event is None or own and not raised and in_flight(event, own, self.now()):
+            if event is None or own and not raised and in_flight(event, own, self.now(), cursor):
                 return cursor
             cursor = self._raise(cursor, event) or self.store.cursor(subject_id)
             raised = True

@@ -163,9 +163,10 @@ def notice_time(subject, now):
 IN_FLIGHT = timedelta(seconds=30)
 
 
-def in_flight(event, own, now):
+def in_flight(event, own, now, cursor):
     """Whether a handling that has released nothing yet should leave the
     event whose turn it is to the handling that stored it a moment ago.
+    `own`: the event this handling is for; `cursor`: its subject's.
 
     Two events of a subject often arrive together (a report received and
     accepted at once); each handling used to release both, the second
@@ -173,11 +174,13 @@ def in_flight(event, own, now):
     cursor. The one that stored the event releases it: it stored it before
     reading the cursor, so it either finds it its turn, or the handling
     that moves the cursor to just before it reads it afterwards and goes
-    on (a handling that has released something always goes on). Should the
-    one that stored it die, the broker redelivers its message (or the
-    inbox retries it), and that handling's event is its own; an event older
-    than IN_FLIGHT is anyone's."""
-    return event["_id"] != own and event["received_at"] > now - IN_FLIGHT
+    on (a handling that has released something always goes on). Should
+    either die, the broker redelivers its message (or the inbox retries
+    it): a handling whose own event is already behind the cursor is such a
+    one, its going on perhaps cut short, and leaves nothing to anyone. An
+    event older than IN_FLIGHT is anyone's."""
+    return (own["sequence"] > cursor["released"] and event["_id"] != own["event_id"]
+            and event["received_at"] > now - IN_FLIGHT)
 
 
 def acceptance_it_follows(event):

@@ -48,8 +48,7 @@ class Sequencer:
         that wrote (the courier is woken for them). `stored`: its record,
         when this handling stored it (not read back)."""
         opened: set = set()
-        written, subject = self.advance(event["subject"], opened, stored,
-                                        own=event["event_id"])
+        written, subject = self.advance(event["subject"], opened, stored, own=event)
         case_id = domain.opens_a_case(event)
         if case_id and case_id not in opened:
             # Not released just now (a redelivery: a crash may have cut the
@@ -68,7 +67,7 @@ class Sequencer:
         deliveries written and the subject as it was left. `opened` collects
         the cases whose openings were let through (and advanced) on the way;
         `stored`: an event record in hand, used when its turn comes; `own`:
-        the id of the event this handling is for (domain.in_flight)."""
+        the event this handling is for (domain.in_flight)."""
         written, released = 0, False
         subject = self.repo.subject(subject_id)
         while True:
@@ -79,7 +78,7 @@ class Sequencer:
                 event = self.repo.event_at(subject_id, turn)
             if event is None or self._waits_for_its_report(event):
                 return written, subject
-            if own and not released and domain.in_flight(event, own, self.now()):
+            if own and not released and domain.in_flight(event, own, self.now(), subject):
                 return written, subject
             done, moved = self._release(subject, dict(event, event_id=event["_id"]))
             written, released = written + done, True

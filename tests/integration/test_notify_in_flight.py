@@ -96,3 +96,22 @@ def test_an_early_event_is_released_by_the_handling_of_the_one_before_it(repo):
     release(repo, handling(repo, received), received, alerter)
     assert told(repo) == [1, 3] and alerter.raised == [1, 2, 3]
     assert repo.db.events.count_documents({"state": "held"}) == 0
+
+
+def test_a_redelivery_goes_on_where_its_first_handling_died_after_its_release(repo):
+    """The first handling released its event and died before going on to the
+    next, which the other handling had left to it: the redelivered message
+    goes on."""
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    first, second = handling(repo, received), handling(repo, overdue)
+    release(repo, second, overdue, alerter)             # left to the first
+    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: NOW)
+    record = dict(first.stored, event_id=received["event_id"])
+    sequencer._release(repo.subject("r1"), record)      # released, then SIGKILL
+    order = AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW)
+    order._raise(repo.alerts.cursor("r1"), first.stored)
+    assert repo.subject("r1")["released"] == 1 and alerter.raised == [1]
+    release(repo, handling(repo, received), received, alerter)   # the redelivery
+    assert repo.subject("r1")["released"] == 2
+    assert alerter.raised == [1, 2] and told(repo) == [1]
