@@ -163,9 +163,25 @@ class Sequencer:
             self.marks.released(event["event_id"])
         return len(deliveries), dict(subject, **state, v=subject["v"] + 1)
 
+    def release_waiting_openings(self):
+        """A case's opening waits for its acceptance, and whoever releases
+        the acceptance goes on to the case — unless it dies in between: its
+        redelivery handles the report's other event, and the case's next
+        event leaves the opening to its own handling (domain.in_flight),
+        which has returned. An opening still held IN_FLIGHT after it came is
+        released here when its acceptance has been; one already behind its
+        case's cursor (its mark lost) is marked."""
+        now = self.now()
+        for event in self.repo.openings_held_before(now - domain.IN_FLIGHT):
+            _, subject = self.advance(event["subject"])
+            if (event["sequence"] <= subject["released"]
+                    and not domain.in_gaps(subject, event["sequence"])):
+                self.repo.mark_released(event["_id"], now)
+
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a release a crash
         cut short, and step over a gap no event will fill."""
+        self.release_waiting_openings()
         now = self.now()
         cutoff = now - self.max_hold
         for subject_id in self.repo.held_before(cutoff):

@@ -125,6 +125,12 @@ class Repository:
                                     {"subject": 1}).limit(limit)
         return sorted({e["subject"] for e in held})
 
+    def openings_held_before(self, cutoff, limit=100):
+        """Case openings held since before `cutoff` (ordering.py)."""
+        return list(self.db[EVENTS].find(
+            {"state": "held", "received_at": {"$lte": cutoff}, "type": "case_opened"},
+            {"subject": 1, "sequence": 1}).limit(limit))
+
     def mark(self, event_id, released, alerted, now):
         """The notices' and the alerts' release marks of one event in one
         update, when one handling earned both (issue 19: one write, not

@@ -115,3 +115,30 @@ def test_a_redelivery_goes_on_where_its_first_handling_died_after_its_release(re
     release(repo, handling(repo, received), received, alerter)   # the redelivery
     assert repo.subject("r1")["released"] == 2
     assert alerter.raised == [1, 2] and told(repo) == [1]
+
+
+def test_a_case_opening_whose_acceptance_was_released_by_a_handling_that_died_is_told(repo):
+    """The acceptance was released by the handling of the report's first
+    event, which died before going on to the case; the opening's own
+    handling had found it waiting and returned. The overdue sweep tells it
+    once it has waited IN_FLIGHT."""
+    company = SimpleNamespace(id="c1")
+    received, overdue, acknowledged, accepted = report_events(company, "r1")
+    opening = dict(received, event_id=str(uuid.uuid4()), type="case_opened", subject="k1",
+                   source="case_supervision", sequence=1,
+                   data=dict(received["data"], case_id="k1", case_number="FT-C-2026-000001",
+                             stage="investigation", accepted_sequence=2))
+    accepted = dict(accepted, sequence=2)
+    earlier = NOW - domain.IN_FLIGHT - timedelta(seconds=1)
+    alerter = Recorder()
+    release(repo, handling(repo, opening, at=earlier), opening, alerter, at=earlier)
+    assert repo.subject("k1")["released"] == 0            # waits for its acceptance
+    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: NOW)
+    for event in (received, accepted):                      # released, then SIGKILL
+        taking = handling(repo, event)
+        sequencer._release(repo.subject("r1"), dict(taking.stored, event_id=event["event_id"]))
+    assert repo.subject("r1")["released"] == 2 and repo.subject("k1")["released"] == 0
+    sequencer.release_overdue()
+    assert repo.subject("k1")["released"] == 1
+    assert [n["event_type"] for n in repo.db.notices.find({"subject": "k1"})] == ["case_opened"]
+    assert repo.db.events.find_one({"_id": opening["event_id"]})["state"] == "released"
