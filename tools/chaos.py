@@ -29,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timezone
 
 import requests
+from pymongo import MongoClient
 
 from support.organisation import Org
 from support.receiver import Receiver
@@ -265,7 +266,6 @@ def explain_missing(stack, feeds, missing):
     """Where each notice the company's client lacks is: passed by its cursor
     (a new reader from the start sees it), written but not readable, or not
     written — and then whether notify holds its event, or never got it."""
-    from pymongo import MongoClient
     db = MongoClient(stack.env["MONGO_URI"])[stack.env["FASTTRACK_DB_PREFIX"] + "fasttrack_notify"]
     kinds = {}
     for company, keys in missing.items():

@@ -16,7 +16,7 @@ alerts raised on arrival: it only moves the cursor.
 """
 import logging
 
-from services.notify.domain import in_flight, in_gaps
+from services.notify.domain import in_flight, in_gaps, may_hold_late
 from services.notify.taking import MarkNow
 
 log = logging.getLogger(__name__)
@@ -36,10 +36,7 @@ class AlertOrder:
         """Raise what the stored event lets through (`stored`: its record,
         when this handling stored it: not read back)."""
         cursor = self.advance(event["subject"], stored, own=event)
-        if cursor.get("gaps") or not stored:
-            # As the notices' (ordering.py): only after a stepped-over gap
-            # can an event come late, and a redelivery may find its event
-            # raised and not marked; a lost mark else is the sweep's.
+        if may_hold_late(cursor, stored):
             self.raise_late(event["subject"])
 
     def advance(self, subject_id, stored=None, own=None):
@@ -49,11 +46,7 @@ class AlertOrder:
         cursor = self.store.cursor(subject_id)
         raised = False
         while True:
-            turn = cursor["released"] + 1
-            if stored and stored["subject"] == subject_id and stored["sequence"] == turn:
-                event = stored
-            else:
-                event = self.repo.event_at(subject_id, turn)
+            event = self.repo.event_at(subject_id, cursor["released"] + 1, stored)
             if event is None or own and not raised and in_flight(event, own, self.now(), cursor):
                 return cursor
             cursor = self._raise(cursor, event) or self.store.cursor(subject_id)

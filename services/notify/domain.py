@@ -183,6 +183,16 @@ def in_flight(event, own, now, cursor):
             and event["received_at"] > now - IN_FLIGHT)
 
 
+def may_hold_late(cursor, stored):
+    """Whether a take should look below the subject's cursor for held
+    events (the notices' and the alerts' alike). Only a subject that
+    stepped over a gap can be told an event late, and a redelivery
+    (`stored` None) may find its own event released and not marked; any
+    other held event at or below the cursor is a lost mark the overdue
+    sweep settles."""
+    return bool(cursor.get("gaps")) or not stored
+
+
 def acceptance_it_follows(event):
     """(report id, sequence) of the acceptance a case's opening follows, or
     None. A report and its case are two subjects, each released in its own

@@ -54,11 +54,7 @@ class Sequencer:
             # Not released just now (a redelivery: a crash may have cut the
             # first handling short between the report's cursor and its case).
             written += self.advance(case_id)[0]
-        if subject.get("gaps") or not stored:
-            # Only a subject that stepped over a gap can be told an event
-            # late, and a redelivery may find its event released and not
-            # marked; any other held event at or below the cursor is a lost
-            # mark the overdue sweep settles (release_overdue).
+        if domain.may_hold_late(subject, stored):
             written += self.release_late(event["subject"])
         return written
 
@@ -71,11 +67,7 @@ class Sequencer:
         written, released = 0, False
         subject = self.repo.subject(subject_id)
         while True:
-            turn = subject["released"] + 1
-            if stored and stored["subject"] == subject_id and stored["sequence"] == turn:
-                event = stored
-            else:
-                event = self.repo.event_at(subject_id, turn)
+            event = self.repo.event_at(subject_id, subject["released"] + 1, stored)
             if event is None or self._waits_for_its_report(event):
                 return written, subject
             if own and not released and domain.in_flight(event, own, self.now(), subject):

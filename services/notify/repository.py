@@ -100,7 +100,11 @@ class Repository:
         except DuplicateKeyError:
             return None
 
-    def event_at(self, subject, sequence):
+    def event_at(self, subject, sequence, in_hand=None):
+        """The stored event at `sequence`; `in_hand` (a record this handling
+        stored) instead of reading it back when it is that one."""
+        if in_hand and in_hand["subject"] == subject and in_hand["sequence"] == sequence:
+            return in_hand
         return self.db[EVENTS].find_one({"subject": subject, "sequence": sequence})
 
     def first_held_after(self, subject, sequence):
