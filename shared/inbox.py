@@ -64,13 +64,17 @@ class Inbox:
         self.p = provider
         self.service = service
         self.coll = provider.db[COLLECTION]
+        # Folded handlings whose apply could not yet say whether the event
+        # was new (one write after several consumers): counted by decided().
+        self.undecided: list[tuple[str, str]] = []
 
     def consume(self, body, apply, folded=False):
         """Apply `apply(envelope)` once per event_id for this handler.
 
         `folded`: `apply` records the event on its own effect and returns
-        False when it found it recorded there (a redelivery); no inbox
-        record is read or written unless it fails."""
+        False when it found it recorded there (a redelivery), None when
+        that is known only later (decided()); no inbox record is read or
+        written unless it fails."""
         handler = apply.__name__
         try:
             if len(json.dumps(body, default=str)) > MAX_EVENT_BYTES:
@@ -95,13 +99,22 @@ class Inbox:
             return
         faults.crash_at(self.p.container.config, f"crash_after_apply:{handler}")
         if folded:
-            CONSUMED.labels(handler, event["type"],
-                            "applied" if fresh is not False else "duplicate").inc()
+            if fresh is None:   # known once its effect is written: decided()
+                self.undecided.append((handler, event["type"]))
+            else:
+                CONSUMED.labels(handler, event["type"],
+                                "applied" if fresh else "duplicate").inc()
             return
         self.coll.update_one({"_id": key}, {
             "$set": {"status": "applied", "applied_at": clock.now()},
             "$setOnInsert": self._meta(handler, event)}, upsert=True)
         CONSUMED.labels(handler, event["type"], "applied").inc()
+
+    def decided(self, fresh):
+        """Count the undecided handlings: the event was new, or not."""
+        for handler, event_type in self.undecided:
+            CONSUMED.labels(handler, event_type, "applied" if fresh else "duplicate").inc()
+        self.undecided.clear()
 
     def retry_due(self, limit=50):
         """Retry failed applies whose time has come; each claimed by one instance."""

@@ -32,18 +32,19 @@ class AlertOrder:
         self.max_hold = max_hold
         self.now = now
 
-    def take(self, event, stored=None):
+    def take(self, event, stored=None, cursor=None):
         """Raise what the stored event lets through (`stored`: its record,
-        when this handling stored it: not read back)."""
-        cursor = self.advance(event["subject"], stored, own=event)
+        when this handling took it: not read back; `cursor`: the alert
+        cursor as read before it, when it was not stored first)."""
+        cursor = self.advance(event["subject"], stored, own=event, cursor=cursor)
         if may_hold_late(cursor, stored):
             self.raise_late(event["subject"])
 
-    def advance(self, subject_id, stored=None, own=None):
+    def advance(self, subject_id, stored=None, own=None, cursor=None):
         """Raise what is next for this subject; the cursor as it was left.
         An event another handling stored a moment ago is left to it, until
         this one has raised something (domain.in_flight)."""
-        cursor = self.store.cursor(subject_id)
+        cursor = cursor or self.store.cursor(subject_id)
         raised = False
         while True:
             event = self.repo.event_at(subject_id, cursor["released"] + 1, stored)

@@ -51,7 +51,7 @@ class AlertRoutes:
         The event is stored by the notices' consumer of the same handling;
         here only if that one failed before storing it."""
         taking, fresh = self.taken(event)
-        self.alert_order(taking.marks).take(event, taking.stored)
+        self.alert_order(taking.marks).take(event, taking.stored, taking.cursor)
         return fresh
 
     @timer(interval=2)

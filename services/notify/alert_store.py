@@ -16,6 +16,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
 from shared import outbox, pages
+from shared.kept import Kept
 
 ALERTS = "alerts"
 ALERT_DELIVERIES = "alert_deliveries"
@@ -51,8 +52,9 @@ class AlertStore:
         CASE_LEADS: [([("case_id", 1)], {})],
     }
 
-    def __init__(self, db):
+    def __init__(self, db, kept=None):
         self.db = db
+        self.kept = kept or Kept(db)   # rosters, robots, settings (shared/kept.py)
         self.alerts = db[ALERTS]
         self.deliveries = DeliveryStore(db, ALERT_DELIVERIES)
 
@@ -128,26 +130,33 @@ class AlertStore:
 
     # -- rosters, robots, settings, leads -----------------------------------------
     def roster(self, unit_id):
-        return self.db[ROSTERS].find_one({"_id": unit_id})
+        return self.kept.get(ROSTERS, unit_id,
+                             lambda: self.db[ROSTERS].find_one({"_id": unit_id}))
 
     def save_roster(self, unit_id, roster):
         self.db[ROSTERS].replace_one({"_id": unit_id}, {"_id": unit_id, **roster}, upsert=True)
+        self.kept.changed()
 
     def robot(self, unit_id):
-        return self.db[ROBOTS].find_one({"_id": unit_id})
+        return self.kept.get(ROBOTS, unit_id,
+                             lambda: self.db[ROBOTS].find_one({"_id": unit_id}))
 
     def save_robot(self, unit_id, robot):
         self.db[ROBOTS].replace_one({"_id": unit_id}, {"_id": unit_id, **robot}, upsert=True)
+        self.kept.changed()
 
     def profile(self, person_id):
-        return self.db[PROFILES].find_one({"_id": person_id})
+        return self.profiles([person_id])[person_id]
 
     def profiles(self, person_ids):
-        return {p["_id"]: p for p in self.db[PROFILES].find({"_id": {"$in": list(person_ids)}})}
+        """{person id: their alert settings, or None when they chose none}."""
+        return self.kept.get_many(PROFILES, list(dict.fromkeys(person_ids)), lambda ids: {
+            p["_id"]: p for p in self.db[PROFILES].find({"_id": {"$in": ids}})})
 
     def save_profile(self, person_id, profile):
         self.db[PROFILES].replace_one({"_id": person_id}, {"_id": person_id, **profile},
                                       upsert=True)
+        self.kept.changed()
 
     def keep_unit(self, unit):
         key = (self.db.name, unit["unit_id"])

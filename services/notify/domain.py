@@ -193,6 +193,20 @@ def may_hold_late(cursor, stored):
     return bool(cursor.get("gaps")) or not stored
 
 
+def told(cursor, sequence):
+    """Whether a cursor (the notices' or the alerts') is past `sequence`
+    for good: released up to it, and not over it in a stepped-over gap
+    (an event there is still told, late)."""
+    return sequence <= cursor["released"] and not in_gaps(cursor, sequence)
+
+
+def next_in_order(event, subject, alert_cursor):
+    """Whether an event arriving is the next of its subject for both the
+    notices and the alerts: released at once, then stored as released
+    (taking.py)."""
+    return event["sequence"] == subject["released"] + 1 == alert_cursor["released"] + 1
+
+
 def acceptance_it_follows(event):
     """(report id, sequence) of the acceptance a case's opening follows, or
     None. A report and its case are two subjects, each released in its own

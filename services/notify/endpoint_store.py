@@ -9,6 +9,7 @@ same write.
 from pymongo.errors import DuplicateKeyError
 
 from shared import idempotency_key, pages
+from shared.kept import Kept
 
 ENDPOINTS = "endpoints"
 ORDER = [("created_at", 1), ("_id", 1)]
@@ -18,13 +19,17 @@ class EndpointStore:
     INDEXES = {ENDPOINTS: [([("company_id", 1), ("created_at", 1), ("_id", 1)], {}),
                            ([("idempotency_key", 1)], {"unique": True, "sparse": True})]}
 
-    def __init__(self, db):
+    def __init__(self, db, kept=None):
         self.coll = db[ENDPOINTS]
+        # A company's enabled endpoints, read for every notice: kept while
+        # unchanged (shared/kept.py); every change below says so.
+        self.kept = kept or Kept(db)
 
     def create(self, doc):
         """(the endpoint, True), or (the one this request's key made, False)."""
         try:
             self.coll.insert_one(doc)
+            self.kept.changed()
             return doc, True
         except DuplicateKeyError:
             found = self.coll.find_one({"idempotency_key": doc.get("idempotency_key")})
@@ -49,7 +54,8 @@ class EndpointStore:
     def enabled_for(self, company_id):
         if not company_id:
             return []
-        return list(self.coll.find({"company_id": company_id, "enabled": True}))
+        return self.kept.get(ENDPOINTS, company_id, lambda: list(
+            self.coll.find({"company_id": company_id, "enabled": True})))
 
     def by_ids(self, endpoint_ids):
         if not endpoint_ids:
@@ -64,11 +70,11 @@ class EndpointStore:
         result = self.coll.update_one({"_id": endpoint["_id"], "company_id":
                                        endpoint["company_id"], "v": endpoint.get("v", 0)},
                                       update)
-        return result.modified_count == 1
+        return self._changed(result.modified_count == 1)
 
     def delete(self, company_id, endpoint_id):
-        return self.coll.delete_one({"_id": endpoint_id,
-                                     "company_id": company_id}).deleted_count == 1
+        return self._changed(self.coll.delete_one({"_id": endpoint_id,
+                                                   "company_id": company_id}).deleted_count == 1)
 
     def disable_gone(self, endpoint, now):
         """Disable an endpoint whose receiver answered 410, once: True for the
@@ -77,4 +83,9 @@ class EndpointStore:
             {"_id": endpoint["_id"], "enabled": True, "generation": endpoint.get("generation")},
             {"$set": {"enabled": False, "disabled_reason": "gone", "disabled_at": now,
                       "updated_at": now}, "$inc": {"v": 1}})
-        return result.modified_count == 1
+        return self._changed(result.modified_count == 1)
+
+    def _changed(self, done):
+        if done:
+            self.kept.changed()
+        return done

@@ -43,12 +43,14 @@ class Sequencer:
         # company id -> its enabled webhook endpoints (endpoints.py), each a lane
         self.endpoints_of = endpoints_of
 
-    def take(self, event, stored=None):
+    def take(self, event, stored=None, subject=None):
         """Release what the stored event lets through; how many deliveries
         that wrote (the courier is woken for them). `stored`: its record,
-        when this handling stored it (not read back)."""
+        when this handling took it (not read back); `subject`: the subject
+        as read before it (taking.py), when it was not stored first."""
         opened: set = set()
-        written, subject = self.advance(event["subject"], opened, stored, own=event)
+        written, subject = self.advance(event["subject"], opened, stored, own=event,
+                                        subject=subject)
         case_id = domain.opens_a_case(event)
         if case_id and case_id not in opened:
             # Not released just now (a redelivery: a crash may have cut the
@@ -58,14 +60,15 @@ class Sequencer:
             written += self.release_late(event["subject"])
         return written
 
-    def advance(self, subject_id, opened=None, stored=None, own=None):
+    def advance(self, subject_id, opened=None, stored=None, own=None, subject=None):
         """Release what is next for this subject, as far as it goes; the
         deliveries written and the subject as it was left. `opened` collects
         the cases whose openings were let through (and advanced) on the way;
         `stored`: an event record in hand, used when its turn comes; `own`:
-        the event this handling is for (domain.in_flight)."""
+        the event this handling is for (domain.in_flight); `subject`: as
+        read already."""
         written, released = 0, False
-        subject = self.repo.subject(subject_id)
+        subject = subject or self.repo.subject(subject_id)
         while True:
             event = self.repo.event_at(subject_id, subject["released"] + 1, stored)
             if event is None or self._waits_for_its_report(event):

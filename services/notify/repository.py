@@ -12,6 +12,7 @@ from services.notify.alert_store import AlertStore
 from services.notify.delivery_store import DeliveryStore
 from services.notify.endpoint_store import EndpointStore
 from shared import idempotency_key, inbox
+from shared.kept import Kept
 
 NOTICES = "notices"
 FIRST_WINDOW = timedelta(seconds=1)
@@ -35,11 +36,15 @@ class Repository:
         **idempotency_key.INDEXES,
     }
 
-    def __init__(self, db):
+    def __init__(self, db, memory=None):
         self.db = db
+        # Companies, subscriptions, endpoints, rosters, robots and alert
+        # settings: read from this process's copies while unchanged (kept.py;
+        # `memory`: another process's copies, for a test of two instances).
+        self.kept = Kept(db, memory)
         self.deliveries = DeliveryStore(db)
-        self.alerts = AlertStore(db)
-        self.endpoints = EndpointStore(db)
+        self.alerts = AlertStore(db, self.kept)
+        self.endpoints = EndpointStore(db, self.kept)
 
     # -- companies and their channels ---------------------------------------
     def save_company(self, profile, version):
@@ -49,24 +54,29 @@ class Repository:
                 {"_id": profile["company_id"], "version": {"$lt": version}},
                 {"$set": {**profile, "version": version}}, upsert=True)
         except DuplicateKeyError:
-            pass  # a newer profile is stored already
+            return  # a newer profile is stored already
+        self.kept.changed()
 
     def company(self, company_id):
-        return self.db.companies.find_one({"_id": company_id}) or {}
+        return self.kept.get("companies", company_id, lambda: self.db.companies.find_one(
+            {"_id": company_id}) or {})
 
     def subscription(self, company_id):
-        return self.db.subscriptions.find_one({"_id": company_id})
+        return self.kept.get("subscriptions", company_id,
+                             lambda: self.db.subscriptions.find_one({"_id": company_id}))
 
     def create_subscription(self, company_id, fields):
         """False when the company already has one (a concurrent first PUT)."""
         try:
             self.db.subscriptions.insert_one({"_id": company_id, **fields})
-            return True
         except DuplicateKeyError:
             return False
+        self.kept.changed()
+        return True
 
     def update_subscription(self, company_id, fields):
         self.db.subscriptions.update_one({"_id": company_id}, {"$set": fields})
+        self.kept.changed()
 
     def subscription_webhook_gone(self, sub, now):
         """Turn the subscription's webhook off after a 410, once, unless the
@@ -75,30 +85,37 @@ class Repository:
             {"_id": sub["_id"], "webhook_url": sub["webhook_url"],
              "updated_at": sub.get("updated_at"), "webhook_gone_at": None},
             {"$set": {"webhook_gone_at": now}})
-        return result.modified_count == 1
+        if result.modified_count != 1:
+            return False
+        self.kept.changed()
+        return True
 
     # -- events taken in, and each subject's cursor --------------------------
-    def take_event(self, event, now):
-        """Store an event until its turn: the record stored, or None when it
-        was stored already.
-
-        The event's own id is its `_id`, so this one insert is also notify's
-        inbox record of it (issue 19): a redelivery, or a second instance
-        taking the same message, is refused here and writes nothing else
-        unless a release is still due."""
-        record = {
+    @staticmethod
+    def event_record(event, now, released=False, alerted=False):
+        """The record of an event taken in: held for the notices and the
+        alerts (alert_order.py keeps its own place in the same order), or
+        released already for either."""
+        return {
             "_id": event["event_id"], "subject": event["subject"],
             "sequence": event["sequence"], "type": event["type"],
             "source": event["source"], "occurred_at": event["occurred_at"],
-            "data": event["data"], "state": "held", "received_at": now,
-            # The alerts to police keep their own place in the same order
-            # (alert_order.py): an event is held for them until raised.
-            "alert_state": "held"}
+            "data": event["data"], "received_at": now,
+            **({"state": "released", "released_at": now} if released else {"state": "held"}),
+            **({"alert_state": "released", "alerted_at": now} if alerted
+               else {"alert_state": "held"})}
+
+    def store_event(self, record):
+        """Insert an event's record; False when it was stored already.
+
+        The event's own id is its `_id`, so this one insert is also notify's
+        inbox record of it (issue 19): a redelivery, or a second instance
+        taking the same message, is refused here."""
         try:
             self.db[EVENTS].insert_one(record)
-            return record
+            return True
         except DuplicateKeyError:
-            return None
+            return False
 
     def event_at(self, subject, sequence, in_hand=None):
         """The stored event at `sequence`; `in_hand` (a record this handling

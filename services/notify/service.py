@@ -80,20 +80,21 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     @handles("intake", REPORT_EVENTS)
     @handles("case_supervision", CASE_EVENTS)
     def handle_event(self, body):
-        # Two consumers of one stored event, each failing and retried on its
-        # own (the police's alerts from it do not wait for its notices). Both
-        # are folded: the stored event is their inbox record, and a
-        # release's mark waits to be written once for both (taking.py).
+        # Two consumers of one event, each failing and retried on its own
+        # (the police's alerts from it do not wait for its notices). Both
+        # are folded: the stored event is their inbox record, written once
+        # for both, after their releases when the event was next in order
+        # (then as released: no mark after it), else before (taking.py).
         self.taking = Taking(self.repo, clock.now)
         self.inbox.consume(body, self.add_notice, folded=True)
         self.inbox.consume(body, self.raise_alerts, folded=True)
-        self.taking.marks.write()
+        self.inbox.decided(self.taking.write())
 
     def add_notice(self, event):
         """Take the event in and release what is next for its subject; the
         deliveries it wrote are tried at once, not on the courier's next tick."""
         taking, fresh = self.taken(event)
-        if self.sequencer(taking.marks).take(event, taking.stored):
+        if self.sequencer(taking.marks).take(event, taking.stored, taking.subject):
             self.courier_wakeup.wake()
         return fresh
 

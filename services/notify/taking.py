@@ -4,26 +4,40 @@ its police alerts raised, their release marks written together (issue 19).
 The notices (ordering.py) and the alerts (alert_order.py) are two consumers
 of the same event. Each used to keep an inbox record of it, store it (the
 second insert a refused duplicate, still a command) and mark its release on
-it: six writes an event for what one insert and one update now say.
+it: six writes an event. An event that comes in order — the next of its
+subject for both cursors, nothing to wait for: nearly every one — is now
+released first and stored after, once, as released: one write. Any other
+is stored held first and marked when released, in one update for both.
 
 What guards what, now:
-- a redelivery, or two instances taking the same message: the event's
-  insert is keyed by its id (refused the second time), and every effect
-  after it is keyed or conditional as before — the subject's and the alert
-  cursor's versions move once, a notice is unique per company and event, an
-  alert per event and person, a delivery's id derives from its notice or
-  alert. A redelivered event costs reads only, unless a release is still due.
-- a crash between the insert and a release: the event stays `held`; the
-  next event of its subject or the overdue sweep releases it (ordering.py,
-  alert_order.py), as before. A crash after the releases and before the
-  marks loses only the marks: a held event at or below its cursor and in no
-  gap is left to its own handling for the hold (no second mark from a
-  concurrent worker), then marked by the next take or the overdue sweep.
+- a redelivery, or two instances taking the same message: the cursors. An
+  event behind both for good was told (its record, if missing, is stored
+  as told, and nothing is released again); two copies released at once
+  write the same notice, alerts and deliveries (ids derive from the event),
+  and only one moves each cursor by its version. The record's insert, keyed
+  by the event id, is stored once; the copy that loses it writes its marks
+  on the winner's.
+- a crash after a release and before the record: the message is not acked;
+  its redelivery finds the event behind the cursors and stores it as told.
+  A crash between the insert of a held event and its release: the event
+  stays `held`; the next event of its subject or the overdue sweep
+  releases it. A crash after the releases and before the marks loses only
+  the marks: a held event at or below its cursor and in no gap is left to
+  its own handling for the hold, then marked by the next take or the sweep.
+- the next event of the subject, taken at the same time: an event released
+  first is not stored while it is released, so the other's handling finds
+  nothing at its place and waits (as domain.in_flight has it wait for an
+  event stored a moment ago); the release moves the cursor and only then
+  reads the next place, which the other stored before it read the cursor:
+  one of the two always sees the other.
 - order per subject: the cursors, unchanged. The marks only tell the sweeps
   what is done; a mark written late is never a release told twice, because
   only in-order releases (never a late one, whose mark is what keeps it from
   being told again) wait for the shared write.
 """
+
+
+from services.notify import domain
 
 
 class MarkNow:
@@ -78,15 +92,64 @@ class Taking:
         # once=False: a consumer called on its own (the inbox's retry) marks
         # as it goes, with nobody after it to write the shared marks.
         self.marks = (MarkOnce if once else MarkNow)(repo, now)
-        self.fresh = None   # None: not stored by this handling yet
-        # The record this handling stored: its consumers release it from
-        # here instead of reading it back (None: stored before, read it).
+        self.fresh = None   # None: not taken by this handling yet
+        # The record this handling stored, or stores at write(): its
+        # consumers release it from here instead of reading it back (None:
+        # stored before, read it).
         self.stored = None
+        self.pending = None   # an event stored at write(), released first
+        # The subject's notice and alert cursors as read before an event in
+        # order was released (None: read them, after the event was stored).
+        self.subject = self.cursor = None
 
     def store(self, event):
-        """Store the event once per handling; False when it was stored
-        before (a redelivery, or another instance's copy)."""
-        if self.fresh is None:
-            self.stored = self.repo.take_event(event, self.now())
-            self.fresh = self.stored is not None
+        """Take the event in once per handling; False when it was stored
+        before (a redelivery, or another instance's copy), None when that
+        is known only at write().
+
+        The next event of its subject for both cursors is released before
+        it is stored, and stored once, as released, by write(): no mark
+        after it. Any other is stored first, held, and released after, as
+        the next event's handling must find it stored when it reads the
+        cursor (domain.in_flight). One behind a cursor for good is stored
+        as told: a redelivery after a crash cut its handling short."""
+        if self.pending is not None:
+            return None
+        if self.fresh is not None:
+            return self.fresh
+        told = {}
+        # A case's opening nearly always comes while the acceptance it
+        # follows is being told, and waits for it: stored first, unread.
+        # So does an event an inbox retry takes (no shared write after it).
+        if isinstance(self.marks, MarkOnce) and not domain.acceptance_it_follows(event):
+            subject = self.repo.subject(event["subject"])
+            cursor = self.repo.alerts.cursor(event["subject"])
+            if domain.next_in_order(event, subject, cursor):
+                self.stored = self.repo.event_record(event, self.now())
+                self.pending, self.subject, self.cursor = event, subject, cursor
+                return None   # new or a copy's: known at write()
+            told = {"released": domain.told(subject, event["sequence"]),
+                    "alerted": domain.told(cursor, event["sequence"])}
+        record = self.repo.event_record(event, self.now(), **told)
+        self.fresh = self.repo.store_event(record)
+        self.stored = record if self.fresh else None
         return self.fresh
+
+    def write(self):
+        """The record of an event released before it was stored, with the
+        marks it earned; then the marks of the others this handling
+        released. Whether the record was new (None: stored before)."""
+        fresh = None
+        if self.pending is not None:
+            event_id = self.pending["event_id"]
+            earned = self.marks.due.pop(event_id, set())
+            fresh = self.repo.store_event(self.repo.event_record(
+                self.pending, self.stored["received_at"], released="state" in earned,
+                alerted="alert_state" in earned))
+            if not fresh:
+                # A copy of the event, taken at once by another instance,
+                # stored it first: this handling's marks are written on it.
+                self.marks.due[event_id] = earned
+            self.pending, self.fresh = None, fresh
+        self.marks.write()
+        return fresh

@@ -31,6 +31,21 @@ def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(s
     assert len(cases) == 1 and kinds(feed).count("case_opened") == 1
 
 
+def test_notify_killed_after_telling_an_event_before_storing_it_tells_it_once(system):
+    """An event next in order is told first and stored after (taking.py):
+    killed in between, notify gets it redelivered, finds it told, and tells
+    it neither twice nor out of order with the next step."""
+    system.start("intake", "case_supervision")
+    system.start("notify", FASTTRACK_FAULT="crash_after_apply:add_notice")
+    org = system.org()
+    report = org.file_report()
+    assert system.stack.services["notify"].wait(30) == -9
+    system.start("notify")
+    org.accept(report["report_id"])
+    feed = eventually(lambda: "case_opened" in kinds(system.feed(org)) and system.feed(org))
+    assert kinds(feed, report["report_id"]) == ["report_received", "report_accepted"]
+
+
 def test_events_dispatched_while_the_broker_is_down_are_kept_and_sent_after(system):
     if not system.stack.own_broker:
         pytest.skip("the broker is the operator's (AMQP_URI): this test stops ours")

@@ -6,6 +6,7 @@ from datetime import datetime, timedelta, timezone
 from types import SimpleNamespace
 
 import pytest
+from pymongo import monitoring
 
 from services.notify import domain
 from services.notify.alert_order import AlertOrder
@@ -54,10 +55,10 @@ def handling(repo, event, at=NOW, alerter=None):
 
 def release(repo, taking, event, alerter, at=NOW):
     Sequencer(repo, domain.load_templates(), POLICY, lambda: at,
-              marks=taking.marks).take(event, taking.stored)
+              marks=taking.marks).take(event, taking.stored, taking.subject)
     AlertOrder(repo, alerter, timedelta(hours=1), lambda: at,
-               marks=taking.marks).take(event, taking.stored)
-    taking.marks.write()
+               marks=taking.marks).take(event, taking.stored, taking.cursor)
+    taking.write()
 
 
 def told(repo):
@@ -80,7 +81,9 @@ def test_the_second_of_two_events_taken_at_once_leaves_the_first_to_its_handling
 
 def test_an_event_whose_handling_died_long_ago_is_released_by_the_next(repo):
     received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
-    handling(repo, received, at=NOW - domain.IN_FLIGHT - timedelta(seconds=1))  # then died
+    # The inbox's retry stores its event first (once=False), then died.
+    Taking(repo, lambda: NOW - domain.IN_FLIGHT - timedelta(seconds=1), once=False
+           ).store(received)
     alerter = Recorder()
     release(repo, handling(repo, overdue), overdue, alerter)
     assert told(repo) == [1] and alerter.raised == [1, 2]
@@ -142,3 +145,79 @@ def test_a_case_opening_whose_acceptance_was_released_by_a_handling_that_died_is
     assert repo.subject("k1")["released"] == 1
     assert [n["event_type"] for n in repo.db.notices.find({"subject": "k1"})] == ["case_opened"]
     assert repo.db.events.find_one({"_id": opening["event_id"]})["state"] == "released"
+
+
+def writes_to_events(repo, run):
+    """The inserts and updates `run()` sends to the events collection."""
+    seen = []
+
+    class Writes(monitoring.CommandListener):
+        def started(self, event):
+            if event.command_name in ("insert", "update") and \
+                    event.command.get(event.command_name) == "events":
+                seen.append(event.command_name)
+
+        def succeeded(self, event):
+            pass
+
+        def failed(self, event):
+            pass
+    host, port = repo.db.client.address
+    client = connect(f"mongodb://{host}:{port}", event_listeners=[Writes()])
+    watched = Repository(client[repo.db.name])
+    try:
+        run(watched)
+    finally:
+        client.close()
+    return seen
+
+
+def test_an_event_in_order_is_stored_once_as_released_with_no_mark_after(repo):
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+
+    def both(watched):
+        for event in (received, overdue):
+            release(watched, handling(watched, event), event, alerter)
+    assert writes_to_events(repo, both) == ["insert", "insert"]
+    assert told(repo) == [1] and alerter.raised == [1, 2]
+    stored = {e["sequence"]: (e["state"], e["alert_state"]) for e in repo.db.events.find()}
+    assert stored == {1: ("released", "released"), 2: ("released", "released")}
+
+
+def test_a_redelivery_after_a_release_that_died_before_its_record_is_stored_as_told(repo):
+    """Released at once, then SIGKILL before the record was written: the
+    broker redelivers; the event is behind both cursors, stored as told,
+    and told nothing again."""
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    taking = handling(repo, received)
+    Sequencer(repo, domain.load_templates(), POLICY, lambda: NOW,
+              marks=taking.marks).take(received, taking.stored, taking.subject)
+    AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW,
+               marks=taking.marks).take(received, taking.stored, taking.cursor)
+    assert repo.db.events.count_documents({}) == 0            # died before write()
+    release(repo, handling(repo, received), received, alerter)  # the redelivery
+    assert told(repo) == [1] and alerter.raised == [1]
+    record = repo.db.events.find_one({"_id": received["event_id"]})
+    assert (record["state"], record["alert_state"]) == ("released", "released")
+    release(repo, handling(repo, overdue), overdue, alerter)
+    assert alerter.raised == [1, 2] and repo.subject("r1")["released"] == 2
+
+
+def test_two_copies_of_an_event_in_order_taken_at_once_tell_it_once(repo):
+    """Two instances take the same message (a redelivery while the first
+    still works): both release it at once, one moves each cursor, one
+    record is stored, released, and the company has one notice."""
+    received, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    one, two = handling(repo, received), handling(repo, received)
+    assert one.pending is not None and two.pending is not None
+    release(repo, one, received, alerter)
+    release(repo, two, received, alerter)
+    # Both raised its alerts (the same ids: stored once); one notice.
+    assert told(repo) == [1] and alerter.raised == [1, 1]
+    assert repo.subject("r1")["released"] == 1 and repo.alerts.cursor("r1")["released"] == 1
+    record = repo.db.events.find_one({"_id": received["event_id"]})
+    assert (record["state"], record["alert_state"]) == ("released", "released")
+    assert repo.db.events.count_documents({}) == 1

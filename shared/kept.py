@@ -1,0 +1,89 @@
+"""Documents that change rarely, kept in this process between handlings
+(issue 19): a company's subscription and profile, its webhook endpoints, a
+unit's duty roster and robot, a person's alert settings. Every event read
+each of them again — 14 reads a report for what changes a few times a day.
+
+What keeps a copy true is one counter per database (`epochs`, `_id`
+"kept"): every change to a kept collection moves it after its write
+(`changed()`), and a handling reads it once, the first time it asks for a
+kept document. While the counter reads as it did when the copies were
+taken, they are what the database holds; once it moved, every copy of
+that database is dropped and read again. The counter is read before what
+it guards, so a change landing in between is seen at the next handling,
+never lost: no handling answers from a copy older than the last change
+completed before it began — whichever instance made it.
+
+A process that dies between a change and its counter leaves other
+instances' copies stale; a copy is therefore also dropped after
+KEEP_FOR, the bound on that staleness. (Not a TTL cache alone: that
+would serve a replaced webhook URL for its whole life, every time.)
+"""
+import copy
+import time
+
+from pymongo.errors import DuplicateKeyError
+
+EPOCHS = "epochs"
+KEY = "kept"
+KEEP_FOR = 60.0
+
+
+class Memory:
+    """One process's copies of one database's kept documents."""
+
+    def __init__(self):
+        self.epoch = None
+        self.docs: dict = {}   # (collection, key) -> (value, taken at)
+
+
+_MEMORIES: dict[str, Memory] = {}
+
+
+class Kept:
+    """One handling's view (one per worker, made with its repository)."""
+
+    def __init__(self, db, memory=None, clock=time.monotonic):
+        self.db = db
+        self.memory = memory if memory is not None else _MEMORIES.setdefault(db.name, Memory())
+        self.clock = clock
+        self.epoch = None   # this handling's reading of the counter
+
+    def get(self, collection, key, load):
+        """The kept copy of (collection, key), or `load()` and keep it."""
+        return self.get_many(collection, [key], lambda keys: {key: load()})[key]
+
+    def get_many(self, collection, keys, load):
+        """{key: kept copy} for `keys`; `load(missing keys)` -> {key: value}
+        reads the ones not kept (one query for them all), kept from then on."""
+        if self.epoch is None:
+            found = self.db[EPOCHS].find_one({"_id": KEY})
+            self.epoch = found["n"] if found else 0
+            if self.memory.epoch is None or self.memory.epoch < self.epoch:
+                self.memory.epoch, self.memory.docs = self.epoch, {}
+        if self.memory.epoch != self.epoch:
+            # A handling that began before the counter's last move (another
+            # worker of this process has read the newer one): read, don't keep.
+            return load(list(keys))
+        now, answer, missing = self.clock(), {}, []
+        for key in keys:
+            kept = self.memory.docs.get((collection, key))
+            if kept and now - kept[1] < KEEP_FOR:
+                answer[key] = copy.deepcopy(kept[0])
+            else:
+                missing.append(key)
+        if missing:
+            loaded = load(missing)
+            for key in missing:
+                value = loaded.get(key)
+                self.memory.docs[(collection, key)] = (copy.deepcopy(value), now)
+                answer[key] = value
+        return answer
+
+    def changed(self):
+        """After a change to a kept collection: every instance reads again."""
+        try:
+            self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}}, upsert=True)
+        except DuplicateKeyError:   # two first changes at once: the other made it
+            self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}})
+        self.memory.epoch, self.memory.docs = None, {}
+        self.epoch = None

@@ -1,0 +1,100 @@
+"""Notify keeps the documents it reads for every event (subscriptions,
+companies, endpoints, rosters, robots, alert settings) between handlings,
+and still never answers from a copy older than a change another instance
+completed before the handling began (shared/kept.py)."""
+import uuid
+
+import pytest
+from pymongo import monitoring
+
+from services.notify.repository import Repository
+from shared.kept import Memory
+from shared.mongo import connect
+
+
+class Finds(monitoring.CommandListener):
+    """The collections each `find` the client sent read."""
+
+    def __init__(self):
+        self.collections = []
+
+    def started(self, event):
+        if event.command_name == "find":
+            self.collections.append(event.command["find"])
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@pytest.fixture
+def world(service_config):
+    """Notify's database, and a way to make one handling's repository on
+    instance "a" or "b" (two processes' copies)."""
+    finds = Finds()
+    client = connect(service_config(0)["MONGO_URI"], event_listeners=[finds])
+    db = client[f"kept_{uuid.uuid4().hex[:8]}"]
+    memories = {"a": Memory(), "b": Memory()}
+
+    def handling(instance):
+        return Repository(db, memories[instance])
+    yield handling, finds
+    client.drop_database(db.name)
+    client.close()
+
+
+def test_a_second_handling_reads_only_the_counter(world):
+    handling, finds = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "zh-CN"})
+    handling("a").subscription("co-1")
+    finds.collections.clear()
+
+    again = handling("a")
+    assert again.subscription("co-1")["language"] == "zh-CN"
+    assert again.company("co-1") == {}   # none yet: read once, then kept as none
+    assert again.company("co-1") == {}
+    assert handling("a").subscription("co-1")["language"] == "zh-CN"
+    assert finds.collections == ["epochs", "companies", "epochs"]
+
+
+def test_a_change_on_another_instance_is_seen_by_the_next_handling(world):
+    handling, _ = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    assert handling("a").subscription("co-1")["language"] == "en"
+    assert handling("a").endpoints.enabled_for("co-1") == []
+
+    b = handling("b")
+    b.update_subscription("co-1", {"language": "zh-CN"})
+    b.endpoints.create({"_id": "ep-1", "company_id": "co-1", "enabled": True,
+                        "url": "https://receiver.example/hook"})
+
+    a = handling("a")
+    assert a.subscription("co-1")["language"] == "zh-CN"
+    assert [e["_id"] for e in a.endpoints.enabled_for("co-1")] == ["ep-1"]
+
+    endpoint = b.endpoints.get("co-1", "ep-1")
+    assert handling("b").endpoints.disable_gone(endpoint, endpoint.get("created_at"))
+    assert handling("a").endpoints.enabled_for("co-1") == []
+
+
+def test_alert_settings_read_together_and_kept_apart(world):
+    handling, finds = world
+    handling("b").alerts.save_profile("p-1", {"language": "en", "channels": ["sms"]})
+    finds.collections.clear()
+
+    first = handling("a").alerts.profiles(["p-1", "p-2"])
+    assert first["p-1"]["language"] == "en" and first["p-2"] is None
+    assert handling("a").alerts.profile("p-2") is None
+    assert finds.collections == ["epochs", "alert_profiles", "epochs"]
+
+    handling("b").alerts.save_profile("p-2", {"language": "zh-CN", "channels": ["email"]})
+    assert handling("a").alerts.profile("p-2")["language"] == "zh-CN"
+
+
+def test_a_copy_is_not_changed_by_its_reader(world):
+    handling, _ = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    handling("a").subscription("co-1")["language"] = "fr"
+    assert handling("a").subscription("co-1")["language"] == "en"
