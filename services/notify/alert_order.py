@@ -16,6 +16,7 @@ alerts raised on arrival: it only moves the cursor.
 """
 import logging
 
+from services.notify import alerts
 from services.notify.domain import in_flight, in_gaps, may_hold_late
 from services.notify.taking import MarkNow
 
@@ -74,7 +75,10 @@ class AlertOrder:
         lanes = dict(cursor.get("lanes") or {})
         if event.get("alert_state") == "held":
             self.alerter.take(dict(event, event_id=event["_id"]), lanes)
-        state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes}
+        # In order, the cursor also keeps the case's lead as this event names
+        # it (the newest, as the cursor only moves forward): one write.
+        state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes,
+                                                **alerts.lead_in(event)}
         if not self.store.advance_cursor(cursor, state):
             return None
         if late:  # its mark is what keeps it from being raised again: now

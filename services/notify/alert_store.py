@@ -23,7 +23,7 @@ ALERT_DELIVERIES = "alert_deliveries"
 ROSTERS = "rosters"
 ROBOTS = "robots"
 PROFILES = "alert_profiles"
-CASE_LEADS = "case_leads"
+CASE_LEADS = "case_leads"   # each case's lead as kept before issue 19: read only
 UNITS = "known_units"     # intake's last answer per unit, for when it cannot answer
 CURSORS = "alert_cursors"  # per report or case: the last sequence its alerts were raised for
 ALERT_ORDER = [("created_at", -1), ("_id", -1)]
@@ -50,6 +50,7 @@ class AlertStore:
                  *outbox.INDEXES],
         ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
         CASE_LEADS: [([("case_id", 1)], {})],
+        CURSORS: [([("report_id", 1)], {"sparse": True})],
     }
 
     def __init__(self, db, kept=None):
@@ -170,16 +171,10 @@ class AlertStore:
     def known_unit(self, unit_id):
         return self.db[UNITS].find_one({"_id": unit_id}, {"_id": 0})
 
-    def remember_lead(self, data, sequence):
-        """The lead of the case opened from a report, newest event winning."""
-        try:
-            self.db[CASE_LEADS].update_one(
-                {"_id": data["report_id"], "seq": {"$lt": sequence}},
-                {"$set": {"case_id": data["case_id"], "lead_officer_id": data["lead_officer_id"],
-                          "unit_id": data.get("unit_id"), "seq": sequence}}, upsert=True)
-        except DuplicateKeyError:
-            pass   # a newer event's lead is stored already
-
     def lead_of(self, report_id):
-        found = self.db[CASE_LEADS].find_one({"_id": report_id})
+        """The lead officer of the case opened from a report: on the case's
+        alert cursor (alerts.lead_in), or, for a case whose lead was kept
+        before it was (issue 19), in the case_leads collection."""
+        found = (self.db[CURSORS].find_one({"report_id": report_id}, {"lead_officer_id": 1})
+                 or self.db[CASE_LEADS].find_one({"_id": report_id}))
         return found and found["lead_officer_id"]

@@ -14,7 +14,6 @@ from datetime import timedelta
 
 from services.notify import alerts, roster
 from services.notify.alert_store import alert_id
-from shared.events import CASE_EVENTS
 
 log = logging.getLogger(__name__)
 
@@ -56,9 +55,6 @@ class Alerter:
         last delivery on it for this subject, alert_order.py) is moved on
         in place, so each delivery waits for the one before it."""
         self.lanes = {} if lanes is None else lanes
-        data = event["data"]
-        if event["type"] in CASE_EVENTS and data.get("report_id") and data.get("lead_officer_id"):
-            self.store.remember_lead(data, event["sequence"])
         rule = alerts.rule_for(self.policy, event)
         if rule is None:
             return

@@ -8,7 +8,7 @@ never in a company's feed or on a company's channels.
 from typing import Any, Mapping
 
 from services.notify.alert_policy_schema import EVERY
-from shared.events import ALERT_CLIMBED
+from shared.events import ALERT_CLIMBED, CASE_EVENTS
 
 # What an alert says, in the person's language (their alert settings;
 # Simplified Chinese unless they chose English): the title per event type;
@@ -69,6 +69,17 @@ LANGUAGES = tuple(WORDS)
 # climb retells it in the next person's language.
 TEXT_FIELDS = ("case_number", "reference", "summary", "deadline", "due_at", "rung",
                "escalation_level", "reason", "rating")
+
+
+def lead_in(event: Mapping[str, Any]) -> dict:
+    """The lead of the case opened from a report, as a case event names it:
+    kept on the case's alert cursor, moved with it (alert_order.py), so a
+    report's later events reach the case's lead ({"case_lead": report_id})."""
+    data = event["data"]
+    if event["type"] in CASE_EVENTS and data.get("report_id") and data.get("lead_officer_id"):
+        return {"report_id": data["report_id"], "lead_officer_id": data["lead_officer_id"],
+                "lead_unit_id": data.get("unit_id")}
+    return {}
 
 
 def language_of(profile: Mapping[str, Any] | None) -> str:
