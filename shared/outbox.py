@@ -89,14 +89,17 @@ class Relay:
     def __init__(self, provider):
         self.provider = provider
 
-    def flush(self, collection, doc_id):
+    def flush(self, collection, doc_id, written=None):
         """Publish what this document's outbox holds, right after its write.
+        `written`: the outbox of a document this worker has just inserted,
+        which holds nothing else yet: not read back (issue 19).
 
         Never raises: the state change is already stored with its events, so
         a broker or database hiccup here is the relay sweep's to finish.
         """
         try:
-            doc = self.provider.db[collection].find_one({"_id": doc_id}, {"outbox": 1})
+            doc = ({"_id": doc_id, "outbox": written} if written is not None else
+                   self.provider.db[collection].find_one({"_id": doc_id}, {"outbox": 1}))
             return self._send(collection, doc) if doc else 0
         except Exception:
             log.warning("outbox of %s %s left to the relay sweep", collection, doc_id,

@@ -46,7 +46,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         in the one insert (no fact written apart, no inbox record)."""
         accepted = event["data"]
         self.learn_unit_path(accepted)
-        fresh = False
+        fresh, written = False, None
         if not self.repo.case_exists(accepted["case_id"]):
             now = clock.now()
             number = domain.case_number(
@@ -59,7 +59,8 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
             doc = aggregate.created(case, self.name, [("case_opened", opened)], now)
             doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
             fresh = self.repo.insert_case(doc)
-        self.relay.flush(CASES, accepted["case_id"])
+            written = doc["outbox"] if fresh else None
+        self.relay.flush(CASES, accepted["case_id"], written)
         return fresh
 
     @event_handler("intake", "report_extra_materials_requested")

@@ -175,7 +175,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         saved, created = self.repo.insert_report(aggregate.created(doc, self.name, events, now))
         if not created:
             idempotency_key.same_creation(saved, call.key)
-        self.relay.flush(REPORTS, saved["_id"])
+        self.relay.flush(REPORTS, saved["_id"], saved["outbox"] if created else None)
         return (201 if created else 200), self._view(who, saved)
 
     @api("GET", "/reports", action="report.list", query=s.ReportQuery, answer=s.REPORT_LISTS)
