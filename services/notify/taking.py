@@ -96,7 +96,7 @@ class Taking:
         # The record this handling stored, or stores at write(): its
         # consumers release it from here instead of reading it back (None:
         # stored before, read it).
-        self.stored = None
+        self.stored: dict | None = None
         self.pending = None   # an event stored at write(), released first
         # The subject's notice and alert cursors as read before an event in
         # order was released (None: read them, after the event was stored).
@@ -141,15 +141,17 @@ class Taking:
         released. Whether the record was new (None: stored before)."""
         fresh = None
         if self.pending is not None:
+            marks, record = self.marks, self.stored
+            assert isinstance(marks, MarkOnce) and record is not None  # as store() left them
             event_id = self.pending["event_id"]
-            earned = self.marks.due.pop(event_id, set())
+            earned = marks.due.pop(event_id, set())
             fresh = self.repo.store_event(self.repo.event_record(
-                self.pending, self.stored["received_at"], released="state" in earned,
+                self.pending, record["received_at"], released="state" in earned,
                 alerted="alert_state" in earned))
             if not fresh:
                 # A copy of the event, taken at once by another instance,
                 # stored it first: this handling's marks are written on it.
-                self.marks.due[event_id] = earned
+                marks.due[event_id] = earned
             self.pending, self.fresh = None, fresh
         self.marks.write()
         return fresh
