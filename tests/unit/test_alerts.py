@@ -186,3 +186,11 @@ def test_a_climb_is_one_ledger_row_of_the_unit_not_reached_keyed_by_its_event():
         "st1", ["st1", "b1", "city"], "FT-C-1")
     assert item["detail"]["not_reached"] == "s-st1" and item["detail"]["told_next"] == ["s-b1"]
     assert item["created_at"] == now and item["status"] == "open"
+
+
+def test_a_case_event_naming_its_lead_gives_the_lead_its_cursor_keeps():
+    assert alerts.lead_in(event("case_lead_reassigned", report_id="r1", lead_officer_id="o2",
+                                unit_id="st1")) == {
+        "report_id": "r1", "lead_officer_id": "o2", "lead_unit_id": "st1"}
+    assert alerts.lead_in(event("case_opened", report_id="r1")) == {}      # names no lead
+    assert alerts.lead_in(event("report_accepted", report_id="r1", lead_officer_id="o2")) == {}

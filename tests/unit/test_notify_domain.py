@@ -159,3 +159,18 @@ def test_the_subscriptions_language_wins_then_the_companys():
     assert notify.language_of({"language": "en"}, {"language": "zh-CN"}) == "en"
     assert notify.language_of({"language": None}, {"language": "en"}) == "en"
     assert notify.language_of(None, {}) == "zh-CN"
+
+
+def test_an_event_is_next_in_order_only_when_both_cursors_are_just_before_it():
+    received = {"sequence": 3}
+    assert notify.next_in_order(received, {"released": 2}, {"released": 2})
+    assert not notify.next_in_order(received, {"released": 2}, {"released": 1})  # alerts behind
+    assert not notify.next_in_order(received, {"released": 1}, {"released": 2})
+    assert not notify.next_in_order(received, {"released": 3}, {"released": 3})  # told already
+
+
+def test_an_event_in_a_stepped_over_gap_is_not_told_yet():
+    cursor = {"released": 9, "gaps": [[4, 5]]}
+    assert notify.told(cursor, 3) and notify.told(cursor, 9)
+    assert not notify.told(cursor, 4) and not notify.told(cursor, 5)
+    assert not notify.told(cursor, 10)
