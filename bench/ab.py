@@ -70,6 +70,7 @@ def figures(runs):
         "2/s report -> notice p50 ms": _ms(light, "report_to_notice_s", "p50"),
         "2/s report -> in the feed p50 ms": _ms(light, "report_to_notice_seen_s", "p50"),
         "2/s accept -> webhook p50 ms": _ms(light, "accept_to_webhook_s", "p50"),
+        "reports/s sustained, p99 <= 200 ms": (lat.get("sustained") or {}).get("rate"),
         "sweep 100 due, large/small": s.get("ratio"),
         "flood: others' filings/s ratio": fl.get("honest_filed_per_s"),
         "flood: others' p99 ratio": fl.get("honest_p99_ms"),

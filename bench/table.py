@@ -59,6 +59,12 @@ def table(r):
             "", None)
         row(f"  at {light['rate']}/s: accept -> webhook", pcts(light["accept_to_webhook_s"]),
             "", None)
+    sus = r.get("sustained")
+    if sus:
+        row(f"  sustained within p99 {sus['target_p99_ms']:.0f} ms",
+            (f"{sus['rate']} reports/s" if sus["rate"] else "none of the ladder") + " ("
+            + ", ".join(f"{t['rate']}/s p99 {t['p99_ms']} ms" for t in sus["tried"]) + ")",
+            "stated", None)
     s = r.get("sweep")
     if s and "ratio" in s:
         row("4 sweep, 100 due", f"{s['small']['open']:,} open {s['small']['ms']:.0f} ms; "
