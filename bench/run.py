@@ -183,7 +183,7 @@ def latency(users, receiver, rate, seconds):
 
 # Open-loop rates (reports/s) tried in turn for the one this box sustains
 # within the p99; the ladder stops at the first that misses it.
-SUSTAIN_RATES = (2, 2.5, 3, 4, 6, 8, 10)
+SUSTAIN_RATES = (1, 2, 2.5, 3, 4, 6, 8, 10)
 SUSTAIN_P99_S = 0.2
 
 
