@@ -327,7 +327,7 @@ def main(argv=None):
                      FASTTRACK_LIMITS_POLICY=os.path.join(ROOT, "policy", "limits-roomy.yml"))
     admin = stack.env["FASTTRACK_ADMIN_TOKEN"]
     receiver, stop, log, results, lock = Receiver(), threading.Event(), [], [], threading.Lock()
-    started = time.monotonic()
+    started, chaos = time.monotonic(), None
     try:
         stack.start_infra()
         for name in SERVICES:
@@ -365,6 +365,10 @@ def main(argv=None):
                       machine=f"{os.cpu_count()} cores")
     finally:
         stop.set()
+        if chaos is not None:
+            # Interrupted mid-run, the killer still restarts what it killed
+            # on its way out: after that, or those services outlive the run.
+            chaos.join(timeout=60)
         receiver.close()
         stack.stop_all()
     problems = verdict(result)
