@@ -20,6 +20,7 @@ would serve a replaced webhook URL for its whole life, every time.)
 """
 import copy
 import time
+import uuid
 
 from pymongo.errors import DuplicateKeyError
 
@@ -32,7 +33,7 @@ class Memory:
     """One process's copies of one database's kept documents."""
 
     def __init__(self):
-        self.epoch = None
+        self.epoch: tuple | None = None
         self.docs: dict = {}   # (collection, key) -> (value, taken at)
 
 
@@ -46,7 +47,7 @@ class Kept:
         self.db = db
         self.memory = memory if memory is not None else _MEMORIES.setdefault(db.name, Memory())
         self.clock = clock
-        self.epoch = None   # this handling's reading of the counter
+        self.epoch: tuple | None = None   # this handling's reading of the counter
 
     def get(self, collection, key, load):
         """The kept copy of (collection, key), or `load()` and keep it."""
@@ -56,9 +57,12 @@ class Kept:
         """{key: kept copy} for `keys`; `load(missing keys)` -> {key: value}
         reads the ones not kept (one query for them all), kept from then on."""
         if self.epoch is None:
-            found = self.db[EPOCHS].find_one({"_id": KEY})
-            self.epoch = found["n"] if found else 0
-            if self.memory.epoch is None or self.memory.epoch < self.epoch:
+            found = self.db[EPOCHS].find_one({"_id": KEY}) or {}
+            # (the counter's birth, its count): a database recreated or
+            # restored counts from its own birth, not on from ours.
+            self.epoch = (found.get("born"), found.get("n", 0))
+            kept = self.memory.epoch
+            if kept is None or kept[0] != self.epoch[0] or kept[1] < self.epoch[1]:
                 self.memory.epoch, self.memory.docs = self.epoch, {}
         if self.memory.epoch != self.epoch:
             # A handling that began before the counter's last move (another
@@ -82,7 +86,8 @@ class Kept:
     def changed(self):
         """After a change to a kept collection: every instance reads again."""
         try:
-            self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}}, upsert=True)
+            self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}, "$setOnInsert": {
+                "born": uuid.uuid4().hex}}, upsert=True)
         except DuplicateKeyError:   # two first changes at once: the other made it
             self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}})
         self.memory.epoch, self.memory.docs = None, {}

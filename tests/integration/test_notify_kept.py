@@ -98,3 +98,15 @@ def test_a_copy_is_not_changed_by_its_reader(world):
     handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
     handling("a").subscription("co-1")["language"] = "fr"
     assert handling("a").subscription("co-1")["language"] == "en"
+
+
+def test_a_database_made_again_is_not_answered_from_the_old_ones_copies(world):
+    """The counter of a database dropped and made again (or restored from a
+    backup) counts from its own start: the copies of the old one go."""
+    handling, _ = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    assert handling("a").subscription("co-1")["language"] == "en"
+    b = handling("b")
+    b.db.client.drop_database(b.db.name)
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "zh-CN"})
+    assert handling("a").subscription("co-1")["language"] == "zh-CN"
