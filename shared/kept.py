@@ -83,8 +83,11 @@ class Kept:
                 answer[key] = value
         return answer
 
-    def changed(self):
-        """After a change to a kept collection: every instance reads again."""
+    def changed(self, done=True):
+        """After a change to a kept collection: every instance reads again.
+        `done`: whether a conditional write changed anything (passed on)."""
+        if not done:
+            return False
         try:
             self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}, "$setOnInsert": {
                 "born": uuid.uuid4().hex}}, upsert=True)
@@ -92,3 +95,4 @@ class Kept:
             self.db[EPOCHS].update_one({"_id": KEY}, {"$inc": {"n": 1}})
         self.memory.epoch, self.memory.docs = None, {}
         self.epoch = None
+        return True

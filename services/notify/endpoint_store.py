@@ -70,11 +70,11 @@ class EndpointStore:
         result = self.coll.update_one({"_id": endpoint["_id"], "company_id":
                                        endpoint["company_id"], "v": endpoint.get("v", 0)},
                                       update)
-        return self._changed(result.modified_count == 1)
+        return self.kept.changed(result.modified_count == 1)
 
     def delete(self, company_id, endpoint_id):
-        return self._changed(self.coll.delete_one({"_id": endpoint_id,
-                                                   "company_id": company_id}).deleted_count == 1)
+        return self.kept.changed(self.coll.delete_one(
+            {"_id": endpoint_id, "company_id": company_id}).deleted_count == 1)
 
     def disable_gone(self, endpoint, now):
         """Disable an endpoint whose receiver answered 410, once: True for the
@@ -83,9 +83,4 @@ class EndpointStore:
             {"_id": endpoint["_id"], "enabled": True, "generation": endpoint.get("generation")},
             {"$set": {"enabled": False, "disabled_reason": "gone", "disabled_at": now,
                       "updated_at": now}, "$inc": {"v": 1}})
-        return self._changed(result.modified_count == 1)
-
-    def _changed(self, done):
-        if done:
-            self.kept.changed()
-        return done
+        return self.kept.changed(result.modified_count == 1)

@@ -85,10 +85,7 @@ class Repository:
             {"_id": sub["_id"], "webhook_url": sub["webhook_url"],
              "updated_at": sub.get("updated_at"), "webhook_gone_at": None},
             {"$set": {"webhook_gone_at": now}})
-        if result.modified_count != 1:
-            return False
-        self.kept.changed()
-        return True
+        return self.kept.changed(result.modified_count == 1)
 
     # -- events taken in, and each subject's cursor --------------------------
     @staticmethod
