@@ -149,22 +149,23 @@ class Repository:
             {"state": "held", "received_at": {"$lte": cutoff}, "type": "case_opened"},
             {"subject": 1, "sequence": 1}).limit(limit))
 
-    def mark(self, event_id, released, alerted, now):
-        """The notices' and the alerts' release marks of one event in one
-        update, when one handling earned both (issue 19: one write, not
-        two). A mark only ever turns held into released, so the update
-        that sets both needs no condition; one alone keeps its own. (Not
-        an `$or` of the two: SecantusDB reads a filter with `$or` by
-        scanning the collection, _id or not — 45 ms an update at 3,000
-        events, and the run's bottleneck at 8,000.)"""
-        if released and alerted:
-            self.db[EVENTS].update_one({"_id": event_id}, {"$set": {
-                "state": "released", "released_at": now,
-                "alert_state": "released", "alerted_at": now}})
-        elif released:
-            self.mark_released(event_id, now)
-        elif alerted:
-            self.mark_alerted(event_id, now)
+    def mark_many(self, fields_of, now):
+        """The release marks of many events ({event id: {"state",
+        "alert_state"}}) in at most three updates, one per kind of mark
+        (issue 19: a mark an event was six writes, then one; now a share of
+        one). A mark only ever turns held into released, so the update that
+        sets both needs no condition; one alone keeps its own. (Not an `$or`
+        of the two: SecantusDB reads a filter with `$or` by scanning the
+        collection — 45 ms an update at 3,000 events. `$in` on `_id` uses
+        the index.)"""
+        kinds: dict[tuple[bool, bool], list[str]] = {}
+        for event_id, fields in fields_of.items():
+            kinds.setdefault(("state" in fields, "alert_state" in fields), []).append(event_id)
+        for (released, alerted), event_ids in kinds.items():
+            marks = {**({"state": "released", "released_at": now} if released else {}),
+                     **({"alert_state": "released", "alerted_at": now} if alerted else {})}
+            held = {} if released and alerted else {next(iter(marks)): "held"}
+            self.db[EVENTS].update_many({"_id": {"$in": event_ids}, **held}, {"$set": marks})
 
     def mark_alerted(self, event_id, now):
         self.db[EVENTS].update_one({"_id": event_id, "alert_state": "held"},

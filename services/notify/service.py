@@ -19,7 +19,7 @@ from services.notify.endpoints import WebhookRoutes
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
-from services.notify.taking import Taking
+from services.notify.taking import Taking, write_left_marks
 from services.notify import feed
 from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
@@ -110,6 +110,13 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     @timer(interval=1)
     def send_follow_ups(self):
         self.sequencer().send_follow_ups()
+
+    @timer(interval=2)
+    def write_marks(self):
+        """The release marks the handlings of the last two seconds left
+        (taking.py): they tell the sweeps, which look after 30 s at the
+        soonest, what is done."""
+        write_left_marks(self.repo, clock.now())
 
     @timer(interval=2)
     def release_overdue(self):

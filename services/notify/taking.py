@@ -1,5 +1,6 @@
 """One handling of an event by notify: stored once, its notices released and
-its police alerts raised, their release marks written together (issue 19).
+its police alerts raised, their release marks written later, for many
+handlings at once (issue 19).
 
 The notices (ordering.py) and the alerts (alert_order.py) are two consumers
 of the same event. Each used to keep an inbox record of it, store it (the
@@ -7,7 +8,9 @@ second insert a refused duplicate, still a command) and mark its release on
 it: six writes an event. An event that comes in order — the next of its
 subject for both cursors, nothing to wait for: nearly every one — is now
 released first and stored after, once, as released: one write. Any other
-is stored held first and marked when released, in one update for both.
+is stored held first; its marks, once released, are left to
+write_left_marks, which writes those of every handling of the last two
+seconds in up to three updates (before, one update an event).
 
 What guards what, now:
 - a redelivery, or two instances taking the same message: the cursors. An
@@ -21,9 +24,10 @@ What guards what, now:
   its redelivery finds the event behind the cursors and stores it as told.
   A crash between the insert of a held event and its release: the event
   stays `held`; the next event of its subject or the overdue sweep
-  releases it. A crash after the releases and before the marks loses only
-  the marks: a held event at or below its cursor and in no gap is left to
-  its own handling for the hold, then marked by the next take or the sweep.
+  releases it. A crash after the releases and before the marks are
+  written (up to two seconds later) loses only the marks: a held event at or
+  below its cursor and in no gap is left for the hold, then marked by the
+  next take or the sweep (a case's opening: after 30 s).
 - the next event of the subject, taken at the same time: an event released
   first is not stored while it is released, so the other's handling finds
   nothing at its place and waits (as domain.in_flight has it wait for an
@@ -33,7 +37,7 @@ What guards what, now:
 - order per subject: the cursors, unchanged. The marks only tell the sweeps
   what is done; a mark written late is never a release told twice, because
   only in-order releases (never a late one, whose mark is what keeps it from
-  being told again) wait for the shared write.
+  being told again) are left to write_left_marks.
 """
 
 
@@ -61,7 +65,8 @@ class MarkNow:
 
 
 class MarkOnce(MarkNow):
-    """The marks one handling earns, kept until write(): one update an event."""
+    """The marks one handling earns, kept until write() leaves them to
+    write_left_marks."""
 
     def __init__(self, repo, now):
         super().__init__(repo, now)
@@ -79,9 +84,33 @@ class MarkOnce(MarkNow):
         return [e for e in events if field not in self.due.get(e["_id"], ())]
 
     def write(self):
+        # Left for write_left_marks: one update for many events, not one
+        # each (the cursors, not the marks, keep them from being told twice).
+        left = _LEFT.setdefault(self.repo.db.name, {})
         for event_id, fields in self.due.items():
-            self.repo.mark(event_id, "state" in fields, "alert_state" in fields, self.now())
+            left.setdefault(event_id, set()).update(fields)
         self.due.clear()
+
+
+# The marks in-order releases earned on events stored held, per database,
+# until write_left_marks writes them: the events of many handlings in up to
+# three updates (released for both, for the notices, for the alerts).
+_LEFT: dict[str, dict[str, set[str]]] = {}
+
+
+def write_left_marks(repo, now):
+    """Write the release marks handlings left (notify's timer, every two
+    seconds). A process that dies first loses them, as a crash between a
+    release and its mark always could: the event stays held at or below
+    its cursor, and the overdue sweeps mark it (ordering.py, alert_order.py)."""
+    left = _LEFT.pop(repo.db.name, None)
+    if left:
+        try:
+            repo.mark_many(left, now)
+        except Exception:   # the database away: kept for the next try
+            for event_id, fields in left.items():
+                _LEFT.setdefault(repo.db.name, {}).setdefault(event_id, set()).update(fields)
+            raise
 
 
 class Taking:

@@ -12,7 +12,7 @@ from services.notify import domain
 from services.notify.alert_order import AlertOrder
 from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
-from services.notify.taking import Taking
+from services.notify.taking import Taking, write_left_marks
 from shared.mongo import connect
 from tests.integration.notify_world import report_events
 
@@ -76,6 +76,7 @@ def test_the_second_of_two_events_taken_at_once_leaves_the_first_to_its_handling
     assert told(repo) == [1]                     # 2 (ack overdue) is not told to companies
     assert alerter.raised == [1, 2]              # each raised once, in order
     assert repo.subject("r1")["released"] == 2
+    write_left_marks(repo, NOW)   # notify's timer, a second later at most
     assert repo.db.events.count_documents({"state": "held"}) == 0
 
 
@@ -98,6 +99,7 @@ def test_an_early_event_is_released_by_the_handling_of_the_one_before_it(repo):
     assert told(repo) == [] and alerter.raised == []
     release(repo, handling(repo, received), received, alerter)
     assert told(repo) == [1, 3] and alerter.raised == [1, 2, 3]
+    write_left_marks(repo, NOW)
     assert repo.db.events.count_documents({"state": "held"}) == 0
 
 
@@ -221,3 +223,41 @@ def test_two_copies_of_an_event_in_order_taken_at_once_tell_it_once(repo):
     record = repo.db.events.find_one({"_id": received["event_id"]})
     assert (record["state"], record["alert_state"]) == ("released", "released")
     assert repo.db.events.count_documents({}) == 1
+
+
+def test_the_marks_many_handlings_leave_are_written_in_one_update(repo):
+    """Three reports, each accepted while its receipt is told: every
+    acceptance is stored held and released by its receipt's handling. Their
+    marks wait for notify's timer, which writes all three in one update."""
+    alerter = Recorder()
+    for n in range(3):
+        received, overdue, *_ = report_events(SimpleNamespace(id="c1"), f"r{n}")
+        first, second = handling(repo, received), handling(repo, overdue)
+        release(repo, second, overdue, alerter)
+        release(repo, first, received, alerter)
+    held = {e["_id"] for e in repo.db.events.find({"state": "held", "alert_state": "held"})}
+    assert len(held) == 3 and all(repo.subject(f"r{n}")["released"] == 2 for n in range(3))
+    assert writes_to_events(repo, lambda watched: write_left_marks(watched, NOW)) == ["update"]
+    assert repo.db.events.count_documents({"state": "held"}) == 0
+    assert repo.db.events.count_documents({"alert_state": "held"}) == 0
+    assert writes_to_events(repo, lambda watched: write_left_marks(watched, NOW)) == []
+
+
+def test_marks_lost_with_their_process_are_written_by_the_sweep(repo):
+    """SIGKILL after the releases and before the timer: the marks in memory
+    are gone, the events stay held behind their cursors, told once; the
+    overdue sweep marks them after the hold and tells nothing again."""
+    from services.notify import taking as taking_module
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    first, second = handling(repo, received), handling(repo, overdue)
+    release(repo, second, overdue, alerter)
+    release(repo, first, received, alerter)
+    taking_module._LEFT.pop(repo.db.name)                   # the process died
+    assert repo.db.events.find_one({"_id": overdue["event_id"]})["state"] == "held"
+    later = NOW + timedelta(hours=1, seconds=1)
+    Sequencer(repo, domain.load_templates(), POLICY, lambda: later).release_overdue()
+    AlertOrder(repo, alerter, timedelta(hours=1), lambda: later).release_overdue()
+    record = repo.db.events.find_one({"_id": overdue["event_id"]})
+    assert (record["state"], record["alert_state"]) == ("released", "released")
+    assert told(repo) == [1] and alerter.raised == [1, 2]
