@@ -11,10 +11,18 @@ routing, then pulls it from the array. Right after the write the worker
 flushes its own document; a timer in every instance re-sends what a crash
 or a broker outage left behind. A crash between publish and pull sends an
 event twice: consumers are idempotent by event_id.
+
+The pulls of every flush of the last moment (CLEAR_EVERY) are one write
+for all their documents (issue 19: one write an event before); until it
+is written, the process remembers what it published and sends it again
+neither from a flush nor from the sweep. A process that dies first leaves
+them to the sweep, which sends them again: the crash between publish and
+pull, a little wider.
 """
 import logging
 from datetime import timedelta
 
+import eventlet
 from kombu import Connection, Exchange, Queue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
@@ -28,6 +36,7 @@ log = logging.getLogger(__name__)
 # The relay leaves fresh outboxes to the worker that wrote them.
 RELAY_GRACE = timedelta(seconds=3)
 RELAY_BATCH = 200
+CLEAR_EVERY = 0.2   # seconds between the writes that pull what was published
 INDEXES = [([("outbox_since", 1)], {"sparse": True})]
 
 
@@ -119,9 +128,11 @@ class Relay:
         return sent
 
     def _send(self, collection, doc):
-        coll = self.provider.db[collection]
+        published = self.provider.published.get(collection, {}).get(doc["_id"], ())
         sent = []
         for event in doc.get("outbox", []):
+            if event["event_id"] in published:
+                continue   # confirmed already, its pull not written yet
             try:
                 self.provider.publish(event)
             except Exception:
@@ -129,24 +140,21 @@ class Relay:
                             event["event_id"], event["type"], exc_info=True)
                 break
             sent.append(event["event_id"])
-        if not sent:
-            return 0
-        # One write in the common case: the outbox still holds exactly what
-        # was published (confirmed), so it is emptied and loses its marker
-        # together. A concurrent push or pull changed it otherwise: then only
-        # the published events are pulled, and only an empty outbox loses
-        # its marker. Either way nothing leaves the outbox unconfirmed; a
-        # crash before this write re-sends (consumers are idempotent).
-        if len(sent) == len(doc["outbox"]) and coll.update_one(
-                {"_id": doc["_id"], "outbox": {"$size": len(sent)},
-                 "outbox.event_id": {"$all": sent}},
-                {"$set": {"outbox": []}, "$unset": {"outbox_since": ""}}).modified_count:
-            return len(sent)
-        coll.update_one({"_id": doc["_id"]},
-                        {"$pull": {"outbox": {"event_id": {"$in": sent}}}})
-        coll.update_one({"_id": doc["_id"], "outbox": {"$size": 0}},
-                        {"$unset": {"outbox_since": ""}})
+        if sent:
+            self.provider.pull_later(collection, doc["_id"], sent)
         return len(sent)
+
+
+def pull(event_ids):
+    """The update that takes published events out of any outbox holding
+    them, and its marker off an outbox left empty: one for many documents.
+    Nothing leaves an outbox unconfirmed; what a concurrent write pushed
+    stays, with its marker."""
+    return [{"$set": {"outbox": {"$filter": {
+                "input": "$outbox",
+                "cond": {"$not": [{"$in": ["$$this.event_id", event_ids]}]}}}}},
+            {"$set": {"outbox_since": {"$cond": [{"$eq": [{"$size": "$outbox"}, 0]},
+                                                 "$$REMOVE", "$outbox_since"]}}}]
 
 
 class OutboxRelay(DependencyProvider):
@@ -161,10 +169,47 @@ class OutboxRelay(DependencyProvider):
             retry_policy={"max_retries": 2, "interval_start": 0.5,
                           "interval_step": 0.5, "interval_max": 1})
 
+        # collection -> {document id: {event ids published, pull not written}}
+        self.published: dict[str, dict[str, set[str]]] = {}
+        self.db = None
+
     def start(self):
         self.db = next(dep for dep in self.container.dependencies
                        if isinstance(dep, Mongo)).db
         declare_consumer_queues(self.container.config["AMQP_URI"], self.source)
+        self.container.spawn_managed_thread(self._pulling)
+
+    def pull_later(self, collection, doc_id, event_ids):
+        self.published.setdefault(collection, {}).setdefault(doc_id, set()).update(event_ids)
+
+    def _pulling(self):
+        while True:
+            eventlet.sleep(CLEAR_EVERY)
+            self.write_pulls()
+
+    def write_pulls(self):
+        """One write a collection for the pulls of every flush since the
+        last; kept for the next try when the database does not answer."""
+        if self.db is None:
+            return
+        for collection in list(self.published):
+            docs = self.published.pop(collection)
+            if not docs:
+                continue
+            event_ids = sorted(set().union(*docs.values()))
+            try:
+                self.db[collection].update_many({"_id": {"$in": list(docs)}}, pull(event_ids))
+            except Exception:
+                log.warning("pulls of %d sent events from %s kept for the next try",
+                            len(event_ids), collection, exc_info=True)
+                for doc_id, sent in docs.items():
+                    self.pull_later(collection, doc_id, sent)
+
+    def stop(self):
+        try:
+            self.write_pulls()   # a clean stop leaves nothing to send again
+        except Exception:
+            log.warning("pulls left to the sweep at stop", exc_info=True)
 
     def publish(self, event):
         faults.crash_at(self.container.config, f"crash_before_publish:{event['type']}")
