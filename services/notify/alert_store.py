@@ -25,7 +25,11 @@ ROBOTS = "robots"
 PROFILES = "alert_profiles"
 CASE_LEADS = "case_leads"   # each case's lead as kept before issue 19: read only
 UNITS = "known_units"     # intake's last answer per unit, for when it cannot answer
-CURSORS = "alert_cursors"  # per report or case: the last sequence its alerts were raised for
+# Per report or case, the last sequence its alerts were raised for: kept on
+# the subject's document beside the notices' cursor (repository.py), under
+# `alerts`, with a version of its own, so one write can move both (issue 19).
+SUBJECTS = "subjects"
+CURSORS = "alert_cursors"  # where it was kept before: moved at start (Repository.upgrade)
 ALERT_ORDER = [("created_at", -1), ("_id", -1)]
 CLAIM_LEASE = timedelta(seconds=60)   # a climb a crashed instance left is taken again
 # intake's answer per (database, unit) this process last wrote to UNITS, and
@@ -50,7 +54,6 @@ class AlertStore:
                  *outbox.INDEXES],
         ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
         CASE_LEADS: [([("case_id", 1)], {})],
-        CURSORS: [([("report_id", 1)], {"sparse": True})],
     }
 
     def __init__(self, db, kept=None):
@@ -110,20 +113,23 @@ class AlertStore:
 
     # -- the order alerts are raised in, per report or case ----------------------
     def cursor(self, subject_id):
-        return self.db[CURSORS].find_one({"_id": subject_id}) or {
-            "_id": subject_id, "v": 0, "released": 0}
+        found = self.db[SUBJECTS].find_one({"_id": subject_id}, {"alerts": 1})
+        return cursor_of(subject_id, found)
 
     def advance_cursor(self, cursor, state):
-        """Write the subject's next alert cursor if nobody moved it since it was read."""
+        """Write the subject's next alert cursor if nobody moved it since it
+        was read (the notices' cursor on the same document is not touched)."""
         if cursor["v"] == 0:
-            try:
-                self.db[CURSORS].insert_one({"_id": cursor["_id"], "v": 1, **state})
+            try:   # the document may hold the notices' cursor already
+                self.db[SUBJECTS].update_one({"_id": cursor["_id"], "alerts": {"$exists": False}},
+                                             {"$set": {"alerts": {"v": 1, **state}}}, upsert=True)
                 return True
             except DuplicateKeyError:
                 return False
-        return self.db[CURSORS].update_one({"_id": cursor["_id"], "v": cursor["v"]},
-                                           {"$set": state, "$inc": {"v": 1}}
-                                           ).modified_count == 1
+        return self.db[SUBJECTS].update_one(
+            {"_id": cursor["_id"], "alerts.v": cursor["v"]},
+            {"$set": {f"alerts.{k}": v for k, v in state.items()}, "$inc": {"alerts.v": 1}}
+        ).modified_count == 1
 
     # -- deliveries ---------------------------------------------------------------
     def add_deliveries(self, deliveries, now):
@@ -175,6 +181,28 @@ class AlertStore:
         """The lead officer of the case opened from a report: on the case's
         alert cursor (alerts.lead_in), or, for a case whose lead was kept
         before it was (issue 19), in the case_leads collection."""
-        found = (self.db[CURSORS].find_one({"report_id": report_id}, {"lead_officer_id": 1})
-                 or self.db[CASE_LEADS].find_one({"_id": report_id}))
+        found = self.db[SUBJECTS].find_one({"alerts.report_id": report_id},
+                                           {"alerts.lead_officer_id": 1})
+        if found:
+            return found["alerts"]["lead_officer_id"]
+        found = self.db[CASE_LEADS].find_one({"_id": report_id})
         return found and found["lead_officer_id"]
+
+    @staticmethod
+    def upgrade(db):
+        """Alert cursors kept in a collection of their own (before issue 19's
+        one document per subject) move onto their subjects' documents."""
+        for cursor in db[CURSORS].find():
+            subject_id = cursor.pop("_id")
+            try:
+                db[SUBJECTS].update_one({"_id": subject_id, "alerts": {"$exists": False}},
+                                        {"$set": {"alerts": cursor}}, upsert=True)
+            except DuplicateKeyError:
+                pass   # moved already (another instance starting, or a start cut short)
+            db[CURSORS].delete_one({"_id": subject_id})
+
+
+def cursor_of(subject_id, document):
+    """The alert cursor on a subject's document (None: no document yet)."""
+    alerts = (document or {}).get("alerts")
+    return {"_id": subject_id, **alerts} if alerts else {"_id": subject_id, "v": 0, "released": 0}

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
 
-from services.notify.alert_store import AlertStore
+from services.notify.alert_store import AlertStore, cursor_of
 from services.notify.delivery_store import DeliveryStore
 from services.notify.endpoint_store import EndpointStore
 from shared import idempotency_key, inbox
@@ -28,7 +28,9 @@ class Repository:
         EVENTS: [([("subject", 1), ("sequence", 1)], {}),
                  ([("state", 1), ("received_at", 1)], {}),
                  ([("alert_state", 1), ("received_at", 1)], {})],
-        SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
+        SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {}),
+                   # a case's lead, by its report (alert_store.lead_of)
+                   ([("alerts.report_id", 1)], {"sparse": True})],
         **DeliveryStore.INDEXES,
         **AlertStore.INDEXES,   # alerts to police: collections of their own
         **EndpointStore.INDEXES,
@@ -180,15 +182,26 @@ class Repository:
                                     {"subject": 1}).limit(limit)
         return sorted({e["subject"] for e in held})
 
+    @staticmethod
+    def upgrade(db):
+        AlertStore.upgrade(db)
+
     def subject(self, subject_id):
-        return self.db[SUBJECTS].find_one({"_id": subject_id}) or {
-            "_id": subject_id, "v": 0, "released": 0}
+        return subject_of(subject_id, self.db[SUBJECTS].find_one({"_id": subject_id}))
+
+    def subject_and_cursor(self, subject_id):
+        """The subject's notices' and alerts' cursors, in one read: they
+        share its document (alert_store.py)."""
+        found = self.db[SUBJECTS].find_one({"_id": subject_id})
+        return subject_of(subject_id, found), cursor_of(subject_id, found)
 
     def advance_subject(self, subject, state):
-        """Write the subject's next state if nobody moved it since it was read."""
+        """Write the subject's next state if nobody moved it since it was read
+        (its alert cursor, on the same document, is not touched)."""
         if subject["v"] == 0:
-            try:
-                self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state})
+            try:   # the document may hold the alerts' cursor already
+                self.db[SUBJECTS].update_one({"_id": subject["_id"], "v": {"$exists": False}},
+                                             {"$set": {"v": 1, **state}}, upsert=True)
                 return True
             except DuplicateKeyError:
                 return False
@@ -252,3 +265,9 @@ class Repository:
     def subscriptions(self, company_ids):
         return {s["_id"]: s for s in
                 self.db.subscriptions.find({"_id": {"$in": list(company_ids)}})}
+
+
+def subject_of(subject_id, document):
+    """The notices' side of a subject's document (None: none yet); one the
+    alerts' cursor made first has no notices' cursor yet."""
+    return {"_id": subject_id, "v": 0, "released": 0, **(document or {})}

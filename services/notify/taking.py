@@ -151,8 +151,7 @@ class Taking:
         # follows is being told, and waits for it: stored first, unread.
         # So does an event an inbox retry takes (no shared write after it).
         if isinstance(self.marks, MarkOnce) and not domain.acceptance_it_follows(event):
-            subject = self.repo.subject(event["subject"])
-            cursor = self.repo.alerts.cursor(event["subject"])
+            subject, cursor = self.repo.subject_and_cursor(event["subject"])
             if domain.next_in_order(event, subject, cursor):
                 self.stored = self.repo.event_record(event, self.now())
                 self.pending, self.subject, self.cursor = event, subject, cursor

@@ -261,3 +261,32 @@ def test_marks_lost_with_their_process_are_written_by_the_sweep(repo):
     record = repo.db.events.find_one({"_id": overdue["event_id"]})
     assert (record["state"], record["alert_state"]) == ("released", "released")
     assert told(repo) == [1] and alerter.raised == [1, 2]
+
+
+def test_alert_cursors_kept_apart_move_onto_their_subjects_at_start(repo):
+    """Before issue 19's one document per subject, alert cursors had a
+    collection of their own: notify's start moves each onto its subject's
+    document (one with a notices' cursor, one without), and the cases'
+    leads are still found by their reports. Starting twice moves nothing
+    twice."""
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    release(repo, handling(repo, received), received, alerter)   # r1: both cursors at 1
+    repo.db.subjects.update_one({"_id": "r1"}, {"$unset": {"alerts": ""}})
+    repo.db.alert_cursors.insert_many([
+        {"_id": "r1", "v": 4, "released": 1, "lanes": {}},
+        {"_id": "k1", "v": 2, "released": 3, "lanes": {}, "report_id": "r9",
+         "lead_officer_id": "officer-li", "lead_unit_id": "st1"}])
+    for _ in range(2):
+        Repository.upgrade(repo.db)
+    assert repo.db.alert_cursors.count_documents({}) == 0
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["v"], subject["released"]) == (1, 1)
+    assert (cursor["v"], cursor["released"]) == (4, 1)
+    assert repo.alerts.cursor("k1")["released"] == 3 and repo.subject("k1")["released"] == 0
+    assert repo.alerts.lead_of("r9") == "officer-li"
+    # Both cursors go on from there, each on its own version.
+    release(repo, handling(repo, overdue), overdue, alerter)
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (2, 2)
+    assert alerter.raised == [1, 2]
