@@ -68,13 +68,14 @@ class Inbox:
         # was new (one write after several consumers): counted by decided().
         self.undecided: list[tuple[str, str]] = []
 
-    def consume(self, body, apply, folded=False):
+    def consume(self, body, apply, folded=False, counted=True):
         """Apply `apply(envelope)` once per event_id for this handler.
 
         `folded`: `apply` records the event on its own effect and returns
         False when it found it recorded there (a redelivery), None when
         that is known only later (decided()); no inbox record is read or
-        written unless it fails."""
+        written unless it fails. `counted=False`: a second part of a
+        handling already counted (it fails, and is retried, as the handler)."""
         handler = apply.__name__
         try:
             if len(json.dumps(body, default=str)) > MAX_EVENT_BYTES:
@@ -98,6 +99,8 @@ class Inbox:
             CONSUMED.labels(handler, event["type"], "failed").inc()
             return
         faults.crash_at(self.p.container.config, f"crash_after_apply:{handler}")
+        if not counted:
+            return
         if folded:
             if fresh is None:   # known once its effect is written: decided()
                 self.undecided.append((handler, event["type"]))

@@ -33,11 +33,23 @@ class AlertOrder:
         self.max_hold = max_hold
         self.now = now
 
-    def take(self, event, stored=None, cursor=None):
+    def take(self, event, stored=None, cursor=None, taking=None):
         """Raise what the stored event lets through (`stored`: its record,
         when this handling took it: not read back; `cursor`: the alert
-        cursor as read before it, when it was not stored first)."""
+        cursor as read before it, when it was not stored first). An event
+        in order for both cursors is raised here and its cursor moved by
+        the handling's shared write (`taking`), then went_on."""
+        if taking is not None and taking.defers(event):
+            taking.defer("alerts", self._alert(cursor, stored))
+            return
         cursor = self.advance(event["subject"], stored, own=event, cursor=cursor)
+        if may_hold_late(cursor, stored):
+            self.raise_late(event["subject"])
+
+    def went_on(self, event, stored, moved):
+        """What take() does after its own raise, once the shared write moved
+        the cursor (`moved`: as it left it) or lost it to another (None)."""
+        cursor = self.advance(event["subject"], cursor=moved)
         if may_hold_late(cursor, stored):
             self.raise_late(event["subject"])
 
@@ -72,13 +84,7 @@ class AlertOrder:
     def _raise(self, cursor, event, late=False):
         """The cursor as this raise left it, or None when another worker
         moved it first."""
-        lanes = dict(cursor.get("lanes") or {})
-        if event.get("alert_state") == "held":
-            self.alerter.take(dict(event, event_id=event["_id"]), lanes)
-        # In order, the cursor also keeps the case's lead as this event names
-        # it (the newest, as the cursor only moves forward): one write.
-        state = {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes,
-                                                **alerts.lead_in(event)}
+        state = self._alert(cursor, event, late)
         if not self.store.advance_cursor(cursor, state):
             return None
         if late:  # its mark is what keeps it from being raised again: now
@@ -86,6 +92,16 @@ class AlertOrder:
         else:     # the cursor keeps it from being raised again
             self.marks.alerted(event["_id"])
         return dict(cursor, **state, v=cursor["v"] + 1)
+
+    def _alert(self, cursor, event, late=False):
+        """Raise the event's alerts; the cursor's next state, not moved yet."""
+        lanes = dict(cursor.get("lanes") or {})
+        if event.get("alert_state") == "held":
+            self.alerter.take(dict(event, event_id=event["_id"]), lanes)
+        # In order, the cursor also keeps the case's lead as this event names
+        # it (the newest, as the cursor only moves forward): one write.
+        return {"lanes": lanes} if late else {"released": event["sequence"], "lanes": lanes,
+                                               **alerts.lead_in(event)}
 
     def release_overdue(self):
         """Subjects whose events wait past the hold: redo a raise a crash cut

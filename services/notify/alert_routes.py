@@ -51,7 +51,11 @@ class AlertRoutes:
         The event is stored by the notices' consumer of the same handling;
         here only if that one failed before storing it."""
         taking, fresh = self.taken(event)
-        self.alert_order(taking.marks).take(event, taking.stored, taking.cursor)
+        order = self.alert_order(taking.marks)
+        if "alerts" in taking.moved:   # again, after the shared move (taking.py)
+            order.went_on(event, taking.stored, taking.moved["alerts"])
+        else:
+            order.take(event, taking.stored, taking.cursor, taking)
         return fresh
 
     @timer(interval=2)

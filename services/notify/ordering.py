@@ -43,11 +43,17 @@ class Sequencer:
         # company id -> its enabled webhook endpoints (endpoints.py), each a lane
         self.endpoints_of = endpoints_of
 
-    def take(self, event, stored=None, subject=None):
+    def take(self, event, stored=None, subject=None, taking=None):
         """Release what the stored event lets through; how many deliveries
         that wrote (the courier is woken for them). `stored`: its record,
         when this handling took it (not read back); `subject`: the subject
-        as read before it (taking.py), when it was not stored first."""
+        as read before it (taking.py), when it was not stored first. An
+        event in order for both cursors is told here and its cursor moved
+        by the handling's shared write (`taking`), then went_on."""
+        if taking is not None and taking.defers(event):
+            written, state = self._tell(subject, dict(stored, event_id=event["event_id"]))
+            taking.defer("notices", state)
+            return written
         opened: set = set()
         written, subject = self.advance(event["subject"], opened, stored, own=event,
                                         subject=subject)
@@ -56,6 +62,22 @@ class Sequencer:
             # Not released just now (a redelivery: a crash may have cut the
             # first handling short between the report's cursor and its case).
             written += self.advance(case_id)[0]
+        if domain.may_hold_late(subject, stored):
+            written += self.release_late(event["subject"])
+        return written
+
+    def went_on(self, event, stored, moved):
+        """What take() does after its own release, once the shared write
+        moved the cursor (`moved`: the subject as it left it) or lost it to
+        another handling (None)."""
+        subject = moved or self.repo.subject(event["subject"])
+        written, opened = 0, set()
+        case_id = domain.opens_a_case(event)
+        if case_id:  # its case's opening may have waited for this
+            written += self.advance(case_id)[0]
+            opened.add(case_id)
+        more, subject = self.advance(event["subject"], opened, subject=subject)
+        written += more
         if domain.may_hold_late(subject, stored):
             written += self.release_late(event["subject"])
         return written
@@ -131,6 +153,18 @@ class Sequencer:
     def _release(self, subject, event, late=False):
         """Tell the event; (deliveries written, the subject as this release
         left it, or None when another worker moved it first)."""
+        written, state = self._tell(subject, event, late)
+        if not self.repo.advance_subject(subject, state):
+            return written, None
+        if late:  # its mark is what keeps it from being told again: now
+            self.repo.mark_released(event["event_id"], self.now())
+        else:     # the cursor keeps it from being told again
+            self.marks.released(event["event_id"])
+        return written, dict(subject, **state, v=subject["v"] + 1)
+
+    def _tell(self, subject, event, late=False):
+        """Write the event's notice and deliveries; (deliveries written, the
+        subject's next state), the cursor not moved yet."""
         company_id = event["data"].get("company_id") or subject.get("company_id")
         sub = self.repo.subscription(company_id) if company_id else None
         language = domain.language_of(sub, self.repo.company(company_id))
@@ -150,13 +184,7 @@ class Sequencer:
         if late:  # told now, but the cursor and the case's state stay
             state = {k: state[k] for k in ("lanes", "last_notice_at", "last_step")
                      if k in state}
-        if not self.repo.advance_subject(subject, state):
-            return len(deliveries), None
-        if late:  # its mark is what keeps it from being told again: now
-            self.repo.mark_released(event["event_id"], now)
-        else:     # the cursor keeps it from being told again
-            self.marks.released(event["event_id"])
-        return len(deliveries), dict(subject, **state, v=subject["v"] + 1)
+        return len(deliveries), state
 
     def release_waiting_openings(self):
         """A case's opening waits for its acceptance, and whoever releases

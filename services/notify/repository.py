@@ -209,6 +209,38 @@ class Repository:
                                               {"$set": state, "$inc": {"v": 1}})
         return result.modified_count == 1
 
+    def move_cursors(self, subject, state, cursor, alert_state):
+        """Move the notices' cursor to `state` and the alerts' to
+        `alert_state` (None: not that one), each only if nobody moved it
+        since it was read: in one write when both were read as they are
+        (nearly always), else each on its own. The cursors as moved (None:
+        not asked, or another handling moved it first)."""
+        if state is not None and alert_state is not None:
+            both = None
+            if subject["v"] == 0 and cursor["v"] == 0:
+                try:
+                    self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state,
+                                                  "alerts": {"v": 1, **alert_state}})
+                    both = True
+                except DuplicateKeyError:
+                    pass
+            elif subject["v"] and cursor["v"]:
+                both = self.db[SUBJECTS].update_one(
+                    {"_id": subject["_id"], "v": subject["v"], "alerts.v": cursor["v"]},
+                    {"$set": {**state, **{f"alerts.{k}": v for k, v in alert_state.items()}},
+                     "$inc": {"v": 1, "alerts.v": 1}}).modified_count == 1
+            if both:
+                return (dict(subject, **state, v=subject["v"] + 1),
+                        dict(cursor, **alert_state, v=cursor["v"] + 1))
+        # One moved by another handling since (or only one asked): each on
+        # its own, by its own version.
+        notices = (dict(subject, **state, v=subject["v"] + 1)
+                   if state is not None and self.advance_subject(subject, state) else None)
+        alerts = (dict(cursor, **alert_state, v=cursor["v"] + 1)
+                  if alert_state is not None and self.alerts.advance_cursor(cursor, alert_state)
+                  else None)
+        return notices, alerts
+
     def quiet_cases(self, now, limit=100):
         return list(self.db[SUBJECTS].find(
             {"follow_up": True, "quiet_due_at": {"$lte": now}}).limit(limit))

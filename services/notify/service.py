@@ -88,13 +88,24 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         self.taking = Taking(self.repo, clock.now)
         self.inbox.consume(body, self.add_notice, folded=True)
         self.inbox.consume(body, self.raise_alerts, folded=True)
+        if self.taking.move():
+            # An event in order: both told, both cursors moved in one write;
+            # each consumer goes on from there, failing and retried on its own.
+            self.inbox.consume(body, self.add_notice, folded=True, counted=False)
+            self.inbox.consume(body, self.raise_alerts, folded=True, counted=False)
         self.inbox.decided(self.taking.write())
 
     def add_notice(self, event):
         """Take the event in and release what is next for its subject; the
-        deliveries it wrote are tried at once, not on the courier's next tick."""
+        deliveries it wrote are tried at once, not on the courier's next tick.
+        Called again after the shared move of an event in order (taking.py)."""
         taking, fresh = self.taken(event)
-        if self.sequencer(taking.marks).take(event, taking.stored, taking.subject):
+        sequencer = self.sequencer(taking.marks)
+        if "notices" in taking.moved:
+            written = sequencer.went_on(event, taking.stored, taking.moved["notices"])
+        else:
+            written = sequencer.take(event, taking.stored, taking.subject, taking)
+        if written:
             self.courier_wakeup.wake()
         return fresh
 

@@ -130,6 +130,12 @@ class Taking:
         # The subject's notice and alert cursors as read before an event in
         # order was released (None: read them, after the event was stored).
         self.subject = self.cursor = None
+        # That event's cursor moves: each consumer tells it and leaves its
+        # cursor's next state here ("notices", "alerts"); move() writes both
+        # in one update, and each consumer goes on from the cursor as the
+        # write left it (None: another handling moved it first).
+        self.deferred: dict[str, dict] = {}
+        self.moved: dict[str, dict | None] = {}
 
     def store(self, event):
         """Take the event in once per handling; False when it was stored
@@ -163,16 +169,40 @@ class Taking:
         self.stored = record if self.fresh else None
         return self.fresh
 
+    def defers(self, event):
+        """Whether a consumer tells this event now and leaves its cursor's
+        move to move(): the event in order for both, not moved yet."""
+        return (self.pending is not None and not self.moved
+                and self.pending["event_id"] == event["event_id"])
+
+    def defer(self, side, state):
+        self.deferred[side] = state
+
+    def move(self):
+        """Both cursors of the event in order, in one write (issue 19: one
+        write, not two), for the consumers that told it; whether any has to
+        go on from its cursor now. The move, as before, comes before either
+        reads the place after it (see "the next event" above)."""
+        if self.pending is None or not self.deferred:
+            return False
+        notices, alerts = self.repo.move_cursors(
+            self.subject, self.deferred.get("notices"), self.cursor, self.deferred.get("alerts"))
+        self.moved = {side: moved for side, moved in (("notices", notices), ("alerts", alerts))
+                      if side in self.deferred}
+        return True
+
     def write(self):
         """The record of an event released before it was stored, with the
-        marks it earned; then the marks of the others this handling
-        released. Whether the record was new (None: stored before)."""
+        marks its cursors' move earned; then the marks of the others this
+        handling released. Whether the record was new (None: stored before)."""
         fresh = None
         if self.pending is not None:
             marks, record = self.marks, self.stored
             assert isinstance(marks, MarkOnce) and record is not None  # as store() left them
             event_id = self.pending["event_id"]
             earned = marks.due.pop(event_id, set())
+            earned |= {field for side, field in (("notices", "state"), ("alerts", "alert_state"))
+                       if self.moved.get(side)}
             fresh = self.repo.store_event(self.repo.event_record(
                 self.pending, record["received_at"], released="state" in earned,
                 alerted="alert_state" in earned))

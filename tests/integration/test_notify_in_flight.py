@@ -54,10 +54,16 @@ def handling(repo, event, at=NOW, alerter=None):
 
 
 def release(repo, taking, event, alerter, at=NOW):
-    Sequencer(repo, domain.load_templates(), POLICY, lambda: at,
-              marks=taking.marks).take(event, taking.stored, taking.subject)
-    AlertOrder(repo, alerter, timedelta(hours=1), lambda: at,
-               marks=taking.marks).take(event, taking.stored, taking.cursor)
+    """As NotifyService.handle_event: both consumers, the shared move of an
+    event in order and each going on from it, then the record."""
+    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: at,
+                          marks=taking.marks)
+    order = AlertOrder(repo, alerter, timedelta(hours=1), lambda: at, marks=taking.marks)
+    sequencer.take(event, taking.stored, taking.subject, taking)
+    order.take(event, taking.stored, taking.cursor, taking)
+    if taking.move():
+        sequencer.went_on(event, taking.stored, taking.moved["notices"])
+        order.went_on(event, taking.stored, taking.moved["alerts"])
     taking.write()
 
 
@@ -149,14 +155,14 @@ def test_a_case_opening_whose_acceptance_was_released_by_a_handling_that_died_is
     assert repo.db.events.find_one({"_id": opening["event_id"]})["state"] == "released"
 
 
-def writes_to_events(repo, run):
+def writes_to_events(repo, run, collection="events"):
     """The inserts and updates `run()` sends to the events collection."""
     seen = []
 
     class Writes(monitoring.CommandListener):
         def started(self, event):
             if event.command_name in ("insert", "update") and \
-                    event.command.get(event.command_name) == "events":
+                    event.command.get(event.command_name) == collection:
                 seen.append(event.command_name)
 
         def succeeded(self, event):
@@ -185,6 +191,22 @@ def test_an_event_in_order_is_stored_once_as_released_with_no_mark_after(repo):
     assert told(repo) == [1] and alerter.raised == [1, 2]
     stored = {e["sequence"]: (e["state"], e["alert_state"]) for e in repo.db.events.find()}
     assert stored == {1: ("released", "released"), 2: ("released", "released")}
+
+
+def test_an_event_in_order_moves_both_its_cursors_in_one_write(repo):
+    """The notices' and the alerts' cursors share the subject's document:
+    an event in order moves both with one write (the first makes it)."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+
+    def each(watched):
+        for event in (received, overdue, acknowledged):
+            release(watched, handling(watched, event), event, alerter)
+    assert writes_to_events(repo, each, "subjects") == ["insert", "update", "update"]
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["v"], subject["released"]) == (3, 3)
+    assert (cursor["v"], cursor["released"]) == (3, 3)
+    assert told(repo) == [1, 3] and alerter.raised == [1, 2, 3]
 
 
 def test_a_redelivery_after_a_release_that_died_before_its_record_is_stored_as_told(repo):
@@ -290,3 +312,45 @@ def test_alert_cursors_kept_apart_move_onto_their_subjects_at_start(repo):
     subject, cursor = repo.subject_and_cursor("r1")
     assert (subject["released"], cursor["released"]) == (2, 2)
     assert alerter.raised == [1, 2]
+
+
+class FailingOnce(Recorder):
+    """An alerter whose first raise fails (intake's roster not answering)."""
+
+    def __init__(self):
+        super().__init__()
+        self.failed = False
+
+    def take(self, event, lanes):
+        if not self.failed:
+            self.failed = True
+            raise RuntimeError("roster unavailable")
+        super().take(event, lanes)
+
+
+def test_alerts_failing_on_an_event_in_order_leave_the_notices_cursor_moved_alone(repo):
+    """The alerts' consumer fails before it leaves its cursor's state: the
+    shared write moves the notices' cursor alone, the record says the
+    alerts are still to raise, and the inbox's retry raises them."""
+    received, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = FailingOnce()
+    taking = handling(repo, received)
+    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: NOW,
+                          marks=taking.marks)
+    order = AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW, marks=taking.marks)
+    sequencer.take(received, taking.stored, taking.subject, taking)
+    with pytest.raises(RuntimeError):   # the inbox records it, for its retry
+        order.take(received, taking.stored, taking.cursor, taking)
+    assert taking.move() and set(taking.moved) == {"notices"}
+    sequencer.went_on(received, taking.stored, taking.moved["notices"])
+    taking.write()
+    record = repo.db.events.find_one({"_id": received["event_id"]})
+    assert (record["state"], record["alert_state"]) == ("released", "held")
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (1, 0)
+    retry = Taking(repo, lambda: NOW, once=False)          # the inbox's retry
+    assert retry.store(received) is False
+    AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW,
+               marks=retry.marks).take(received, retry.stored, retry.cursor, retry)
+    assert alerter.raised == [1] and repo.alerts.cursor("r1")["released"] == 1
+    assert told(repo) == [1]
