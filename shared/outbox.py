@@ -128,7 +128,7 @@ class Relay:
         return sent
 
     def _send(self, collection, doc):
-        published = self.provider.published.get(collection, {}).get(doc["_id"], ())
+        published = self.provider.sent_from(collection, doc["_id"])
         sent = []
         for event in doc.get("outbox", []):
             if event["event_id"] in published:
@@ -171,6 +171,9 @@ class OutboxRelay(DependencyProvider):
 
         # collection -> {document id: {event ids published, pull not written}}
         self.published: dict[str, dict[str, set[str]]] = {}
+        # The same for the pulls the last write_pulls wrote: a flush that
+        # read its outbox before that write finds them here, not sent again.
+        self.pulled: dict[str, dict[str, set[str]]] = {}
         self.db = None
 
     def start(self):
@@ -178,6 +181,12 @@ class OutboxRelay(DependencyProvider):
                        if isinstance(dep, Mongo)).db
         declare_consumer_queues(self.container.config["AMQP_URI"], self.source)
         self.container.spawn_managed_thread(self._pulling)
+
+    def sent_from(self, collection, doc_id):
+        """The events of a document this process published and whose pull
+        is not written yet, or was written only a moment ago."""
+        return (self.published.get(collection, {}).get(doc_id, set())
+                | self.pulled.get(collection, {}).get(doc_id, set()))
 
     def pull_later(self, collection, doc_id, event_ids):
         self.published.setdefault(collection, {}).setdefault(doc_id, set()).update(event_ids)
@@ -192,8 +201,11 @@ class OutboxRelay(DependencyProvider):
         last; kept for the next try when the database does not answer."""
         if self.db is None:
             return
-        for collection in list(self.published):
-            docs = self.published.pop(collection)
+        self.pulled = {}
+        for collection, live in list(self.published.items()):
+            # Copied, not taken: until the write is done, a flush that reads
+            # the outbox must still find these published (the write yields).
+            docs = {doc_id: set(sent) for doc_id, sent in live.items()}
             if not docs:
                 continue
             event_ids = sorted(set().union(*docs.values()))
@@ -202,8 +214,15 @@ class OutboxRelay(DependencyProvider):
             except Exception:
                 log.warning("pulls of %d sent events from %s kept for the next try",
                             len(event_ids), collection, exc_info=True)
-                for doc_id, sent in docs.items():
-                    self.pull_later(collection, doc_id, sent)
+                continue
+            pulled = self.pulled.setdefault(collection, {})
+            for doc_id, sent in docs.items():
+                pulled.setdefault(doc_id, set()).update(sent)
+                left = live.get(doc_id, set()) - sent
+                if left:
+                    live[doc_id] = left
+                else:
+                    live.pop(doc_id, None)
 
     def stop(self):
         try:

@@ -40,7 +40,7 @@ class AlertOrder:
         in order for both cursors is raised here and its cursor moved by
         the handling's shared write (`taking`), then went_on."""
         if taking is not None and taking.defers(event):
-            taking.defer("alerts", self._alert(cursor, stored))
+            taking.defer("alerts", self.alert(cursor, stored))
             return
         cursor = self.advance(event["subject"], stored, own=event, cursor=cursor)
         if may_hold_late(cursor, stored):
@@ -84,7 +84,7 @@ class AlertOrder:
     def _raise(self, cursor, event, late=False):
         """The cursor as this raise left it, or None when another worker
         moved it first."""
-        state = self._alert(cursor, event, late)
+        state = self.alert(cursor, event, late)
         if not self.store.advance_cursor(cursor, state):
             return None
         if late:  # its mark is what keeps it from being raised again: now
@@ -93,7 +93,7 @@ class AlertOrder:
             self.marks.alerted(event["_id"])
         return dict(cursor, **state, v=cursor["v"] + 1)
 
-    def _alert(self, cursor, event, late=False):
+    def alert(self, cursor, event, late=False):
         """Raise the event's alerts; the cursor's next state, not moved yet."""
         lanes = dict(cursor.get("lanes") or {})
         if event.get("alert_state") == "held":

@@ -66,16 +66,21 @@ class Sequencer:
             written += self.release_late(event["subject"])
         return written
 
-    def went_on(self, event, stored, moved):
+    def went_on(self, event, stored, moved, taking=None, alert_order=None):
         """What take() does after its own release, once the shared write
         moved the cursor (`moved`: the subject as it left it) or lost it to
-        another handling (None)."""
+        another handling (None). With the alerts' order and the handling
+        (`taking`), the events after it are told and raised together while
+        both cursors stand at the same place."""
         subject = moved or self.repo.subject(event["subject"])
         written, opened = 0, set()
         case_id = domain.opens_a_case(event)
         if case_id:  # its case's opening may have waited for this
             written += self.advance(case_id)[0]
             opened.add(case_id)
+        if moved and alert_order is not None and taking.moved.get("alerts"):
+            more, subject = self._together(subject, alert_order, taking, opened)
+            written += more
         more, subject = self.advance(event["subject"], opened, subject=subject)
         written += more
         if domain.may_hold_late(subject, stored):
@@ -107,6 +112,41 @@ class Sequencer:
                 written += self.advance(case_id)[0]
                 if opened is not None:
                     opened.add(case_id)
+
+    def _together(self, subject, alert_order, taking, opened):
+        """The events after an event in order that waited for it (taken a
+        moment after it, stored held): each told, raised, and both its
+        cursors moved in one write (issue 19), while both cursors stand
+        together. Its alerts failing, the notices' cursor moves alone and
+        the alerts' own going on (alert_order.went_on) meets the failure,
+        which the inbox retries. The cursors as they stand go back on
+        `taking` for that going on; (deliveries written, the subject)."""
+        written, cursor = 0, taking.moved["alerts"]
+        while cursor and subject["released"] == cursor["released"]:
+            event = self.repo.event_at(subject["_id"], subject["released"] + 1)
+            if event is None or self._waits_for_its_report(event):
+                break
+            event = dict(event, event_id=event["_id"])
+            told, state = self._tell(subject, event)
+            written += told
+            try:
+                alert_state = alert_order.alert(cursor, event)
+            except Exception:
+                log.warning("alerts of %s left to their own going on", event["_id"],
+                            exc_info=True)
+                alert_state = None
+            moved, cursor = self.repo.move_cursors(subject, state, cursor, alert_state)
+            if moved:
+                self.marks.released(event["_id"])
+            if cursor:
+                alert_order.marks.alerted(event["_id"])
+            taking.moved["alerts"] = cursor   # None: read it again
+            subject = moved or self.repo.subject(subject["_id"])
+            case_id = domain.opens_a_case(event)
+            if case_id:
+                written += self.advance(case_id)[0]
+                opened.add(case_id)
+        return written, subject
 
     def _waits_for_its_report(self, event):
         """A case's opening waits until the acceptance that opened it is

@@ -102,7 +102,8 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         taking, fresh = self.taken(event)
         sequencer = self.sequencer(taking.marks)
         if "notices" in taking.moved:
-            written = sequencer.went_on(event, taking.stored, taking.moved["notices"])
+            written = sequencer.went_on(event, taking.stored, taking.moved["notices"],
+                                        taking, self.alert_order(taking.marks))
         else:
             written = sequencer.take(event, taking.stored, taking.subject, taking)
         if written:

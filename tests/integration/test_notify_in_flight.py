@@ -62,7 +62,7 @@ def release(repo, taking, event, alerter, at=NOW):
     sequencer.take(event, taking.stored, taking.subject, taking)
     order.take(event, taking.stored, taking.cursor, taking)
     if taking.move():
-        sequencer.went_on(event, taking.stored, taking.moved["notices"])
+        sequencer.went_on(event, taking.stored, taking.moved["notices"], taking, order)
         order.went_on(event, taking.stored, taking.moved["alerts"])
     taking.write()
 
@@ -314,6 +314,25 @@ def test_alert_cursors_kept_apart_move_onto_their_subjects_at_start(repo):
     assert alerter.raised == [1, 2]
 
 
+def test_events_that_waited_for_one_in_order_move_both_cursors_in_one_write_each(repo):
+    """A report accepted while its receipt is told: the acceptance, stored
+    held, is told and raised by the receipt's handling right after its own,
+    both cursors moved together: one write an event, not two."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+
+    def taken_together(watched):
+        first = handling(watched, received)
+        waiting = [handling(watched, e) for e in (overdue, acknowledged)]
+        for event, taking in zip((overdue, acknowledged), waiting):
+            release(watched, taking, event, alerter)   # neither's turn yet
+        release(watched, first, received, alerter)
+    assert writes_to_events(repo, taken_together, "subjects") == ["insert", "update", "update"]
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (3, 3)
+    assert told(repo) == [1, 3] and alerter.raised == [1, 2, 3]
+
+
 class FailingOnce(Recorder):
     """An alerter whose first raise fails (intake's roster not answering)."""
 
@@ -354,3 +373,38 @@ def test_alerts_failing_on_an_event_in_order_leave_the_notices_cursor_moved_alon
                marks=retry.marks).take(received, retry.stored, retry.cursor, retry)
     assert alerter.raised == [1] and repo.alerts.cursor("r1")["released"] == 1
     assert told(repo) == [1]
+
+
+class FailingOn(Recorder):
+    """An alerter failing on one sequence while `failing` holds."""
+
+    def __init__(self, sequence):
+        super().__init__()
+        self.sequence, self.failing = sequence, True
+
+    def take(self, event, lanes):
+        if self.failing and event["sequence"] == self.sequence:
+            raise RuntimeError("roster unavailable")
+        super().take(event, lanes)
+
+
+def test_alerts_failing_on_an_event_told_together_leave_its_notice_moved_alone(repo):
+    """The acceptance's alerts fail while the receipt's handling tells it
+    with its own: its notice is told and its cursor moved alone; the alerts'
+    own going on fails on it too (the inbox records it), and the retry
+    raises it and goes on."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = FailingOn(2)
+    release(repo, handling(repo, overdue), overdue, alerter)       # stored held
+    first = handling(repo, received)
+    with pytest.raises(RuntimeError):   # the alerts' going on, as the inbox sees it
+        release(repo, first, received, alerter)
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (2, 1)
+    assert told(repo) == [1] and alerter.raised == [1]
+    alerter.failing = False
+    retry = Taking(repo, lambda: NOW, once=False)                  # the inbox's retry
+    retry.store(received)
+    AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW,
+               marks=retry.marks).take(received, retry.stored, retry.cursor, retry)
+    assert alerter.raised == [1, 2] and repo.alerts.cursor("r1")["released"] == 2

@@ -34,7 +34,8 @@ class Provider(outbox.OutboxRelay):
     broker's part is the backbone tests')."""
 
     def __init__(self, db, fail_on=()):
-        self.db, self.published, self.sent, self.fail_on = db, {}, [], set(fail_on)
+        self.db, self.published, self.pulled = db, {}, {}
+        self.sent, self.fail_on = [], set(fail_on)
 
     def publish(self, event):
         if event["type"] in self.fail_on:
@@ -139,3 +140,17 @@ class Unanswering:
 
     def update_many(self, *args, **kwargs):
         raise ConnectionError("database away")
+
+
+def test_a_flush_that_read_the_outbox_before_its_pull_was_written_sends_nothing_again(db):
+    """The accept's flush reads the report's outbox while the pull of its
+    receipt is being written: what it read still holds the receipt, sent
+    already, and it is not sent again."""
+    provider = Provider(db)
+    relay = outbox.Relay(provider)
+    doc_id, envs = stored(db, ["report_received"])
+    relay.flush("reports", doc_id, envs)
+    read_before = db.reports.find_one({"_id": doc_id}, {"outbox": 1})
+    provider.write_pulls()                      # the pull lands meanwhile
+    assert relay._send("reports", read_before) == 0
+    assert provider.sent == [envs[0]["event_id"]]
