@@ -16,7 +16,8 @@ from datetime import timedelta
 from services.notify import domain
 from services.notify.endpoint_rules import endpoint_deliveries
 from services.notify.channels import channels_of
-from services.notify.taking import MarkNow
+from services.notify.alert_store import cursor_of
+from services.notify.taking import MarkNow, telling
 
 log = logging.getLogger(__name__)
 NAMESPACE = uuid.UUID("5b0d9a53-52a4-4d43-9d43-3f0b8e0c5a61")
@@ -28,8 +29,13 @@ def notice_id(key):
 
 class Sequencer:
     def __init__(self, repo, templates, policy, now, channels_of=channels_of,
-                 endpoints_of=lambda company_id: [], marks=None):
+                 endpoints_of=lambda company_id: [], marks=None, alert_order=None):
         self.repo = repo
+        # The alerts' order (alert_order.py): an event next for both cursors
+        # is told and raised with one move; the alert cursors so moved, per
+        # subject, for the alerts' consumer to go on from.
+        self.alert_order = alert_order
+        self.alert_cursors: dict = {}
         # How an in-order release is marked on its event: at once, or with
         # the alerts' mark in one write at the end of the handling (taking.py).
         self.marks = marks or MarkNow(repo, now)
@@ -66,21 +72,16 @@ class Sequencer:
             written += self.release_late(event["subject"])
         return written
 
-    def went_on(self, event, stored, moved, taking=None, alert_order=None):
+    def went_on(self, event, stored, moved):
         """What take() does after its own release, once the shared write
         moved the cursor (`moved`: the subject as it left it) or lost it to
-        another handling (None). With the alerts' order and the handling
-        (`taking`), the events after it are told and raised together while
-        both cursors stand at the same place."""
+        another handling (None)."""
         subject = moved or self.repo.subject(event["subject"])
         written, opened = 0, set()
         case_id = domain.opens_a_case(event)
         if case_id:  # its case's opening may have waited for this
             written += self.advance(case_id)[0]
             opened.add(case_id)
-        if moved and alert_order is not None and taking.moved.get("alerts"):
-            more, subject = self._together(subject, alert_order, taking, opened)
-            written += more
         more, subject = self.advance(event["subject"], opened, subject=subject)
         written += more
         if domain.may_hold_late(subject, stored):
@@ -102,7 +103,10 @@ class Sequencer:
                 return written, subject
             if own and not released and domain.in_flight(event, own, self.now(), subject):
                 return written, subject
-            done, moved = self._release(subject, dict(event, event_id=event["_id"]))
+            with telling(self.repo, subject_id, event["sequence"], "notices") as mine:
+                if not mine:   # another handling here tells it, and goes on after
+                    return written, subject
+                done, moved = self._release(subject, dict(event, event_id=event["_id"]))
             written, released = written + done, True
             # Moved: the subject as this release left it (not read back);
             # lost to another worker: as that one left it.
@@ -112,41 +116,6 @@ class Sequencer:
                 written += self.advance(case_id)[0]
                 if opened is not None:
                     opened.add(case_id)
-
-    def _together(self, subject, alert_order, taking, opened):
-        """The events after an event in order that waited for it (taken a
-        moment after it, stored held): each told, raised, and both its
-        cursors moved in one write (issue 19), while both cursors stand
-        together. Its alerts failing, the notices' cursor moves alone and
-        the alerts' own going on (alert_order.went_on) meets the failure,
-        which the inbox retries. The cursors as they stand go back on
-        `taking` for that going on; (deliveries written, the subject)."""
-        written, cursor = 0, taking.moved["alerts"]
-        while cursor and subject["released"] == cursor["released"]:
-            event = self.repo.event_at(subject["_id"], subject["released"] + 1)
-            if event is None or self._waits_for_its_report(event):
-                break
-            event = dict(event, event_id=event["_id"])
-            told, state = self._tell(subject, event)
-            written += told
-            try:
-                alert_state = alert_order.alert(cursor, event)
-            except Exception:
-                log.warning("alerts of %s left to their own going on", event["_id"],
-                            exc_info=True)
-                alert_state = None
-            moved, cursor = self.repo.move_cursors(subject, state, cursor, alert_state)
-            if moved:
-                self.marks.released(event["_id"])
-            if cursor:
-                alert_order.marks.alerted(event["_id"])
-            taking.moved["alerts"] = cursor   # None: read it again
-            subject = moved or self.repo.subject(subject["_id"])
-            case_id = domain.opens_a_case(event)
-            if case_id:
-                written += self.advance(case_id)[0]
-                opened.add(case_id)
-        return written, subject
 
     def _waits_for_its_report(self, event):
         """A case's opening waits until the acceptance that opened it is
@@ -192,8 +161,14 @@ class Sequencer:
 
     def _release(self, subject, event, late=False):
         """Tell the event; (deliveries written, the subject as this release
-        left it, or None when another worker moved it first)."""
+        left it, or None when another worker moved it first). In order, and
+        next for the alerts too, its alerts are raised here and both
+        cursors moved in one write (issue 19)."""
         written, state = self._tell(subject, event, late)
+        if not late and self.alert_order is not None:
+            cursor = cursor_of(subject["_id"], subject)
+            if cursor["released"] == subject["released"]:
+                return written, self._with_alerts(subject, state, cursor, event)
         if not self.repo.advance_subject(subject, state):
             return written, None
         if late:  # its mark is what keeps it from being told again: now
@@ -201,6 +176,31 @@ class Sequencer:
         else:     # the cursor keeps it from being told again
             self.marks.released(event["event_id"])
         return written, dict(subject, **state, v=subject["v"] + 1)
+
+    def _with_alerts(self, subject, state, cursor, event):
+        """Raise the alerts of an event told in order, then move both its
+        cursors in one write; the subject as moved (its alert cursor with
+        it), or None when another handling moved the notices' first. Its
+        alerts failing, the notices' cursor moves alone: the alerts' own
+        consumer meets the failure, which the inbox retries."""
+        alert_state = None
+        with telling(self.repo, subject["_id"], event["sequence"], "alerts") as mine:
+            if mine:
+                try:
+                    alert_state = self.alert_order.alert(cursor, event)
+                except Exception:
+                    log.warning("alerts of %s left to their own consumer", event["event_id"],
+                                exc_info=True)
+            moved, alerts_moved = self.repo.move_cursors(subject, state, cursor, alert_state)
+        if alerts_moved:
+            self.alert_order.marks.alerted(event["event_id"])
+            self.alert_cursors[subject["_id"]] = alerts_moved
+        if not moved:
+            return None
+        self.marks.released(event["event_id"])
+        if alerts_moved:
+            moved["alerts"] = {k: v for k, v in alerts_moved.items() if k != "_id"}
+        return moved
 
     def _tell(self, subject, event, late=False):
         """Write the event's notice and deliveries; (deliveries written, the

@@ -230,8 +230,10 @@ class Repository:
                     {"$set": {**state, **{f"alerts.{k}": v for k, v in alert_state.items()}},
                      "$inc": {"v": 1, "alerts.v": 1}}).modified_count == 1
             if both:
-                return (dict(subject, **state, v=subject["v"] + 1),
-                        dict(cursor, **alert_state, v=cursor["v"] + 1))
+                raised = dict(cursor, **alert_state, v=cursor["v"] + 1)
+                return (dict(subject, **state, v=subject["v"] + 1,
+                             alerts={k: v for k, v in raised.items() if k != "_id"}),
+                        raised)
         # One moved by another handling since (or only one asked): each on
         # its own, by its own version.
         notices = (dict(subject, **state, v=subject["v"] + 1)

@@ -59,7 +59,8 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     def sequencer(self, marks=None):
         return Sequencer(self.repo, self.templates, self.policy, clock.now,
                          channels_of=self.channels.of,
-                         endpoints_of=self.repo.endpoints.enabled_for, marks=marks)
+                         endpoints_of=self.repo.endpoints.enabled_for, marks=marks,
+                         alert_order=self.alert_order(marks))
 
     def taken(self, event):
         """The event stored, once per handling, and the handling it is in;
@@ -102,8 +103,10 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         taking, fresh = self.taken(event)
         sequencer = self.sequencer(taking.marks)
         if "notices" in taking.moved:
-            written = sequencer.went_on(event, taking.stored, taking.moved["notices"],
-                                        taking, self.alert_order(taking.marks))
+            written = sequencer.went_on(event, taking.stored, taking.moved["notices"])
+            if "alerts" in taking.moved:   # moved on with the notices' since
+                taking.moved["alerts"] = sequencer.alert_cursors.get(
+                    event["subject"], taking.moved["alerts"])
         else:
             written = sequencer.take(event, taking.stored, taking.subject, taking)
         if written:

@@ -40,6 +40,7 @@ What guards what, now:
   being told again) are left to write_left_marks.
 """
 
+from contextlib import contextmanager
 
 from services.notify import domain
 
@@ -213,3 +214,27 @@ class Taking:
             self.pending, self.fresh = None, fresh
         self.marks.write()
         return fresh
+
+
+# (database, subject, sequence, side) of each in-order release this process
+# is making now. Two handlings often reach the same event at once (its own,
+# and the one that moved the cursor to just before it); both used to tell
+# it, write its notice, deliveries and alerts again, and lose the cursor.
+_TELLING: set[tuple[str, str, int, str]] = set()
+
+
+@contextmanager
+def telling(repo, subject_id, sequence, side):
+    """Whether this handling makes the release (`side`: "notices" or
+    "alerts"): False while another handling of this process makes it — one
+    that goes on after it, as every in-order release does — so this one
+    leaves it (and what follows) to that one."""
+    key = (repo.db.name, subject_id, sequence, side)
+    if key in _TELLING:
+        yield False
+        return
+    _TELLING.add(key)
+    try:
+        yield True
+    finally:
+        _TELLING.discard(key)

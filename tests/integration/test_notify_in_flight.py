@@ -56,14 +56,15 @@ def handling(repo, event, at=NOW, alerter=None):
 def release(repo, taking, event, alerter, at=NOW):
     """As NotifyService.handle_event: both consumers, the shared move of an
     event in order and each going on from it, then the record."""
-    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: at,
-                          marks=taking.marks)
     order = AlertOrder(repo, alerter, timedelta(hours=1), lambda: at, marks=taking.marks)
+    sequencer = Sequencer(repo, domain.load_templates(), POLICY, lambda: at,
+                          marks=taking.marks, alert_order=order)
     sequencer.take(event, taking.stored, taking.subject, taking)
     order.take(event, taking.stored, taking.cursor, taking)
     if taking.move():
-        sequencer.went_on(event, taking.stored, taking.moved["notices"], taking, order)
-        order.went_on(event, taking.stored, taking.moved["alerts"])
+        sequencer.went_on(event, taking.stored, taking.moved["notices"])
+        order.went_on(event, taking.stored, sequencer.alert_cursors.get(
+            event["subject"], taking.moved["alerts"]))
     taking.write()
 
 
@@ -408,3 +409,24 @@ def test_alerts_failing_on_an_event_told_together_leave_its_notice_moved_alone(r
     AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW,
                marks=retry.marks).take(received, retry.stored, retry.cursor, retry)
     assert alerter.raised == [1, 2] and repo.alerts.cursor("r1")["released"] == 2
+
+
+def test_an_event_another_handling_here_is_telling_is_left_to_it(repo):
+    """The receipt's handling reaches the acceptance while the acceptance's
+    own handling, in the same process, is telling it: it leaves it (no
+    second notice, deliveries and alerts, no lost cursor write); the one
+    telling it goes on after it."""
+    from services.notify.taking import telling
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    release(repo, handling(repo, overdue), overdue, alerter)       # stored held
+    with telling(repo, "r1", 2, "notices") as mine:                # its own, mid-way
+        assert mine
+        release(repo, handling(repo, received), received, alerter)
+        assert repo.subject("r1")["released"] == 1
+    order = AlertOrder(repo, alerter, timedelta(hours=1), lambda: NOW)
+    Sequencer(repo, domain.load_templates(), POLICY, lambda: NOW,
+              alert_order=order).advance("r1")                     # as it goes on
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (2, 2)
+    assert alerter.raised == [1, 2]
