@@ -19,7 +19,7 @@ from services.notify.endpoints import WebhookRoutes
 from services.notify.ordering import Sequencer
 from services.notify.policy_schema import NotifyPolicy
 from services.notify.repository import Repository
-from services.notify.taking import Taking, write_left_marks
+from services.notify.taking import Taking, one_at_a_time, write_left_marks
 from services.notify import feed
 from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
@@ -86,15 +86,17 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         # are folded: the stored event is their inbox record, written once
         # for both, after their releases when the event was next in order
         # (then as released: no mark after it), else before (taking.py).
-        self.taking = Taking(self.repo, clock.now)
-        self.inbox.consume(body, self.add_notice, folded=True)
-        self.inbox.consume(body, self.raise_alerts, folded=True)
-        if self.taking.move():
-            # An event in order: both told, both cursors moved in one write;
-            # each consumer goes on from there, failing and retried on its own.
-            self.inbox.consume(body, self.add_notice, folded=True, counted=False)
-            self.inbox.consume(body, self.raise_alerts, folded=True, counted=False)
-        self.inbox.decided(self.taking.write())
+        with one_at_a_time(body):
+            self.taking = Taking(self.repo, clock.now)
+            self.inbox.consume(body, self.add_notice, folded=True)
+            self.inbox.consume(body, self.raise_alerts, folded=True)
+            if self.taking.move():
+                # An event in order: both told, both cursors moved in one
+                # write; each consumer goes on from there, failing and
+                # retried on its own.
+                self.inbox.consume(body, self.add_notice, folded=True, counted=False)
+                self.inbox.consume(body, self.raise_alerts, folded=True, counted=False)
+            self.inbox.decided(self.taking.write())
 
     def add_notice(self, event):
         """Take the event in and release what is next for its subject; the

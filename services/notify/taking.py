@@ -42,6 +42,8 @@ What guards what, now:
 
 from contextlib import contextmanager
 
+from eventlet.semaphore import Semaphore
+
 from services.notify import domain
 
 
@@ -238,3 +240,43 @@ def telling(repo, subject_id, sequence, side):
         yield True
     finally:
         _TELLING.discard(key)
+
+
+# Per report (its case's opening with it): the handlings of this process
+# taking its events, one at a time, and how many wait.
+_ONE_AT_A_TIME: dict[str, list] = {}
+
+
+def order_key(body):
+    """The report a message's event belongs to, as it came (not validated
+    yet: None when it cannot say)."""
+    try:
+        follows = domain.acceptance_it_follows(body)
+        return str(follows[0] if follows else body["subject"])
+    except (KeyError, TypeError, AttributeError, IndexError):
+        return None
+
+
+@contextmanager
+def one_at_a_time(body):
+    """The handlings of one report's events in this process, and of its
+    case's opening, one after the other (issue 19). A report accepted
+    while its receipt is told used to be stored held by its own handling
+    and told by the receipt's, with both racing to tell it and to open its
+    case, one losing each cursor write; waiting its turn (tens of ms), it
+    comes in order: stored once, as released, both cursors in one write.
+    Order itself never rested on this: another instance's handlings, and
+    the inbox's retries, still run side by side, as the cursors allow."""
+    key = order_key(body)
+    if key is None:   # the inbox refuses it
+        yield
+        return
+    entry = _ONE_AT_A_TIME.setdefault(key, [Semaphore(1), 0])
+    entry[1] += 1
+    try:
+        with entry[0]:
+            yield
+    finally:
+        entry[1] -= 1
+        if entry[1] == 0:
+            del _ONE_AT_A_TIME[key]
