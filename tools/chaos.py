@@ -281,7 +281,9 @@ def explain_missing(stack, feeds, missing):
                 kind = "stored, not in a fresh read"
             else:
                 event = db.events.find_one({"subject": subject, "type": event_type})
-                kind = (f"event {event['state']}" if event else "event never taken")
+                # An event taken in order is kept by its cursors, not stored.
+                kind = (f"event {event['state']}" if event
+                        else "event not stored (never taken, or taken in order)")
             kinds[kind] = kinds.get(kind, 0) + 1
     return kinds
 

@@ -1,39 +1,48 @@
-"""One handling of an event by notify: stored once, its notices released and
-its police alerts raised, their release marks written later, for many
+"""One handling of an event by notify: its notices released and its police
+alerts raised, both cursors moved in one write, the event stored only when
+it has to wait; the release marks of those written later, for many
 handlings at once (issue 19).
 
 The notices (ordering.py) and the alerts (alert_order.py) are two consumers
-of the same event. Each used to keep an inbox record of it, store it (the
-second insert a refused duplicate, still a command) and mark its release on
-it: six writes an event. An event that comes in order — the next of its
-subject for both cursors, nothing to wait for: nearly every one — is now
-released first and stored after, once, as released: one write. Any other
-is stored held first; its marks, once released, are left to
-write_left_marks, which writes those of every handling of the last two
-seconds in up to three updates (before, one update an event).
+of the same event, each with its cursor on the subject's document. Each
+used to keep an inbox record of it, store it and mark its release on it,
+and move its own cursor: eight writes an event. An event that comes in
+order — the next of its subject for both cursors, nothing to wait for:
+nearly every one, as a process takes one report's events one at a time
+(one_at_a_time) — is now told and raised first, then both cursors move in
+one write (move), and it is not stored at all: the cursors keep it told.
+Any other is stored held first; once released (by the handling of the
+event before it, both cursors again in one write when they stand
+together), its marks are left to write_left_marks, which writes those of
+every handling of the last two seconds in up to three updates.
 
 What guards what, now:
 - a redelivery, or two instances taking the same message: the cursors. An
-  event behind both for good was told (its record, if missing, is stored
-  as told, and nothing is released again); two copies released at once
-  write the same notice, alerts and deliveries (ids derive from the event),
-  and only one moves each cursor by its version. The record's insert, keyed
-  by the event id, is stored once; the copy that loses it writes its marks
-  on the winner's.
-- a crash after a release and before the record: the message is not acked;
-  its redelivery finds the event behind the cursors and stores it as told.
-  A crash between the insert of a held event and its release: the event
-  stays `held`; the next event of its subject or the overdue sweep
-  releases it. A crash after the releases and before the marks are
-  written (up to two seconds later) loses only the marks: a held event at or
-  below its cursor and in no gap is left for the hold, then marked by the
-  next take or the sweep (a case's opening: after 30 s).
-- the next event of the subject, taken at the same time: an event released
-  first is not stored while it is released, so the other's handling finds
-  nothing at its place and waits (as domain.in_flight has it wait for an
-  event stored a moment ago); the release moves the cursor and only then
-  reads the next place, which the other stored before it read the cursor:
-  one of the two always sees the other.
+  event behind both for good was told: a redelivery finds it there (a
+  duplicate, not stored, nothing released again, its handling goes on
+  from the cursors); two copies told at once write the same notice, alerts
+  and deliveries (ids derive from the event), and only one moves each
+  cursor by its version. A held event's insert, keyed by the event id, is
+  stored once.
+- a crash after a release and before the move: the message is not acked;
+  its redelivery tells it again (the same ids: nothing doubled) and moves.
+  A crash after the move: the redelivery finds it behind the cursors and
+  goes on. A crash between the insert of a held event and its release: the
+  event stays `held`; the next event of its subject or the overdue sweep
+  releases it. A crash after the releases and before the marks are written
+  (up to two seconds later) loses only the marks: a held event at or below
+  its cursor and in no gap is left for the hold, then marked by the next
+  take or the sweep (a case's opening: after 30 s).
+- one consumer failing on an event in order: the move moves the other's
+  cursor alone, the event is stored with its marks, and the failed
+  consumer's inbox retry takes it from there.
+- the next event of the subject, taken at the same time (another instance;
+  in one process they take turns): an event released first is not stored
+  while it is released, so the other's handling finds nothing at its place
+  and waits (as domain.in_flight has it wait for an event stored a moment
+  ago); the move comes before either consumer reads the next place, which
+  the other stored before it read the cursor: one of the two always sees
+  the other.
 - order per subject: the cursors, unchanged. The marks only tell the sweeps
   what is done; a mark written late is never a release told twice, because
   only in-order releases (never a late one, whose mark is what keeps it from
@@ -129,7 +138,7 @@ class Taking:
         # consumers release it from here instead of reading it back (None:
         # stored before, read it).
         self.stored: dict | None = None
-        self.pending = None   # an event stored at write(), released first
+        self.pending = None   # an event in order: released first, stored only if it must be
         # The subject's notice and alert cursors as read before an event in
         # order was released (None: read them, after the event was stored).
         self.subject = self.cursor = None
@@ -146,20 +155,21 @@ class Taking:
         is known only at write().
 
         The next event of its subject for both cursors is released before
-        it is stored, and stored once, as released, by write(): no mark
-        after it. Any other is stored first, held, and released after, as
-        the next event's handling must find it stored when it reads the
-        cursor (domain.in_flight). One behind a cursor for good is stored
-        as told: a redelivery after a crash cut its handling short."""
+        it is stored, and not stored at all once this handling moved both
+        cursors past it (write()). Any other is stored first, held, and
+        released after, as the next event's handling must find it stored
+        when it reads the cursor (domain.in_flight). One behind both
+        cursors for good is a duplicate, not stored; behind one, it is
+        stored as told for that one."""
         if self.pending is not None:
             return None
         if self.fresh is not None:
             return self.fresh
         told = {}
-        # A case's opening nearly always comes while the acceptance it
-        # follows is being told, and waits for it: stored first, unread.
-        # So does an event an inbox retry takes (no shared write after it).
-        if isinstance(self.marks, MarkOnce) and not domain.acceptance_it_follows(event):
+        # An event an inbox retry takes is stored first (no shared write
+        # after it); so is a case's opening whose acceptance is not told yet
+        # (it waits for it: ordering.py).
+        if isinstance(self.marks, MarkOnce) and self._acceptance_told(event):
             subject, cursor = self.repo.subject_and_cursor(event["subject"])
             if domain.next_in_order(event, subject, cursor):
                 self.stored = self.repo.event_record(event, self.now())
@@ -167,10 +177,25 @@ class Taking:
                 return None   # new or a copy's: known at write()
             told = {"released": domain.told(subject, event["sequence"]),
                     "alerted": domain.told(cursor, event["sequence"])}
+            if all(told.values()):
+                # Behind both cursors for good: a redelivery (its handling
+                # died after moving them), or a copy. They keep it told.
+                self.fresh = False
+                return False
         record = self.repo.event_record(event, self.now(), **told)
         self.fresh = self.repo.store_event(record)
         self.stored = record if self.fresh else None
         return self.fresh
+
+    def _acceptance_told(self, event):
+        """Whether the acceptance a case's opening follows (if it is one)
+        is told: the handlings of a report take turns in a process
+        (one_at_a_time), so it nearly always is by then."""
+        follows = domain.acceptance_it_follows(event)
+        if not follows:
+            return True
+        report_id, sequence = follows
+        return self.repo.subject(report_id)["released"] >= sequence
 
     def defers(self, event):
         """Whether a consumer tells this event now and leaves its cursor's
@@ -195,26 +220,46 @@ class Taking:
         return True
 
     def write(self):
-        """The record of an event released before it was stored, with the
-        marks its cursors' move earned; then the marks of the others this
-        handling released. Whether the record was new (None: stored before)."""
+        """After an event in order: nothing more when this handling moved
+        both its cursors past it (they keep it told, and tell a redelivery
+        so); else its record, with the marks its cursors' moves earned or
+        another handling's made good. Then the marks of the others this
+        handling released. Whether the event was new (None: not known
+        here, stored before)."""
         fresh = None
         if self.pending is not None:
             marks, record = self.marks, self.stored
             assert isinstance(marks, MarkOnce) and record is not None  # as store() left them
             event_id = self.pending["event_id"]
-            earned = marks.due.pop(event_id, set())
-            earned |= {field for side, field in (("notices", "state"), ("alerts", "alert_state"))
-                       if self.moved.get(side)}
-            fresh = self.repo.store_event(self.repo.event_record(
-                self.pending, record["received_at"], released="state" in earned,
-                alerted="alert_state" in earned))
-            if not fresh:
-                # A copy of the event, taken at once by another instance,
-                # stored it first: this handling's marks are written on it.
-                marks.due[event_id] = earned
+            if self.moved.get("notices") and self.moved.get("alerts"):
+                fresh = True
+            else:
+                fresh = self._record(event_id, record["received_at"])
             self.pending, self.fresh = None, fresh
         self.marks.write()
+        return fresh
+
+    def _record(self, event_id, received_at):
+        """The record of an event in order whose cursors this handling did
+        not both move: one side failed (its consumer's retry raises it from
+        the record), or a copy of the event moved it first (then it is told
+        as far as the cursors now say)."""
+        marks, pending = self.marks, self.pending
+        assert isinstance(marks, MarkOnce) and pending is not None   # as write() has them
+        earned = marks.due.pop(event_id, set())
+        earned |= {field for side, field in (("notices", "state"), ("alerts", "alert_state"))
+                   if self.moved.get(side)}
+        if any(side in self.moved and not self.moved[side] for side in ("notices", "alerts")):
+            subject, cursor = self.repo.subject_and_cursor(pending["subject"])
+            sequence = pending["sequence"]
+            earned |= ({"state"} if domain.told(subject, sequence) else set()) | (
+                {"alert_state"} if domain.told(cursor, sequence) else set())
+            if earned >= {"state", "alert_state"}:
+                return False   # a copy's handling moved both: they keep it told
+        fresh = self.repo.store_event(self.repo.event_record(
+            pending, received_at, released="state" in earned, alerted="alert_state" in earned))
+        if not fresh:   # stored by a copy's handling: the marks go on it
+            marks.due[event_id] = earned
         return fresh
 
 
