@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 # The relay leaves fresh outboxes to the worker that wrote them.
 RELAY_GRACE = timedelta(seconds=3)
 RELAY_BATCH = 200
-CLEAR_EVERY = 0.2   # seconds between the writes that pull what was published
+CLEAR_EVERY = 1.0   # seconds between the writes that pull what was published (< RELAY_GRACE)
 INDEXES = [([("outbox_since", 1)], {"sparse": True})]
 
 

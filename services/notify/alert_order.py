@@ -46,10 +46,16 @@ class AlertOrder:
         if may_hold_late(cursor, stored):
             self.raise_late(event["subject"])
 
-    def went_on(self, event, stored, moved):
+    def went_on(self, event, stored, moved, nothing_after=None):
         """What take() does after its own raise, once the shared write moved
-        the cursor (`moved`: as it left it) or lost it to another (None)."""
-        cursor = self.advance(event["subject"], cursor=moved)
+        the cursor (`moved`: as it left it) or lost it to another (None).
+        `nothing_after`: the place the notices' consumer found empty after
+        the same write moved both cursors to it: not read again (whoever
+        stores an event there later finds both cursors moved, and goes on)."""
+        if moved and nothing_after == moved["released"]:
+            cursor = moved
+        else:
+            cursor = self.advance(event["subject"], cursor=moved)
         if may_hold_late(cursor, stored):
             self.raise_late(event["subject"])
 

@@ -53,7 +53,7 @@ class AlertRoutes:
         taking, fresh = self.taken(event)
         order = self.alert_order(taking.marks)
         if "alerts" in taking.moved:   # again, after the shared move (taking.py)
-            order.went_on(event, taking.stored, taking.moved["alerts"])
+            order.went_on(event, taking.stored, taking.moved["alerts"], taking.nothing_after)
         else:
             order.take(event, taking.stored, taking.cursor, taking)
         return fresh

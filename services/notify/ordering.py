@@ -36,6 +36,10 @@ class Sequencer:
         # subject, for the alerts' consumer to go on from.
         self.alert_order = alert_order
         self.alert_cursors: dict = {}
+        # subject -> the place this sequencer last found empty, read after
+        # its cursor's move: the alerts' consumer, its cursor at the same
+        # place by the same write, need not read it again (service.py).
+        self.nothing_after: dict = {}
         # How an in-order release is marked on its event: at once, or with
         # the alerts' mark in one write at the end of the handling (taking.py).
         self.marks = marks or MarkNow(repo, now)
@@ -99,7 +103,10 @@ class Sequencer:
         subject = subject or self.repo.subject(subject_id)
         while True:
             event = self.repo.event_at(subject_id, subject["released"] + 1, stored)
-            if event is None or self._waits_for_its_report(event):
+            if event is None:
+                self.nothing_after[subject_id] = subject["released"]
+                return written, subject
+            if self._waits_for_its_report(event):
                 return written, subject
             if own and not released and domain.in_flight(event, own, self.now(), subject):
                 return written, subject

@@ -109,6 +109,7 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
             if "alerts" in taking.moved:   # moved on with the notices' since
                 taking.moved["alerts"] = sequencer.alert_cursors.get(
                     event["subject"], taking.moved["alerts"])
+                taking.nothing_after = sequencer.nothing_after.get(event["subject"])
         else:
             written = sequencer.take(event, taking.stored, taking.subject, taking)
         if written:

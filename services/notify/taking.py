@@ -148,6 +148,8 @@ class Taking:
         # write left it (None: another handling moved it first).
         self.deferred: dict[str, dict] = {}
         self.moved: dict[str, dict | None] = {}
+        # The place after them the notices' consumer then found empty.
+        self.nothing_after: int | None = None
 
     def store(self, event):
         """Take the event in once per handling; False when it was stored

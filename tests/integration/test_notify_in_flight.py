@@ -64,7 +64,8 @@ def release(repo, taking, event, alerter, at=NOW):
     if taking.move():
         sequencer.went_on(event, taking.stored, taking.moved["notices"])
         order.went_on(event, taking.stored, sequencer.alert_cursors.get(
-            event["subject"], taking.moved["alerts"]))
+            event["subject"], taking.moved["alerts"]), sequencer.nothing_after.get(
+            event["subject"]))
     taking.write()
 
 
@@ -156,13 +157,13 @@ def test_a_case_opening_whose_acceptance_was_released_by_a_handling_that_died_is
     assert repo.db.events.find_one({"_id": opening["event_id"]})["state"] == "released"
 
 
-def writes_to_events(repo, run, collection="events"):
+def writes_to_events(repo, run, collection="events", commands=("insert", "update")):
     """The inserts and updates `run()` sends to the events collection."""
     seen = []
 
     class Writes(monitoring.CommandListener):
         def started(self, event):
-            if event.command_name in ("insert", "update") and \
+            if event.command_name in commands and \
                     event.command.get(event.command_name) == collection:
                 seen.append(event.command_name)
 
@@ -438,3 +439,17 @@ def test_an_event_another_handling_here_is_telling_is_left_to_it(repo):
     subject, cursor = repo.subject_and_cursor("r1")
     assert (subject["released"], cursor["released"]) == (2, 2)
     assert alerter.raised == [1, 2]
+
+
+def test_the_place_after_an_event_in_order_is_read_once_for_both_cursors(repo):
+    """Both cursors moved past the receipt in one write; the notices'
+    consumer then finds the place after it empty, and the alerts' consumer
+    does not read it again: whoever stores an event there finds both
+    cursors moved and tells it itself."""
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    assert writes_to_events(repo, lambda watched: release(
+        watched, handling(watched, received), received, alerter),
+        commands=("find",)) == ["find"]
+    release(repo, handling(repo, overdue), overdue, alerter)
+    assert alerter.raised == [1, 2] and repo.alerts.cursor("r1")["released"] == 2
