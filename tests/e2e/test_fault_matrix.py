@@ -31,10 +31,12 @@ def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(s
     assert len(cases) == 1 and kinds(feed).count("case_opened") == 1
 
 
-def test_notify_killed_after_telling_an_event_before_storing_it_tells_it_once(system):
-    """An event next in order is told first and stored after (taking.py):
-    killed in between, notify gets it redelivered, finds it told, and tells
-    it neither twice nor out of order with the next step."""
+def test_notify_killed_after_telling_an_event_before_moving_its_cursors_tells_it_once(
+        system):
+    """An event next in order is told first, then both its cursors move in
+    one write (taking.py): killed in between, notify gets it redelivered,
+    tells it again with the same ids and moves them, and tells it neither
+    twice nor out of order with the next step."""
     system.start("intake", "case_supervision")
     system.start("notify", FASTTRACK_FAULT="crash_after_apply:add_notice")
     org = system.org()
