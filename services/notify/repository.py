@@ -4,6 +4,7 @@ subject's release cursor and the notices; deliveries live in delivery_store.py.
 Every claim is an update_one on a precise filter whose modified_count says
 who won (SecantusDB scans a whole collection on find_one_and_update).
 """
+from collections import OrderedDict
 from datetime import timedelta
 
 from pymongo.errors import DuplicateKeyError
@@ -19,6 +20,13 @@ FIRST_WINDOW = timedelta(seconds=1)
 TICK = timedelta(milliseconds=1)
 EVENTS = "events"
 SUBJECTS = "subjects"
+
+
+# (database, subject) -> its document as this process last read it or moved
+# both its cursors, newest last: a report's next event, taken here a moment
+# later (taking.one_at_a_time), guesses from it instead of reading it.
+_SEEN: "OrderedDict[tuple[str, str], dict]" = OrderedDict()
+SEEN_MAX = 10_000
 
 
 class Repository:
@@ -187,13 +195,29 @@ class Repository:
         AlertStore.upgrade(db)
 
     def subject(self, subject_id):
-        return subject_of(subject_id, self.db[SUBJECTS].find_one({"_id": subject_id}))
+        return subject_of(subject_id, self._seen(subject_id, self.db[SUBJECTS].find_one(
+            {"_id": subject_id})))
 
     def subject_and_cursor(self, subject_id):
         """The subject's notices' and alerts' cursors, in one read: they
         share its document (alert_store.py)."""
-        found = self.db[SUBJECTS].find_one({"_id": subject_id})
+        found = self._seen(subject_id, self.db[SUBJECTS].find_one({"_id": subject_id}))
         return subject_of(subject_id, found), cursor_of(subject_id, found)
+
+    def remembered(self, subject_id):
+        """The subject's document as this process last read or moved it
+        (None: not lately): where its cursors stood then, so at least
+        there now. Only for a guess a conditional write then checks."""
+        return _SEEN.get((self.db.name, subject_id))
+
+    def _seen(self, subject_id, document):
+        if document is not None:
+            key = (self.db.name, subject_id)
+            _SEEN[key] = dict(document)
+            _SEEN.move_to_end(key)
+            while len(_SEEN) > SEEN_MAX:
+                _SEEN.popitem(last=False)
+        return document
 
     def advance_subject(self, subject, state):
         """Write the subject's next state if nobody moved it since it was read
@@ -231,9 +255,10 @@ class Repository:
                      "$inc": {"v": 1, "alerts.v": 1}}).modified_count == 1
             if both:
                 raised = dict(cursor, **alert_state, v=cursor["v"] + 1)
-                return (dict(subject, **state, v=subject["v"] + 1,
-                             alerts={k: v for k, v in raised.items() if k != "_id"}),
-                        raised)
+                moved = dict(subject, **state, v=subject["v"] + 1,
+                             alerts={k: v for k, v in raised.items() if k != "_id"})
+                self._seen(subject["_id"], moved)
+                return moved, raised
         # One moved by another handling since (or only one asked): each on
         # its own, by its own version.
         notices = (dict(subject, **state, v=subject["v"] + 1)

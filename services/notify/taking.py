@@ -54,6 +54,8 @@ from contextlib import contextmanager
 from eventlet.semaphore import Semaphore
 
 from services.notify import domain
+from services.notify.alert_store import cursor_of
+from services.notify.repository import subject_of
 
 
 class MarkNow:
@@ -172,7 +174,7 @@ class Taking:
         # after it); so is a case's opening whose acceptance is not told yet
         # (it waits for it: ordering.py).
         if isinstance(self.marks, MarkOnce) and self._acceptance_told(event):
-            subject, cursor = self.repo.subject_and_cursor(event["subject"])
+            subject, cursor = self._guess(event)
             if domain.next_in_order(event, subject, cursor):
                 self.stored = self.repo.event_record(event, self.now())
                 self.pending, self.subject, self.cursor = event, subject, cursor
@@ -192,12 +194,30 @@ class Taking:
     def _acceptance_told(self, event):
         """Whether the acceptance a case's opening follows (if it is one)
         is told: the handlings of a report take turns in a process
-        (one_at_a_time), so it nearly always is by then."""
+        (one_at_a_time), so it nearly always is by then — and this process
+        nearly always moved the report's cursor past it (a cursor only
+        moves on: what it remembers is where it is at least)."""
         follows = domain.acceptance_it_follows(event)
         if not follows:
             return True
         report_id, sequence = follows
+        seen = self.repo.remembered(report_id)
+        if seen is not None and seen.get("released", 0) >= sequence:
+            return True
         return self.repo.subject(report_id)["released"] >= sequence
+
+    def _guess(self, event):
+        """The subject's cursors: as this process last moved them (a
+        report's next event, a moment after its last: one_at_a_time) when
+        that makes the event the next for both — the move that follows is
+        conditional on exactly those versions, so a guess gone stale
+        (another instance moved them) only loses that move — else read."""
+        seen = self.repo.remembered(event["subject"])
+        if seen is not None:
+            subject, cursor = subject_of(event["subject"], seen), cursor_of(event["subject"], seen)
+            if domain.next_in_order(event, subject, cursor):
+                return subject, cursor
+        return self.repo.subject_and_cursor(event["subject"])
 
     def defers(self, event):
         """Whether a consumer tells this event now and leaves its cursor's

@@ -453,3 +453,25 @@ def test_the_place_after_an_event_in_order_is_read_once_for_both_cursors(repo):
         commands=("find",)) == ["find"]
     release(repo, handling(repo, overdue), overdue, alerter)
     assert alerter.raised == [1, 2] and repo.alerts.cursor("r1")["released"] == 2
+
+
+def test_a_reports_next_event_here_guesses_its_cursors_from_the_last_move(repo):
+    """The acceptance, taken in the process that just moved its report's
+    cursors past the receipt, guesses them from that move instead of
+    reading them; a guess gone stale (another instance told it meanwhile)
+    only loses the move: told once."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    release(repo, handling(repo, received), received, alerter)
+    assert writes_to_events(repo, lambda watched: release(
+        watched, handling(watched, overdue), overdue, alerter),
+        "subjects", commands=("find",)) == []
+    assert repo.subject("r1")["released"] == 2
+    # Another instance tells the third event; this process still remembers 2.
+    repo.db.subjects.update_one({"_id": "r1"}, {"$set": {"released": 3, "alerts.released": 3},
+                                                "$inc": {"v": 1, "alerts.v": 1}})
+    release(repo, handling(repo, acknowledged), acknowledged, alerter)
+    subject, cursor = repo.subject_and_cursor("r1")
+    assert (subject["released"], cursor["released"]) == (3, 3)
+    assert told(repo) == [1, 3] and repo.db.notices.count_documents({}) == 2
+    assert repo.db.events.count_documents({}) == 0
