@@ -205,8 +205,6 @@ class Sequencer:
         if not moved:
             return None
         self.marks.released(event["event_id"])
-        if alerts_moved:
-            moved["alerts"] = {k: v for k, v in alerts_moved.items() if k != "_id"}
         return moved
 
     def _tell(self, subject, event, late=False):

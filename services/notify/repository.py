@@ -239,6 +239,8 @@ class Repository:
         since it was read: in one write when both were read as they are
         (nearly always), else each on its own. The cursors as moved (None:
         not asked, or another handling moved it first)."""
+        notices: dict | None
+        alerts: dict | None
         if state is not None and alert_state is not None:
             both = None
             if subject["v"] == 0 and cursor["v"] == 0:
@@ -254,11 +256,11 @@ class Repository:
                     {"$set": {**state, **{f"alerts.{k}": v for k, v in alert_state.items()}},
                      "$inc": {"v": 1, "alerts.v": 1}}).modified_count == 1
             if both:
-                raised = dict(cursor, **alert_state, v=cursor["v"] + 1)
-                moved = dict(subject, **state, v=subject["v"] + 1,
-                             alerts={k: v for k, v in raised.items() if k != "_id"})
-                self._seen(subject["_id"], moved)
-                return moved, raised
+                notices = dict(subject, **state, v=subject["v"] + 1)
+                alerts = dict(cursor, **alert_state, v=cursor["v"] + 1)
+                notices["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
+                self._seen(subject["_id"], notices)
+                return notices, alerts
         # One moved by another handling since (or only one asked): each on
         # its own, by its own version.
         notices = (dict(subject, **state, v=subject["v"] + 1)
@@ -266,6 +268,8 @@ class Repository:
         alerts = (dict(cursor, **alert_state, v=cursor["v"] + 1)
                   if alert_state is not None and self.alerts.advance_cursor(cursor, alert_state)
                   else None)
+        if notices and alerts:   # the subject as moved carries its alert cursor
+            notices["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
         return notices, alerts
 
     def quiet_cases(self, now, limit=100):

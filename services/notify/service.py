@@ -83,9 +83,9 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
     def handle_event(self, body):
         # Two consumers of one event, each failing and retried on its own
         # (the police's alerts from it do not wait for its notices). Both
-        # are folded: the stored event is their inbox record, written once
-        # for both, after their releases when the event was next in order
-        # (then as released: no mark after it), else before (taking.py).
+        # are folded: an event in order is kept told by the subject's two
+        # cursors, moved past it in one write; any other is stored, held,
+        # and that record is both consumers' inbox record (taking.py).
         with one_at_a_time(body):
             self.taking = Taking(self.repo, clock.now)
             self.inbox.consume(body, self.add_notice, folded=True)
