@@ -100,8 +100,8 @@ class Relay:
 
     def flush(self, collection, doc_id, written=None):
         """Publish what this document's outbox holds, right after its write.
-        `written`: the outbox of a document this worker has just inserted,
-        which holds nothing else yet: not read back (issue 19).
+        `written`: the outbox as this worker's write left it (an insert's,
+        or what an update answered): not read back (issue 19).
 
         Never raises: the state change is already stored with its events, so
         a broker or database hiccup here is the relay sweep's to finish.

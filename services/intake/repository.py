@@ -292,7 +292,8 @@ class Repository:
     def save_report(self, report, source, change, now, also=(), merge=None):
         """Store a change (fields, entries, events) only if nobody changed the
         report since it was read, and no merge holds it — unless this is that
-        merge (its `merge` id): then its hold ends and its link is due. A
+        merge (its `merge` id): then its hold ends and its link is due. The
+        report as the write left it (its outbox too), or None if it lost. A
         clock set to None is removed, so the sweeps' sparse indexes hold
         only the clocks still running."""
         fields, entries, events = change
@@ -304,8 +305,12 @@ class Repository:
             wheres = [{"merge_hold.merge": merge}]
         else:
             wheres = unheld(now)
-        return any(aggregate.save(self.db[REPORTS], report, source, (fields, entries, events),
-                                  now, also, where) for where in wheres)
+        for where in wheres:
+            after = aggregate.save(self.db[REPORTS], report, source, (fields, entries, events),
+                                   now, also, where)
+            if after is not None:
+                return after
+        return None
 
     # -- merging: two documents, no transaction --------------------------
     # A merge holds both reports (a conditional write on each), checks and

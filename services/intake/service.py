@@ -372,11 +372,12 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
     def _save(self, report, change, now, also=(), merge=None):
-        """The change and its events in one conditional write; False if it lost."""
-        if not self.repo.save_report(report, self.name, change, now, also, merge):
-            return False
-        self.relay.flush(REPORTS, report["_id"])
-        return True
+        """The change and its events in one conditional write: the report it
+        left, its events handed to the relay as written; None if it lost."""
+        after = self.repo.save_report(report, self.name, change, now, also, merge)
+        if after is not None:
+            self.relay.flush(REPORTS, report["_id"], after.pop("outbox", []))
+        return after
 
 
 def filer_company_id(who, body):

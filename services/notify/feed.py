@@ -189,10 +189,9 @@ def read(repo, company_id, after, limit, now, settle):
     came with, or — on a first page with nothing yet — START)."""
     cursor = decode_cursor(after)
     start = cursor or Cursor(EARLIEST, "")
-    back = start.looks_back_to(settle)
-    late = late_ones(start, repo.notices_between(company_id, back, start.at)) if back else []
-    fresh = repo.notices(company_id, cursor and (cursor.at, cursor.notice_id), limit, now)
-    items, nxt = page(start, late, fresh, limit, now, settle)
+    span, fresh = repo.feed_rows(company_id, start.looks_back_to(settle),
+                                 cursor and (cursor.at, cursor.notice_id), limit, now)
+    items, nxt = page(start, late_ones(start, span), fresh, limit, now, settle)
     return items, (encode_cursor(nxt) if items else after or START)
 
 

@@ -3,8 +3,19 @@ including one a slow worker stamped before, but wrote after, a notice the
 reader has already passed."""
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
+from services.notify import repository
 from services.notify.service import NotifyService
 from tests.integration.notify_world import Company
+
+
+@pytest.fixture(autouse=True, params=["one read", "read apart"])
+def span_room(request, monkeypatch):
+    """Every test here, on each of a page's two ways to read: the look-back
+    span and the page in one read, and (a span too busy for that) apart."""
+    if request.param == "read apart":
+        monkeypatch.setattr(repository, "SPAN_ROOM", -10**6)
 
 
 def notice(company, _id, created_at):

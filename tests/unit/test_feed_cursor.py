@@ -35,8 +35,10 @@ class Feed:
                        and (after is None or feed.key(n) > after)), key=feed.key)
         return rows[:limit]
 
-    def notices_between(self, company_id, low, high):
-        return [n for n in self.written if low < feed.key(n)[0] <= high]
+    def feed_rows(self, company_id, since, after, limit, until):
+        span = [n for n in self.written if since is not None and after is not None
+                and since < feed.key(n)[0] and feed.key(n) <= after]
+        return span, self.notices(company_id, after, limit, until)
 
     def poll(self, cursor, now_ms, limit=50):
         items, nxt = feed.read(self, "c", cursor, limit, at(now_ms), SETTLE)
