@@ -82,9 +82,6 @@ class Repository:
         return next_from_block(self.db, f"case-{year}", CASE_NUMBER_BLOCK)
 
     # -- cases -----------------------------------------------------------
-    def case_exists(self, case_id):
-        return self.db[CASES].count_documents({"_id": case_id}, limit=1) > 0
-
     def insert_case(self, case):
         """False when this case is already open (a redelivered event)."""
         try:

@@ -46,21 +46,21 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         in the one insert (no fact written apart, no inbox record)."""
         accepted = event["data"]
         self.learn_unit_path(accepted)
-        fresh, written = False, None
-        if not self.repo.case_exists(accepted["case_id"]):
-            now = clock.now()
-            number = domain.case_number(
-                now.year, self.repo.next_case_number(now.year))
-            case = dict(domain.open_case(accepted, self.policy, number, now))
-            case.update(clocks.schedule(case, self.policy))
-            # Where the acceptance stands in its report's order: notify tells
-            # the company of the opening only after it (ordering.py).
-            opened = dict(domain.base_data(case), accepted_sequence=event["sequence"])
-            doc = aggregate.created(case, self.name, [("case_opened", opened)], now)
-            doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
-            fresh = self.repo.insert_case(doc)
-            written = doc["outbox"] if fresh else None
-        self.relay.flush(CASES, accepted["case_id"], written)
+        # Not asked first whether it is open already (issue 19: a read a
+        # report): the insert, keyed by the case id, says so. A redelivery
+        # so takes a case number it does not use; numbers are unique and
+        # increasing, not gapless (repository.next_case_number).
+        now = clock.now()
+        number = domain.case_number(now.year, self.repo.next_case_number(now.year))
+        case = dict(domain.open_case(accepted, self.policy, number, now))
+        case.update(clocks.schedule(case, self.policy))
+        # Where the acceptance stands in its report's order: notify tells
+        # the company of the opening only after it (ordering.py).
+        opened = dict(domain.base_data(case), accepted_sequence=event["sequence"])
+        doc = aggregate.created(case, self.name, [("case_opened", opened)], now)
+        doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
+        fresh = self.repo.insert_case(doc)
+        self.relay.flush(CASES, accepted["case_id"], doc["outbox"] if fresh else None)
         return fresh
 
     @event_handler("intake", "report_extra_materials_requested")

@@ -207,6 +207,15 @@ def next_in_order(event, subject, alert_cursor):
     return event["sequence"] == subject["released"] + 1 == alert_cursor["released"] + 1
 
 
+def surely_first(event, now, max_hold):
+    """Whether a subject's first event (sequence 1) comes soon enough that
+    no later event of its subject can have been stepped past it yet: a gap
+    is stepped over only once an event after it waited the hold, and every
+    later event of the subject happened after this one. Half the hold is
+    left for the services' clocks to differ."""
+    return event["sequence"] == 1 and event["occurred_at"] > now - max_hold / 2
+
+
 def acceptance_it_follows(event):
     """(report id, sequence) of the acceptance a case's opening follows, or
     None. A report and its case are two subjects, each released in its own

@@ -87,7 +87,8 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         # cursors, moved past it in one write; any other is stored, held,
         # and that record is both consumers' inbox record (taking.py).
         with one_at_a_time(body):
-            self.taking = Taking(self.repo, clock.now)
+            self.taking = Taking(self.repo, clock.now, max_hold=timedelta(
+                seconds=float(self.policy["order_max_hold_seconds"])))
             self.inbox.consume(body, self.add_notice, folded=True)
             self.inbox.consume(body, self.raise_alerts, folded=True)
             if self.taking.move():

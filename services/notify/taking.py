@@ -130,8 +130,11 @@ def write_left_marks(repo, now):
 class Taking:
     """One delivery of an event, shared by its two consumers."""
 
-    def __init__(self, repo, now, once=True):
+    def __init__(self, repo, now, once=True, max_hold=None):
         self.repo, self.now = repo, now
+        # The policy's hold of an event that waits for a gap (None: no
+        # guess that a subject is new, see _guess).
+        self.max_hold = max_hold
         # once=False: a consumer called on its own (the inbox's retry) marks
         # as it goes, with nobody after it to write the shared marks.
         self.marks = (MarkOnce if once else MarkNow)(repo, now)
@@ -208,11 +211,19 @@ class Taking:
 
     def _guess(self, event):
         """The subject's cursors: as this process last moved them (a
-        report's next event, a moment after its last: one_at_a_time) when
-        that makes the event the next for both — the move that follows is
-        conditional on exactly those versions, so a guess gone stale
-        (another instance moved them) only loses that move — else read."""
+        report's next event, a moment after its last: one_at_a_time), or
+        new for its first event, when that makes the event the next for
+        both — the move that follows is conditional on exactly those
+        versions, so a guess gone stale (another instance moved them, or a
+        redelivery finds its subject made) only loses that move — else read."""
         seen = self.repo.remembered(event["subject"])
+        if (seen is None and self.max_hold is not None
+                and domain.surely_first(event, self.now(), self.max_hold)):
+            # A subject's first event (a report received, a case opened),
+            # fresh: its subject is new, nearly always — guessed so, unread
+            # (issue 19). Never one that may come late, after a gap stepped
+            # over: that one is told as late, behind its channels' lanes.
+            return subject_of(event["subject"], None), cursor_of(event["subject"], None)
         if seen is not None:
             subject, cursor = subject_of(event["subject"], seen), cursor_of(event["subject"], seen)
             if domain.next_in_order(event, subject, cursor):
