@@ -102,7 +102,10 @@ class Sequencer:
         written, released = 0, False
         subject = subject or self.repo.subject(subject_id)
         while True:
-            event = self.repo.event_at(subject_id, subject["released"] + 1, stored)
+            # The next place is read only when the subject (as read, or as
+            # this handling's move left it) says an event may wait there.
+            event = (None if domain.nothing_held_after(subject, stored) else
+                     self.repo.event_at(subject_id, subject["released"] + 1, stored))
             if event is None:
                 self.nothing_after[subject_id] = subject["released"]
                 return written, subject
@@ -115,8 +118,8 @@ class Sequencer:
                     return written, subject
                 done, moved = self._release(subject, dict(event, event_id=event["_id"]))
             written, released = written + done, True
-            # Moved: the subject as this release left it (not read back);
-            # lost to another worker: as that one left it.
+            # Moved: the subject as this release's write left it (not read
+            # back); lost to another worker: as that one left it.
             subject = moved or self.repo.subject(subject_id)
             case_id = domain.opens_a_case(event)
             if case_id:  # its case's opening may have waited for this
@@ -189,13 +192,14 @@ class Sequencer:
             cursor = cursor_of(subject["_id"], subject)
             if cursor["released"] == subject["released"]:
                 return written, self._with_alerts(subject, state, cursor, event)
-        if not self.repo.advance_subject(subject, state):
+        moved = self.repo.advance_subject(subject, state)
+        if moved is None:
             return written, None
         if late:  # its mark is what keeps it from being told again: now
             self.repo.mark_released(event["event_id"], self.now())
         else:     # the cursor keeps it from being told again
             self.marks.released(event["event_id"])
-        return written, dict(subject, **state, v=subject["v"] + 1)
+        return written, moved
 
     def _with_alerts(self, subject, state, cursor, event):
         """Raise the alerts of an event told in order, then move both its

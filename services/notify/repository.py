@@ -7,6 +7,7 @@ who won (SecantusDB scans a whole collection on find_one_and_update).
 from collections import OrderedDict
 from datetime import timedelta
 
+from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.alert_store import AlertStore, cursor_of
@@ -128,6 +129,23 @@ class Repository:
         except DuplicateKeyError:
             return False
 
+    def mark_held(self, subject_id, sequence):
+        """After an event stored to wait for the notices: the subject's
+        `held` (the highest sequence ever stored so) raised to it, by the
+        write that answers the subject as it then stands. Of this and a
+        release moving the notices' cursor to just before it, one sees the
+        other (ordering.py, "held"): the release finds `held` past its
+        cursor and reads the next place; or this finds the cursor moved."""
+        for _ in range(2):   # two first upserts at once: one inserts
+            try:
+                return subject_of(subject_id, self._seen(
+                    subject_id, self.db[SUBJECTS].find_one_and_update(
+                        {"_id": subject_id}, {"$max": {"held": sequence}}, upsert=True,
+                        return_document=ReturnDocument.AFTER)))
+            except DuplicateKeyError:
+                continue
+        return self.subject(subject_id)
+
     def event_at(self, subject, sequence, in_hand=None):
         """The stored event at `sequence`; `in_hand` (a record this handling
         stored) instead of reading it back when it is that one."""
@@ -225,17 +243,21 @@ class Repository:
 
     def advance_subject(self, subject, state):
         """Write the subject's next state if nobody moved it since it was read
-        (its alert cursor, on the same document, is not touched)."""
+        (its alert cursor, on the same document, is not touched): the
+        subject as the write left it (its `held` with it), or None."""
         if subject["v"] == 0:
-            try:   # the document may hold the alerts' cursor already
-                self.db[SUBJECTS].update_one({"_id": subject["_id"], "v": {"$exists": False}},
-                                             {"$set": {"v": 1, **state}}, upsert=True)
-                return True
+            try:   # the document may hold the alerts' cursor, or `held`, already
+                found = self.db[SUBJECTS].find_one_and_update(
+                    {"_id": subject["_id"], "v": {"$exists": False}},
+                    {"$set": {"v": 1, **state}, "$max": {"held": 0}}, upsert=True,
+                    return_document=ReturnDocument.AFTER)
             except DuplicateKeyError:
-                return False
-        result = self.db[SUBJECTS].update_one({"_id": subject["_id"], "v": subject["v"]},
-                                              {"$set": state, "$inc": {"v": 1}})
-        return result.modified_count == 1
+                return None
+        else:
+            found = self.db[SUBJECTS].find_one_and_update(
+                {"_id": subject["_id"], "v": subject["v"]}, {"$set": state, "$inc": {"v": 1}},
+                return_document=ReturnDocument.AFTER)
+        return subject_of(subject["_id"], self._seen(subject["_id"], found)) if found else None
 
     def move_cursors(self, subject, state, cursor, alert_state):
         """Move the notices' cursor to `state` and the alerts' to
@@ -248,27 +270,26 @@ class Repository:
         if state is not None and alert_state is not None:
             both = None
             if subject["v"] == 0 and cursor["v"] == 0:
+                # New (made here, `held` from 0), or made by mark_held alone.
                 try:
-                    self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state,
-                                                  "alerts": {"v": 1, **alert_state}})
-                    both = True
+                    both = self.db[SUBJECTS].find_one_and_update(
+                        {"_id": subject["_id"], "v": {"$exists": False},
+                         "alerts": {"$exists": False}},
+                        {"$set": {"v": 1, **state, "alerts": {"v": 1, **alert_state}},
+                         "$max": {"held": 0}}, upsert=True, return_document=ReturnDocument.AFTER)
                 except DuplicateKeyError:
                     pass
             elif subject["v"] and cursor["v"]:
-                both = self.db[SUBJECTS].update_one(
+                both = self.db[SUBJECTS].find_one_and_update(
                     {"_id": subject["_id"], "v": subject["v"], "alerts.v": cursor["v"]},
                     {"$set": {**state, **{f"alerts.{k}": v for k, v in alert_state.items()}},
-                     "$inc": {"v": 1, "alerts.v": 1}}).modified_count == 1
-            if both:
-                notices = dict(subject, **state, v=subject["v"] + 1)
-                alerts = dict(cursor, **alert_state, v=cursor["v"] + 1)
-                notices["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
-                self._seen(subject["_id"], notices)
-                return notices, alerts
+                     "$inc": {"v": 1, "alerts.v": 1}}, return_document=ReturnDocument.AFTER)
+            if both:   # as the write left it: its `held` too
+                self._seen(subject["_id"], both)
+                return subject_of(subject["_id"], both), cursor_of(subject["_id"], both)
         # One moved by another handling since (or only one asked): each on
         # its own, by its own version.
-        notices = (dict(subject, **state, v=subject["v"] + 1)
-                   if state is not None and self.advance_subject(subject, state) else None)
+        notices = self.advance_subject(subject, state) if state is not None else None
         alerts = (dict(cursor, **alert_state, v=cursor["v"] + 1)
                   if alert_state is not None and self.alerts.advance_cursor(cursor, alert_state)
                   else None)

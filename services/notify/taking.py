@@ -144,8 +144,9 @@ class Taking:
         # stored before, read it).
         self.stored: dict | None = None
         self.pending = None   # an event in order: released first, stored only if it must be
-        # The subject's notice and alert cursors as read before an event in
-        # order was released (None: read them, after the event was stored).
+        # The subject's notice and alert cursors as read (or guessed) before
+        # an event in order was released; the notices' as the mark of one
+        # stored to wait left it (None: read them).
         self.subject = self.cursor = None
         # That event's cursor moves: each consumer tells it and leaves its
         # cursor's next state here ("notices", "alerts"); move() writes both
@@ -192,6 +193,13 @@ class Taking:
         record = self.repo.event_record(event, self.now(), **told)
         self.fresh = self.repo.store_event(record)
         self.stored = record if self.fresh else None
+        if record["state"] == "held":
+            # Stored (now or before) to wait: `held` says so on its subject,
+            # whose notices' cursor the mark's write answers — the notices'
+            # consumer, first to go, goes on from it (not read again; the
+            # alerts' reads its cursor after that one may have moved it).
+            # Marked again on a redelivery: a crash may have come between.
+            self.subject = self.repo.mark_held(event["subject"], event["sequence"])
         return self.fresh
 
     def _acceptance_told(self, event):
@@ -291,6 +299,8 @@ class Taking:
                 return False   # a copy's handling moved both: they keep it told
         fresh = self.repo.store_event(self.repo.event_record(
             pending, received_at, released="state" in earned, alerted="alert_state" in earned))
+        if "state" not in earned:   # it waits for the notices' retry: said on its subject
+            self.repo.mark_held(pending["subject"], pending["sequence"])
         if not fresh:   # stored by a copy's handling: the marks go on it
             marks.due[event_id] = earned
         return fresh

@@ -210,7 +210,9 @@ def test_an_event_in_order_moves_both_its_cursors_in_one_write(repo):
     def each(watched):
         for event in (received, overdue, acknowledged):
             release(watched, handling(watched, event), event, alerter)
-    assert writes_to_events(repo, each, "subjects") == ["insert", "update", "update"]
+    # (a move answers the document it left: findAndModify, one write)
+    assert writes_to_events(repo, each, "subjects", ("insert", "update", "findAndModify")) \
+        == ["findAndModify"] * 3
     subject, cursor = repo.subject_and_cursor("r1")
     assert (subject["v"], subject["released"]) == (3, 3)
     assert (cursor["v"], cursor["released"]) == (3, 3)
@@ -337,7 +339,10 @@ def test_events_that_waited_for_one_in_order_move_both_cursors_in_one_write_each
         for event, taking in zip((overdue, acknowledged), waiting):
             release(watched, taking, event, alerter)   # neither's turn yet
         release(watched, first, received, alerter)
-    assert writes_to_events(repo, taken_together, "subjects") == ["insert", "update", "update"]
+    # Each stored to wait says so on the subject (its `held`), then one
+    # move an event, both cursors together.
+    assert writes_to_events(repo, taken_together, "subjects",
+                            ("insert", "update", "findAndModify")) == ["findAndModify"] * 5
     subject, cursor = repo.subject_and_cursor("r1")
     assert (subject["released"], cursor["released"]) == (3, 3)
     assert told(repo) == [1, 3] and alerter.raised == [1, 2, 3]
@@ -441,16 +446,16 @@ def test_an_event_another_handling_here_is_telling_is_left_to_it(repo):
     assert alerter.raised == [1, 2]
 
 
-def test_the_place_after_an_event_in_order_is_read_once_for_both_cursors(repo):
-    """Both cursors moved past the receipt in one write; the notices'
-    consumer then finds the place after it empty, and the alerts' consumer
-    does not read it again: whoever stores an event there finds both
-    cursors moved and tells it itself."""
+def test_the_place_after_an_event_in_order_is_read_by_neither_cursor(repo):
+    """Both cursors moved past the receipt in one write, which answers that
+    nothing is stored to wait past them (`held`): the notices' consumer
+    does not read the place after it, nor the alerts' consumer: whoever
+    stores an event there finds both cursors moved and tells it itself."""
     received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
     alerter = Recorder()
     assert writes_to_events(repo, lambda watched: release(
         watched, handling(watched, received), received, alerter),
-        commands=("find",)) == ["find"]
+        commands=("find",)) == []
     release(repo, handling(repo, overdue), overdue, alerter)
     assert alerter.raised == [1, 2] and repo.alerts.cursor("r1")["released"] == 2
 
@@ -475,3 +480,57 @@ def test_a_reports_next_event_here_guesses_its_cursors_from_the_last_move(repo):
     assert (subject["released"], cursor["released"]) == (3, 3)
     assert told(repo) == [1, 3] and repo.db.notices.count_documents({}) == 2
     assert repo.db.events.count_documents({}) == 0
+
+
+def test_a_release_reads_the_next_place_only_when_its_subject_says_one_waits(repo):
+    """`held` on the subject (domain.nothing_held_after): a release whose
+    move answers no event stored past it reads nothing more; one stored to
+    wait is read, and told, by the release of the one before it."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+
+    def in_order(watched):
+        for event in (received, overdue):
+            release(watched, handling(watched, event), event, alerter)
+    assert writes_to_events(repo, in_order, commands=("find",)) == []
+    assert told(repo) == [1] and alerter.raised == [1, 2]
+
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r2")
+    alerter.raised.clear()
+
+    def one_waits(watched):
+        release(watched, handling(watched, acknowledged), acknowledged, alerter)  # 3: waits
+        for event in (received, overdue):
+            release(watched, handling(watched, event), event, alerter)
+    # Read: the place at the cursor, by 3's own handling (each consumer);
+    # the place after 1 (nothing there yet) and after 2 (3, stored).
+    assert writes_to_events(repo, one_waits, commands=("find",)) == ["find"] * 4
+    assert alerter.raised == [1, 2, 3] and repo.subject("r2")["released"] == 3
+
+
+def test_an_event_stored_after_the_move_before_it_goes_on_by_itself(repo):
+    """The release of 1 found nothing waiting past it and read nothing; 2,
+    stored after that move, finds the cursor at 1 in its mark's answer and
+    is told by its own handling."""
+    received, overdue, *_ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    release(repo, handling(repo, received), received, alerter)
+    retry = Taking(repo, lambda: NOW, once=False)   # the inbox's retry stores first
+    assert retry.store(overdue) is True
+    assert retry.subject["released"] == 1 and retry.subject["held"] == 2
+    release(repo, retry, overdue, alerter)
+    assert alerter.raised == [1, 2] and repo.subject("r1")["released"] == 2
+
+
+def test_a_subject_written_before_held_was_kept_is_read_as_before(repo):
+    """A subject's document from before `held`, with an event a process of
+    then stored to wait past its cursor: the release before it reads the
+    place, and tells it."""
+    received, overdue, acknowledged, _ = report_events(SimpleNamespace(id="c1"), "r1")
+    alerter = Recorder()
+    release(repo, handling(repo, received), received, alerter)
+    repo.db.subjects.update_one({"_id": "r1"}, {"$unset": {"held": ""}})
+    repo.db.events.insert_one(repo.event_record(acknowledged, NOW))   # not marked
+    release(repo, handling(repo, overdue), overdue, alerter)
+    assert alerter.raised == [1, 2, 3] and told(repo) == [1, 3]
+    assert repo.subject("r1")["released"] == 3
