@@ -10,8 +10,6 @@ one way a person's command goes: read, who may, rule, write, answer.
 from datetime import datetime
 from typing import Any, Callable, Iterable, Mapping
 
-from pymongo import ReturnDocument
-
 from shared import clock, idempotency_key, outbox
 from shared.errors import Conflict
 from shared.rules import Change, Event, RuleError
@@ -26,39 +24,38 @@ def created(doc: Mapping[str, Any], source: str, events: list[Event], now: datet
 
 
 def save(collection: Any, doc: Mapping[str, Any], source: str, change: Change, now: datetime,
-         also: Iterable[dict] = (), where: dict | None = None,
-         projection: dict | None = None) -> Doc | None:
+         also: Iterable[dict] = (), where: dict | None = None) -> Doc | None:
     """Store `change` (fields, entries, events) on `doc` in one write,
-    conditional on doc's version (and `where`): the document as this write
-    left it (`projection`'s fields, its outbox among them), or None if the
-    write lost. `also` are further update fragments of the same write (a
+    conditional on doc's version (and `where`); None if the write lost,
+    else what the relay needs of it: {"outbox": the outbox as the write
+    left it} when `doc` was read with its outbox (not read back: issue 19),
+    {} when not. `also` are further update fragments of the same write (a
     request's key, a clock's removal).
 
-    The write answers the document it made (findAndModify), so neither the
-    relay nor the caller's answer reads it back (issue 19): what they were
-    given is what the write stored, not a later writer's state."""
+    (Not a findAndModify answering the document: SecantusDB runs one as a
+    scan of the whole collection.)"""
     fields, entries, events = change
     envs = outbox.record(source, doc["_id"], doc["seq"], events, now)
     update = {"$set": dict(fields), "$inc": {"version": 1}}
     if entries:
         update["$push"] = {"history": {"$each": list(entries)}}
     update = outbox.merge(update, outbox.push(doc["seq"], envs, now), *also)
-    return collection.find_one_and_update(
-        {"_id": doc["_id"], "version": doc["version"], **(where or {})}, update,
-        projection, return_document=ReturnDocument.AFTER)
+    if collection.update_one({"_id": doc["_id"], "version": doc["version"], **(where or {})},
+                             update).modified_count != 1:
+        return None
+    return {"outbox": list(doc["outbox"]) + envs} if "outbox" in doc else {}
 
 
 def run(call: Any, read: Callable[[], Doc | None], allowed: Callable[[Doc | None], Doc],
         command: Callable[[Doc, datetime], Change],
-        store: Callable[[Doc, Change, list[dict], datetime], Doc | None],
+        store: Callable[[Doc, Change, list[dict], datetime], bool],
         answer: Callable[[Doc], Any], retried: Callable[[Doc], Any] | None = None) -> Any:
     """A person's command on one aggregate.
 
     `read()` loads it (None if absent); `allowed(doc)` returns it or raises
     the 404/403 the caller should see; `command(doc, now)` answers the
     change or raises RuleError (a 409); `store(doc, change, also, now)`
-    writes it and answers the document it left, or None if it lost;
-    `answer(doc)` is the reply. A retry
+    writes it and says whether it won; `answer(doc)` is the reply. A retry
     with the same Idempotency-Key answers `retried(doc)` without acting
     again — asked before who may act, since the first call may have ended
     the caller's part (a declined transfer); only the caller's own key can
@@ -73,12 +70,10 @@ def run(call: Any, read: Callable[[], Doc | None], allowed: Callable[[Doc | None
         change = command(doc, now)
     except RuleError as exc:
         raise Conflict(str(exc))
-    after = store(doc, change, [idempotency_key.remember(call.key, now)], now)
-    if after is not None:
-        return answer(after)
+    won = store(doc, change, [idempotency_key.remember(call.key, now)], now)
+    after = read()
     # A lost write is fine when it lost to the same request sent twice at
     # once: that copy finds the winner's effect under its own key.
-    after = read()
-    if after is None or not idempotency_key.seen(after, call.key):
+    if after is None or not (won or idempotency_key.seen(after, call.key)):
         raise Conflict("it changed meanwhile; read it again")
     return answer(after)

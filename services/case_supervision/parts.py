@@ -15,7 +15,7 @@ class CaseServiceParts:
     inbox: Any                       # shared.inbox.Inbox in a worker
     policy: dict[str, Any]
     intake: Any                      # the bounded RPC proxy to intake
-    store: Callable[..., dict | None]
+    store: Callable[..., bool]
     change: Callable[..., Any]
     record_fact: Callable[[dict], bool | None]
     learn_unit_path: Callable[[dict], None]

@@ -109,10 +109,9 @@ class Repository:
 
     def save_case(self, case, source, change, now, also=()):
         """Store a change only if nobody changed the case since it was read:
-        the claim that makes each step happen once across instances. The
-        case as it left it, with its outbox (not its facts), or None."""
-        return aggregate.save(self.db[CASES], case, source, change, now, also,
-                              projection={"facts": 0})
+        the claim that makes each step happen once across instances. What
+        the relay needs of the write (aggregate.save), or None."""
+        return aggregate.save(self.db[CASES], case, source, change, now, also)
 
     def due_cases(self, now, limit):
         return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, HIDDEN)

@@ -113,13 +113,13 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
     # -- the one write path ------------------------------------------------
     def store(self, case, result, also, now):
         """A command's result, its schedule and its events in one conditional
-        write (shared/aggregate.py): the case it left, its events handed to
-        the relay as written; None if it lost."""
+        write (shared/aggregate.py); True if this write won."""
         change = clocks.finish(case, result, self.policy, now)
-        after = self.repo.save_case(case, self.name, change, now, also)
-        if after is not None:
-            self.relay.flush(CASES, case["_id"], after.pop("outbox", []))
-        return after
+        written = self.repo.save_case(case, self.name, change, now, also)
+        if written is None:
+            return False
+        self.relay.flush(CASES, case["_id"], written.get("outbox"))
+        return True
 
     def change(self, case, result, if_changed=Conflict, by_event=None):
         """Store a command's result. A concurrent change raises `if_changed`:
@@ -129,8 +129,7 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         if result is None:
             return case
         also = [applied_mark(by_event["event_id"])] if by_event else []
-        after = self.store(case, result, also, clock.now())
-        if after is None:
+        if not self.store(case, result, also, clock.now()):
             raise if_changed("the case changed meanwhile; read it again")
-        return after
+        return self.repo.case(case["_id"])
 

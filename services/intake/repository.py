@@ -252,8 +252,11 @@ class Repository:
                     return earlier, False
             raise
 
-    def report(self, report_id):
-        return self.db[REPORTS].find_one({"_id": report_id}, {"outbox": 0})
+    def report(self, report_id, with_outbox=False):
+        """The report; `with_outbox` for a change, whose write then hands
+        the relay its outbox without reading it back."""
+        return self.db[REPORTS].find_one({"_id": report_id},
+                                         None if with_outbox else {"outbox": 0})
 
     def report_by_reference(self, reference):
         return self.db[REPORTS].find_one({"reference": reference}, {"outbox": 0})
@@ -292,10 +295,10 @@ class Repository:
     def save_report(self, report, source, change, now, also=(), merge=None):
         """Store a change (fields, entries, events) only if nobody changed the
         report since it was read, and no merge holds it — unless this is that
-        merge (its `merge` id): then its hold ends and its link is due. The
-        report as the write left it (its outbox too), or None if it lost. A
-        clock set to None is removed, so the sweeps' sparse indexes hold
-        only the clocks still running."""
+        merge (its `merge` id): then its hold ends and its link is due.
+        What the relay needs of the write (aggregate.save), or None if it
+        lost. A clock set to None is removed, so the sweeps' sparse indexes
+        hold only the clocks still running."""
         fields, entries, events = change
         stopped = {k: "" for k in CLOCKS if k in fields and fields[k] is None}
         fields = {k: v for k, v in fields.items() if k not in stopped}
@@ -306,10 +309,10 @@ class Repository:
         else:
             wheres = unheld(now)
         for where in wheres:
-            after = aggregate.save(self.db[REPORTS], report, source, (fields, entries, events),
-                                   now, also, where)
-            if after is not None:
-                return after
+            written = aggregate.save(self.db[REPORTS], report, source,
+                                     (fields, entries, events), now, also, where)
+            if written is not None:
+                return written
         return None
 
     # -- merging: two documents, no transaction --------------------------

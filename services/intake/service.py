@@ -355,7 +355,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
 
     def _act(self, call, report_id, command, *args, action="report.act", merge=None):
         return aggregate.run(
-            call, lambda: self.repo.report(report_id),
+            call, lambda: self.repo.report(report_id, with_outbox=True),
             lambda report: self._allowed(call.who, report, action),
             lambda report, now: command(report, call.who, now, *args),
             lambda report, change, also, now: self._save(report, change, now, also, merge),
@@ -372,12 +372,13 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return json_response(200, {"report_id": report["_id"], "status": report["status"]})
 
     def _save(self, report, change, now, also=(), merge=None):
-        """The change and its events in one conditional write: the report it
-        left, its events handed to the relay as written; None if it lost."""
-        after = self.repo.save_report(report, self.name, change, now, also, merge)
-        if after is not None:
-            self.relay.flush(REPORTS, report["_id"], after.pop("outbox", []))
-        return after
+        """The change and its events in one conditional write, handed to the
+        relay as written; False if it lost."""
+        written = self.repo.save_report(report, self.name, change, now, also, merge)
+        if written is None:
+            return False
+        self.relay.flush(REPORTS, report["_id"], written.get("outbox"))
+        return True
 
 
 def filer_company_id(who, body):

@@ -197,11 +197,11 @@ def nothing_held_after(subject, in_hand=None):
     """Whether the subject's document says no event waits at the place
     after its notices' cursor, so it need not be read: `held`, the highest
     sequence ever stored to wait, is raised after each such event is stored
-    (repository.mark_held), and a release's move answers the document as it
-    left it — of the two, one sees the other. A document from before `held`
-    was kept says nothing; nor does a stale one: only a handling that moved
-    the cursor (from the document its move answered) or stored the event
-    (from its mark's) has to go on, and each reads what its write left.
+    (repository.mark_held), and a release's move is made on the condition
+    that `held` is not past the place it sets — of the two, one sees the
+    other. A document from before `held` was kept says nothing; nor does a
+    stale one: only a handling that moved the cursor (its move's condition)
+    or stored the event (its mark, then a read) has to go on.
     `in_hand`: the record a handling stored, when it is the next."""
     after = subject["released"] + 1
     if in_hand and in_hand["subject"] == subject["_id"] and in_hand["sequence"] == after:

@@ -7,7 +7,6 @@ who won (SecantusDB scans a whole collection on find_one_and_update).
 from collections import OrderedDict
 from datetime import timedelta
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.alert_store import AlertStore, cursor_of
@@ -131,19 +130,16 @@ class Repository:
 
     def mark_held(self, subject_id, sequence):
         """After an event stored to wait for the notices: the subject's
-        `held` (the highest sequence ever stored so) raised to it, by the
-        write that answers the subject as it then stands. Of this and a
-        release moving the notices' cursor to just before it, one sees the
-        other (ordering.py, "held"): the release finds `held` past its
-        cursor and reads the next place; or this finds the cursor moved."""
-        for _ in range(2):   # two first upserts at once: one inserts
-            try:
-                return subject_of(subject_id, self._seen(
-                    subject_id, self.db[SUBJECTS].find_one_and_update(
-                        {"_id": subject_id}, {"$max": {"held": sequence}}, upsert=True,
-                        return_document=ReturnDocument.AFTER)))
-            except DuplicateKeyError:
-                continue
+        `held` (the highest sequence ever stored so) raised to it, then the
+        subject read as it stands. Of this and a release moving the notices'
+        cursor to just before it, one sees the other (ordering.py, "held"):
+        the release, conditional on `held` not past its cursor, fails and
+        reads the next place; or this reads the cursor moved."""
+        try:
+            self.db[SUBJECTS].update_one({"_id": subject_id}, {"$max": {"held": sequence}},
+                                         upsert=True)
+        except DuplicateKeyError:   # two first upserts at once: the other made it
+            self.db[SUBJECTS].update_one({"_id": subject_id}, {"$max": {"held": sequence}})
         return self.subject(subject_id)
 
     def event_at(self, subject, sequence, in_hand=None):
@@ -244,20 +240,56 @@ class Repository:
     def advance_subject(self, subject, state):
         """Write the subject's next state if nobody moved it since it was read
         (its alert cursor, on the same document, is not touched): the
-        subject as the write left it (its `held` with it), or None."""
-        if subject["v"] == 0:
-            try:   # the document may hold the alerts' cursor, or `held`, already
-                found = self.db[SUBJECTS].find_one_and_update(
-                    {"_id": subject["_id"], "v": {"$exists": False}},
-                    {"$set": {"v": 1, **state}, "$max": {"held": 0}}, upsert=True,
-                    return_document=ReturnDocument.AFTER)
-            except DuplicateKeyError:
-                return None
+        subject as the write left it, or None."""
+        if subject["v"] == 0:   # the document may hold the alerts' cursor, or `held`
+            moved = self._move(subject, {"v": {"$exists": False}},
+                               {"$set": {"v": 1, **state}, "$max": {"held": 0}}, state,
+                               upsert=True)
         else:
-            found = self.db[SUBJECTS].find_one_and_update(
-                {"_id": subject["_id"], "v": subject["v"]}, {"$set": state, "$inc": {"v": 1}},
-                return_document=ReturnDocument.AFTER)
-        return subject_of(subject["_id"], self._seen(subject["_id"], found)) if found else None
+            moved = self._move(subject, {"v": subject["v"]},
+                               {"$set": state, "$inc": {"v": 1}}, state)
+        return None if moved is None else self._seen(subject["_id"], dict(moved, v=subject["v"] + 1))
+
+    def _move(self, subject, versions, update, state, upsert=False, alerts=None):
+        """A conditional move of the subject's document, read at `versions`;
+        the subject as it left it (not read back), with `held` an upper
+        bound of the one stored (absent: not known), or None when another
+        handling moved it first.
+
+        SecantusDB runs a findAndModify as a scan of the collection, so the
+        move does not answer `held`: it is made on the condition that `held`
+        is not past what this handling knows of it (the cursor it sets, or
+        more as read); when that fails (an event stored to wait since, or a
+        document from before `held`) the document is read and the move made
+        again on what it says."""
+        where = {"_id": subject["_id"], **versions}
+        released = state.get("released")
+        bound = max(subject.get("held") or 0, released or 0)
+        for _ in range(3):
+            condition = dict(where, held={"$lte": bound}) if released is not None else where
+            try:
+                done = self.db[SUBJECTS].update_one(condition, update, upsert=upsert)
+            except DuplicateKeyError:   # (an upsert: the document is there)
+                done = None
+            if done is not None and (done.modified_count or done.upserted_id is not None):
+                moved = dict(subject, **state)
+                moved.pop("held", None)
+                if released is not None:
+                    moved["held"] = bound
+                if alerts is not None:
+                    moved["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
+                return moved
+            found = self.db[SUBJECTS].find_one({"_id": subject["_id"]})
+            if found is None or not _at(found, versions):
+                return None   # another handling moved it
+            if "held" not in found:   # from before `held`: on its versions alone
+                if self.db[SUBJECTS].update_one(where, update).modified_count != 1:
+                    return None
+                moved = dict(subject, **state)
+                moved.pop("held", None)
+                return moved
+            bound = max(found["held"], released or 0)
+        return None
 
     def move_cursors(self, subject, state, cursor, alert_state):
         """Move the notices' cursor to `state` and the alerts' to
@@ -268,25 +300,29 @@ class Repository:
         notices: dict | None
         alerts: dict | None
         if state is not None and alert_state is not None:
-            both = None
+            moved = None
+            alerts = dict(cursor, **alert_state, v=cursor["v"] + 1)
             if subject["v"] == 0 and cursor["v"] == 0:
-                # New (made here, `held` from 0), or made by mark_held alone.
-                try:
-                    both = self.db[SUBJECTS].find_one_and_update(
-                        {"_id": subject["_id"], "v": {"$exists": False},
-                         "alerts": {"$exists": False}},
-                        {"$set": {"v": 1, **state, "alerts": {"v": 1, **alert_state}},
-                         "$max": {"held": 0}}, upsert=True, return_document=ReturnDocument.AFTER)
-                except DuplicateKeyError:
-                    pass
+                try:   # new, as nearly always: `held` from 0
+                    self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state,
+                                                  "held": 0,
+                                                  "alerts": {"v": 1, **alert_state}})
+                    moved = dict(subject, **state, held=0, alerts={
+                        k: v for k, v in alerts.items() if k != "_id"})
+                except DuplicateKeyError:   # made by mark_held alone (read its `held`), or moved
+                    found = self.db[SUBJECTS].find_one({"_id": subject["_id"]}) or {}
+                    moved = self._move(
+                        dict(subject, held=found.get("held")),
+                        {"v": {"$exists": False}, "alerts": {"$exists": False}},
+                        {"$set": {"v": 1, **state, "alerts": {"v": 1, **alert_state}}},
+                        state, alerts=alerts)
             elif subject["v"] and cursor["v"]:
-                both = self.db[SUBJECTS].find_one_and_update(
-                    {"_id": subject["_id"], "v": subject["v"], "alerts.v": cursor["v"]},
+                moved = self._move(
+                    subject, {"v": subject["v"], "alerts.v": cursor["v"]},
                     {"$set": {**state, **{f"alerts.{k}": v for k, v in alert_state.items()}},
-                     "$inc": {"v": 1, "alerts.v": 1}}, return_document=ReturnDocument.AFTER)
-            if both:   # as the write left it: its `held` too
-                self._seen(subject["_id"], both)
-                return subject_of(subject["_id"], both), cursor_of(subject["_id"], both)
+                     "$inc": {"v": 1, "alerts.v": 1}}, state, alerts=alerts)
+            if moved is not None:
+                return self._seen(subject["_id"], dict(moved, v=subject["v"] + 1)), alerts
         # One moved by another handling since (or only one asked): each on
         # its own, by its own version.
         notices = self.advance_subject(subject, state) if state is not None else None
@@ -381,6 +417,19 @@ class Repository:
     def subscriptions(self, company_ids):
         return {s["_id"]: s for s in
                 self.db.subscriptions.find({"_id": {"$in": list(company_ids)}})}
+
+
+def _at(document, versions):
+    """Whether a subject's document stands at `versions` ({field: value, or
+    {"$exists": False}}; dotted fields for the alerts' cursor)."""
+    for dotted, want in versions.items():
+        value = document
+        for part in dotted.split("."):
+            value = (value or {}).get(part)
+        if want == {"$exists": False} and value is not None or want != {"$exists": False} \
+                and value != want:
+            return False
+    return True
 
 
 def subject_of(subject_id, document):

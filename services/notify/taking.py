@@ -195,9 +195,9 @@ class Taking:
         self.stored = record if self.fresh else None
         if record["state"] == "held":
             # Stored (now or before) to wait: `held` says so on its subject,
-            # whose notices' cursor the mark's write answers — the notices'
-            # consumer, first to go, goes on from it (not read again; the
-            # alerts' reads its cursor after that one may have moved it).
+            # read right after the mark — the notices' consumer, first to
+            # go, goes on from that (not read again; the alerts' reads its
+            # cursor after that one may have moved it).
             # Marked again on a redelivery: a crash may have come between.
             self.subject = self.repo.mark_held(event["subject"], event["sequence"])
         return self.fresh

@@ -363,7 +363,7 @@ def test_a_stale_update_is_refused_and_racing_accepts_give_one_case(running, int
     stale = repo.report(rid)
     org.intake.as_(org.officer_token).post(f"/reports/{rid}/acknowledge")
     assert repo.save_report(stale, "intake", ({"status": "merged"}, [], []),
-                            clock.now()) is None
+                            clock.now()) is None   # lost
     assert repo.report(rid)["status"] == "acknowledged"
     with ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda _: org.accept(rid).status_code, range(6)))
