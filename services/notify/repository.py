@@ -248,7 +248,9 @@ class Repository:
         else:
             moved = self._move(subject, {"v": subject["v"]},
                                {"$set": state, "$inc": {"v": 1}}, state)
-        return None if moved is None else self._seen(subject["_id"], dict(moved, v=subject["v"] + 1))
+        if moved is None:
+            return None
+        return self._seen(subject["_id"], dict(moved, v=subject["v"] + 1))
 
     def _move(self, subject, versions, update, state, upsert=False, alerts=None):
         """A conditional move of the subject's document, read at `versions`;
