@@ -266,9 +266,11 @@ class Repository:
         again on what it says."""
         where = {"_id": subject["_id"], **versions}
         released = state.get("released")
-        bound = max(subject.get("held") or 0, released or 0)
+        # None: a move that leaves the place (a follow-up, a late one), or a
+        # document from before `held`: made on its versions alone.
+        bound = None if released is None else max(subject.get("held") or 0, released)
         for _ in range(3):
-            condition = dict(where, held={"$lte": bound}) if released is not None else where
+            condition = where if bound is None else dict(where, held={"$lte": bound})
             try:
                 done = self.db[SUBJECTS].update_one(condition, update, upsert=upsert)
             except DuplicateKeyError:   # (an upsert: the document is there)
@@ -276,21 +278,15 @@ class Repository:
             if done is not None and (done.modified_count or done.upserted_id is not None):
                 moved = dict(subject, **state)
                 moved.pop("held", None)
-                if released is not None:
+                if bound is not None:
                     moved["held"] = bound
                 if alerts is not None:
-                    moved["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
+                    moved["alerts"] = on_subject(alerts)
                 return moved
-            found = self.db[SUBJECTS].find_one({"_id": subject["_id"]})
-            if found is None or not _at(found, versions):
+            found = None if bound is None else self.db[SUBJECTS].find_one(where)
+            if found is None:
                 return None   # another handling moved it
-            if "held" not in found:   # from before `held`: on its versions alone
-                if self.db[SUBJECTS].update_one(where, update).modified_count != 1:
-                    return None
-                moved = dict(subject, **state)
-                moved.pop("held", None)
-                return moved
-            bound = max(found["held"], released or 0)
+            bound = max(found["held"], released) if "held" in found else None
         return None
 
     def move_cursors(self, subject, state, cursor, alert_state):
@@ -309,8 +305,7 @@ class Repository:
                     self.db[SUBJECTS].insert_one({"_id": subject["_id"], "v": 1, **state,
                                                   "held": 0,
                                                   "alerts": {"v": 1, **alert_state}})
-                    moved = dict(subject, **state, held=0, alerts={
-                        k: v for k, v in alerts.items() if k != "_id"})
+                    moved = dict(subject, **state, held=0, alerts=on_subject(alerts))
                 except DuplicateKeyError:   # made by mark_held alone (read its `held`), or moved
                     found = self.db[SUBJECTS].find_one({"_id": subject["_id"]}) or {}
                     moved = self._move(
@@ -332,7 +327,7 @@ class Repository:
                   if alert_state is not None and self.alerts.advance_cursor(cursor, alert_state)
                   else None)
         if notices and alerts:   # the subject as moved carries its alert cursor
-            notices["alerts"] = {k: v for k, v in alerts.items() if k != "_id"}
+            notices["alerts"] = on_subject(alerts)
         return notices, alerts
 
     def quiet_cases(self, now, limit=100):
@@ -421,17 +416,10 @@ class Repository:
                 self.db.subscriptions.find({"_id": {"$in": list(company_ids)}})}
 
 
-def _at(document, versions):
-    """Whether a subject's document stands at `versions` ({field: value, or
-    {"$exists": False}}; dotted fields for the alerts' cursor)."""
-    for dotted, want in versions.items():
-        value = document
-        for part in dotted.split("."):
-            value = (value or {}).get(part)
-        if want == {"$exists": False} and value is not None or want != {"$exists": False} \
-                and value != want:
-            return False
-    return True
+def on_subject(cursor):
+    """An alert cursor as the subject's document holds it (cursor_of's
+    inverse: without the subject's id)."""
+    return {k: v for k, v in cursor.items() if k != "_id"}
 
 
 def subject_of(subject_id, document):
