@@ -38,7 +38,7 @@ from datetime import datetime, timezone
 
 import pymongo
 
-from bench import files, flood, load, web_pages
+from bench import files, flood, load, scans, web_pages
 from bench.ceiling import Ceiling, hops
 from bench.system import BenchStack
 from bench.table import ms, table
@@ -72,9 +72,10 @@ def _kind(entry):
     return entry.get("op")
 
 
-def profiled(client, seconds=None, action=None):
+def profiled(client, seconds=None, action=None, samples=None):
     """Every database operation of the three services while `action` runs
-    (or for `seconds`): {(service, kind, collection): [count, server ms]}."""
+    (or for `seconds`): {(service, kind, collection): [count, server ms]};
+    one filter of each shape into `samples` (bench/scans.py)."""
     for db in DATABASES.values():
         client[db].command("profile", 0)
         client[db]["system.profile"].drop()
@@ -88,6 +89,11 @@ def profiled(client, seconds=None, action=None):
             ops.setdefault(key, [0, 0])
             ops[key][0] += 1
             ops[key][1] += e.get("millis") or 0
+            picked = scans.filter_of(e.get("command")) if samples is not None else None
+            if picked:
+                name, collection, flt = picked
+                samples.setdefault(f"{service}/{name}/{collection}/{scans.shape(flt)}",
+                                   (db, collection, flt))
     return result, ops
 
 
@@ -99,8 +105,9 @@ def calibrate(users, client, reports):
         run, *_ = load.saturate(users, users.companies, 1, 120, reports, poll_interval=0.1)
         time.sleep(3)  # deliveries and cursors finish the tail after the notice
         return run, time.time() - t0
-    (run, span), ops = profiled(client, action=path)
-    _, idle = profiled(client, seconds=5)
+    samples = {}
+    (run, span), ops = profiled(client, action=path, samples=samples)
+    _, idle = profiled(client, seconds=5, samples=samples)
     n = run.done()
     if not n:
         return None
@@ -115,7 +122,8 @@ def calibrate(users, client, reports):
     reads = sum(v["count"] for k, v in per.items() if k.split("/")[1] not in WRITES)
     return {"reports": n, "db_writes_per_report": round(writes, 1),
             "db_reads_per_report": round(reads, 1),
-            "ops_per_report": dict(sorted(per.items(), key=lambda kv: -kv[1]["count"]))}
+            "ops_per_report": dict(sorted(per.items(), key=lambda kv: -kv[1]["count"])),
+            "collection_scans": scans.scans(client, samples)}
 
 
 def profile(b, seconds):
@@ -132,7 +140,7 @@ def profile(b, seconds):
             continue  # Erlang: py-spy has nothing to say
         procs.append(subprocess.Popen(
             [spy, "record", "--pid", str(pid), "--duration", str(int(seconds)),
-             "--rate", "97", "--format", "raw", "--nonblocking",
+             "--rate", "97", "--format", "raw", "--nonblocking", "--gil",
              "--output", os.path.join(out, f"profile-{part}.txt")],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
     return procs

@@ -26,6 +26,11 @@ def table(r):
             f"{p['deliveries_per_report']} deliveries", "", None)
         row("  most database time", ", ".join(f"{k} {v['server_ms']:.0f} ms"
                                               for k, v in top), "", None)
+        if "collection_scans" in p:
+            found = p["collection_scans"]
+            row("  filters reading a whole collection", ", ".join(
+                f"{s['op']} ({s['documents']} documents)" for s in found) or "none",
+                "none", not found)
     if c:
         row("1 ceiling (kombu+pymongo)", f"{c['reports_per_s']:.1f} reports/s "
             f"({c['writes_per_report']} writes, {c['published_per_report']} confirms, "

@@ -26,6 +26,9 @@ API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
 # The sweeps read through these: their cost follows what is due, not what is open.
 CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
 SWEEP_BATCH = 200
+# A new report is compared with this many like it at most; merged ones
+# among them are left out after the read, so there is room for them.
+DUPLICATE_CANDIDATES = 100
 # How long a merge may hold its two reports. A merge takes milliseconds; a
 # process killed while holding them frees them when this runs out.
 MERGE_HOLD = timedelta(seconds=10)
@@ -281,16 +284,20 @@ class Repository:
                                      {"$set": {"name_key": search.name_key(company["name"])}})
 
     def duplicate_candidates(self, company_id, incident_type, amount, occurred_at, window):
-        """Open reports of the same company, type and amount, close in time.
-        The amount is in the query: without it a busy company's first 50
-        reports of a type could hide the one that is a duplicate, and every
-        report read all of its company's reports."""
+        """Reports of the same company, type and amount, close in time; the
+        merged ones are the domain's to leave out (likely_duplicates). The
+        amount is in the query: without it a busy company's first reports
+        of a type could hide the one that is a duplicate, and every report
+        read all of its company's reports. The filter is exactly the
+        index's fields: one field more (the status, as it was) and
+        SecantusDB reads the whole collection instead — every filing read
+        every report (issue 19)."""
         return list(self.db[REPORTS].find(
             {"company_id": company_id, "incident_type": incident_type,
-             "estimated_loss": amount, "status": {"$ne": "merged"},
+             "estimated_loss": amount,
              "occurred_at": {"$gte": occurred_at - window, "$lte": occurred_at + window}},
             {"incident_type": 1, "estimated_loss": 1, "occurred_at": 1, "status": 1}
-        ).limit(50))
+        ).limit(DUPLICATE_CANDIDATES))
 
     def save_report(self, report, source, change, now, also=(), merge=None):
         """Store a change (fields, entries, events) only if nobody changed the
@@ -465,16 +472,22 @@ class Repository:
         self.db[EVIDENCE].delete_one({"_id": file_id, "state": "uploading"})
 
     def stale_uploads(self, before, limit=100):
-        """Uploads begun before `before` and never finished: their process died."""
-        return list(self.db[EVIDENCE].find({"state": "uploading",
-                                            "started_at": {"$lt": before}}).limit(limit))
+        """Uploads begun before `before` and never finished: their process died.
+        By state alone, the age judged here (the uploading are the few in
+        flight, the oldest first in the index): with started_at in the
+        filter SecantusDB fits no index and reads every file's record."""
+        uploading = self.db[EVIDENCE].find({"state": "uploading"}).limit(limit)
+        return [u for u in uploading if u.get("started_at") and u["started_at"] < before]
 
     def evidence(self, file_id):
         return self.db[EVIDENCE].find_one({"_id": file_id})
 
     def evidence_of(self, report_id):
-        return list(self.db[EVIDENCE].find({"report_id": report_id, "state": "stored"})
-                    .sort("uploaded_at", 1))
+        # By report alone (its index), the stored kept here: a report has
+        # few files, and with the state in the filter SecantusDB would read
+        # every file's record of every report (issue 19).
+        return [e for e in self.db[EVIDENCE].find({"report_id": report_id})
+                .sort("uploaded_at", 1) if e.get("state") == "stored"]
 
     def evidence_to_check(self, limit):
         """Stored files, those checked longest ago (or never) first."""

@@ -67,9 +67,13 @@ class DeliveryStore:
         wakes its successors right after it marks itself, and a crash between
         the two would otherwise leave them waiting for ever."""
         woken = 0
-        for waiting in self.coll.find({"status": "pending", "next_attempt_at": None,
-                                       "created_at": {"$lte": now - older_than}},
-                                      {"after": 1}).limit(limit):
+        # The filter is the index's two fields, the age judged here: with
+        # created_at in it SecantusDB fits no index and reads the whole log
+        # (issue 19). The index holds equal keys in the order they came, so
+        # the oldest waiting are read first, as the age in the filter did.
+        waiting_now = self.coll.find({"status": "pending", "next_attempt_at": None},
+                                     {"after": 1, "created_at": 1}).limit(limit)
+        for waiting in [w for w in waiting_now if w["created_at"] <= now - older_than]:
             before = (self.coll.find_one({"_id": waiting["after"]}, {"status": 1})
                       if waiting.get("after") else None)
             if before is None or before["status"] in FINISHED:

@@ -39,6 +39,9 @@ class Repository:
                   ([("company_id", 1), ("created_at", 1), ("_id", 1)], {})],
         EVENTS: [([("subject", 1), ("sequence", 1)], {}),
                  ([("state", 1), ("received_at", 1)], {}),
+                 # held openings (openings_held_before): every field of the
+                 # filter in one index, or SecantusDB reads them all
+                 ([("state", 1), ("type", 1), ("received_at", 1)], {}),
                  ([("alert_state", 1), ("received_at", 1)], {})],
         SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {}),
                    # a case's lead, by its report (alert_store.lead_of)
