@@ -23,12 +23,13 @@ import logging
 from datetime import timedelta
 
 import eventlet
-from kombu import Connection, Exchange, Queue
+from amqp.exceptions import NotFound
+from kombu import Connection, Queue
 from nameko.amqp.publish import Publisher
 from nameko.extensions import DependencyProvider
 
 from shared import clock, faults
-from shared.events import CONSUMERS, envelope, queue_name
+from shared.events import CONSUMERS, envelope, event_exchange, nameko_queue_name, queue_name
 from shared.mongo import Mongo
 
 log = logging.getLogger(__name__)
@@ -68,12 +69,6 @@ def merge(*updates):
     return out
 
 
-def event_exchange(service):
-    # Must equal nameko's own declaration (nameko.standalone.events).
-    return Exchange(f"{service}.events", type="topic", durable=True,
-                    delivery_mode=2)
-
-
 def consumer_queues(source):
     exchange = event_exchange(source)
     return [Queue(queue_name(source, event_type, service, method),
@@ -84,12 +79,41 @@ def consumer_queues(source):
 
 
 def declare_consumer_queues(amqp_uri, source):
-    """Declare every queue that consumes `source`'s events, bound, durable."""
+    """Declare every queue that consumes `source`'s events, bound, durable;
+    retire the queues a type each that a handler taking its events in order
+    had before (shared/events.py IN_ORDER)."""
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         event_exchange(source)(channel).declare()
         for queue in consumer_queues(source):
             queue(channel).declare()
+        for (src, event_type), targets in CONSUMERS.items():
+            for service, method in targets if src == source else ():
+                old = nameko_queue_name(src, event_type, service, method)
+                new = queue_name(src, event_type, service, method)
+                if old != new:
+                    retire_queue(conn, old, new, source, event_type)
+
+
+def retire_queue(conn, old, new, source, event_type):
+    """Unbind a queue no handler reads any more, move what it still holds
+    to the queue that took its place (to be taken there, as redeliveries
+    are), and delete it: nothing left behind, nothing lost."""
+    channel = conn.channel()
+    try:
+        channel.queue_declare(old, passive=True)
+    except NotFound:
+        return   # never made, or retired already (the broker closed the channel)
+    channel.queue_unbind(old, f"{source}.events", event_type)
+    channel.confirm_select()   # each move published and confirmed before its ack
+    moved = 0
+    while (message := channel.basic_get(old, no_ack=False)) is not None:
+        channel.basic_publish(message, exchange="", routing_key=new)
+        channel.basic_ack(message.delivery_tag)
+        moved += 1
+    channel.queue_delete(old, if_empty=True)
+    channel.close()
+    log.info("queue %s retired: %d events moved to %s", old, moved, new)
 
 
 class Relay:

@@ -23,7 +23,7 @@ from services.notify.taking import Taking, one_at_a_time, write_left_marks
 from services.notify import feed
 from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import CASE_EVENTS, REPORT_EVENTS, handles
+from shared.events import CASE_EVENTS, REPORT_EVENTS, in_order
 from shared.base import ServiceBase
 from shared.idempotency_key import ANSWER
 from shared.http import api
@@ -78,8 +78,8 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
 
     # Every event of a report or a case, told or not: each fills its place
     # in the subject's sequence, so the ones after it can be released.
-    @handles("intake", REPORT_EVENTS)
-    @handles("case_supervision", CASE_EVENTS)
+    # From one queue, as sent (shared/events.py IN_ORDER).
+    @in_order({"intake": REPORT_EVENTS, "case_supervision": CASE_EVENTS})
     def handle_event(self, body):
         # Two consumers of one event, each failing and retried on its own
         # (the police's alerts from it do not wait for its notices). Both

@@ -3,15 +3,21 @@ twice, no failure silently acked away."""
 import uuid
 from datetime import datetime, timezone
 
+import pytest
+from amqp.exceptions import NotFound
+from kombu import Connection, Queue
+
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.domain import case_id_for
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
 from shared import outbox
+from shared.events import event_exchange
 from shared.inbox import CONSUMED
+from tests.helpers import eventually, free_port
 from support.client import Client
 from support.organisation import Org
-from tests.helpers import eventually
+
 
 
 def feed(running, org):
@@ -149,3 +155,30 @@ def test_the_relay_sends_what_a_crash_left_in_an_outbox(running):
     left = eventually(lambda: reports.find_one({"_id": stored["_id"], "outbox": []}),
                       what="the outbox emptied")
     assert "outbox_since" not in left
+
+
+def test_events_left_in_notifys_queues_a_type_each_reach_it_from_its_one_queue(running):
+    # What the version before leaves on a broker: notify's queue for each
+    # event type, bound, an acceptance still in it. The dispatching side's
+    # start moves it to the queue that took its place and deletes the old.
+    old = "evt-intake-report_accepted--notify.handle_event"
+    config = running.make_config(free_port())
+    with Connection(config["AMQP_URI"]) as conn:
+        Queue(old, exchange=event_exchange("intake"), routing_key="report_accepted",
+              durable=True)(conn.channel()).declare()
+    running.config = config
+    event = accepted_event("company-upgraded")
+    running.publish("intake", event, "report_accepted")
+    outbox.declare_consumer_queues(config["AMQP_URI"], "intake")   # as intake's start does
+    with Connection(config["AMQP_URI"]) as conn:
+        with pytest.raises(NotFound):
+            conn.channel().queue_declare(old, passive=True)
+        later = accepted_event("company-upgraded")
+        running.publish("intake", later, "report_accepted")   # bound to the one queue only
+        ready = conn.channel().queue_declare("evt-in-order--notify.handle_event", passive=True)
+        assert ready.message_count == 2
+    before = handled("add_notice")
+    running.start(NotifyService)
+    eventually(lambda: handled("add_notice") == before + 2, what="both taken by notify")
+    notices = running.db("notify").notices
+    eventually(lambda: notices.count_documents({"company_id": "company-upgraded"}) == 2)

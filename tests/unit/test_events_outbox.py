@@ -9,8 +9,8 @@ from nameko.events import EventHandler
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
-from shared import outbox
-from shared.events import CONSUMERS, EnvelopeSchema, queue_name
+from shared import events as ev, outbox
+from shared.events import CONSUMERS, EnvelopeSchema, InOrder, queue_name
 
 NOW = datetime(2026, 11, 28, 1, 2, 3, tzinfo=timezone.utc)
 
@@ -63,6 +63,9 @@ def handlers(service_cls):
         for ep in getattr(method, "nameko_entrypoints", ()):
             if isinstance(ep, EventHandler):
                 found.add((ep.source_service, ep.event_type, service_cls.name, name))
+            if isinstance(ep, InOrder):
+                found |= {(source, t, service_cls.name, name)
+                          for source, types in ep.types_by_source.items() for t in types}
     return found
 
 
@@ -83,3 +86,16 @@ def test_declared_queues_have_nameko_names_and_bindings():
     assert q.name == "evt-intake-report_accepted--case_supervision.handle_report_accepted"
     assert q.exchange.name == "intake.events" and q.routing_key == "report_accepted"
     assert q.durable and not q.auto_delete
+
+
+def test_notify_takes_a_report_and_its_case_from_one_queue_bound_to_each_type():
+    # One queue, so a report's acceptance comes after its receipt, not
+    # from a queue of its own that a backlog elsewhere lets overtake it.
+    for source, types in (("intake", ev.REPORT_EVENTS), ("case_supervision", ev.CASE_EVENTS)):
+        bound = {q.routing_key for q in outbox.consumer_queues(source)
+                 if q.name == "evt-in-order--notify.handle_event"}
+        assert bound == set(types)
+        assert all(q.exchange.name == f"{source}.events" for q in outbox.consumer_queues(source)
+                   if q.name == "evt-in-order--notify.handle_event")
+    assert not [q for q in outbox.consumer_queues("intake")
+                if q.name.startswith("evt-intake-") and q.name.endswith("notify.handle_event")]

@@ -101,7 +101,8 @@ def test_events_without_a_company_give_no_notice():
 
 
 def test_notify_takes_every_event_of_the_subjects_it_orders():
-    handlers = {ep.event_type for ep in NotifyService.handle_event.nameko_entrypoints}
+    (entrypoint,) = NotifyService.handle_event.nameko_entrypoints
+    handlers = {t for types in entrypoint.types_by_source.values() for t in types}
     assert handlers == set(notify.REPORT_EVENTS) | set(notify.CASE_EVENTS)
     catalogue = {v for k, v in vars(ev).items() if isinstance(v, str) and k.split("_")[0] in (
         "REPORT", "CASE", "LOSS", "STOP", "COMPANY")}
