@@ -169,7 +169,7 @@ in_order = InOrder.decorator
 
 
 def in_order_queue(service, method, types_by_source):
-    return Queue(queue_name("", "", service, method), durable=True, auto_delete=False,
+    return Queue(in_order_queue_name(service, method), durable=True, auto_delete=False,
                  exclusive=False, bindings=[
                      binding(event_exchange(source), routing_key=event_type)
                      for source, types in types_by_source.items() for event_type in types])
@@ -180,8 +180,12 @@ def queue_name(source, event_type, service, method):
     takes them in order, else nameko's own name for a SERVICE_POOL event
     handler's queue."""
     if (service, method) in IN_ORDER:
-        return f"evt-in-order--{service}.{method}"
+        return in_order_queue_name(service, method)
     return nameko_queue_name(source, event_type, service, method)
+
+
+def in_order_queue_name(service, method):
+    return f"evt-in-order--{service}.{method}"
 
 
 def nameko_queue_name(source, event_type, service, method):

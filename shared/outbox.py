@@ -104,7 +104,7 @@ def retire_queue(conn, old, new, source, event_type):
         channel.queue_declare(old, passive=True)
     except NotFound:
         return   # never made, or retired already (the broker closed the channel)
-    channel.queue_unbind(old, f"{source}.events", event_type)
+    channel.queue_unbind(old, event_exchange(source).name, event_type)
     channel.confirm_select()   # each move published and confirmed before its ack
     moved = 0
     while (message := channel.basic_get(old, no_ack=False)) is not None:

@@ -14,10 +14,9 @@ from services.notify.service import NotifyService
 from shared import outbox
 from shared.events import event_exchange
 from shared.inbox import CONSUMED
-from tests.helpers import eventually, free_port
 from support.client import Client
 from support.organisation import Org
-
+from tests.helpers import eventually, free_port
 
 
 def feed(running, org):
