@@ -33,7 +33,7 @@ from werkzeug.wrappers import Request, Response
 
 from shared import auth, clock, idempotency_key, jwks, language, pages, ratelimit, remote
 from shared.errors import ApiError, BadRequest, Invalid, TooLarge, Unavailable
-from shared.fields import SURROGATE
+from shared.fields import SURROGATE, schema
 from shared.mongo import Mongo
 
 REQUESTS = Counter("fasttrack_http_requests_total", "HTTP requests answered",
@@ -158,7 +158,7 @@ def parse_json(raw):
 
 def load(schema_cls, data):
     try:
-        return schema_cls().load(data)
+        return schema(schema_cls).load(data)
     except ValidationError as exc:
         raise Invalid("the request does not validate", fields=exc.messages)
 
@@ -307,7 +307,7 @@ class JsonHttp(HttpRequestHandler):
         # A tuple names the views a handler chooses from by role: it dumped
         # the answer itself; the tuple is for the OpenAPI document.
         if self.answer_schema is not None and not isinstance(self.answer_schema, tuple):
-            data = self.answer_schema().dump(data)
+            data = schema(self.answer_schema).dump(data)
         response = json_response(status, data)
         if link:
             response.headers["Link"] = link

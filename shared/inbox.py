@@ -37,6 +37,7 @@ from prometheus_client import Counter
 
 from shared import clock, faults, pages
 from shared.events import EnvelopeSchema
+from shared.fields import schema
 from shared.mongo import Mongo
 
 log = logging.getLogger(__name__)
@@ -80,7 +81,7 @@ class Inbox:
         try:
             if len(json.dumps(body, default=str)) > MAX_EVENT_BYTES:
                 raise ValueError(f"larger than {MAX_EVENT_BYTES} bytes")
-            event = EnvelopeSchema().load(body)
+            event = schema(EnvelopeSchema).load(body)
         except (ValidationError, TypeError, ValueError) as exc:
             self._dead_on_arrival(handler, body, exc)
             return
@@ -131,7 +132,7 @@ class Inbox:
             if claimed.modified_count != 1:
                 continue  # another instance took it
             apply = getattr(self.service, rec["handler"])
-            event = EnvelopeSchema().load(rec["envelope"])
+            event = schema(EnvelopeSchema).load(rec["envelope"])
             event["event_id"] = str(event["event_id"])
             try:
                 apply(event)

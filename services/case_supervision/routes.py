@@ -7,6 +7,7 @@ from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
 from shared import aggregate, auth, pages, search
 from shared.errors import Forbidden, Invalid, NotFound
+from shared.fields import schema
 from shared.http import Call, api
 
 
@@ -45,7 +46,7 @@ class CaseRoutes(CaseServiceParts):
 
     @api("GET", "/cases/<case_id>", action="case.read", answer=s.CASE_VIEWS)
     def get_case(self, call: Call, case_id: str) -> Any:
-        return self.view(call.who)().dump(self.visible_case(call.who, case_id))
+        return schema(self.view(call.who)).dump(self.visible_case(call.who, case_id))
 
     # -- the team's work ---------------------------------------------------
     @api("POST", "/cases/<case_id>/progress", action="case.work", body=s.ProgressIn,
@@ -139,7 +140,7 @@ class CaseRoutes(CaseServiceParts):
                 raise Forbidden("you may not do this on this case")
             return case
         return aggregate.run(call, lambda: self.repo.case(case_id), may_act, command,
-                             self.store, lambda case: self.view(call.who)().dump(
+                             self.store, lambda case: schema(self.view(call.who)).dump(
                                  self.visible(call.who, case)))
 
 

@@ -4,7 +4,7 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.case_supervision import domain
-from shared.fields import ID_RE, In, Moment, Money, ShownTime, one_line, shown, text
+from shared.fields import ID_RE, In, Moment, Money, ShownTime, one_line, schema, shown, text
 from shared import pages
 from shared.pages import PageQuery
 from shared.search import SearchQuery
@@ -241,9 +241,9 @@ class CompanyCaseOut(Schema):
     conclusion = fields.Nested(ConclusionOut, allow_none=True)
     ratings = fields.List(fields.Nested(RatingOut))
     opened_at = ShownTime()
-    updates = fields.Function(lambda case: UpdateOut(many=True).dump(
+    updates = fields.Function(lambda case: schema(UpdateOut, many=True).dump(
         [e for e in case["history"] if e["action"] == "progress" and e.get("disclose")]))
-    files = fields.Function(lambda case: FileStepOut(many=True).dump(
+    files = fields.Function(lambda case: schema(FileStepOut, many=True).dump(
         [e for e in case["history"] if e["action"] in domain.EVIDENCE_STEPS
          and e.get("disclose")]))
 

@@ -41,6 +41,7 @@ from services.intake.domain import RuleError
 from shared import auth, clock, idempotency_key
 from shared.errors import (Conflict, Forbidden, Invalid, NotFound, RangeNotSatisfiable,
                            TooLarge)
+from shared.fields import schema
 from shared.http import PROBLEM_JSON, Call, api, json_response
 from shared.openapi import problem_example
 from shared.rules import Change
@@ -159,7 +160,7 @@ class EvidenceRoutes:
             raise Conflict("a request with this Idempotency-Key is still being handled")
         if uploads.digest(limits, upload) != earlier["sha256"]:
             raise Invalid(idempotency_key.REUSED)
-        response = json_response(201, s.UploadedOut().dump(earlier))
+        response = json_response(201, schema(s.UploadedOut).dump(earlier))
         response.headers["Idempotent-Replayed"] = "true"
         return response
 
@@ -168,7 +169,7 @@ class EvidenceRoutes:
         self._allowed(call.who, self.repo.report(report_id), "report.read")
         view = s.CompanyEvidenceList if call.who.role == "company" else s.EvidenceList
         items = [r for r in self.repo.evidence_of(report_id) if evidence.visible_to(call.who, r)]
-        return view().dump({"items": items, "next": None})
+        return schema(view).dump({"items": items, "next": None})
 
     @api("GET", "/files/<file_id>", action="report.read", doc=DOWNLOAD_DOC)
     def download_file(self, call: Call, file_id: str) -> Any:

@@ -23,6 +23,7 @@ from services.intake.signin import AccountRoutes
 from services.intake.signing_keys import SigningKeys
 from shared import aggregate, auth, clock, faults, idempotency_key, language, pages, search
 from shared.errors import Conflict, Invalid, NotFound
+from shared.fields import schema
 from shared.base import ServiceBase
 from shared.idempotency_key import ANSWER
 from shared.http import Call, api, json_response
@@ -340,7 +341,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
     def _view(who, report):
         """The company's view of its report, or the police view."""
         view = s.CompanyReportOut if who.role == "company" else s.ReportOut
-        return view().dump(report)
+        return schema(view).dump(report)
 
     def _officer_name(self, who):
         """The display name a company reads for the officer acting now."""
