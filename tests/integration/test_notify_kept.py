@@ -4,6 +4,8 @@ and still never answers from a copy older than a change another instance
 completed before the handling began (shared/kept.py)."""
 import uuid
 
+import eventlet
+
 import pytest
 from pymongo import monitoring
 
@@ -110,3 +112,45 @@ def test_a_database_made_again_is_not_answered_from_the_old_ones_copies(world):
     b.db.client.drop_database(b.db.name)
     handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "zh-CN"})
     assert handling("a").subscription("co-1")["language"] == "zh-CN"
+
+
+def test_handlings_begun_before_a_read_of_the_counter_share_it(world):
+    """Under load one read of the counter serves every handling of the
+    process begun before it began; one begun after it reads again."""
+    handling, finds = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    first, second = handling("a"), handling("a")
+    finds.collections.clear()
+
+    assert first.subscription("co-1")["language"] == "en"
+    assert second.subscription("co-1")["language"] == "en"
+    assert finds.collections == ["epochs", "subscriptions"]
+
+    handling("b").update_subscription("co-1", {"language": "zh-CN"})
+    finds.collections.clear()
+    assert handling("a").subscription("co-1")["language"] == "zh-CN"
+    assert finds.collections == ["epochs", "subscriptions"]
+
+
+def test_a_handling_waits_for_a_read_of_the_counter_on_its_way(world):
+    """Handlings at once: the ones begun before a read that is on its way
+    take its answer instead of sending their own."""
+    handling, finds = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    handlings = [handling("a") for _ in range(5)]
+    finds.collections.clear()
+
+    pool = eventlet.GreenPool()
+    languages = list(pool.imap(lambda h: h.subscription("co-1")["language"], handlings))
+    assert languages == ["en"] * 5
+    assert finds.collections.count("epochs") == 1
+
+
+def test_a_change_made_while_a_read_is_on_its_way_is_seen_by_a_handling_begun_after_it(world):
+    handling, finds = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    early = handling("a")
+    assert early.subscription("co-1")["language"] == "en"
+    handling("b").update_subscription("co-1", {"language": "zh-CN"})
+    late = handling("a")     # began after the change: the early read is not for it
+    assert late.subscription("co-1")["language"] == "zh-CN"
