@@ -61,7 +61,7 @@ def stored(db, events):
     return doc_id, envs
 
 
-def test_the_pulls_of_many_flushes_are_one_write(db):
+def test_the_pulls_of_many_flushes_are_one_command(db):
     provider = Provider(db)
     relay = outbox.Relay(provider)
     docs = [stored(db, ["report_received"]) for _ in range(5)]
@@ -138,7 +138,7 @@ class Unanswering:
     def __getattr__(self, name):
         return self
 
-    def update_many(self, *args, **kwargs):
+    def bulk_write(self, *args, **kwargs):
         raise ConnectionError("database away")
 
 
