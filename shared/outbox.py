@@ -140,6 +140,15 @@ class Relay:
                         exc_info=True)
             return 0
 
+    def publish(self, events):
+        """Publish events a consumer stored with the change it made
+        (aggregate.created_by_event), each confirmed; raises when one is
+        not, so the consumed message is redelivered or its handling retried
+        (shared/inbox.py) and they are published then."""
+        for event in events:
+            self.provider.publish(event)
+        return len(events)
+
     def sweep(self, collections):
         """Re-send outboxes older than the grace period (crash, outage)."""
         cutoff = clock.now() - RELAY_GRACE

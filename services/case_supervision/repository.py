@@ -18,7 +18,7 @@ CASE_ORDER = [("opened_at", -1), ("_id", -1)]
 LEDGER_ORDER = [("created_at", -1), ("_id", -1)]
 # What a case read leaves out: its unsent events, and the facts it carries
 # for the scorecard (read only through `facts`).
-HIDDEN = {"outbox": 0, "facts": 0}
+HIDDEN = {"outbox": 0, "facts": 0, "first_events": 0}
 # The unit paths this process knows are stored, by (database, unit): a unit
 # path changes only when intake moves a unit, and the next event about it
 # carries the new path, which differs from what is kept here and is written
@@ -92,6 +92,12 @@ class Repository:
 
     def case(self, case_id):
         return self.db[CASES].find_one({"_id": case_id}, HIDDEN)
+
+    def first_events(self, case_id):
+        """The events the case was opened with (aggregate.created_by_event);
+        None for a case opened before they were kept apart from its outbox."""
+        found = self.db[CASES].find_one({"_id": case_id}, {"first_events": 1})
+        return found.get("first_events") if found else None
 
     def case_of_report(self, report_id):
         return self.db[CASES].find_one({"report_id": report_id}, HIDDEN)

@@ -57,10 +57,16 @@ class CaseSupervisionService(CaseRoutes, LedgerRoutes, ExportRoutes, Sweep, Serv
         # Where the acceptance stands in its report's order: notify tells
         # the company of the opening only after it (ordering.py).
         opened = dict(domain.base_data(case), accepted_sequence=event["sequence"])
-        doc = aggregate.created(case, self.name, [("case_opened", opened)], now)
-        doc["facts"] = accountability.case_facts(event, doc["outbox"][0], self.path_of)
+        doc = aggregate.created_by_event(case, self.name, [("case_opened", opened)], now)
+        doc["facts"] = accountability.case_facts(event, doc["first_events"][0], self.path_of)
         fresh = self.repo.insert_case(doc)
-        self.relay.flush(CASES, accepted["case_id"], doc["outbox"] if fresh else None)
+        # Published before the event is acked, and again on a redelivery
+        # (the case was there): the consumed event is the opening's outbox.
+        first = doc["first_events"] if fresh else self.repo.first_events(accepted["case_id"])
+        if first is None:   # opened before first_events: its outbox holds them
+            self.relay.flush(CASES, accepted["case_id"])
+        else:
+            self.relay.publish(first)
         return fresh
 
     @event_handler("intake", "report_extra_materials_requested")

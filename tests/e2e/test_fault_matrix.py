@@ -31,6 +31,25 @@ def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(s
     assert len(cases) == 1 and kinds(feed).count("case_opened") == 1
 
 
+def test_a_case_opened_and_killed_before_its_event_is_published_publishes_it_on_redelivery(
+        system):
+    """The case's opening event is not in an outbox a sweep reads: the
+    consumed acceptance is its outbox. Killed after the insert and before
+    the publish, the redelivered acceptance finds the case and publishes it."""
+    system.start("intake", "notify")
+    system.start("case_supervision", FASTTRACK_FAULT="crash_before_publish:case_opened")
+    org = system.org()
+    report = org.file_report()
+    org.accept(report["report_id"])
+    assert system.stack.services["case_supervision"].wait(30) == -9
+    system.start("case_supervision")
+    cases = eventually(lambda: system.cases_for(org, report["report_id"]), timeout=30)
+    feed = eventually(lambda: "case_opened" in kinds(system.feed(org)) and system.feed(org))
+    assert len(cases) == 1
+    assert kinds(feed, report["report_id"]) == ["report_received", "report_accepted"]
+    assert kinds(feed).count("case_opened") == 1
+
+
 def test_notify_killed_after_telling_an_event_before_moving_its_cursors_tells_it_once(
         system):
     """An event next in order is told first, then both its cursors move in

@@ -9,7 +9,7 @@ from nameko.events import EventHandler
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
-from shared import events as ev, outbox
+from shared import aggregate, events as ev, outbox
 from shared.events import CONSUMERS, EnvelopeSchema, InOrder, queue_name
 
 NOW = datetime(2026, 11, 28, 1, 2, 3, tzinfo=timezone.utc)
@@ -40,6 +40,17 @@ def test_the_state_change_and_its_events_are_one_update():
 def test_a_new_document_carries_its_first_events():
     envs = outbox.record("intake", "c1", 0, [("company_registered", {})], NOW, ids())
     assert outbox.on_insert(envs, NOW) == {"seq": 1, "outbox": envs, "outbox_since": NOW}
+
+
+def test_a_document_made_by_a_consumed_event_keeps_its_first_events_out_of_the_outbox():
+    """No outbox_since: no sweep reads it and no pull rewrites it; the
+    consumer publishes them (the consumed message is their outbox)."""
+    doc = aggregate.created_by_event({"_id": "c1", "stage": "opened"}, "case_supervision",
+                                     [("case_opened", {"case_id": "c1"})], NOW)
+    assert doc["outbox"] == [] and "outbox_since" not in doc
+    assert doc["seq"] == 1 and doc["version"] == 1
+    assert [(e["type"], e["subject"], e["sequence"]) for e in doc["first_events"]] == [
+        ("case_opened", "c1", 1)]
 
 
 def test_envelope_schema_accepts_what_record_makes_and_ignores_extra_attributes():
