@@ -7,6 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, throttle
 from shared import aggregate, idempotency_key, inbox, outbox, pages, search
+from shared.kept import Kept
 from shared.mongo import next_from_block, next_number
 
 REPORTS = "reports"
@@ -36,6 +37,10 @@ MERGE_HOLD = timedelta(seconds=10)
 # lands on exactly one place.
 REPORT_ORDER = [("received_at", -1), ("_id", -1)]
 
+
+# The collections read from this process's copies (shared/kept.py): every
+# write to one moves the counter.
+KEPT = ("units", "officers", COMPANIES)
 
 # References a process reserves with one counter write (shared/mongo.py).
 REFERENCE_BLOCK = 20
@@ -91,17 +96,36 @@ class Repository:
         **idempotency_key.INDEXES,
     }
 
-    def __init__(self, db):
+    def __init__(self, db, memory=None):
         self.db = db
+        # Units, officers, companies: read from this process's copies while
+        # unchanged (shared/kept.py; `memory`: another process's copies, for
+        # a test of two instances). Every filing read its company, every
+        # accept its officer, every alert its unit's people: four reads a
+        # report for what changes when an admin adds someone (issue 19).
+        self.kept = Kept(db, memory)
 
     # -- organisation ----------------------------------------------------
     def insert(self, collection, doc):
         """Insert; False when the id (or another unique key) exists."""
         try:
             self.db[collection].insert_one(doc)
-            return True
         except DuplicateKeyError:
             return False
+        if collection in KEPT:
+            self.kept.changed()
+        return True
+
+    def unit(self, unit_id):
+        return self.kept.get("units", unit_id, lambda: self.get("units", unit_id))
+
+    def officer(self, officer_id):
+        return self.kept.get("officers", officer_id, lambda: self.get("officers", officer_id))
+
+    def company(self, company_id):
+        """A company as registered (its outbox left out: the relay's pulls
+        change nothing kept)."""
+        return self.kept.get(COMPANIES, company_id, lambda: self.get(COMPANIES, company_id))
 
     def get(self, collection, _id):
         return self.db[collection].find_one({"_id": _id}, {"outbox": 0})
@@ -111,7 +135,8 @@ class Repository:
         return {u["_id"]: u for u in self.db.units.find({})}
 
     def officers_of(self, unit_id):
-        return list(self.db.officers.find({"unit_id": unit_id}).sort("_id", 1))
+        return self.kept.get("unit_officers", unit_id, lambda: list(
+            self.db.officers.find({"unit_id": unit_id}).sort("_id", 1)))
 
     def next_number(self, name):
         return next_number(self.db, name)
@@ -195,7 +220,9 @@ class Repository:
         return self.db[ACCOUNTS].update_one({"_id": username}, {"$set": fields})
 
     def update_officer(self, officer_id, fields):
-        return self.db.officers.update_one({"_id": officer_id}, {"$set": fields})
+        result = self.db.officers.update_one({"_id": officer_id}, {"$set": fields})
+        self.kept.changed(result.matched_count > 0)
+        return result
 
     def set_active(self, username, active, now):
         """Deactivate or reactivate; False when it already was."""

@@ -155,7 +155,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         if domain.occurred_too_long_ago(body["occurred_at"], self.policy, clock.now()):
             raise Invalid("the incident lies too far back", {"occurred_at": [
                 f"not more than {self.policy['oldest_incident_years']} years ago"]})
-        company = self.repo.get(COMPANIES, filer_company_id(who, body))
+        company = self.repo.company(filer_company_id(who, body))
         if company is None:
             raise Invalid("no such company", {"company_id": ["unknown company"]})
         units = self.repo.units()
@@ -281,10 +281,10 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
     def officer(self, officer_id):
         """Who an officer is, for a service that must check one now; None if unknown."""
         faults.crash_at(self.config, "crash_in_rpc:officer")  # mid-call, unanswered
-        found = self.repo.get("officers", str(officer_id))
+        found = self.repo.officer(str(officer_id))
         if found is None:
             return None
-        unit = self.repo.get("units", found["unit_id"])
+        unit = self.repo.unit(found["unit_id"])
         return {"officer_id": found["_id"], "name": found["name"], "role": found["role"],
                 "unit_id": found["unit_id"], "unit_path": unit["path"]}
 
@@ -299,7 +299,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         """A unit's path up the tree and its people (officers and supervisors),
         for notify's alerts (who to page, and who is next up the ladder);
         None if the unit is unknown."""
-        unit = self.repo.get("units", str(unit_id))
+        unit = self.repo.unit(str(unit_id))
         if unit is None:
             return None
         return {"unit_id": unit["_id"], "path": unit["path"],
@@ -332,7 +332,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return int(self.config.get("TOKEN_TTL_DAYS") or 365)
 
     def _unit(self, unit_id, field, missing=Invalid):
-        unit = self.repo.get("units", unit_id)
+        unit = self.repo.unit(unit_id)
         if unit is None:
             raise missing("no such unit", {field: ["unknown unit"]})
         return unit
@@ -345,7 +345,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
 
     def _officer_name(self, who):
         """The display name a company reads for the officer acting now."""
-        officer = self.repo.get("officers", who.subject)
+        officer = self.repo.officer(who.subject)
         return officer["name"] if officer else None
 
     def _allowed(self, who, report, action):
