@@ -89,6 +89,10 @@ CASE_EVENTS = (CASE_OPENED, CASE_PROGRESSED, LOSS_RECOVERED, CASE_DEADLINE_WARNI
                CASE_DEADLINE_MISSED, CASE_ESCALATED, CASE_DEADLINE_SET, CASE_PAUSED,
                CASE_RESUMED, CASE_CONCLUDED, CASE_CLOSED, CASE_REOPENED, CASE_RATED,
                CASE_MEMBER_ADDED, CASE_LEAD_REASSIGNED)
+# The case events whose facts case_supervision records as they come: not the
+# opening, whose fact the case carries from its insert (accountability.py
+# WITH_THE_CASE); taking it was a delivery a report that wrote nothing.
+CASE_FACTS = tuple(t for t in CASE_EVENTS if t != CASE_OPENED)
 # What case_supervision counts for the ledger and the scorecard (責任倒查).
 INTAKE_FACTS = (REPORT_RECEIVED, REPORT_ACKNOWLEDGED, REPORT_TRANSFERRED, REPORT_ACK_OVERDUE,
                 REPORT_SAME_DAY_MISSED, REPORT_TRANSFER_OVERDUE)
@@ -118,7 +122,12 @@ _consumed("intake", [REPORT_MATERIALS_SUPPLIED], "case_supervision",
 _consumed("intake", [REPORT_EVIDENCE_RECORDED], "case_supervision",
           "handle_evidence_recorded")
 _consumed("intake", INTAKE_FACTS, "case_supervision", "handle_fact")
-_consumed("case_supervision", CASE_EVENTS, "case_supervision", "handle_fact")
+_consumed("case_supervision", CASE_FACTS, "case_supervision", "handle_fact")
+
+# Queues no handler reads any more: the dispatching side unbinds and deletes
+# them at its start. What they hold asked nothing of anyone (the facts of
+# case openings, written with each case).
+DROPPED = [("case_supervision", CASE_OPENED, "case_supervision", "handle_fact")]
 # An unacknowledged alert's climb is a ledger row (問題臺賬).
 _consumed("notify", [ALERT_CLIMBED], "case_supervision", "handle_alert_climbed")
 

@@ -30,7 +30,8 @@ from nameko.extensions import DependencyProvider
 from pymongo import UpdateOne
 
 from shared import clock, faults
-from shared.events import CONSUMERS, envelope, event_exchange, nameko_queue_name, queue_name
+from shared.events import (CONSUMERS, DROPPED, envelope, event_exchange, nameko_queue_name,
+                           queue_name)
 from shared.mongo import Mongo
 
 log = logging.getLogger(__name__)
@@ -82,7 +83,8 @@ def consumer_queues(source):
 def declare_consumer_queues(amqp_uri, source):
     """Declare every queue that consumes `source`'s events, bound, durable;
     retire the queues a type each that a handler taking its events in order
-    had before (shared/events.py IN_ORDER)."""
+    had before (shared/events.py IN_ORDER), and the ones no handler reads
+    any more (DROPPED)."""
     with Connection(amqp_uri, connect_timeout=5) as conn:
         channel = conn.channel()
         event_exchange(source)(channel).declare()
@@ -94,18 +96,29 @@ def declare_consumer_queues(amqp_uri, source):
                 new = queue_name(src, event_type, service, method)
                 if old != new:
                     retire_queue(conn, old, new, source, event_type)
+        for src, event_type, service, method in DROPPED:
+            if src == source:
+                retire_queue(conn, nameko_queue_name(src, event_type, service, method), None,
+                             source, event_type)
 
 
 def retire_queue(conn, old, new, source, event_type):
     """Unbind a queue no handler reads any more, move what it still holds
     to the queue that took its place (to be taken there, as redeliveries
-    are), and delete it: nothing left behind, nothing lost."""
+    are), and delete it: nothing left behind, nothing lost. With no queue
+    in its place (`new` None) what it holds is deleted with it: a DROPPED
+    queue's events asked nothing of anyone."""
     channel = conn.channel()
     try:
         channel.queue_declare(old, passive=True)
     except NotFound:
         return   # never made, or retired already (the broker closed the channel)
     channel.queue_unbind(old, event_exchange(source).name, event_type)
+    if new is None:
+        channel.queue_delete(old)
+        channel.close()
+        log.info("queue %s retired: nothing reads it", old)
+        return
     channel.confirm_select()   # each move published and confirmed before its ack
     moved = 0
     while (message := channel.basic_get(old, no_ack=False)) is not None:

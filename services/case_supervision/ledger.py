@@ -13,7 +13,7 @@ from services.case_supervision import schemas as s
 from services.case_supervision.parts import CaseServiceParts
 from shared import auth, clock, pages, search
 from shared.errors import Conflict, NotFound
-from shared.events import ALERT_CLIMBED, CASE_EVENTS, INTAKE_FACTS, handles
+from shared.events import ALERT_CLIMBED, CASE_FACTS, INTAKE_FACTS, handles
 from shared.idempotency_key import ANSWER
 from shared.http import Call, api
 
@@ -23,13 +23,12 @@ DEFAULT_RANGE = timedelta(days=30)
 class LedgerRoutes(CaseServiceParts):
     # -- facts in ----------------------------------------------------------
     @handles("intake", INTAKE_FACTS)
-    @handles("case_supervision", CASE_EVENTS)
+    @handles("case_supervision", CASE_FACTS)
     def handle_fact(self, body):
-        # Every case event has this consumer: the relay publishes with
-        # mandatory routing, so each type needs a bound queue, and the facts
-        # log is the unit's accountability trail (責任倒查). Folded: the
-        # fact's key is the event's (source, subject, sequence), so the fact
-        # is its own inbox record.
+        # The facts log is the unit's accountability trail (責任倒查): every
+        # case event but the opening, whose fact the case carries. Folded:
+        # the fact's key is the event's (source, subject, sequence), so the
+        # fact is its own inbox record.
         self.inbox.consume(body, self.record_fact, folded=True)
 
     def record_fact(self, event):

@@ -181,3 +181,27 @@ def test_events_left_in_notifys_queues_a_type_each_reach_it_from_its_one_queue(r
     eventually(lambda: handled("add_notice") == before + 2, what="both taken by notify")
     notices = running.db("notify").notices
     eventually(lambda: notices.count_documents({"company_id": "company-upgraded"}) == 2)
+
+
+def test_a_queue_no_handler_reads_any_more_is_deleted_at_the_dispatching_sides_start(
+        running):
+    # What the version before leaves: case_supervision's facts queue for
+    # case openings (their fact is written with the case), bound, an
+    # opening in it. case_supervision's start unbinds and deletes it.
+    old = "evt-case_supervision-case_opened--case_supervision.handle_fact"
+    config = running.make_config(free_port())
+    with Connection(config["AMQP_URI"]) as conn:
+        Queue(old, exchange=event_exchange("case_supervision"), routing_key="case_opened",
+              durable=True)(conn.channel()).declare()
+        conn.Producer().publish({"type": "case_opened"}, exchange=event_exchange(
+            "case_supervision"), routing_key="case_opened", serializer="json")
+        assert conn.channel().queue_declare(old, passive=True).message_count == 1
+    outbox.declare_consumer_queues(config["AMQP_URI"], "case_supervision")
+    with Connection(config["AMQP_URI"]) as conn:
+        with pytest.raises(NotFound):
+            conn.channel().queue_declare(old, passive=True)
+        # Openings still reach notify, from the queue bound to them.
+        conn.Producer().publish({"type": "case_opened"}, exchange=event_exchange(
+            "case_supervision"), routing_key="case_opened", serializer="json", mandatory=True)
+        ready = conn.channel().queue_declare("evt-in-order--notify.handle_event", passive=True)
+        assert ready.message_count == 1
