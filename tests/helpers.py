@@ -1,6 +1,7 @@
 """What only the tests need: waiting for an effect, a free port, a tap on the
 broker, tokens no service may accept. What tools and bench need too (the
 client, the organisation, the webhook receiver) is in support/."""
+import contextlib
 import socket
 import time
 import uuid
@@ -9,8 +10,11 @@ from datetime import datetime, timedelta, timezone
 import jwt
 import requests
 from kombu import Connection, Queue
+from pymongo import monitoring
 
 from shared.auth import SigningKey, issue_token
+from shared.kept import Memory
+from shared.mongo import connect
 from shared.outbox import event_exchange
 from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
 
@@ -132,3 +136,36 @@ def all_pages(client, path, **params):
         target = urlsplit(link[1:link.index(">")])
         assert target.path == path and parse_qs(target.query)["after"] == [after]
         assert len(sizes) < 1000, "the cursor does not move"
+
+
+class Finds(monitoring.CommandListener):
+    """The collections each `find` a client sent read, in order."""
+
+    def __init__(self):
+        self.collections = []
+
+    def started(self, event):
+        if event.command_name == "find":
+            self.collections.append(event.command["find"])
+
+    def succeeded(self, event):
+        pass
+
+    def failed(self, event):
+        pass
+
+
+@contextlib.contextmanager
+def two_instances(uri, repository_class):
+    """(handling, finds): a fresh database; `handling("a")` or ("b") makes
+    one handling's repository on that instance (each process keeps its own
+    copies, shared/kept.py); `finds` the collections read since."""
+    finds = Finds()
+    client = connect(uri, event_listeners=[finds])
+    db = client[f"kept_{uuid.uuid4().hex[:8]}"]
+    memories = {"a": Memory(), "b": Memory()}
+    try:
+        yield (lambda instance: repository_class(db, memories[instance])), finds
+    finally:
+        client.drop_database(db.name)
+        client.close()

@@ -1,56 +1,32 @@
-"""Intake keeps its units and officers between handlings (an accept names
-its officer, an alert asks for its unit's people) and still never answers
-from a copy older than a change another instance completed before the
-handling began (shared/kept.py)."""
-import uuid
-
+"""Intake keeps its units, officers and companies between handlings (an
+accept names its officer, an alert asks for its unit's people, a filing
+reads its company) and still never answers from a copy older than a change
+another instance completed before the handling began (shared/kept.py)."""
 import pytest
-from pymongo import monitoring
 
 from services.intake.repository import Repository
-from shared.kept import Memory
-from shared.mongo import connect
-
-
-class Finds(monitoring.CommandListener):
-    def __init__(self):
-        self.collections = []
-
-    def started(self, event):
-        if event.command_name == "find":
-            self.collections.append(event.command["find"])
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
+from tests.helpers import two_instances
 
 
 @pytest.fixture
 def world(service_config):
     """Intake's database, and one handling's repository on instance "a" or "b"."""
-    finds = Finds()
-    client = connect(service_config(0)["MONGO_URI"], event_listeners=[finds])
-    db = client[f"kept_{uuid.uuid4().hex[:8]}"]
-    memories = {"a": Memory(), "b": Memory()}
-
-    def handling(instance):
-        return Repository(db, memories[instance])
-    yield handling, finds
-    client.drop_database(db.name)
-    client.close()
+    with two_instances(service_config(0)["MONGO_URI"], Repository) as world:
+        yield world
 
 
 def officer(officer_id, unit_id, name):
     return {"_id": officer_id, "unit_id": unit_id, "name": name, "role": "officer"}
 
 
+def station_with_li(repo):
+    repo.insert("units", {"_id": "st1", "path": ["st1", "city"]})
+    repo.insert("officers", officer("o1", "st1", "Li"))
+
+
 def test_a_second_handling_reads_only_the_counter(world):
     handling, finds = world
-    b = handling("b")
-    b.insert("units", {"_id": "st1", "path": ["st1", "city"]})
-    b.insert("officers", officer("o1", "st1", "Li"))
+    station_with_li(handling("b"))
     first = handling("a")
     assert first.officer("o1")["name"] == "Li"
     assert [o["_id"] for o in first.officers_of("st1")] == ["o1"]
@@ -65,9 +41,7 @@ def test_a_second_handling_reads_only_the_counter(world):
 
 def test_officers_added_or_changed_on_another_instance_are_seen_by_the_next_handling(world):
     handling, _ = world
-    b = handling("b")
-    b.insert("units", {"_id": "st1", "path": ["st1", "city"]})
-    b.insert("officers", officer("o1", "st1", "Li"))
+    station_with_li(handling("b"))
     a = handling("a")
     assert [o["name"] for o in a.officers_of("st1")] == ["Li"]
     assert a.officer("o2") is None

@@ -2,49 +2,19 @@
 companies, endpoints, rosters, robots, alert settings) between handlings,
 and still never answers from a copy older than a change another instance
 completed before the handling began (shared/kept.py)."""
-import uuid
-
 import eventlet
-
 import pytest
-from pymongo import monitoring
 
 from services.notify.repository import Repository
-from shared.kept import Memory
-from shared.mongo import connect
-
-
-class Finds(monitoring.CommandListener):
-    """The collections each `find` the client sent read."""
-
-    def __init__(self):
-        self.collections = []
-
-    def started(self, event):
-        if event.command_name == "find":
-            self.collections.append(event.command["find"])
-
-    def succeeded(self, event):
-        pass
-
-    def failed(self, event):
-        pass
+from tests.helpers import two_instances
 
 
 @pytest.fixture
 def world(service_config):
     """Notify's database, and a way to make one handling's repository on
     instance "a" or "b" (two processes' copies)."""
-    finds = Finds()
-    client = connect(service_config(0)["MONGO_URI"], event_listeners=[finds])
-    db = client[f"kept_{uuid.uuid4().hex[:8]}"]
-    memories = {"a": Memory(), "b": Memory()}
-
-    def handling(instance):
-        return Repository(db, memories[instance])
-    yield handling, finds
-    client.drop_database(db.name)
-    client.close()
+    with two_instances(service_config(0)["MONGO_URI"], Repository) as world:
+        yield world
 
 
 def test_a_second_handling_reads_only_the_counter(world):
@@ -147,7 +117,7 @@ def test_a_handling_waits_for_a_read_of_the_counter_on_its_way(world):
 
 
 def test_a_change_made_while_a_read_is_on_its_way_is_seen_by_a_handling_begun_after_it(world):
-    handling, finds = world
+    handling, _ = world
     handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
     early = handling("a")
     assert early.subscription("co-1")["language"] == "en"
