@@ -6,6 +6,7 @@ from datetime import datetime, timezone
 import pytest
 from amqp.exceptions import NotFound
 from kombu import Connection, Queue
+from pymongo.errors import AutoReconnect
 
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.domain import case_id_for
@@ -83,6 +84,28 @@ def test_a_redelivered_event_gives_one_case_and_one_notice(running):
                what="both deliveries taken by both handlers")
     assert CONSUMED.labels("open_case", "report_accepted", "duplicate")._value.get() >= 1
     one_case_and_one_notice_each(running, event, "company-redelivered")
+
+
+def test_an_event_met_by_the_database_away_goes_back_to_the_broker_and_is_told(
+        running, monkeypatch):
+    """The one error a handler raises is a database that does not answer:
+    the message is requeued, not acked and lost — notify's handler, which
+    takes its events in order from one queue, as every other."""
+    real, refused = NotifyService.add_notice, []
+
+    def away_once(self, event):
+        if not refused:
+            refused.append(event["event_id"])
+            raise AutoReconnect("the database does not answer")
+        return real(self, event)
+    monkeypatch.setattr(NotifyService, "add_notice", away_once)
+    running.start(NotifyService)
+    event = accepted_event("company-database-away")
+    running.publish("intake", event, "report_accepted")
+    notices = running.db("notify").notices
+    eventually(lambda: notices.count_documents({"company_id": "company-database-away"}) == 1,
+               what="the notice, from the event taken again")
+    assert refused == [event["event_id"]]
 
 
 def test_the_same_event_delivered_twice_at_once_gives_one_case_and_one_notice(running):
