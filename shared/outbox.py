@@ -114,18 +114,14 @@ def retire_queue(conn, old, new, source, event_type):
     except NotFound:
         return   # never made, or retired already (the broker closed the channel)
     channel.queue_unbind(old, event_exchange(source).name, event_type)
-    if new is None:
-        channel.queue_delete(old)
-        channel.close()
-        log.info("queue %s retired: nothing reads it", old)
-        return
-    channel.confirm_select()   # each move published and confirmed before its ack
     moved = 0
-    while (message := channel.basic_get(old, no_ack=False)) is not None:
-        channel.basic_publish(message, exchange="", routing_key=new)
-        channel.basic_ack(message.delivery_tag)
-        moved += 1
-    channel.queue_delete(old, if_empty=True)
+    if new is not None:
+        channel.confirm_select()   # each move published and confirmed before its ack
+        while (message := channel.basic_get(old, no_ack=False)) is not None:
+            channel.basic_publish(message, exchange="", routing_key=new)
+            channel.basic_ack(message.delivery_tag)
+            moved += 1
+    channel.queue_delete(old, if_empty=new is not None)
     channel.close()
     log.info("queue %s retired: %d events moved to %s", old, moved, new)
 
