@@ -113,7 +113,7 @@ class Kept:
             if memory.pending is mine:
                 memory.pending = None
             mine[1].send(found)    # None when it failed: a waiter reads itself
-        if found is not None and (memory.last is None or memory.last[0] < mine[0]):
+        if memory.last is None or memory.last[0] < mine[0]:
             memory.last = (mine[0], found)
         return found
 
