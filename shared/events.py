@@ -123,13 +123,13 @@ _consumed("intake", [REPORT_EVIDENCE_RECORDED], "case_supervision",
           "handle_evidence_recorded")
 _consumed("intake", INTAKE_FACTS, "case_supervision", "handle_fact")
 _consumed("case_supervision", CASE_FACTS, "case_supervision", "handle_fact")
+# An unacknowledged alert's climb is a ledger row (問題臺賬).
+_consumed("notify", [ALERT_CLIMBED], "case_supervision", "handle_alert_climbed")
 
 # Queues no handler reads any more: the dispatching side unbinds and deletes
 # them at its start. What they hold asked nothing of anyone (the facts of
 # case openings, written with each case).
 DROPPED = [("case_supervision", CASE_OPENED, "case_supervision", "handle_fact")]
-# An unacknowledged alert's climb is a ledger row (問題臺賬).
-_consumed("notify", [ALERT_CLIMBED], "case_supervision", "handle_alert_climbed")
 
 
 # The handlers that take their events from one queue, in the order they
