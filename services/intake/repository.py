@@ -117,15 +117,19 @@ class Repository:
         return True
 
     def unit(self, unit_id):
-        return self.kept.get("units", unit_id, lambda: self.get("units", unit_id))
+        return self._kept("units", unit_id)
 
     def officer(self, officer_id):
-        return self.kept.get("officers", officer_id, lambda: self.get("officers", officer_id))
+        return self._kept("officers", officer_id)
 
     def company(self, company_id):
         """A company as registered (its outbox left out: the relay's pulls
         change nothing kept)."""
-        return self.kept.get(COMPANIES, company_id, lambda: self.get(COMPANIES, company_id))
+        return self._kept(COMPANIES, company_id)
+
+    def _kept(self, collection, _id):
+        """get(), from this process's copy while the collection is unchanged."""
+        return self.kept.get(collection, _id, lambda: self.get(collection, _id))
 
     def get(self, collection, _id):
         return self.db[collection].find_one({"_id": _id}, {"outbox": 0})
