@@ -17,17 +17,25 @@ def kinds(feed, subject=None):
     return [n["event_type"] for n in feed if subject is None or n["subject"] == subject]
 
 
-def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(system):
+def case_supervision_killed_at(system, fault):
+    """A report filed and accepted while case_supervision dies at `fault`
+    (SIGKILL), then started again: (the report, its cases, the company's
+    feed once the case's opening is in it)."""
     system.start("intake", "notify")
-    system.start("case_supervision", FASTTRACK_FAULT="crash_after_apply:open_case")
+    system.start("case_supervision", FASTTRACK_FAULT=fault)
     org = system.org()
     report = org.file_report()
     org.accept(report["report_id"])
-    # The case is written, then the process dies before recording or acking.
     assert system.stack.services["case_supervision"].wait(30) == -9
     system.start("case_supervision")
     cases = eventually(lambda: system.cases_for(org, report["report_id"]), timeout=30)
     feed = eventually(lambda: "case_opened" in kinds(system.feed(org)) and system.feed(org))
+    return report, cases, feed
+
+
+def test_a_consumer_killed_mid_handler_gets_it_redelivered_and_applies_it_once(system):
+    # The case is written, then the process dies before recording or acking.
+    _, cases, feed = case_supervision_killed_at(system, "crash_after_apply:open_case")
     assert len(cases) == 1 and kinds(feed).count("case_opened") == 1
 
 
@@ -36,15 +44,8 @@ def test_a_case_opened_and_killed_before_its_event_is_published_publishes_it_on_
     """The case's opening event is not in an outbox a sweep reads: the
     consumed acceptance is its outbox. Killed after the insert and before
     the publish, the redelivered acceptance finds the case and publishes it."""
-    system.start("intake", "notify")
-    system.start("case_supervision", FASTTRACK_FAULT="crash_before_publish:case_opened")
-    org = system.org()
-    report = org.file_report()
-    org.accept(report["report_id"])
-    assert system.stack.services["case_supervision"].wait(30) == -9
-    system.start("case_supervision")
-    cases = eventually(lambda: system.cases_for(org, report["report_id"]), timeout=30)
-    feed = eventually(lambda: "case_opened" in kinds(system.feed(org)) and system.feed(org))
+    report, cases, feed = case_supervision_killed_at(system,
+                                                     "crash_before_publish:case_opened")
     assert len(cases) == 1
     assert kinds(feed, report["report_id"]) == ["report_received", "report_accepted"]
     assert kinds(feed).count("case_opened") == 1
