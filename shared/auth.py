@@ -153,6 +153,9 @@ class StaticKeys(dict):
         return self.get(kid)
 
 
+EXP_LEEWAY_SECONDS = 1
+
+
 def issue_token(key, role, subject, unit=None, units=(), now=None, ttl_days=365, lang=None,
                 ttl=None, account=None, scope=None, client_id=None, company_role=None):
     """A token signed with the issuer's SigningKey; it expires (`exp`) so a
@@ -207,8 +210,11 @@ def authenticate(header, admin_token, keys):
     if public_key is None:
         raise Unauthorized("the token is not valid")
     try:
+        # `exp` and `iat` are whole seconds, the issue time truncated: a token
+        # issued at x.9 s would lose up to a second of its lifetime (a
+        # one-second one die at once) without that second of leeway.
         claims = jwt.decode(token, public_key, algorithms=[ALGORITHM], issuer=ISSUER,
-                            audience=AUDIENCE,
+                            audience=AUDIENCE, leeway=EXP_LEEWAY_SECONDS,
                             options={"require": ["iss", "aud", "sub", "role", "exp", "iat",
                                                  "jti"]})
     except jwt.PyJWTError:

@@ -32,6 +32,19 @@ def test_a_token_names_its_key_and_carries_the_standard_claims():
                                        algorithms=["EdDSA"], audience="fasttrack")["jti"]
 
 
+def test_a_token_lives_at_least_its_lifetime_whatever_the_fraction_of_the_second():
+    # Issued for one second at x.9 s, the second before this one: it still
+    # answers now, 0.1 to 1.1 s later (truncated, its `exp` is this second)...
+    issued = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(seconds=0.1)
+    token = auth.issue_token(KEY, "company", "c1", now=issued, ttl=timedelta(seconds=1))
+    assert auth.authenticate(bearer(token), None, KEYS).subject == "c1"
+    # ... and one issued a second earlier, out of its lifetime, does not.
+    token = auth.issue_token(KEY, "company", "c1", now=issued - timedelta(seconds=1),
+                             ttl=timedelta(seconds=1))
+    with pytest.raises(Unauthorized):
+        auth.authenticate(bearer(token), None, KEYS)
+
+
 def test_tokens_are_made_with_a_private_key_not_a_shared_secret():
     with pytest.raises(TypeError):
         auth.issue_token("k" * 32, "company", "c1")
