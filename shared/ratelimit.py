@@ -14,7 +14,10 @@ request will fit.
 
 The times live in the service's own database, one document per limit and
 key, moved by conditional updates, so every instance of a service shares
-them and a restart forgets nothing. A refusal is also remembered in the
+them and a restart forgets nothing. A request's keys (its principal's, its
+address's) move in one ordered command, a conditional upsert each (issue
+19: two to four round trips a filing before): the first that refuses stops
+it, so a refusal by the principal's limit costs its address nothing. A refusal is also remembered in the
 process until the time it names: a key's time only ever moves on, so while
 it is remembered the database would refuse too, and a flood's refusals cost
 no database work at all.
@@ -29,7 +32,8 @@ from typing import Any
 
 from marshmallow import ValidationError, fields, validates_schema
 from nameko.extensions import DependencyProvider
-from pymongo.errors import DuplicateKeyError
+from pymongo import UpdateOne
+from pymongo.errors import BulkWriteError
 
 from shared import remote
 from shared.errors import TooMany
@@ -39,6 +43,7 @@ from shared.policy import (PolicyError, PolicySchema, Table, dotted_name, load_p
 
 COUNTERS = "rate_limits"
 CLEAN_EVERY = 60     # seconds between one process's sweeps of idle keys
+DUPLICATE_KEY = 11000
 
 
 class Limit(PolicySchema):
@@ -75,10 +80,18 @@ def pace(rule, allowed):
 def admits(tat, now, interval, tolerance):
     """GCRA: a request at `now` fits a key whose time is `tat` (None: unseen);
     its new time when it does, None when it does not. RateLimits._take asks
-    the database the same as two conditional updates (idle: from now; ahead
-    within the tolerance: moved on), and this when both refuse."""
+    the database the same (moved_on), and this when it refuses."""
     start = now if tat is None or tat < now else tat
     return start + interval if start - now <= tolerance else None
+
+
+def moved_on(key, now, interval, tolerance):
+    """admits() as one conditional upsert: a key unseen or within the
+    tolerance moves on from its time or now, whichever is later; one
+    further ahead fails to match, and its upsert with a duplicate key."""
+    return UpdateOne({"_id": key, "tat": {"$not": {"$gt": now + tolerance}}},
+                     [{"$set": {"tat": {"$add": [{"$max": ["$tat", now]}, interval]}}}],
+                     upsert=True)
 
 
 class RateLimits(DependencyProvider):
@@ -126,32 +139,35 @@ class RateLimits(DependencyProvider):
             source = remote.source_address(request.remote_addr,
                                            request.headers.get("X-Forwarded-For"), self.proxies)
             keys.append((f"{limit}|source|{source}", rule["per_source"]))
-        for key, allowed in keys:
-            wait = self._take(key, now, *pace(rule, allowed))
-            if wait is not None:
-                raise TooMany("too many requests; try again later",
-                              retry_after=max(1, math.ceil(wait)))
+        wait = self._take([(key, *pace(rule, allowed)) for key, allowed in keys], now)
+        if wait is not None:
+            raise TooMany("too many requests; try again later",
+                          retry_after=max(1, math.ceil(wait)))
 
-    def _take(self, key, now, interval, tolerance):
-        """None when the key admits a request at `now` (its time moved on),
-        else the seconds until it will."""
-        until = self.refusing.get(key)
-        if until is not None:
-            if now < until:
+    def _take(self, keys, now):
+        """None when every key of `keys` [(key, interval, tolerance)] admits a
+        request at `now` (their times moved on), else the seconds until the
+        first that refuses will admit one."""
+        if not keys:
+            return None
+        for key, _, _ in keys:
+            until = self.refusing.get(key)
+            if until is not None and now < until:
                 return until - now
-            del self.refusing[key]
-        for _ in range(3):   # a key swept away between two steps: look again
-            try:   # idle or unseen: its time starts from now
-                self.db[COUNTERS].update_one({"_id": key, "tat": {"$lte": now}},
-                                             {"$set": {"tat": now + interval}}, upsert=True)
+            self.refusing.pop(key, None)
+        for _ in range(3):   # a key swept away, or made at once by another request
+            try:
+                self.db[COUNTERS].bulk_write([moved_on(key, now, interval, tolerance)
+                                              for key, interval, tolerance in keys])
                 return None
-            except DuplicateKeyError:
-                pass   # its time is ahead of now
-            moved = self.db[COUNTERS].update_one(
-                {"_id": key, "tat": {"$gt": now, "$lte": now + tolerance}},
-                {"$inc": {"tat": interval}})
-            if moved.modified_count:
-                return None
+            except BulkWriteError as exc:
+                error = exc.details["writeErrors"][0]
+                if error["code"] != DUPLICATE_KEY:
+                    raise
+            # The upsert of keys[i] found its time too far ahead (or lost a
+            # race to make it); the ones before it moved, the ones after not.
+            keys = keys[error["index"]:]
+            key, interval, tolerance = keys[0]
             found = self.db[COUNTERS].find_one({"_id": key}, {"tat": 1})
             if found is not None and admits(found["tat"], now, interval, tolerance) is None:
                 self.refusing[key] = found["tat"] - tolerance   # when it admits again

@@ -30,6 +30,11 @@ def reports_of(running, company_id):
     return running.db("intake").reports.count_documents({"company_id": company_id})
 
 
+def address_times(running):
+    return {d["_id"]: d["tat"] for d in running.db("intake").rate_limits.find()
+            if d["_id"].startswith("report.file|source|")}
+
+
 def test_a_flooding_company_is_told_to_wait_and_others_file_on(running, tmp_path):
     running.start(IntakeService, LIMITS_POLICY=limits_file(tmp_path, TIGHT))
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"], language="zh-CN",
@@ -37,8 +42,11 @@ def test_a_flooding_company_is_told_to_wait_and_others_file_on(running, tmp_path
     flooder = Client(running.urls["intake"], org.companies[0][1])
     for _ in range(3):
         assert flooder.post("/reports", report_body()).status_code == 201
+    address_time = address_times(running)
     refused = flooder.post("/reports", report_body())
     assert refused.status_code == 429
+    # Refused by the company's limit, it costs the address's nothing.
+    assert address_times(running) == address_time
     assert refused.headers["Content-Type"] == "application/problem+json"
     assert 0 < int(refused.headers["Retry-After"]) <= 3600   # the window's rest
     assert refused.json()["detail"] == "请求过于频繁，请稍后再试"   # the company's language
