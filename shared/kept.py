@@ -19,6 +19,15 @@ began itself (it sees every change completed before either began), so the
 handlings begun while a read is on its way share the next one (issue 19:
 notify read the counter for each of its events, a tenth of its CPU).
 
+An event's handling needs less: the changes completed before the event
+occurred (what could have led to it), not before its handling began. So it
+also takes the answer of any read begun after the event's `occurred_at`
+(`after()`), up to FRESH_FOR old: under load, events wait in their queue,
+and one read serves all those that occurred before it began (issue 19:
+notify read the counter for nearly every event). The producer's clock is
+the reference: clocks apart by more than what separates a change from an
+event it led to could show a copy from just before that change.
+
 A process that dies between a change and its counter leaves other
 instances' copies stale; a copy is therefore also dropped after
 KEEP_FOR, the bound on that staleness. (Not a TTL cache alone: that
@@ -34,6 +43,7 @@ from pymongo.errors import DuplicateKeyError
 EPOCHS = "epochs"
 KEY = "kept"
 KEEP_FOR = 60.0
+FRESH_FOR = 1.0   # seconds an event's handling may take a read begun after the event
 
 
 class Memory:
@@ -43,8 +53,8 @@ class Memory:
         self.epoch: tuple | None = None
         self.docs: dict = {}   # (collection, key) -> (value, taken at)
         self.reads = 0         # reads of the counter begun
-        self.last: tuple | None = None      # (its number, what it read)
-        self.pending: tuple | None = None   # (its number, Event of what it reads)
+        self.last: tuple | None = None      # (its number, what it read, begun at)
+        self.pending: tuple | None = None   # (its number, Event of what it reads, begun at)
 
 
 _MEMORIES: dict[str, Memory] = {}
@@ -53,12 +63,19 @@ _MEMORIES: dict[str, Memory] = {}
 class Kept:
     """One handling's view (one per worker, made with its repository)."""
 
-    def __init__(self, db, memory=None, clock=time.monotonic):
+    def __init__(self, db, memory=None, clock=time.monotonic, wall=time.time):
         self.db = db
         self.memory = memory if memory is not None else _MEMORIES.setdefault(db.name, Memory())
-        self.clock = clock
+        self.clock, self.wall = clock, wall
         self.epoch: tuple | None = None   # this handling's reading of the counter
         self.began = self.memory.reads    # a read numbered above it began after us
+        self.since: float | None = None   # an event's handling: when it occurred
+
+    def after(self, occurred_at):
+        """This handling is an event's, which occurred at `occurred_at` (an
+        aware datetime; None: unknown, and a read begun after the handling
+        is taken)."""
+        self.since = occurred_at.timestamp() if occurred_at is not None else None
 
     def get(self, collection, key, load):
         """The kept copy of (collection, key), or `load()` and keep it."""
@@ -98,14 +115,14 @@ class Kept:
         """The counter, as read by a read begun after this handling began:
         one another handling of this process made or is making, else ours."""
         memory = self.memory
-        if memory.last and memory.last[0] > self.began:
+        if memory.last and self._serves(memory.last):
             return memory.last[1]
-        if memory.pending and memory.pending[0] > self.began:
+        if memory.pending and self._serves(memory.pending):
             found = memory.pending[1].wait()
             if found is not None:
                 return found
         memory.reads += 1
-        mine = (memory.reads, Event())
+        mine = (memory.reads, Event(), self.wall())
         memory.pending, found = mine, None
         try:
             found = self.db[EPOCHS].find_one({"_id": KEY}) or {}
@@ -114,8 +131,15 @@ class Kept:
                 memory.pending = None
             mine[1].send(found)    # None when it failed: a waiter reads itself
         if memory.last is None or memory.last[0] < mine[0]:
-            memory.last = (mine[0], found)
+            memory.last = (mine[0], found, mine[2])
         return found
+
+    def _serves(self, read):
+        """Whether a read of the counter (number, _, begun at) answers this
+        handling: begun after it began, or after its event occurred."""
+        number, _, begun = read
+        return number > self.began or (self.since is not None and begun >= self.since
+                                       and self.wall() - begun < FRESH_FOR)
 
     def changed(self, done=True):
         """After a change to a kept collection: every instance reads again.

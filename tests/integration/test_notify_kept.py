@@ -1,11 +1,16 @@
 """Notify keeps the documents it reads for every event (subscriptions,
 companies, endpoints, rosters, robots, alert settings) between handlings,
 and still never answers from a copy older than a change another instance
-completed before the handling began (shared/kept.py)."""
+completed before the handling began, or, for an event's handling, before
+its event occurred (shared/kept.py)."""
+import time
+from datetime import datetime, timezone
+
 import eventlet
 import pytest
 
 from services.notify.repository import Repository
+from shared import kept
 from tests.helpers import two_instances
 
 
@@ -124,3 +129,46 @@ def test_a_change_made_while_a_read_is_on_its_way_is_seen_by_a_handling_begun_af
     handling("b").update_subscription("co-1", {"language": "zh-CN"})
     late = handling("a")     # began after the change: the early read is not for it
     assert late.subscription("co-1")["language"] == "zh-CN"
+
+
+def test_an_events_handling_takes_a_read_begun_after_the_event_occurred(world):
+    """An event's handling sees the changes completed before its event
+    occurred: a read of the counter begun after that serves it, and one
+    begun before does not, nor one older than FRESH_FOR."""
+    handling, finds = world
+    b = handling("b")
+    b.create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    before_the_change = datetime.now(timezone.utc)
+    b.update_subscription("co-1", {"language": "zh-CN"})
+    occurred = datetime.now(timezone.utc)          # the event, after the change
+    assert handling("a").subscription("co-1")["language"] == "zh-CN"
+    finds.collections.clear()
+
+    # Queued behind that read: the read began after both events occurred.
+    for at in (occurred, before_the_change):
+        waited = handling("a")
+        waited.kept.after(at)
+        assert waited.subscription("co-1")["language"] == "zh-CN"
+    assert finds.collections == []
+
+    # An event after the read began reads the counter, and sees a change
+    # completed before it occurred.
+    b.update_subscription("co-1", {"language": "en"})
+    fresh = handling("a")
+    fresh.kept.after(datetime.now(timezone.utc))
+    assert fresh.subscription("co-1")["language"] == "en"
+    assert finds.collections == ["epochs", "subscriptions"]
+
+
+def test_an_events_handling_does_not_take_a_read_older_than_fresh_for(world, monkeypatch):
+    handling, finds = world
+    handling("b").create_subscription("co-1", {"channels": ["webhook"], "language": "en"})
+    occurred = datetime.now(timezone.utc)
+    assert handling("a").subscription("co-1")["language"] == "en"
+    monkeypatch.setattr(kept, "FRESH_FOR", 0.05)
+    time.sleep(0.1)
+    finds.collections.clear()
+    late = handling("a")
+    late.kept.after(occurred)
+    assert late.subscription("co-1")["language"] == "en"
+    assert finds.collections == ["epochs"]
