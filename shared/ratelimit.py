@@ -17,10 +17,10 @@ key, moved by conditional updates, so every instance of a service shares
 them and a restart forgets nothing. A request's keys (its principal's, its
 address's) move in one ordered command, a conditional upsert each (issue
 19: two to four round trips a filing before): the first that refuses stops
-it, so a refusal by the principal's limit costs its address nothing. A refusal is also remembered in the
-process until the time it names: a key's time only ever moves on, so while
-it is remembered the database would refuse too, and a flood's refusals cost
-no database work at all.
+it, so a refusal by the principal's limit costs its address nothing. A
+refusal is also remembered in the process until the time it names: a key's
+time only ever moves on, so while it is remembered the database would
+refuse too, and a flood's refusals cost no database work at all.
 
 Over the limit is a 429 problem with `Retry-After`; the request is refused
 before its body is read or anything changes. Each process deletes the
