@@ -239,16 +239,6 @@ def cloud_event(event_id, event_type, source, subject, sequence, time, data) -> 
     }
 
 
-def occurred(body) -> datetime | None:
-    """When an envelope, not yet loaded, says its event occurred (aware);
-    None when it does not say it in a form EnvelopeSchema would take."""
-    try:
-        at = datetime.fromisoformat(body["occurred_at"])
-    except (KeyError, TypeError, ValueError):
-        return None
-    return at if at.tzinfo is not None else None
-
-
 class EnvelopeSchema(Schema):
     """What a consumer accepts; unknown attributes are ignored (EXCLUDE),
     so a producer may add attributes without breaking consumers. Consumers

@@ -112,6 +112,15 @@ class Inbox:
             "$setOnInsert": self._meta(handler, event)}, upsert=True)
         CONSUMED.labels(handler, event["type"], "applied").inc()
 
+    def occurred_at(self, body):
+        """When the message's event occurred (aware), from the load its
+        consumers share; None when the envelope is malformed (consume()
+        dead-letters it)."""
+        try:
+            return self._load(body)["occurred_at"]
+        except (ValidationError, TypeError, ValueError):
+            return None
+
     def _load(self, body):
         """The envelope, checked and loaded: once a message, however many
         consumers of one handling take it (issue 19: notify's four loads of

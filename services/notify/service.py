@@ -23,7 +23,7 @@ from services.notify.taking import Taking, one_at_a_time, write_left_marks
 from services.notify import feed
 from shared import clock, pages
 from shared.errors import Conflict, Invalid, NotFound
-from shared.events import CASE_EVENTS, REPORT_EVENTS, in_order, occurred
+from shared.events import CASE_EVENTS, REPORT_EVENTS, in_order
 from shared.base import ServiceBase
 from shared.idempotency_key import ANSWER
 from shared.http import api
@@ -87,7 +87,7 @@ class NotifyService(ServiceBase, AlertRoutes, WebhookRoutes):
         # cursors, moved past it in one write; any other is stored, held,
         # and that record is both consumers' inbox record (taking.py).
         with one_at_a_time(body):
-            self.repo.kept.after(occurred(body))   # what led to it is seen (kept.py)
+            self.repo.kept.after(self.inbox.occurred_at(body))   # what led to it (kept.py)
             self.taking = Taking(self.repo, clock.now, max_hold=timedelta(
                 seconds=float(self.policy["order_max_hold_seconds"])))
             self.inbox.consume(body, self.add_notice, folded=True)
