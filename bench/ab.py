@@ -64,6 +64,8 @@ def figures(runs):
         "reports/s, report -> notice": tp.get("reports_per_s"),
         "CPU ms per report, all": tp.get("cpu_ms_per_report_total"),
         "CPU ms per report, services": sum(cpu.get(k, 0) for k in SERVICES) if cpu else None,
+        "CPU ms a second at rest after it": sum((tp.get("at_rest_ms_per_s") or {}).values())
+        or None,
         "ratio to ceiling": tp["reports_per_s"] / ceiling if ceiling and tp else None,
         "20/s report -> notice p50 ms": _ms(heavy, "report_to_notice_s", "p50"),
         "20/s report -> notice p99 ms": _ms(heavy, "report_to_notice_s", "p99"),

@@ -42,6 +42,11 @@ def table(r):
         parts = ", ".join(f"{k} {v:.0f}" for k, v in t["cpu_ms_per_report"].items())
         row("  CPU per report (all processes)", f"{f(cpu, '{:.0f}')} ms ({parts})", "<= 30",
             cpu is not None and cpu <= 30)
+        if t.get("at_rest_ms_per_s"):
+            idle = t["at_rest_ms_per_s"]
+            row("  CPU at rest after it", f"{sum(idle.values()):.0f} ms a second ("
+                + ", ".join(f"{k} {v:.0f}" for k, v in idle.items())
+                + f"), {t['stored']} reports stored", "", None)
         if "ratio_to_ceiling" in t:
             row("  ratio to ceiling", f"{t['ratio_to_ceiling']:.0%}", ">= 50%",
                 t["ratio_to_ceiling"] >= 0.5)

@@ -9,5 +9,18 @@ def now():
     return t.replace(microsecond=t.microsecond // 1000 * 1000)
 
 
+# The earliest time a clock holds. A stopped clock is stored as null (or
+# left out), and SecantusDB answers {"$lte": now} alone by walking its index
+# from the bottom, every null included: with 2,000 stopped clocks a due read
+# took 56 ms, against 0.9 ms with this lower bound (issue 19). For mongod the
+# bound changes nothing: it brackets a date range by type already.
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+
+
+def due(by):
+    """A filter's range for a clock that has run out by `by`."""
+    return {"$gte": EPOCH, "$lte": by}
+
+
 def new_id():
     return str(uuid.uuid4())

@@ -164,7 +164,7 @@ class Relay:
         sent = 0
         for collection in collections:
             docs = self.provider.db[collection].find(
-                {"outbox_since": {"$lte": cutoff}}, {"outbox": 1}
+                {"outbox_since": clock.due(cutoff)}, {"outbox": 1}
             ).sort("outbox_since", 1).limit(RELAY_BATCH)
             for doc in docs:
                 sent += self._send(collection, doc)

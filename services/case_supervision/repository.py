@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import aggregate, idempotency_key, inbox, outbox, pages
+from shared import aggregate, clock, idempotency_key, inbox, outbox, pages
 from shared.mongo import next_from_block
 
 CASES = "cases"
@@ -120,7 +120,7 @@ class Repository:
         return aggregate.save(self.db[CASES], case, source, change, now, also)
 
     def due_cases(self, now, limit):
-        return list(self.db[CASES].find({"next_due_at": {"$lte": now}}, HIDDEN)
+        return list(self.db[CASES].find({"next_due_at": clock.due(now)}, HIDDEN)
                     .sort("next_due_at", 1).limit(limit))
 
     def cases_on_old_policy(self, version, limit):

@@ -7,6 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, throttle
 from shared import aggregate, idempotency_key, inbox, outbox, pages, search
+from shared.clock import due
 from shared.kept import Kept
 from shared.mongo import next_from_block, next_number
 
@@ -393,7 +394,7 @@ class Repository:
 
     def due(self, clock, now):
         """Reports whose `clock` has run out, oldest first."""
-        return list(self.db[REPORTS].find({clock: {"$lte": now}}, {"outbox": 0})
+        return list(self.db[REPORTS].find({clock: due(now)}, {"outbox": 0})
                     .sort(clock, 1).limit(SWEEP_BATCH))
 
     # -- evidence files ----------------------------------------------------

@@ -15,7 +15,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
-from shared import outbox, pages
+from shared import clock, outbox, pages
 from shared.kept import Kept
 
 ALERTS = "alerts"
@@ -91,7 +91,7 @@ class AlertStore:
                                     {"_id": 1}) is not None
 
     def climbs_due(self, now, limit=50):
-        return list(self.alerts.find({"climb_due_at": {"$lte": now}}).limit(limit))
+        return list(self.alerts.find({"climb_due_at": clock.due(now)}).limit(limit))
 
     def claim_climb(self, alert, now):
         """True for the one instance that takes this climb."""

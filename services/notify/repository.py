@@ -12,7 +12,7 @@ from pymongo.errors import DuplicateKeyError
 from services.notify.alert_store import AlertStore, cursor_of
 from services.notify.delivery_store import DeliveryStore
 from services.notify.endpoint_store import EndpointStore
-from shared import idempotency_key, inbox
+from shared import clock, idempotency_key, inbox
 from shared.kept import Kept
 
 NOTICES = "notices"
@@ -335,7 +335,7 @@ class Repository:
 
     def quiet_cases(self, now, limit=100):
         return list(self.db[SUBJECTS].find(
-            {"follow_up": True, "quiet_due_at": {"$lte": now}}).limit(limit))
+            {"follow_up": True, "quiet_due_at": clock.due(now)}).limit(limit))
 
     # -- notices ------------------------------------------------------------
     def add_notice(self, notice):
