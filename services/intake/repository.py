@@ -136,8 +136,11 @@ class Repository:
         return self.db[collection].find_one({"_id": _id}, {"outbox": 0})
 
     def units(self):
-        """The whole unit tree: a few hundred units at most."""
-        return {u["_id"]: u for u in self.db.units.find({})}
+        """The whole unit tree (a few hundred units at most), from this
+        process's copy while no unit changed: every filing routes through
+        it, and read each time it cost a read of every unit a report."""
+        return self.kept.get("unit_tree", "all",
+                             lambda: {u["_id"]: u for u in self.db.units.find({})})
 
     def officers_of(self, unit_id):
         return self.kept.get("unit_officers", unit_id, lambda: list(

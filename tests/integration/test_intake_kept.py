@@ -73,3 +73,16 @@ def test_a_company_registered_on_another_instance_can_file_at_once(world):
     finds.collections.clear()
     assert handling("a").company("co-1")["name"] == "Harbour Trading"
     assert finds.collections == ["epochs"]
+
+
+def test_the_unit_tree_is_read_once_and_a_unit_added_elsewhere_is_in_it_at_once(world):
+    """Every filing routes through the whole tree: read once, not a filing."""
+    handling, finds = world
+    station_with_li(handling("b"))
+    assert set(handling("a").units()) == {"st1"}
+    finds.collections.clear()
+    assert handling("a").units()["st1"]["path"] == ["st1", "city"]
+    assert finds.collections == ["epochs"]
+
+    handling("b").insert("units", {"_id": "st2", "path": ["st2", "city"]})
+    assert set(handling("a").units()) == {"st1", "st2"}
