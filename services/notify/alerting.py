@@ -5,49 +5,86 @@ in time climbs to the next supervisors up the tree.
 
 Who the people of a unit are, and its place in the tree, is intake's
 (RPC `unit_people`); the duty roster, each person's settings and each
-unit's robot are notify's own. Every alert is stored once per event and
+unit's robot are notify's own. An event takes intake's answer from an ask
+begun after it occurred, if one is under FRESH_FOR old (`_ASKED`, shared
+by this process's workers): that answer saw every change of the directory
+completed before the event, what could have led to it — the guarantee of
+kept.py's after(), and with it its caveat (the producer's clock is the
+reference). Under load, events wait in their queue and one ask serves
+those of a unit that occurred before it began (issue 19: an ask a unit an
+event, three broker messages and a worker in both services). Every alert is stored once per event and
 person (its id derives from both), every delivery once per alert and
 channel, so a retried event or a second instance adds nothing.
 """
+import copy
 import logging
-from datetime import timedelta
+import time
+from datetime import datetime, timedelta, timezone
 
 from services.notify import alerts, roster
 from services.notify.alert_store import alert_id
+from shared.kept import FRESH_FOR
 
 log = logging.getLogger(__name__)
 
+# unit id -> (intake's answer, when the ask began, wall clock): this process's.
+_ASKED: dict = {}
+
+
+def _instant(occurred_at):
+    """An event's `occurred_at` as a timestamp; a naive datetime (as read
+    back from the database) is UTC; anything else: None (ask intake)."""
+    if not isinstance(occurred_at, datetime):
+        return None
+    return (occurred_at if occurred_at.tzinfo else occurred_at.replace(tzinfo=timezone.utc)
+            ).timestamp()
+
 
 class Alerter:
-    def __init__(self, store, policy, intake, channels, robot, now):
+    def __init__(self, store, policy, intake, channels, robot, now, wall=time.time,
+                 asked=None):
         self.store = store
         self.policy = policy
         self.intake = intake        # BoundedRpc to intake, asked only when needed
         self.channels = channels    # the company channels' objects: email and sms reused
         self.robot = robot
         self.now = now
+        self.wall = wall
+        self.asked = _ASKED if asked is None else asked
+        self.since: float | None = None   # when the event taken occurred (None: a timer's)
         self._units: dict = {}
         self.lanes: dict = {}
 
     def unit(self, unit_id):
-        """{"path", "people"} of a unit, asked of intake once per event. While
-        intake or the broker cannot answer, the last answer kept here serves:
-        a page must not wait for the directory (with none kept, the event
-        fails and the inbox retries it)."""
+        """{"path", "people"} of a unit, asked of intake once per event."""
         if unit_id not in self._units:
-            try:
-                found = self.intake.call("unit_people", unit_id)
-            except Exception:
-                found = self.store.known_unit(unit_id)
-                if found is None:
-                    raise
-                log.warning("intake did not answer: unit %s as last known", unit_id)
-            else:
-                if found:
-                    self.store.keep_unit(found)
-            self._units[unit_id] = found or {"unit_id": unit_id, "path": [unit_id],
-                                             "people": []}
+            self._units[unit_id] = self._answer(unit_id) or {
+                "unit_id": unit_id, "path": [unit_id], "people": []}
         return self._units[unit_id]
+
+    def _answer(self, unit_id):
+        """intake's answer: one asked after the event occurred, if under
+        FRESH_FOR old, or asked now. While intake or the broker cannot
+        answer, the last answer kept in the database serves: a page must
+        not wait for the directory (with none kept, the event fails and the
+        inbox retries it)."""
+        last = self.asked.get(unit_id)
+        if (last and self.since is not None and self.since <= last[1]
+                and self.wall() - last[1] < FRESH_FOR):
+            return copy.deepcopy(last[0])
+        began = self.wall()
+        try:
+            found = self.intake.call("unit_people", unit_id)
+        except Exception:
+            found = self.store.known_unit(unit_id)
+            if found is None:
+                raise
+            log.warning("intake did not answer: unit %s as last known", unit_id)
+            return found
+        self.asked[unit_id] = (copy.deepcopy(found), began)
+        if found:
+            self.store.keep_unit(found)
+        return found
 
     # -- events in ---------------------------------------------------------------
     def take(self, event, lanes=None):
@@ -55,6 +92,7 @@ class Alerter:
         last delivery on it for this subject, alert_order.py) is moved on
         in place, so each delivery waits for the one before it."""
         self.lanes = {} if lanes is None else lanes
+        self.since = _instant(event.get("occurred_at"))
         rule = alerts.rule_for(self.policy, event)
         if rule is None:
             return
