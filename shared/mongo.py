@@ -60,7 +60,8 @@ class Mongo(DependencyProvider):
             database_name(self.container.config, self.service), codec_options=CODECS)
 
     def start(self):
-        ensure_indexes(self.db, self.repository_class.INDEXES)
+        ensure_indexes(self.db, self.repository_class.INDEXES,
+                       getattr(self.repository_class, "DROPPED_INDEXES", None))
         # Stored documents brought up to what this version reads (a repository's
         # `upgrade(db)`, when it has one): idempotent, so every instance may run it.
         upgrade = getattr(self.repository_class, "upgrade", None)
@@ -118,7 +119,16 @@ def next_from_block(db, name, size):
     return number
 
 
-def ensure_indexes(db, indexes):
+def ensure_indexes(db, indexes, dropped=None):
+    """Make the declared indexes, and drop the ones a repository no longer
+    declares (`dropped`: {collection: [index names]}): SecantusDB rewrites
+    every index entry of a document on each write, so an index no query
+    needs costs every write of its collection."""
+    for collection, names in (dropped or {}).items():
+        present = {index["name"] for index in db[collection].list_indexes()}
+        for name in names:
+            if name in present:
+                db[collection].drop_index(name)
     for collection, specs in indexes.items():
         for keys, options in specs:
             db[collection].create_index(keys, **options)

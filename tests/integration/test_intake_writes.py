@@ -2,6 +2,7 @@
 block of numbers reserved with one counter write."""
 from services.intake.repository import REFERENCE_BLOCK
 from services.intake.service import IntakeService
+from shared.mongo import connect, database_name
 from support.organisation import Org
 
 
@@ -14,3 +15,15 @@ def test_references_are_unique_and_one_counter_write_serves_a_block(running):
     assert numbers == [numbers[0], numbers[0] + 1, numbers[0] + 2]
     counters = list(running.db("intake").counters.find({"_id": {"$regex": "^reference-"}}))
     assert [c["n"] for c in counters] == [REFERENCE_BLOCK]   # one write for all three
+
+
+def test_an_index_no_longer_declared_is_dropped_at_start(running):
+    """The transfer reach's sparse index, made by earlier versions, goes at
+    start; the one with the list's sort, which serves its queries, stays."""
+    config = running.make_config(0)
+    earlier = connect(config["MONGO_URI"])[database_name(config, "intake")]
+    earlier.reports.create_index([("transfer.to_unit_path", 1)], sparse=True)
+    running.start(IntakeService)
+    names = {i["name"] for i in running.db("intake").reports.list_indexes()}
+    assert "transfer.to_unit_path_1" not in names
+    assert "transfer.to_unit_path_1_received_at_-1__id_-1" in names
