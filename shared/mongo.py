@@ -11,7 +11,9 @@ import pymongo
 from bson.codec_options import CodecOptions, TypeCodec, TypeRegistry
 from bson.decimal128 import Decimal128
 from nameko.extensions import DependencyProvider
+from pymongo.errors import OperationFailure
 
+INDEX_NOT_FOUND = 27   # mongod's IndexNotFound
 
 
 class DecimalCodec(TypeCodec):
@@ -128,7 +130,11 @@ def ensure_indexes(db, indexes, dropped=None):
         present = {index["name"] for index in db[collection].list_indexes()}
         for name in names:
             if name in present:
-                db[collection].drop_index(name)
+                try:
+                    db[collection].drop_index(name)
+                except OperationFailure as exc:
+                    if exc.code != INDEX_NOT_FOUND:
+                        raise   # (not found: another instance starting dropped it)
     for collection, specs in indexes.items():
         for keys, options in specs:
             db[collection].create_index(keys, **options)

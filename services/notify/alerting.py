@@ -5,16 +5,18 @@ in time climbs to the next supervisors up the tree.
 
 Who the people of a unit are, and its place in the tree, is intake's
 (RPC `unit_people`); the duty roster, each person's settings and each
-unit's robot are notify's own. An event takes intake's answer from an ask
-begun after it occurred, if one is under FRESH_FOR old (`_ASKED`, shared
-by this process's workers): that answer saw every change of the directory
-completed before the event, what could have led to it — the guarantee of
-kept.py's after(), and with it its caveat (the producer's clock is the
-reference). Under load, events wait in their queue and one ask serves
-those of a unit that occurred before it began (issue 19: an ask a unit an
-event, three broker messages and a worker in both services). Every alert is stored once per event and
+unit's robot are notify's own. Every alert is stored once per event and
 person (its id derives from both), every delivery once per alert and
 channel, so a retried event or a second instance adds nothing.
+
+An event takes intake's answer from an ask begun after it occurred, if
+one is under FRESH_FOR old (`_ASKED`, shared by this process's workers):
+that answer saw every change of the directory completed before the event,
+what could have led to it — the guarantee of kept.py's after(), and with
+it its caveat (the producer's clock is the reference). Under load events
+wait in their queue, and one ask serves those of a unit that occurred
+before it began (issue 19: each alerting event asked, three broker
+messages and a worker in notify and in intake).
 """
 import copy
 import logging
