@@ -29,7 +29,8 @@ from shared.kept import FRESH_FOR
 
 log = logging.getLogger(__name__)
 
-# unit id -> (intake's answer, when the ask began, wall clock): this process's.
+# notify's database name -> {unit id: (intake's answer, when the ask began,
+# wall clock)}: this process's, apart for each database as kept.py's copies.
 _ASKED: dict = {}
 
 
@@ -52,7 +53,7 @@ class Alerter:
         self.robot = robot
         self.now = now
         self.wall = wall
-        self.asked = _ASKED if asked is None else asked
+        self.asked = _ASKED.setdefault(store.db.name, {}) if asked is None else asked
         self.since: float | None = None   # when the event taken occurred (None: a timer's)
         self._units: dict = {}
         self.lanes: dict = {}
