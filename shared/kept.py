@@ -46,6 +46,14 @@ KEEP_FOR = 60.0
 FRESH_FOR = 1.0   # seconds an event's handling may take a read begun after the event
 
 
+def serves_event(since, begun, now):
+    """Whether an answer read from a read begun at `begun` (wall clock)
+    serves the handling of an event that occurred at `since` (a timestamp;
+    None: not an event's handling) at `now`: it began after the event, so
+    it saw every change completed before it, and is under FRESH_FOR old."""
+    return since is not None and begun >= since and now - begun < FRESH_FOR
+
+
 class Memory:
     """One process's copies of one database's kept documents."""
 
@@ -138,8 +146,7 @@ class Kept:
         """Whether a read of the counter (number, _, begun at) answers this
         handling: begun after it began, or after its event occurred."""
         number, _, begun = read
-        return number > self.began or (self.since is not None and begun >= self.since
-                                       and self.wall() - begun < FRESH_FOR)
+        return number > self.began or serves_event(self.since, begun, self.wall())
 
     def changed(self, done=True):
         """After a change to a kept collection: every instance reads again.

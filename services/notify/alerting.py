@@ -25,7 +25,7 @@ from datetime import datetime, timedelta, timezone
 
 from services.notify import alerts, roster
 from services.notify.alert_store import alert_id
-from shared.kept import FRESH_FOR
+from shared.kept import serves_event
 
 log = logging.getLogger(__name__)
 
@@ -72,8 +72,7 @@ class Alerter:
         not wait for the directory (with none kept, the event fails and the
         inbox retries it)."""
         last = self.asked.get(unit_id)
-        if (last and self.since is not None and self.since <= last[1]
-                and self.wall() - last[1] < FRESH_FOR):
+        if last and serves_event(self.since, last[1], self.wall()):
             return copy.deepcopy(last[0])
         began = self.wall()
         try:
