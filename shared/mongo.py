@@ -62,13 +62,14 @@ class Mongo(DependencyProvider):
             database_name(self.container.config, self.service), codec_options=CODECS)
 
     def start(self):
-        ensure_indexes(self.db, self.repository_class.INDEXES,
-                       getattr(self.repository_class, "DROPPED_INDEXES", None))
+        ensure_indexes(self.db, self.repository_class.INDEXES)
         # Stored documents brought up to what this version reads (a repository's
-        # `upgrade(db)`, when it has one): idempotent, so every instance may run it.
+        # `upgrade(db)`, when it has one): idempotent, so every instance may run
+        # it; before the old indexes go, so it may read through them.
         upgrade = getattr(self.repository_class, "upgrade", None)
         if upgrade is not None:
             upgrade(self.db)
+        drop_indexes(self.db, getattr(self.repository_class, "DROPPED_INDEXES", None))
 
     def stop(self):
         if self.client is not None:
@@ -121,11 +122,17 @@ def next_from_block(db, name, size):
     return number
 
 
-def ensure_indexes(db, indexes, dropped=None):
-    """Make the declared indexes, and drop the ones a repository no longer
-    declares (`dropped`: {collection: [index names]}): SecantusDB rewrites
-    every index entry of a document on each write, so an index no query
-    needs costs every write of its collection."""
+def ensure_indexes(db, indexes):
+    """Make the declared indexes ({collection: [(keys, options), ...]})."""
+    for collection, specs in indexes.items():
+        for keys, options in specs:
+            db[collection].create_index(keys, **options)
+
+
+def drop_indexes(db, dropped):
+    """Drop the indexes a repository no longer declares ({collection: [index
+    names]}): SecantusDB rewrites every index entry of a document on each
+    write, so an index no query needs costs every write of its collection."""
     for collection, names in (dropped or {}).items():
         present = {index["name"] for index in db[collection].list_indexes()}
         for name in names:
@@ -135,6 +142,3 @@ def ensure_indexes(db, indexes, dropped=None):
                 except OperationFailure as exc:
                     if exc.code != INDEX_NOT_FOUND:
                         raise   # (not found: another instance starting dropped it)
-    for collection, specs in indexes.items():
-        for keys, options in specs:
-            db[collection].create_index(keys, **options)

@@ -5,6 +5,37 @@ from datetime import datetime, time, timedelta
 from shared import history
 from shared.fields import SHANGHAI
 
+# A report's clocks, in the order the sweep runs them when several have run
+# out at once; a clock set to None (absent) has stopped.
+CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
+# The merging worker links its target at once; the sweep only finishes what
+# a crash left, so it leaves a fresh link to that worker.
+MERGE_LINK_GRACE = timedelta(seconds=2)
+
+
+def runs_out_at(report, clock):
+    """When `clock` of `report` has run out, or None if it has stopped."""
+    at = report.get(clock)
+    if at is None:
+        return None
+    return at + MERGE_LINK_GRACE if clock == "merge_link_due_at" else at
+
+
+def next_due(report):
+    """When the sweep next has work on `report`: the earliest of its running
+    clocks, or None when all have stopped. Stored on the report as its one
+    indexed clock (repository.py): one index for the four, not four, each
+    of which every write of a report rewrites (issue 19)."""
+    return min((at for at in (runs_out_at(report, c) for c in CLOCKS) if at is not None),
+               default=None)
+
+
+def first_run_out(report, now):
+    """The clock of `report` the sweep runs next at `now` (CLOCKS' order),
+    or None if none has run out."""
+    return next((c for c in CLOCKS if (at := runs_out_at(report, c)) is not None and at <= now),
+                None)
+
 
 def ack_due(policy, received_at):
     return received_at + timedelta(seconds=policy["ack_seconds"])

@@ -5,9 +5,10 @@ from bson import Binary, Int64
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from services.intake import audit, throttle
+from services.intake import audit, deadlines, throttle
+from services.intake.deadlines import CLOCKS
 from shared import aggregate, idempotency_key, inbox, outbox, pages, search
-from shared.clock import due
+from shared.clock import EPOCH, due
 from shared.kept import Kept
 from shared.mongo import next_from_block, next_number
 
@@ -25,8 +26,10 @@ API_KEYS = "api_keys"
 # The lists' orders (shared/pages.py), each ending in a unique field.
 ACCOUNT_ORDER = [("_id", 1)]
 API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
-# The sweeps read through these: their cost follows what is due, not what is open.
-CLOCKS = ("ack_next_at", "transfer_next_at", "same_day_due_at", "merge_link_due_at")
+# The sweep reads through this one field, when a report's earliest running
+# clock runs out (deadlines.next_due): its cost follows what is due, not what
+# is open. Absent once every clock has stopped.
+NEXT_DUE = "next_due_at"
 SWEEP_BATCH = 200
 # A new report is compared with this many like it at most; merged ones
 # among them are left out after the read, so there is room for them.
@@ -56,6 +59,27 @@ def unheld(now):
     return ({"merge_hold": None}, {"merge_hold.until": {"$lte": now}})
 
 
+def clocks_update(clocks):
+    """The update that stores `clocks` ({clock: time, or None once stopped})
+    and NEXT_DUE with them. A stopped clock is removed rather than stored as
+    null, and NEXT_DUE with the last of them: the sparse index then holds
+    only reports with a clock still running."""
+    running = {k: v for k, v in clocks.items() if v is not None}
+    stopped = {k: "" for k, v in clocks.items() if v is None}
+    next_due = deadlines.next_due(running)
+    if next_due is None:
+        stopped[NEXT_DUE] = ""
+    else:
+        running[NEXT_DUE] = next_due
+    return {op: v for op, v in (("$set", running), ("$unset", stopped)) if v}
+
+
+def with_next_due(doc):
+    """A new report as stored: NEXT_DUE from the clocks it starts with."""
+    next_due = deadlines.next_due(doc)
+    return {**doc, NEXT_DUE: next_due} if next_due is not None else dict(doc)
+
+
 class Repository:
     INDEXES = {
         "officers": [([("unit_id", 1)], {})],
@@ -75,7 +99,8 @@ class Repository:
             ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
-        ] + [([(clock, 1)], {"sparse": True}) for clock in CLOCKS] + outbox.INDEXES,
+            ([(NEXT_DUE, 1)], {"sparse": True}),
+        ] + outbox.INDEXES,
         # Accounts (signin.py): _id is the username; found by whose they are.
         ACCOUNTS: [([("subject", 1)], {}), ([("role", 1), ("_id", 1)], {})],
         INVITES: [([("username", 1), ("used_at", 1)], {})],     # _id: the code's sha256
@@ -99,7 +124,8 @@ class Repository:
     # No longer made, dropped where an earlier version made them: the
     # transfer reach's sparse index, whose queries the one with the list's
     # sort serves (issue 19: a report's writes paid for both).
-    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1"]}
+    # The four clocks' own indexes too: one on NEXT_DUE serves the sweep.
+    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1"] + [f"{c}_1" for c in CLOCKS]}
 
     def __init__(self, db, memory=None):
         self.db = db
@@ -283,6 +309,7 @@ class Repository:
     # -- reports ---------------------------------------------------------
     def insert_report(self, doc):
         """Insert a new report; on a repeated Idempotency-Key, the earlier one."""
+        doc = with_next_due(doc)
         try:
             self.db[REPORTS].insert_one(doc)
             return doc, True
@@ -317,10 +344,22 @@ class Repository:
 
     @classmethod
     def upgrade(cls, db):
-        """Companies registered before names were searchable get their key."""
+        """Companies registered before names were searchable get their key;
+        reports stored before NEXT_DUE get it, found through the clocks'
+        own indexes while they stand (they go right after: mongo.py)."""
         for company in db[COMPANIES].find({"name_key": None}, {"name": 1}):
             db[COMPANIES].update_one({"_id": company["_id"]},
                                      {"$set": {"name_key": search.name_key(company["name"])}})
+        indexed = {index["name"] for index in db[REPORTS].list_indexes()}
+        fields = {k: 1 for k in (*CLOCKS, NEXT_DUE, "version")}
+        for clock in CLOCKS:
+            if f"{clock}_1" not in indexed:
+                continue
+            for report in db[REPORTS].find({clock: {"$gte": EPOCH}}, fields):
+                if NEXT_DUE not in report:
+                    db[REPORTS].update_one(
+                        {"_id": report["_id"], "version": report.get("version")},
+                        clocks_update({k: report.get(k) for k in CLOCKS}))
 
     def duplicate_candidates(self, company_id, incident_type, amount, occurred_at, window):
         """Reports of the same company, type and amount, close in time; the
@@ -343,14 +382,17 @@ class Repository:
         report since it was read, and no merge holds it — unless this is that
         merge (its `merge` id): then its hold ends and its link is due.
         What the relay needs of the write (aggregate.save), or None if it
-        lost. A clock set to None is removed, so the sweeps' sparse indexes
-        hold only the clocks still running."""
+        lost. A clock set to None is removed, and the one the sweep reads
+        (NEXT_DUE) follows: the write is conditional on the version read,
+        so the clocks it is worked out from are the stored ones."""
         fields, entries, events = change
-        stopped = {k: "" for k in CLOCKS if k in fields and fields[k] is None}
-        fields = {k: v for k, v in fields.items() if k not in stopped}
-        also = list(also) + ([{"$unset": stopped}] if stopped else [])
+        clocks = {k: fields.get(k, report.get(k)) for k in CLOCKS}
         if merge:
-            also.append({"$set": {"merge_link_due_at": now}, "$unset": {"merge_hold": ""}})
+            clocks["merge_link_due_at"] = now
+        fields = {k: v for k, v in fields.items() if k not in CLOCKS or v is not None}
+        also = list(also) + [clocks_update(clocks)]
+        if merge:
+            also.append({"$unset": {"merge_hold": ""}})
             wheres = [{"merge_hold.merge": merge}]
         else:
             wheres = unheld(now)
@@ -396,13 +438,22 @@ class Repository:
                 {"_id": target, "merge_hold.merge": merge},
                 outbox.merge(link, {"$unset": {"merge_hold": ""}})).modified_count):
             self.db[REPORTS].update_one({"_id": target}, link)
+        # A merged report's other clocks stopped with its merge's write.
+        clocks = {k: report.get(k) for k in CLOCKS if k != "merge_link_due_at"}
         self.db[REPORTS].update_one({"_id": report["_id"]},
-                                    {"$unset": {"merge_link_due_at": ""}})
+                                    clocks_update({**clocks, "merge_link_due_at": None}))
 
-    def due(self, clock, now):
-        """Reports whose `clock` has run out, oldest first."""
-        return list(self.db[REPORTS].find({clock: due(now)}, {"outbox": 0})
-                    .sort(clock, 1).limit(SWEEP_BATCH))
+    def due(self, now):
+        """Reports with a clock run out, the longest overdue first."""
+        return list(self.db[REPORTS].find({NEXT_DUE: due(now)}, {"outbox": 0})
+                    .sort(NEXT_DUE, 1).limit(SWEEP_BATCH))
+
+    def mend_next_due(self, report):
+        """Set NEXT_DUE from the report's clocks as read, if it is unchanged
+        since: a report in the sweep's due set with no clock run out."""
+        self.db[REPORTS].update_one(
+            {"_id": report["_id"], "version": report["version"]},
+            clocks_update({k: report.get(k) for k in CLOCKS}))
 
     # -- evidence files ----------------------------------------------------
     # Quota is taken before the bytes are kept, by conditional updates, so of

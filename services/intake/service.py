@@ -31,9 +31,6 @@ from shared.mongo import Mongo
 from shared.outbox import OutboxRelay
 from shared.policy import Policy
 
-# The merging worker links its target at once; the sweep only finishes what
-# a crash left, so it leaves a fresh link to that worker.
-MERGE_LINK_GRACE = timedelta(seconds=2)
 
 
 class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
@@ -316,12 +313,23 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
                                                                           domain.event_data),
                  "same_day_due_at": lambda r: deadlines.same_day_missed(r, now,
                                                                         domain.event_data)}
-        for field, step in steps.items():
-            for report in self.repo.due(field, now):
-                self._save(report, step(report), now)
-        # A merge whose process died between its two writes: link it now.
-        for report in self.repo.due("merge_link_due_at", now - MERGE_LINK_GRACE):
-            self.repo.link_merged(report)
+        # A report with two clocks run out takes one a round, in
+        # deadlines.CLOCKS' order; a round with nothing done ends it.
+        for _ in deadlines.CLOCKS:
+            done = 0
+            for report in self.repo.due(now):
+                run_out = deadlines.first_run_out(report, now)
+                if run_out == "merge_link_due_at":
+                    # A merge whose process died between its two writes.
+                    self.repo.link_merged(report)
+                elif run_out is not None:
+                    self._save(report, steps[run_out](report), now)
+                else:
+                    self.repo.mend_next_due(report)
+                    continue
+                done += 1
+            if not done:
+                break
 
     @timer(interval=2)
     def relay_outbox(self):

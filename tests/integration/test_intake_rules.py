@@ -352,6 +352,25 @@ def test_what_is_not_done_by_the_end_of_the_day_is_listed(running, intake, tap):
     assert events.of("report_same_day_missed", report_id=done) == []
 
 
+def test_every_clock_that_runs_out_runs_and_then_the_report_leaves_the_sweep(
+        running, intake, tap):
+    """Two clocks of one report, read through the one index the sweep uses
+    (next_due_at, issue 19): both run, each once; with none left running
+    the report is no longer among those the sweep reads."""
+    day_end = (datetime.now(SHANGHAI) + timedelta(seconds=3)).strftime("%H:%M:%S")
+    org = Org(intake(ack_seconds=1, ack_escalation_interval_seconds=1, same_day_end=day_end),
+              running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    eventually(lambda: events.of("report_same_day_missed", report_id=rid)
+               and len(events.of("report_ack_overdue", report_id=rid)) >= 2, timeout=20)
+    stored = eventually(lambda: (lambda r: "next_due_at" not in r and r)(
+        running.db("intake").reports.find_one({"_id": rid})))
+    assert not {"ack_next_at", "same_day_due_at", "transfer_next_at"} & set(stored)
+    assert len(events.of("report_same_day_missed", report_id=rid)) == 1
+    assert [e["data"]["step"] for e in events.of("report_ack_overdue", report_id=rid)] == [1, 2]
+
+
 def test_a_stale_update_is_refused_and_racing_accepts_give_one_case(running, intake, tap):
     from concurrent.futures import ThreadPoolExecutor
 

@@ -1,9 +1,13 @@
 """Intake's lean write path (issue 19): report references come from a
 block of numbers reserved with one counter write."""
+from datetime import timedelta
+
 from services.intake.repository import REFERENCE_BLOCK
 from services.intake.service import IntakeService
+from shared import clock
 from shared.mongo import connect, database_name
 from support.organisation import Org
+from tests.helpers import eventually
 
 
 def test_references_are_unique_and_one_counter_write_serves_a_block(running):
@@ -27,3 +31,24 @@ def test_an_index_no_longer_declared_is_dropped_at_start(running):
     names = {i["name"] for i in running.db("intake").reports.list_indexes()}
     assert "transfer.to_unit_path_1" not in names
     assert "transfer.to_unit_path_1_received_at_-1__id_-1" in names
+
+
+def test_a_clock_stored_by_an_earlier_version_still_runs(running, tap):
+    """Reports stored before the one clock index (next_due_at) are given it
+    at start, found through the clocks' own indexes, which then go: an
+    acknowledgement clock running then still escalates."""
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    events = tap("intake")
+    rid = org.file_report()["report_id"]
+    reports = running.db("intake").reports
+    # As an earlier version stored it: its clock overdue, no next_due_at,
+    # the clock's own index.
+    reports.update_one({"_id": rid}, {"$set": {"ack_next_at": clock.now() - timedelta(
+        seconds=1)}, "$unset": {"next_due_at": ""}})
+    reports.create_index([("ack_next_at", 1)], sparse=True)
+    running.start(IntakeService)
+    overdue = eventually(lambda: events.of("report_ack_overdue", report_id=rid), timeout=15)
+    assert overdue[0]["data"]["step"] == 1
+    names = {i["name"] for i in reports.list_indexes()}
+    assert "ack_next_at_1" not in names and "next_due_at_1" in names

@@ -214,3 +214,24 @@ def test_the_business_day_ends_at_the_policys_local_time():
                                                             tzinfo=timezone.utc)
     _, _, events = deadlines.same_day_missed(report(), NOW, domain.event_data)
     assert events[0][1]["day"] == "2026-11-28" and events[0][1]["responsible_unit_id"] == "st1"
+
+
+def test_the_sweep_reads_a_report_when_its_earliest_running_clock_runs_out():
+    t = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+    report = {"ack_next_at": t + timedelta(minutes=5), "same_day_due_at": t + timedelta(hours=9),
+              "transfer_next_at": None}
+    assert deadlines.next_due(report) == t + timedelta(minutes=5)
+    assert deadlines.first_run_out(report, t) is None
+    # A merge's link waits out its grace; the earliest clock still leads.
+    linked = {"merge_link_due_at": t}
+    assert deadlines.next_due(linked) == t + deadlines.MERGE_LINK_GRACE
+    assert deadlines.first_run_out(linked, t + timedelta(seconds=1)) is None
+    assert deadlines.first_run_out(linked, t + deadlines.MERGE_LINK_GRACE) == "merge_link_due_at"
+    assert deadlines.next_due({}) is None
+
+
+def test_of_two_clocks_run_out_the_sweep_runs_them_in_the_clocks_order():
+    t = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+    both = {"same_day_due_at": t - timedelta(hours=1), "ack_next_at": t - timedelta(seconds=1)}
+    assert deadlines.first_run_out(both, t) == "ack_next_at"
+    assert deadlines.first_run_out({"same_day_due_at": t}, t) == "same_day_due_at"

@@ -1,0 +1,25 @@
+"""The update intake stores a report's clocks with (repository.clocks_update)."""
+from datetime import datetime, timedelta, timezone
+
+from services.intake.repository import NEXT_DUE, clocks_update, with_next_due
+
+T = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+
+
+def test_a_stopped_clock_is_removed_and_the_sweeps_clock_follows_the_earliest_left():
+    update = clocks_update({"ack_next_at": None, "same_day_due_at": T,
+                            "transfer_next_at": T + timedelta(hours=1)})
+    assert update == {"$set": {"same_day_due_at": T, "transfer_next_at": T + timedelta(hours=1),
+                               NEXT_DUE: T},
+                      "$unset": {"ack_next_at": ""}}
+
+
+def test_with_every_clock_stopped_the_report_leaves_the_sweeps_index():
+    assert clocks_update({"ack_next_at": None, "same_day_due_at": None}) == {
+        "$unset": {"ack_next_at": "", "same_day_due_at": "", NEXT_DUE: ""}}
+
+
+def test_a_new_report_is_stored_with_its_first_clock_to_run_out():
+    doc = with_next_due({"_id": "r1", "ack_next_at": T, "same_day_due_at": T + timedelta(hours=8)})
+    assert doc[NEXT_DUE] == T
+    assert NEXT_DUE not in with_next_due({"_id": "r2"})
