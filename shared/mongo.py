@@ -14,6 +14,7 @@ from nameko.extensions import DependencyProvider
 from pymongo.errors import OperationFailure
 
 INDEX_NOT_FOUND = 27   # mongod's IndexNotFound
+INDEX_CHANGED = (85, 86)   # IndexOptionsConflict, IndexKeySpecsConflict
 
 
 class DecimalCodec(TypeCodec):
@@ -123,10 +124,19 @@ def next_from_block(db, name, size):
 
 
 def ensure_indexes(db, indexes):
-    """Make the declared indexes ({collection: [(keys, options), ...]})."""
+    """Make the declared indexes ({collection: [(keys, options), ...]}). One
+    declared with other options than an earlier version made it under the
+    same name (made partial, say) replaces that one."""
     for collection, specs in indexes.items():
         for keys, options in specs:
-            db[collection].create_index(keys, **options)
+            try:
+                db[collection].create_index(keys, **options)
+            except OperationFailure as exc:
+                if exc.code not in INDEX_CHANGED:
+                    raise
+                name = pymongo.IndexModel(keys, **options).document["name"]
+                drop_indexes(db, {collection: [name]})
+                db[collection].create_index(keys, **options)
 
 
 def drop_indexes(db, dropped):

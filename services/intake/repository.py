@@ -59,6 +59,15 @@ def unheld(now):
     return ({"merge_hold": None}, {"merge_hold.until": {"$lte": now}})
 
 
+def on_offer(field):
+    """The transfer reach's indexes hold only the reports on offer (partial):
+    SecantusDB skips a partial index a document is not in on each write of
+    it, and rewrites every other index's entries (issue 19). A query for a
+    unit on offer (an equality on `field`) implies the filter, so it reads
+    through them."""
+    return {"partialFilterExpression": {field: {"$gt": ""}}}
+
+
 def clocks_update(clocks):
     """The update that stores `clocks` ({clock: time, or None once stopped})
     and NEXT_DUE with them. A stopped clock is removed rather than stored as
@@ -90,13 +99,15 @@ class Repository:
             # a page reads the page, however deep in the list.
             ([("company_id", 1), ("received_at", -1), ("_id", -1)], {}),
             ([("owner_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
+            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)],
+             on_offer("transfer.to_unit_id")),
             ([("received_at", -1), ("_id", -1)], {}),
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
             ([("owner_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
+            ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)],
+             on_offer("transfer.to_unit_path")),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
             ([(NEXT_DUE, 1)], {"sparse": True}),

@@ -50,7 +50,11 @@ class AlertStore:
         ALERTS: [([("key", 1), ("person_id", 1)], {"unique": True}),
                  ([("person_id", 1), ("created_at", -1), ("_id", -1)], {}),
                  ([("person_id", 1), ("read_at", 1)], {}),
-                 ([("climb_due_at", 1)], {"sparse": True}),
+                 # Only alerts with a climb to come (partial): one that needs no
+                 # acknowledgement, or has climbed, stores null, and each of its
+                 # writes skips the index (issue 19). clock.due implies it.
+                 ([("climb_due_at", 1)],
+                  {"partialFilterExpression": {"climb_due_at": {"$gte": clock.EPOCH}}}),
                  *outbox.INDEXES],
         ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
         CASE_LEADS: [([("case_id", 1)], {})],

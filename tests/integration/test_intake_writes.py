@@ -52,3 +52,43 @@ def test_a_clock_stored_by_an_earlier_version_still_runs(running, tap):
     assert overdue[0]["data"]["step"] == 1
     names = {i["name"] for i in reports.list_indexes()}
     assert "ack_next_at_1" not in names and "next_due_at_1" in names
+
+
+def index_scanned(plan):
+    """The index names a query plan reads through (its IXSCAN stages)."""
+    if isinstance(plan, dict):
+        own = [plan.get("indexName")] if plan.get("stage") == "IXSCAN" else []
+        return own + [n for v in plan.values() for n in index_scanned(v)]
+    if isinstance(plan, list):
+        return [n for v in plan for n in index_scanned(v)]
+    return []
+
+
+def test_the_transfer_reach_indexes_hold_only_the_reports_on_offer(running):
+    """Made over every report by earlier versions, they are made again,
+    partial, at start: a write of a report not on offer skips them (issue
+    19). The offered unit's list still finds its report through them."""
+    config = running.make_config(0)
+    earlier = connect(config["MONGO_URI"])[database_name(config, "intake")]
+    earlier.reports.create_index([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)])
+    running.start(IntakeService)
+    reports = running.db("intake").reports
+    made = {i["name"]: i for i in reports.list_indexes()}
+    assert made["transfer.to_unit_id_1_received_at_-1__id_-1"]["partialFilterExpression"] == {
+        "transfer.to_unit_id": {"$gt": ""}}
+    assert made["transfer.to_unit_path_1_received_at_-1__id_-1"]["partialFilterExpression"] == {
+        "transfer.to_unit_path": {"$gt": ""}}
+
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    st2 = f"st2-{org.bureau}"
+    receiver = org.intake.as_(org.add_officer(f"o-{st2}", org.add_unit(st2, "station")))
+    rids = [org.file_report(summary=f"report {i}")["report_id"] for i in range(3)]
+    offer = org.intake.as_(org.officer_token).post(f"/reports/{rids[1]}/transfer",
+                                                   {"to_unit_id": st2, "reason": "their area"})
+    assert offer.status_code == 200
+    assert [i["report_id"] for i in receiver.get("/reports").json()["items"]] == [rids[1]]
+    for field in ("transfer.to_unit_id", "transfer.to_unit_path"):
+        plan = reports.find({field: st2, "received_at": {"$gte": clock.EPOCH}}).sort(
+            [("received_at", -1), ("_id", -1)]).explain()
+        assert index_scanned(plan["queryPlanner"]) == [f"{field}_1_received_at_-1__id_-1"], plan
+        assert plan["executionStats"]["totalKeysExamined"] == 1
