@@ -1,8 +1,8 @@
 """Page cost of GET /reports on a long list (issue 15, point 3): the
 repository's own query (shared/pages.py keyset read, the INDEXES intake
 declares) timed on the first page and on pages deep in the list, for a
-station's officer (owner_unit_id), a bureau supervisor (owner_unit_path)
-and a company (company_id).
+station's officer and a bureau supervisor (both through the reports'
+police reach keys) and a company (company_id).
 
 Starts its own SecantusDB (or uses MONGO_URI), writes N reports straight
 into it in the shape intake stores (one every ten minutes up to now, three
@@ -63,11 +63,12 @@ def reports(n, now):
     start = now - timedelta(minutes=10 * n)
     for i in range(n):
         station = f"st{i % 3}"
-        yield {"_id": str(uuid.UUID(int=i)), "reference": f"FT-BENCH-{i:07}",
-               "status": "received", "company_id": f"c{i % 10}", "incident_type": "fraud",
-               "owner_unit_id": station, "owner_unit_path": [station, "b1", "city"],
-               "received_at": start + timedelta(minutes=10 * i), "summary": "s" * 40,
-               "description": "d" * 400, "history": [], "materials": []}
+        report = {"_id": str(uuid.UUID(int=i)), "reference": f"FT-BENCH-{i:07}",
+                  "status": "received", "company_id": f"c{i % 10}", "incident_type": "fraud",
+                  "owner_unit_id": station, "owner_unit_path": [station, "b1", "city"],
+                  "received_at": start + timedelta(minutes=10 * i), "summary": "s" * 40,
+                  "description": "d" * 400, "history": [], "materials": [], "transfer": None}
+        yield {**report, auth.REACH: auth.report_reach(report)}
 
 
 def timed(read):

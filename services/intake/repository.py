@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.intake import audit, deadlines, throttle
 from services.intake.deadlines import CLOCKS
-from shared import aggregate, idempotency_key, inbox, outbox, pages, search
+from shared import aggregate, auth, idempotency_key, inbox, outbox, pages, search
 from shared.clock import EPOCH, due
 from shared.kept import Kept
 from shared.mongo import next_from_block, next_number
@@ -30,6 +30,8 @@ API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
 # clock runs out (deadlines.next_due): its cost follows what is due, not what
 # is open. Absent once every clock has stopped.
 NEXT_DUE = "next_due_at"
+# The fields earlier versions indexed the police reach by (auth.REACH now).
+OLD_REACH = ("owner_unit_id", "transfer.to_unit_id", "owner_unit_path", "transfer.to_unit_path")
 SWEEP_BATCH = 200
 # A new report is compared with this many like it at most; merged ones
 # among them are left out after the read, so there is room for them.
@@ -59,15 +61,6 @@ def unheld(now):
     return ({"merge_hold": None}, {"merge_hold.until": {"$lte": now}})
 
 
-def on_offer(field):
-    """The transfer reach's indexes hold only the reports on offer (partial):
-    SecantusDB skips a partial index a document is not in on each write of
-    it, and rewrites every other index's entries (issue 19). A query for a
-    unit on offer (an equality on `field`) implies the filter, so it reads
-    through them."""
-    return {"partialFilterExpression": {field: {"$gt": ""}}}
-
-
 def clocks_update(clocks):
     """The update that stores `clocks` ({clock: time, or None once stopped})
     and NEXT_DUE with them. A stopped clock is removed rather than stored as
@@ -83,10 +76,12 @@ def clocks_update(clocks):
     return {op: v for op, v in (("$set", running), ("$unset", stopped)) if v}
 
 
-def with_next_due(doc):
-    """A new report as stored: NEXT_DUE from the clocks it starts with."""
+def as_stored(doc):
+    """A new report as stored: with its police reach (auth.report_reach),
+    and NEXT_DUE from the clocks it starts with."""
+    doc = {**doc, auth.REACH: auth.report_reach(doc)}
     next_due = deadlines.next_due(doc)
-    return {**doc, NEXT_DUE: next_due} if next_due is not None else dict(doc)
+    return {**doc, NEXT_DUE: next_due} if next_due is not None else doc
 
 
 class Repository:
@@ -98,16 +93,11 @@ class Repository:
             # The list's sort behind each reach (shared/auth.py report_filter):
             # a page reads the page, however deep in the list.
             ([("company_id", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("owner_unit_id", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)],
-             on_offer("transfer.to_unit_id")),
+            ([(auth.REACH, 1), ("received_at", -1), ("_id", -1)], {}),
             ([("received_at", -1), ("_id", -1)], {}),
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
-            ([("owner_unit_path", 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("transfer.to_unit_path", 1), ("received_at", -1), ("_id", -1)],
-             on_offer("transfer.to_unit_path")),
             ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
             ([(NEXT_DUE, 1)], {"sparse": True}),
@@ -135,8 +125,10 @@ class Repository:
     # No longer made, dropped where an earlier version made them: the
     # transfer reach's sparse index, whose queries the one with the list's
     # sort serves (issue 19: a report's writes paid for both).
-    # The four clocks' own indexes too: one on NEXT_DUE serves the sweep.
-    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1"] + [f"{c}_1" for c in CLOCKS]}
+    # The four clocks' own indexes too: one on NEXT_DUE serves the sweep;
+    # and the four of the police reach: one on auth.REACH serves them.
+    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1"] + [f"{c}_1" for c in CLOCKS] + [
+        f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]}
 
     def __init__(self, db, memory=None):
         self.db = db
@@ -320,7 +312,7 @@ class Repository:
     # -- reports ---------------------------------------------------------
     def insert_report(self, doc):
         """Insert a new report; on a repeated Idempotency-Key, the earlier one."""
-        doc = with_next_due(doc)
+        doc = as_stored(doc)
         try:
             self.db[REPORTS].insert_one(doc)
             return doc, True
@@ -362,6 +354,12 @@ class Repository:
             db[COMPANIES].update_one({"_id": company["_id"]},
                                      {"$set": {"name_key": search.name_key(company["name"])}})
         indexed = {index["name"] for index in db[REPORTS].list_indexes()}
+        if any(f"{field}_1_received_at_-1__id_-1" in indexed for field in OLD_REACH):
+            # Once, while the old reach indexes stand: every report.
+            for report in db[REPORTS].find({auth.REACH: None}, {
+                    "owner_unit_id": 1, "owner_unit_path": 1, "transfer": 1, "version": 1}):
+                db[REPORTS].update_one({"_id": report["_id"], "version": report.get("version")},
+                                       {"$set": {auth.REACH: auth.report_reach(report)}})
         fields = {k: 1 for k in (*CLOCKS, NEXT_DUE, "version")}
         for clock in CLOCKS:
             if f"{clock}_1" not in indexed:
@@ -401,6 +399,8 @@ class Repository:
         if merge:
             clocks["merge_link_due_at"] = now
         fields = {k: v for k, v in fields.items() if k not in CLOCKS or v is not None}
+        # (Every write: a report an upgrade missed mends at its next.)
+        fields[auth.REACH] = auth.report_reach({**report, **fields})
         also = list(also) + [clocks_update(clocks)]
         if merge:
             also.append({"$unset": {"merge_hold": ""}})

@@ -1,11 +1,13 @@
 """Intake's lean write path (issue 19): report references come from a
-block of numbers reserved with one counter write."""
+block of numbers reserved with one counter write, and a report's writes pay
+for as few indexes as its reads need (each write rewrites every one)."""
 from datetime import timedelta
 
-from services.intake.repository import REFERENCE_BLOCK
+from services.intake.repository import OLD_REACH, REFERENCE_BLOCK
 from services.intake.service import IntakeService
+from services.notify.alert_store import ALERTS, AlertStore
 from shared import clock
-from shared.mongo import connect, database_name
+from shared.mongo import connect, database_name, ensure_indexes
 from support.organisation import Org
 from tests.helpers import eventually
 
@@ -23,14 +25,13 @@ def test_references_are_unique_and_one_counter_write_serves_a_block(running):
 
 def test_an_index_no_longer_declared_is_dropped_at_start(running):
     """The transfer reach's sparse index, made by earlier versions, goes at
-    start; the one with the list's sort, which serves its queries, stays."""
+    start."""
     config = running.make_config(0)
     earlier = connect(config["MONGO_URI"])[database_name(config, "intake")]
     earlier.reports.create_index([("transfer.to_unit_path", 1)], sparse=True)
     running.start(IntakeService)
     names = {i["name"] for i in running.db("intake").reports.list_indexes()}
     assert "transfer.to_unit_path_1" not in names
-    assert "transfer.to_unit_path_1_received_at_-1__id_-1" in names
 
 
 def test_a_clock_stored_by_an_earlier_version_still_runs(running, tap):
@@ -64,31 +65,46 @@ def index_scanned(plan):
     return []
 
 
-def test_the_transfer_reach_indexes_hold_only_the_reports_on_offer(running):
-    """Made over every report by earlier versions, they are made again,
-    partial, at start: a write of a report not on offer skips them (issue
-    19). The offered unit's list still finds its report through them."""
-    config = running.make_config(0)
-    earlier = connect(config["MONGO_URI"])[database_name(config, "intake")]
-    earlier.reports.create_index([("transfer.to_unit_id", 1), ("received_at", -1), ("_id", -1)])
+def test_the_police_reach_is_one_index_and_reports_stored_before_get_it(running):
+    """Earlier versions listed the police reach through four indexes, each
+    rewritten by every write of a report; one on the reports' reach keys
+    replaces them (issue 19). Reports stored before get their keys at start,
+    so their unit still lists them; a unit offered one lists it through the
+    one index."""
     running.start(IntakeService)
-    reports = running.db("intake").reports
-    made = {i["name"]: i for i in reports.list_indexes()}
-    assert made["transfer.to_unit_id_1_received_at_-1__id_-1"]["partialFilterExpression"] == {
-        "transfer.to_unit_id": {"$gt": ""}}
-    assert made["transfer.to_unit_path_1_received_at_-1__id_-1"]["partialFilterExpression"] == {
-        "transfer.to_unit_path": {"$gt": ""}}
-
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
     st2 = f"st2-{org.bureau}"
     receiver = org.intake.as_(org.add_officer(f"o-{st2}", org.add_unit(st2, "station")))
+    officer = org.intake.as_(org.officer_token)
     rids = [org.file_report(summary=f"report {i}")["report_id"] for i in range(3)]
-    offer = org.intake.as_(org.officer_token).post(f"/reports/{rids[1]}/transfer",
-                                                   {"to_unit_id": st2, "reason": "their area"})
+    reports = running.db("intake").reports
+    # As an earlier version stored them: no reach keys, and its four indexes.
+    reports.update_many({}, {"$unset": {"reach": ""}})
+    for field in OLD_REACH:
+        reports.create_index([(field, 1), ("received_at", -1), ("_id", -1)])
+    running.start(IntakeService)
+    names = {i["name"] for i in reports.list_indexes()}
+    assert not names & {f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH}
+    assert "reach_1_received_at_-1__id_-1" in names
+    assert sorted(i["report_id"] for i in officer.get("/reports").json()["items"]) == sorted(rids)
+
+    offer = officer.post(f"/reports/{rids[1]}/transfer", {"to_unit_id": st2, "reason": "theirs"})
     assert offer.status_code == 200
     assert [i["report_id"] for i in receiver.get("/reports").json()["items"]] == [rids[1]]
-    for field in ("transfer.to_unit_id", "transfer.to_unit_path"):
-        plan = reports.find({field: st2, "received_at": {"$gte": clock.EPOCH}}).sort(
-            [("received_at", -1), ("_id", -1)]).explain()
-        assert index_scanned(plan["queryPlanner"]) == [f"{field}_1_received_at_-1__id_-1"], plan
-        assert plan["executionStats"]["totalKeysExamined"] == 1
+    plan = reports.find({"reach": f"offer:{st2}", "received_at": {"$gte": clock.EPOCH}}).sort(
+        [("received_at", -1), ("_id", -1)]).explain()
+    assert index_scanned(plan["queryPlanner"]) == ["reach_1_received_at_-1__id_-1"], plan
+    assert plan["executionStats"]["totalKeysExamined"] == 1
+
+
+def test_an_index_declared_with_new_options_replaces_the_one_made_before(running):
+    """The alerts' climb index was sparse (it kept every null); declared
+    partial now, it is made again so at start, not refused."""
+    config = running.make_config(0)
+    db = connect(config["MONGO_URI"])[database_name(config, "scratch")]
+    db.alerts.create_index([("climb_due_at", 1)], sparse=True)
+    ensure_indexes(db, {"alerts": AlertStore.INDEXES[ALERTS]})
+    climb = next(i for i in db.alerts.list_indexes() if i["name"] == "climb_due_at_1")
+    assert "sparse" not in climb
+    assert climb["partialFilterExpression"] == {"climb_due_at": {
+        "$gte": clock.EPOCH.replace(tzinfo=None)}}   # (this client reads naive UTC)

@@ -164,6 +164,27 @@ def test_officers_read_their_unit_and_supervisors_their_subtree():
     assert not auth.can_read_report(BUREAU_OFFICER, report())
 
 
+def listed(principal, report):
+    """Whether report_filter finds `report` by its stored reach keys (an
+    equality on a list matches any element, as the database does)."""
+    flt = auth.report_filter(principal)
+    keys = auth.report_reach(report)
+    return any(branch[auth.REACH] in keys for branch in flt["$or"])
+
+
+@pytest.mark.parametrize("who", [OFFICER, OTHER_OFFICER, BUREAU_SUPERVISOR, OTHER_BUREAU,
+                                 STATION_SUPERVISOR, BUREAU_OFFICER])
+@pytest.mark.parametrize("stored", [report(), report(offered_to=("st2", "b1")),
+                                    report(path=("b1", "city")),
+                                    report(offered_to=("b2", "city"))])
+def test_police_list_exactly_the_reports_they_may_read(who, stored):
+    assert listed(who, stored) == auth.can_read_report(who, stored)
+
+
+def test_the_admin_lists_every_report():
+    assert auth.report_filter(auth.Principal("admin", "admin")) == {}
+
+
 def test_only_the_owner_unit_acts_and_only_the_offered_unit_answers_an_offer():
     assert auth.can_act_on_report(OFFICER, report())
     assert auth.can_act_on_report(STATION_SUPERVISOR, report())

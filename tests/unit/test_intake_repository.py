@@ -1,9 +1,10 @@
 """The update intake stores a report's clocks with (repository.clocks_update)."""
 from datetime import datetime, timedelta, timezone
 
-from services.intake.repository import NEXT_DUE, clocks_update, with_next_due
+from services.intake.repository import NEXT_DUE, as_stored, clocks_update
 
 T = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
+AT_STATION = {"owner_unit_id": "st1", "owner_unit_path": ["st1", "b1"], "transfer": None}
 
 
 def test_a_stopped_clock_is_removed_and_the_sweeps_clock_follows_the_earliest_left():
@@ -20,6 +21,12 @@ def test_with_every_clock_stopped_the_report_leaves_the_sweeps_index():
 
 
 def test_a_new_report_is_stored_with_its_first_clock_to_run_out():
-    doc = with_next_due({"_id": "r1", "ack_next_at": T, "same_day_due_at": T + timedelta(hours=8)})
+    doc = as_stored({"_id": "r1", "ack_next_at": T, "same_day_due_at": T + timedelta(hours=8),
+                     **AT_STATION})
     assert doc[NEXT_DUE] == T
-    assert NEXT_DUE not in with_next_due({"_id": "r2"})
+    assert NEXT_DUE not in as_stored({"_id": "r2", **AT_STATION})
+
+
+def test_a_new_report_is_stored_with_its_police_reach():
+    assert as_stored({"_id": "r1", **AT_STATION})["reach"] == [
+        "owner:st1", "owner-in:st1", "owner-in:b1"]
