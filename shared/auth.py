@@ -266,29 +266,29 @@ def can_read_report(principal, report):
 
 
 def report_filter(principal):
-    """The Mongo filter of the reports a principal may list (as can_read_report):
-    police through the keys of report_reach."""
+    """The Mongo filter of the reports a principal may list (as
+    can_read_report), through the keys of report_reach."""
     if principal.role == "company":
-        return {"company_id": principal.subject}
+        return {REACH: f"company:{principal.subject}"}
     if principal.role == "admin":
-        return {}
+        return {REACH: "all"}
     kinds = ("owner", "offer") if principal.role == "officer" else ("owner-in", "offer-in")
     return {"$or": [{REACH: f"{kind}:{principal.unit}"} for kind in kinds]}
 
 
-# A report's police reach as one list of keys, indexed with the list's sort
-# (intake's repository): the owner unit (`owner:`), each unit above it
-# (`owner-in:`, itself included), and the same for a unit it is offered to.
-# One index for what took four — one a reach, each rewritten by every write
-# of a report (issue 19).
+# Who may list a report, as one list of keys indexed with the list's sort
+# (intake's repository): its company (`company:`), the owner unit
+# (`owner:`), each unit from it up (`owner-in:`), the same for a unit it is
+# offered to, and `all` (the admin). One index for what took six, each
+# rewritten by every write of a report (issue 19).
 REACH = "reach"
 
 
 def report_reach(report):
-    """The keys report_filter finds `report` under: what can_read_report
-    lets police read, as stored keys."""
+    """The keys report_filter finds `report` under: who can_read_report
+    lets read it, as stored keys."""
     offer = report.get("transfer") or {}
-    keys = [f"owner:{report['owner_unit_id']}"]
+    keys = ["all", f"company:{report['company_id']}", f"owner:{report['owner_unit_id']}"]
     keys += [f"owner-in:{unit}" for unit in report["owner_unit_path"]]
     if offer.get("to_unit_id"):
         keys.append(f"offer:{offer['to_unit_id']}")

@@ -30,8 +30,9 @@ API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
 # clock runs out (deadlines.next_due): its cost follows what is due, not what
 # is open. Absent once every clock has stopped.
 NEXT_DUE = "next_due_at"
-# The fields earlier versions indexed the police reach by (auth.REACH now).
-OLD_REACH = ("owner_unit_id", "transfer.to_unit_id", "owner_unit_path", "transfer.to_unit_path")
+# The fields earlier versions indexed the lists' reach by (auth.REACH now).
+OLD_REACH = ("company_id", "owner_unit_id", "transfer.to_unit_id", "owner_unit_path",
+             "transfer.to_unit_path")
 SWEEP_BATCH = 200
 # A new report is compared with this many like it at most; merged ones
 # among them are left out after the read, so there is room for them.
@@ -92,9 +93,7 @@ class Repository:
         REPORTS: [
             # The list's sort behind each reach (shared/auth.py report_filter):
             # a page reads the page, however deep in the list.
-            ([("company_id", 1), ("received_at", -1), ("_id", -1)], {}),
             ([(auth.REACH, 1), ("received_at", -1), ("_id", -1)], {}),
-            ([("received_at", -1), ("_id", -1)], {}),
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
@@ -126,9 +125,10 @@ class Repository:
     # transfer reach's sparse index, whose queries the one with the list's
     # sort serves (issue 19: a report's writes paid for both).
     # The four clocks' own indexes too: one on NEXT_DUE serves the sweep;
-    # and the four of the police reach: one on auth.REACH serves them.
-    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1"] + [f"{c}_1" for c in CLOCKS] + [
-        f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]}
+    # and the lists' by reach (the company's, the police's, the admin's):
+    # one on auth.REACH serves them all.
+    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1", "received_at_-1__id_-1"] + [
+        f"{c}_1" for c in CLOCKS] + [f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]}
 
     def __init__(self, db, memory=None):
         self.db = db
@@ -356,8 +356,9 @@ class Repository:
         indexed = {index["name"] for index in db[REPORTS].list_indexes()}
         if any(f"{field}_1_received_at_-1__id_-1" in indexed for field in OLD_REACH):
             # Once, while the old reach indexes stand: every report.
-            for report in db[REPORTS].find({auth.REACH: None}, {
-                    "owner_unit_id": 1, "owner_unit_path": 1, "transfer": 1, "version": 1}):
+            for report in db[REPORTS].find({auth.REACH: {"$ne": "all"}}, {
+                    "company_id": 1, "owner_unit_id": 1, "owner_unit_path": 1, "transfer": 1,
+                    "version": 1}):
                 db[REPORTS].update_one({"_id": report["_id"], "version": report.get("version")},
                                        {"$set": {auth.REACH: auth.report_reach(report)}})
         fields = {k: 1 for k in (*CLOCKS, NEXT_DUE, "version")}

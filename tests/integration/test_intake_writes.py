@@ -65,12 +65,13 @@ def index_scanned(plan):
     return []
 
 
-def test_the_police_reach_is_one_index_and_reports_stored_before_get_it(running):
-    """Earlier versions listed the police reach through four indexes, each
+def test_every_reach_is_one_index_and_reports_stored_before_get_their_keys(running):
+    """Earlier versions listed reports through six indexes (the company's,
+    the owner's and the offered unit's id and path, the admin's), each
     rewritten by every write of a report; one on the reports' reach keys
     replaces them (issue 19). Reports stored before get their keys at start,
-    so their unit still lists them; a unit offered one lists it through the
-    one index."""
+    so their company, unit and supervisor still list them; a unit offered
+    one lists it through the one index."""
     running.start(IntakeService)
     org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
     st2 = f"st2-{org.bureau}"
@@ -82,11 +83,15 @@ def test_the_police_reach_is_one_index_and_reports_stored_before_get_it(running)
     reports.update_many({}, {"$unset": {"reach": ""}})
     for field in OLD_REACH:
         reports.create_index([(field, 1), ("received_at", -1), ("_id", -1)])
+    reports.create_index([("received_at", -1), ("_id", -1)])
     running.start(IntakeService)
     names = {i["name"] for i in reports.list_indexes()}
     assert not names & {f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH}
-    assert "reach_1_received_at_-1__id_-1" in names
-    assert sorted(i["report_id"] for i in officer.get("/reports").json()["items"]) == sorted(rids)
+    assert "received_at_-1__id_-1" not in names and "reach_1_received_at_-1__id_-1" in names
+    for reader in (officer, org.intake.as_(org.supervisor_token),
+                   org.intake.as_(org.company_token)):
+        listed = reader.get("/reports").json()["items"]
+        assert sorted(i["report_id"] for i in listed) == sorted(rids)
 
     offer = officer.post(f"/reports/{rids[1]}/transfer", {"to_unit_id": st2, "reason": "theirs"})
     assert offer.status_code == 200

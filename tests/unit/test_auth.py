@@ -152,7 +152,6 @@ BUREAU_OFFICER = auth.Principal("officer", "o3", "b1", ("b1", "city"))
 def test_company_sees_only_its_own_reports():
     assert auth.can_read_report(auth.Principal("company", "c1"), report())
     assert not auth.can_read_report(auth.Principal("company", "c2"), report())
-    assert auth.report_filter(auth.Principal("company", "c1")) == {"company_id": "c1"}
 
 
 def test_officers_read_their_unit_and_supervisors_their_subtree():
@@ -169,20 +168,17 @@ def listed(principal, report):
     equality on a list matches any element, as the database does)."""
     flt = auth.report_filter(principal)
     keys = auth.report_reach(report)
-    return any(branch[auth.REACH] in keys for branch in flt["$or"])
+    return any(branch[auth.REACH] in keys for branch in flt.get("$or", [flt]))
 
 
 @pytest.mark.parametrize("who", [OFFICER, OTHER_OFFICER, BUREAU_SUPERVISOR, OTHER_BUREAU,
-                                 STATION_SUPERVISOR, BUREAU_OFFICER])
+                                 STATION_SUPERVISOR, BUREAU_OFFICER, auth.Principal("company", "c1"),
+                                 auth.Principal("company", "c2"), auth.Principal("admin", "a")])
 @pytest.mark.parametrize("stored", [report(), report(offered_to=("st2", "b1")),
                                     report(path=("b1", "city")),
                                     report(offered_to=("b2", "city"))])
-def test_police_list_exactly_the_reports_they_may_read(who, stored):
+def test_each_lists_exactly_the_reports_it_may_read(who, stored):
     assert listed(who, stored) == auth.can_read_report(who, stored)
-
-
-def test_the_admin_lists_every_report():
-    assert auth.report_filter(auth.Principal("admin", "admin")) == {}
 
 
 def test_only_the_owner_unit_acts_and_only_the_offered_unit_answers_an_offer():

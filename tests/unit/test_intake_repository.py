@@ -4,7 +4,8 @@ from datetime import datetime, timedelta, timezone
 from services.intake.repository import NEXT_DUE, as_stored, clocks_update
 
 T = datetime(2026, 12, 2, 8, 0, tzinfo=timezone.utc)
-AT_STATION = {"owner_unit_id": "st1", "owner_unit_path": ["st1", "b1"], "transfer": None}
+AT_STATION = {"company_id": "c1", "owner_unit_id": "st1", "owner_unit_path": ["st1", "b1"],
+              "transfer": None}
 
 
 def test_a_stopped_clock_is_removed_and_the_sweeps_clock_follows_the_earliest_left():
@@ -27,6 +28,6 @@ def test_a_new_report_is_stored_with_its_first_clock_to_run_out():
     assert NEXT_DUE not in as_stored({"_id": "r2", **AT_STATION})
 
 
-def test_a_new_report_is_stored_with_its_police_reach():
+def test_a_new_report_is_stored_with_the_keys_of_who_may_list_it():
     assert as_stored({"_id": "r1", **AT_STATION})["reach"] == [
-        "owner:st1", "owner-in:st1", "owner-in:b1"]
+        "all", "company:c1", "owner:st1", "owner-in:st1", "owner-in:b1"]
