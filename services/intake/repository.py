@@ -348,8 +348,8 @@ class Repository:
     @classmethod
     def upgrade(cls, db):
         """Companies registered before names were searchable get their key;
-        reports stored before NEXT_DUE get it, found through the clocks'
-        own indexes while they stand (they go right after: mongo.py)."""
+        reports stored before auth.REACH and NEXT_DUE get them, found while
+        the indexes they replace stand (those go right after: mongo.py)."""
         for company in db[COMPANIES].find({"name_key": None}, {"name": 1}):
             db[COMPANIES].update_one({"_id": company["_id"]},
                                      {"$set": {"name_key": search.name_key(company["name"])}})

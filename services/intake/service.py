@@ -32,7 +32,6 @@ from shared.outbox import OutboxRelay
 from shared.policy import Policy
 
 
-
 class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
                     ReportExportRoutes, EvidenceRoutes):
     name = "intake"
@@ -314,21 +313,21 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
                  "same_day_due_at": lambda r: deadlines.same_day_missed(r, now,
                                                                         domain.event_data)}
         # A report with two clocks run out takes one a round, in
-        # deadlines.CLOCKS' order; a round with nothing done ends it.
+        # deadlines.CLOCKS' order; a round that moved no clock ends it (a
+        # step that lost to another writer is tried at the next tick).
         for _ in deadlines.CLOCKS:
-            done = 0
+            moved = 0
             for report in self.repo.due(now):
                 run_out = deadlines.first_run_out(report, now)
                 if run_out == "merge_link_due_at":
                     # A merge whose process died between its two writes.
                     self.repo.link_merged(report)
+                    moved += 1
                 elif run_out is not None:
-                    self._save(report, steps[run_out](report), now)
+                    moved += self._save(report, steps[run_out](report), now)
                 else:
                     self.repo.mend_next_due(report)
-                    continue
-                done += 1
-            if not done:
+            if not moved:
                 break
 
     @timer(interval=2)
