@@ -119,6 +119,40 @@ def after_filter(sort, values):
     return {"$or": ors}
 
 
+def with_after(query, sort, values):
+    """`query` limited to the rows after the cursor's `values` (None: all)."""
+    if values is None:
+        return query
+    return {"$and": [query, after_filter(sort, values)]} if query else after_filter(sort, values)
+
+
+NOT_PINNED = object()
+
+
+def pinned_id(query):
+    """The `_id` a list's query names by equality (as a search by a unique
+    number or reference does, joined to the caller's reach with `$and`),
+    or NOT_PINNED."""
+    for part in [query, *query.get("$and", [])]:
+        if "_id" in part and not isinstance(part["_id"], dict):
+            return part["_id"]
+    return NOT_PINNED
+
+
+def one_by_id(collection, doc_id, query, projection=None):
+    """The document `doc_id`, if it matches `query`: read by its `_id`
+    alone, then held to the rest. SecantusDB answers a filter of `_id` and
+    any other field by reading the whole collection (a search by reference
+    or an officer's look-up of a report's case read every case, per call;
+    issue 19, `make chaos`); two `$match` stages read one document."""
+    return list(collection.aggregate(by_id_pipeline(doc_id, query, projection)))
+
+
+def by_id_pipeline(doc_id, query, projection=None):
+    return [{"$match": {"_id": doc_id}}, {"$match": query}] + (
+        [{"$project": projection}] if projection else [])
+
+
 def read(collection, query, sort, limit, after, list_name, projection=None,
          open_ended=False, by_time=False):
     """One page of `collection` matching `query` in `sort` order, and the
@@ -126,15 +160,16 @@ def read(collection, query, sort, limit, after, list_name, projection=None,
     sort is (a time, -1), ("_id", -1), and the page is read in time windows
     (shared/time_windows.py) so that it costs what it holds on SecantusDB."""
     values = decode(list_name, sort, after)
+    pinned = pinned_id(query)
     branches = time_windows.flat_branches(query) if by_time else None
-    if branches is not None:
+    if pinned is not NOT_PINNED:
+        rows = one_by_id(collection, pinned, with_after(query, sort, values), projection)
+    elif branches is not None:
         assert [d for _, d in sort] == [-1, -1] and sort[1][0] == "_id", sort
         rows = time_windows.read(collection, branches, sort, limit + 1, values, projection)
     else:
-        if values is not None:
-            query = {"$and": [query, after_filter(sort, values)]} if query else after_filter(
-                sort, values)
-        rows = list(collection.find(query, projection, sort=sort, limit=limit + 1))
+        rows = list(collection.find(with_after(query, sort, values), projection, sort=sort,
+                                    limit=limit + 1))
     more = len(rows) > limit
     rows = rows[:limit]
     if rows and (more or open_ended):

@@ -31,8 +31,7 @@ class CaseRoutes(CaseServiceParts):
             if key in q:
                 # A report has one case, a number or reference names one: found
                 # through its unique index, then held to the caller's reach and
-                # the other filters by its id. Joined with the reach's $or, the
-                # database scanned every case the principal may see, per call.
+                # the other filters by its id (pages.read reads that one case).
                 case = (self.repo.case_of_report(q[key]) if key == "report_id"
                         else self.repo.case_quoted(q[key]))
                 wanted.append({"_id": case["_id"] if case else None})

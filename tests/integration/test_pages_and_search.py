@@ -245,3 +245,28 @@ def test_deliveries_and_failures_read_in_pages(running, notify):
     cursor = admin.get("/deliveries", limit=1).json()["next"]
     assert admin.get("/admin/failures", after=cursor).status_code == 400
     assert admin.get("/deliveries", limit=500).status_code == 422
+
+
+def test_a_list_pinned_to_one_id_reads_that_document_alone(running):
+    """A search by reference or a report's case joins `_id` to the caller's
+    reach; SecantusDB reads the whole collection for such a filter (every
+    case, per look-up, in `make chaos`), so the list reads the document by
+    its `_id` alone and holds it to the rest."""
+    running.start(IntakeService)
+    coll = running.db("intake")[f"pinned_{uuid.uuid4().hex[:6]}"]
+    now = datetime.now(timezone.utc)
+    coll.insert_many([{"_id": f"r{i}", "reach": [f"unit:u{i % 3}"], "received_at": now}
+                      for i in range(300)])
+    mine = {"$and": [{"reach": "unit:u1"}, {"_id": "r4"}]}
+    found, nxt = pages.read(coll, mine, REPORT_ORDER, 50, None, "reports", by_time=True)
+    assert [d["_id"] for d in found] == ["r4"] and nxt is None
+    theirs = {"$and": [{"reach": "unit:u2"}, {"_id": "r4"}]}
+    assert pages.read(coll, theirs, REPORT_ORDER, 50, None, "reports", by_time=True)[0] == []
+    assert pages.read(coll, {"$and": [{"reach": "unit:u1"}, {"_id": None}]}, REPORT_ORDER,
+                      50, None, "reports")[0] == []
+    plan = coll.database.command("explain", {"aggregate": coll.name, "cursor": {},
+                                             "pipeline": pages.by_id_pipeline("r4", mine)},
+                                 verbosity="executionStats")
+    first = plan["stages"][0]["$cursor"]
+    assert "COLLSCAN" not in str(first["queryPlanner"]["winningPlan"])
+    assert first["executionStats"]["totalDocsExamined"] <= 1
