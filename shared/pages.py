@@ -161,7 +161,8 @@ def read(collection, query, sort, limit, after, list_name, projection=None,
     (shared/time_windows.py) so that it costs what it holds on SecantusDB."""
     values = decode(list_name, sort, after)
     pinned = pinned_id(query)
-    branches = time_windows.flat_branches(query) if by_time else None
+    branches = (time_windows.flat_branches(query)
+                if by_time and pinned is NOT_PINNED else None)
     if pinned is not NOT_PINNED:
         rows = one_by_id(collection, pinned, with_after(query, sort, values), projection)
     elif branches is not None:

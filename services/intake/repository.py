@@ -30,9 +30,12 @@ API_KEY_ORDER = [("created_at", -1), ("_id", -1)]
 # clock runs out (deadlines.next_due): its cost follows what is due, not what
 # is open. Absent once every clock has stopped.
 NEXT_DUE = "next_due_at"
-# The fields earlier versions indexed the lists' reach by (auth.REACH now).
+# The indexes earlier versions read the lists' reach through (auth.REACH
+# now), and the clocks through (NEXT_DUE now).
 OLD_REACH = ("company_id", "owner_unit_id", "transfer.to_unit_id", "owner_unit_path",
              "transfer.to_unit_path")
+OLD_REACH_INDEXES = [f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]
+OLD_CLOCK_INDEXES = {clock: f"{clock}_1" for clock in CLOCKS}
 SWEEP_BATCH = 200
 # A new report is compared with this many like it at most; merged ones
 # among them are left out after the read, so there is room for them.
@@ -75,6 +78,12 @@ def clocks_update(clocks):
     else:
         running[NEXT_DUE] = next_due
     return {op: v for op, v in (("$set", running), ("$unset", stopped)) if v}
+
+
+def store_next_due(reports, report):
+    """Set NEXT_DUE from the report's clocks as read, if it is unchanged since."""
+    reports.update_one({"_id": report["_id"], "version": report.get("version")},
+                       clocks_update({k: report.get(k) for k in CLOCKS}))
 
 
 def as_stored(doc):
@@ -127,8 +136,8 @@ class Repository:
     # The four clocks' own indexes too: one on NEXT_DUE serves the sweep;
     # and the lists' by reach (the company's, the police's, the admin's):
     # one on auth.REACH serves them all.
-    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1", "received_at_-1__id_-1"] + [
-        f"{c}_1" for c in CLOCKS] + [f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]}
+    DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1", "received_at_-1__id_-1",
+                                 *OLD_CLOCK_INDEXES.values(), *OLD_REACH_INDEXES]}
 
     def __init__(self, db, memory=None):
         self.db = db
@@ -354,7 +363,7 @@ class Repository:
             db[COMPANIES].update_one({"_id": company["_id"]},
                                      {"$set": {"name_key": search.name_key(company["name"])}})
         indexed = {index["name"] for index in db[REPORTS].list_indexes()}
-        if any(f"{field}_1_received_at_-1__id_-1" in indexed for field in OLD_REACH):
+        if indexed & set(OLD_REACH_INDEXES):
             # Once, while the old reach indexes stand: every report.
             for report in db[REPORTS].find({auth.REACH: {"$ne": "all"}}, {
                     "company_id": 1, "owner_unit_id": 1, "owner_unit_path": 1, "transfer": 1,
@@ -362,14 +371,12 @@ class Repository:
                 db[REPORTS].update_one({"_id": report["_id"], "version": report.get("version")},
                                        {"$set": {auth.REACH: auth.report_reach(report)}})
         fields = {k: 1 for k in (*CLOCKS, NEXT_DUE, "version")}
-        for clock in CLOCKS:
-            if f"{clock}_1" not in indexed:
+        for clock, index in OLD_CLOCK_INDEXES.items():
+            if index not in indexed:
                 continue
             for report in db[REPORTS].find({clock: {"$gte": EPOCH}}, fields):
                 if NEXT_DUE not in report:
-                    db[REPORTS].update_one(
-                        {"_id": report["_id"], "version": report.get("version")},
-                        clocks_update({k: report.get(k) for k in CLOCKS}))
+                    store_next_due(db[REPORTS], report)
 
     def duplicate_candidates(self, company_id, incident_type, amount, occurred_at, window):
         """Reports of the same company, type and amount, close in time; the
@@ -461,11 +468,8 @@ class Repository:
                     .sort(NEXT_DUE, 1).limit(SWEEP_BATCH))
 
     def mend_next_due(self, report):
-        """Set NEXT_DUE from the report's clocks as read, if it is unchanged
-        since: a report in the sweep's due set with no clock run out."""
-        self.db[REPORTS].update_one(
-            {"_id": report["_id"], "version": report["version"]},
-            clocks_update({k: report.get(k) for k in CLOCKS}))
+        """A report in the sweep's due set with no clock run out."""
+        store_next_due(self.db[REPORTS], report)
 
     # -- evidence files ----------------------------------------------------
     # Quota is taken before the bytes are kept, by conditional updates, so of
