@@ -9,6 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from bench import scans
+
 from services.notify.roster import BEIJING, WEEKDAYS
 from support.robot import RobotReceiver
 from shared.auth import issue_token
@@ -41,6 +43,31 @@ def test_an_unacknowledged_escalation_climbs_to_the_next_supervisor_once(running
     # city has no supervisor: the bureau head's unacknowledged alert stops at the top.
     eventually(lambda: w.of("s-b1", kind="climbed")[0]["climbed_at"], what="the top reached")
     assert w.of("o1") == [] and w.of("o2") == []
+
+
+def test_the_climb_reads_nothing_by_a_whole_collection(running, tmp_path):
+    """Every filter notify sends while an alert is raised, waits and climbs
+    is one SecantusDB answers through an index: a filter with one field
+    beyond its index's reads every alert ever raised (bench/scans.py), and
+    "has anyone acknowledged this key" did, on every climb."""
+    w = AlertWorld(running, tmp_path, ack_within=1).with_intake().start_notify()
+    db = running.db("notify")
+    db.command("profile", 2)
+    try:
+        w.case_escalated(str(uuid.uuid4()), "unit_supervisor", "st1", 2)
+        eventually(lambda: w.of("s-b1", kind="climbed"), what="the bureau head paged")
+        eventually(lambda: w.of("s-b1", kind="climbed")[0]["climbed_at"], what="the top reached")
+    finally:
+        db.command("profile", 0)
+    samples = {}
+    for entry in db["system.profile"].find():
+        picked = scans.filter_of(entry.get("command"))
+        if picked:
+            name, collection, flt = picked
+            samples.setdefault(f"{name}/{collection}/{scans.shape(flt)}", (db.name, collection, flt))
+    asked = [k for k in samples if k.startswith("find/alerts/") and "key" in k.split("/")[2]]
+    assert asked, sorted(samples)   # the climb asked whether anyone acknowledged
+    assert scans.scans(db.client, samples) == []
 
 
 def test_an_acknowledged_alert_does_not_climb(running, tmp_path):
