@@ -35,8 +35,9 @@ SEEN_MAX = 10_000
 
 class Repository:
     INDEXES = {
-        NOTICES: [([("company_id", 1), ("event_id", 1)], {"unique": True}),
-                  ([("company_id", 1), ("created_at", 1), ("_id", 1)], {})],
+        # A notice's `_id` is its event's (ordering.notice_id): that index
+        # alone keeps an event from telling twice.
+        NOTICES: [([("company_id", 1), ("created_at", 1), ("_id", 1)], {})],
         EVENTS: [([("subject", 1), ("sequence", 1)], {}),
                  ([("state", 1), ("received_at", 1)], {}),
                  # held openings (openings_held_before): every field of the
@@ -52,6 +53,9 @@ class Repository:
         **inbox.INDEXES,
         **idempotency_key.INDEXES,
     }
+    # Indexes no query needs, each rewritten by every write of its
+    # collection (issue 19): a notice's (company, event) repeated its `_id`.
+    DROPPED_INDEXES = {NOTICES: ["company_id_1_event_id_1"]}
 
     def __init__(self, db, memory=None):
         self.db = db

@@ -1,8 +1,10 @@
 """Order, once, and the follow-up (定期回訪), on the real broker and database."""
 from datetime import datetime
 
+from services.notify.repository import Repository
 from services.notify.service import NotifyService
 from shared.inbox import CONSUMED
+from shared.mongo import connect, database_name
 from tests.helpers import eventually
 from tests.integration.notify_world import Case, Company, report_events
 
@@ -31,6 +33,29 @@ def test_events_delivered_twice_and_out_of_order_give_one_ordered_feed(running, 
     # people, and keeps its failures for retry: the notices do not wait.)
     assert running.db("notify").inbox.count_documents(
         {"event_id": {"$in": [e["event_id"] for e in events]}, "handler": "add_notice"}) == 0
+
+
+def test_a_notice_is_kept_once_by_its_id_alone(running, notify):
+    """The notices' (company, event) unique index repeated the `_id`, which
+    is made from the event (ordering.notice_id), and cost every notice's
+    insert: a notify starting over a database that has it drops it, and an
+    event told twice still keeps one notice — the second write refused by
+    its id, as a worker that died between the notice and its cursor finds."""
+    config = running.make_config(0)
+    notices = connect(config["MONGO_URI"])[database_name(config, "notify")].notices
+    notices.create_index([("company_id", 1), ("event_id", 1)], unique=True)
+    notify()
+    assert notices.database.name == running.db("notify").name
+    assert "company_id_1_event_id_1" not in {i["name"] for i in notices.list_indexes()}
+    company = Company(running)
+    events = report_events(company, "report-2")
+    running.publish("intake", events[0], events[0]["type"])
+    told = eventually(lambda: company.feed(), what="the filing told")
+    repo = Repository(running.db("notify"))
+    stored = repo.notice(told[0]["notice_id"])
+    assert repo.add_notice(dict(stored)) is False
+    assert notices.count_documents({"event_id": events[0]["event_id"]}) == 1
+    assert [n["notice_id"] for n in company.feed()] == [told[0]["notice_id"]]
 
 
 def test_a_missing_step_holds_later_ones_then_is_stepped_over_and_told_late(
