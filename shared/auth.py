@@ -325,13 +325,26 @@ def can_read_case(principal, case):
 
 
 def case_filter(principal):
-    """The Mongo filter of the cases a principal may list."""
+    """The Mongo filter of the cases a principal may list, through the keys
+    of case_reach: a company its own; an officer the cases it works on and
+    its unit's; anyone else those of its unit and the units below it."""
     if principal.role == "company":
-        return {"company_id": principal.subject}
+        return {REACH: f"company:{principal.subject}"}
     if principal.role == "officer":
-        return {"$or": [{"team.members": principal.subject},
-                        {"unit_id": principal.unit}]}
-    return {"unit_path": principal.unit}
+        return {"$or": [{REACH: f"member:{principal.subject}"},
+                        {REACH: f"unit:{principal.unit}"}]}
+    return {REACH: f"in:{principal.unit}"}
+
+
+def case_reach(case):
+    """The keys case_filter finds `case` under, one index for what took
+    four (case_supervision's repository; issue 19): its company
+    (`company:`), its unit (`unit:`), each unit from it up (`in:`), each
+    member of its team (`member:`)."""
+    keys = [f"company:{case['company_id']}", f"unit:{case['unit_id']}"]
+    keys += [f"in:{unit}" for unit in case["unit_path"]]
+    keys += [f"member:{member}" for member in case["team"]["members"]]
+    return keys
 
 
 def can_work_case(principal, case):

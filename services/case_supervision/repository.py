@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from shared import aggregate, clock, idempotency_key, inbox, outbox, pages
+from shared import aggregate, auth, clock, idempotency_key, inbox, outbox, pages
 from shared.mongo import next_from_block
 
 CASES = "cases"
@@ -16,9 +16,10 @@ ENDED = ["concluded", "closed"]
 # lands on exactly one place.
 CASE_ORDER = [("opened_at", -1), ("_id", -1)]
 LEDGER_ORDER = [("created_at", -1), ("_id", -1)]
-# What a case read leaves out: its unsent events, and the facts it carries
-# for the scorecard (read only through `facts`).
-HIDDEN = {"outbox": 0, "facts": 0, "first_events": 0}
+# What a case read leaves out: its unsent events, the facts it carries for
+# the scorecard (read only through `facts`), and the keys it is listed
+# under (auth.REACH: worked out again at each write).
+HIDDEN = {"outbox": 0, "facts": 0, "first_events": 0, "reach": 0}
 # The unit paths this process knows are stored, by (database, unit): a unit
 # path changes only when intake moves a unit, and the next event about it
 # carries the new path, which differs from what is kept here and is written
@@ -27,6 +28,9 @@ HIDDEN = {"outbox": 0, "facts": 0, "first_events": 0}
 KNOWN_PATHS: dict[tuple[str, str], tuple[list[str], float]] = {}
 KNOWN_PATHS_MAX = 10_000
 KNOWN_PATH_SECONDS = 600
+
+OLD_REACH_INDEXES = [f"{field}_1_opened_at_-1__id_-1"
+                     for field in ("company_id", "unit_path", "unit_id", "team.members")]
 
 CASE_NUMBER_BLOCK = 20     # case numbers a process reserves with one counter write
 
@@ -53,12 +57,9 @@ class Repository:
             ([("report_id", 1)], {"unique": True}),
             ([("case_number", 1)], {"unique": True}),
             ([("reference", 1)], {}),
-            # The list's sort behind each reach (shared/auth.py case_filter):
-            # a page reads the page, however deep in the list.
-            ([("company_id", 1), ("opened_at", -1), ("_id", -1)], {}),
-            ([("unit_path", 1), ("opened_at", -1), ("_id", -1)], {}),
-            ([("unit_id", 1), ("opened_at", -1), ("_id", -1)], {}),
-            ([("team.members", 1), ("opened_at", -1), ("_id", -1)], {}),
+            # The list's sort behind who may list a case (shared/auth.py
+            # case_filter): a page reads the page, however deep in the list.
+            ([(auth.REACH, 1), ("opened_at", -1), ("_id", -1)], {}),
             # The sweep reads through this: its cost follows the due cases.
             ([("next_due_at", 1)], {}),
             ([("policy_version", 1)], {}),
@@ -72,6 +73,10 @@ class Repository:
         **inbox.INDEXES,
         **idempotency_key.INDEXES,
     }
+    # No longer made, dropped where an earlier version made them: the four
+    # lists' indexes auth.REACH replaced, each rewritten by every write of
+    # a case (issue 19).
+    DROPPED_INDEXES = {CASES: OLD_REACH_INDEXES}
 
     def __init__(self, db):
         self.db = db
@@ -85,7 +90,7 @@ class Repository:
     def insert_case(self, case):
         """False when this case is already open (a redelivered event)."""
         try:
-            self.db[CASES].insert_one(case)
+            self.db[CASES].insert_one({**case, auth.REACH: auth.case_reach(case)})
             return True
         except DuplicateKeyError:
             return False
@@ -117,7 +122,23 @@ class Repository:
         """Store a change only if nobody changed the case since it was read:
         the claim that makes each step happen once across instances. What
         the relay needs of the write (aggregate.save), or None."""
-        return aggregate.save(self.db[CASES], case, source, change, now, also)
+        fields, entries, events = change
+        # (Every write: a case an upgrade missed mends at its next.)
+        fields = {**fields, auth.REACH: auth.case_reach({**case, **fields})}
+        return aggregate.save(self.db[CASES], case, source, (fields, entries, events), now,
+                              also)
+
+    @classmethod
+    def upgrade(cls, db):
+        """Cases stored before auth.REACH get it, once, while the indexes it
+        replaces stand (those go right after: mongo.py)."""
+        indexed = {index["name"] for index in db[CASES].list_indexes()}
+        if not indexed & set(OLD_REACH_INDEXES):
+            return
+        for case in db[CASES].find({auth.REACH: None}, {
+                "company_id": 1, "unit_id": 1, "unit_path": 1, "team": 1, "version": 1}):
+            db[CASES].update_one({"_id": case["_id"], "version": case.get("version")},
+                                 {"$set": {auth.REACH: auth.case_reach(case)}})
 
     def due_cases(self, now, limit):
         return list(self.db[CASES].find({"next_due_at": clock.due(now)}, HIDDEN)

@@ -116,3 +116,37 @@ def test_case_numbers_are_unique_and_one_counter_write_serves_a_block(world):
     assert numbers[0].startswith(f"FT-C-{year}-")
     assert serial == [serial[0], serial[0] + 1, serial[0] + 2]
     assert [c["n"] for c in db.counters.find({})] == [CASE_NUMBER_BLOCK]   # one write
+
+
+def test_every_case_list_is_one_index_and_cases_stored_before_get_their_keys(world):
+    """Earlier versions listed cases through four indexes (the company's,
+    the unit's, the unit path's, the team's), each written by every write
+    of a case; one on the cases' reach keys replaces them (issue 19). Cases
+    stored before get their keys at start, so the company, the team, the
+    unit and the supervisors above it still list them, and a member added
+    later lists it through the one index."""
+    w = world().with_intake("o9").start()
+    db = w.running.db("cases")
+    ids = [w.open_case()["case_id"] for _ in range(2)]
+    # As an earlier version stored them: no reach keys, and its four indexes.
+    db.cases.update_many({}, {"$unset": {"reach": ""}})
+    for field in ("company_id", "unit_path", "unit_id", "team.members"):
+        db.cases.create_index([(field, 1), ("opened_at", -1), ("_id", -1)])
+    w.start()
+    names = {i["name"] for i in db.cases.list_indexes()}
+    assert "reach_1_opened_at_-1__id_-1" in names
+    assert not {n for n in names if n.endswith("_1_opened_at_-1__id_-1")} - {
+        "reach_1_opened_at_-1__id_-1"}
+    readers = {"company": w.company, "lead": w.officer, "colleague": w.colleague,
+               "station head": w.station_head, "bureau head": w.bureau_head}
+    for name, reader in readers.items():
+        listed = w.as_(reader, 1).get("/cases").json()["items"]
+        assert sorted(c["case_id"] for c in listed) == sorted(ids), name
+    for reader in (w.other_company, w.stranger):
+        assert w.as_(reader, 1).get("/cases").json()["items"] == []
+    # o9, of another station, joins the first case's team: it lists that one.
+    r = w.post(w.station_head, ids[0], "team", {"officer_id": "o9"})
+    assert r.status_code == 200, r.text
+    assert [c["case_id"] for c in w.as_(w.stranger).get("/cases").json()["items"]] == [ids[0]]
+    plan = db.cases.find({"reach": "member:o9"}).sort([("opened_at", -1), ("_id", -1)]).explain()
+    assert "reach_1_opened_at_-1__id_-1" in str(plan["queryPlanner"]["winningPlan"])
