@@ -3,7 +3,7 @@
 Each entrypoint loads, applies a rule from domain.py, saves the state with
 its events in one write (the outbox), and answers; the relay publishes.
 """
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from nameko.dependency_providers import Config
@@ -291,10 +291,15 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
         return self.repo.companies_named(str(prefix))
 
     @rpc
-    def unit_people(self, unit_id):
+    def unit_people(self, unit_id, since=None):
         """A unit's path up the tree and its people (officers and supervisors),
         for notify's alerts (who to page, and who is next up the ladder);
-        None if the unit is unknown."""
+        None if the unit is unknown. `since`: when the event the alert is
+        for occurred (a timestamp), if it is for one: the directory as it
+        was then serves it, as it serves the event's own handling
+        (shared/kept.py), so under load the ask reads no counter of its own."""
+        if since is not None:
+            self.repo.kept.after(datetime.fromtimestamp(float(since), timezone.utc))
         unit = self.repo.unit(str(unit_id))
         if unit is None:
             return None

@@ -76,7 +76,7 @@ class Alerter:
             return copy.deepcopy(last[0])
         began = self.wall()
         try:
-            found = self.intake.call("unit_people", unit_id)
+            found = self.intake.call("unit_people", unit_id, self.since)
         except Exception:
             found = self.store.known_unit(unit_id)
             if found is None:

@@ -2,9 +2,13 @@
 accept names its officer, an alert asks for its unit's people, a filing
 reads its company) and still never answers from a copy older than a change
 another instance completed before the handling began (shared/kept.py)."""
+import time
+
 import pytest
+from nameko.standalone.rpc import ClusterRpcProxy
 
 from services.intake.repository import Repository
+from services.intake.service import IntakeService
 from tests.helpers import two_instances
 
 
@@ -86,3 +90,29 @@ def test_the_unit_tree_is_read_once_and_a_unit_added_elsewhere_is_in_it_at_once(
 
     handling("b").insert("units", {"_id": "st2", "path": ["st2", "city"]})
     assert set(handling("a").units()) == {"st1", "st2"}
+
+
+def test_an_alert_ask_for_an_event_reads_no_counter_a_read_after_the_event_answered(running):
+    """notify asks intake for a unit's people for an event it alerts on, and
+    says when the event occurred (`since`): a read of the kept counter begun
+    after that answers the ask too (shared/kept.py), as it would the event's
+    own handling. An ask for an event after the last read, or for none,
+    reads the counter."""
+    running.start(IntakeService)
+    admin = running.admin("intake")
+    assert admin.post("/admin/units", {"unit_id": "city", "name": "City", "kind": "bureau",
+                                         "parent_unit_id": None}
+                      ).status_code == 201
+    db = running.db("intake")
+    with ClusterRpcProxy(running.config) as rpc:
+        before = time.time()
+        db.command("profile", 2)
+        try:
+            first = rpc.intake.unit_people("city")               # reads the counter
+            earlier = rpc.intake.unit_people("city", before)     # served by that read
+            later = rpc.intake.unit_people("city", time.time())  # after it: reads again
+        finally:
+            db.command("profile", 0)
+    assert first == earlier == later and first["path"] == ["city"]
+    reads = db["system.profile"].count_documents({"op": "query", "ns": f"{db.name}.epochs"})
+    assert reads == 2

@@ -18,8 +18,9 @@ class Intake:
         self.asks = 0
         self.down = False
 
-    def call(self, method, unit_id):
+    def call(self, method, unit_id, since):
         assert method == "unit_people"
+        self.since = since
         if self.down:
             raise TimeoutError("intake did not answer")
         self.asks += 1
@@ -71,6 +72,8 @@ def test_an_event_after_the_ask_asks_again_and_sees_a_change_made_before_it(worl
     wall[0] += 0.2
     assert people(handling(T0 + timedelta(milliseconds=100))) == ["o1", "o2"]
     assert intake.asks == 2
+    # intake is told when the event occurred: its directory as of then serves.
+    assert intake.since == (T0 + timedelta(milliseconds=100)).timestamp()
 
 
 def test_an_ask_older_than_fresh_for_serves_no_event(world):
@@ -85,7 +88,7 @@ def test_a_timer_with_no_event_always_asks(world):
     intake, handling, wall = world
     people(handling(T0 - timedelta(milliseconds=50)))
     people(handling(None))
-    assert intake.asks == 2
+    assert intake.asks == 2 and intake.since is None
 
 
 def test_with_intake_away_the_last_answer_kept_serves_and_is_not_shared(world):
