@@ -11,6 +11,7 @@ attribute: it counts per subject from 1, and consumers order by it.
 `event_id` and `occurred_at` repeat `id` and `time` for the consumers and
 receivers written before (deprecated since 2026-11-30; README "Events").
 """
+import uuid
 from datetime import datetime
 from typing import Any, TypedDict
 
@@ -18,6 +19,15 @@ from kombu import Exchange, Queue, binding
 from marshmallow import EXCLUDE, Schema, ValidationError, fields, validate, validates_schema
 from nameko.events import event_handler
 from nameko.messaging import Consumer
+
+
+def case_id_for(report_id: str) -> str:
+    """The id of the case opened from a report (report_accepted's
+    `case_id`): derived from the report's, so opening is idempotent by key,
+    the report knows its case at acceptance, and a consumer finds the
+    case's documents from a report's id alone."""
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:case:{report_id}"))
+
 
 SPEC_VERSION = "1.0"
 DATA_CONTENT_TYPE = "application/json"

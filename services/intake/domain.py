@@ -7,7 +7,6 @@ and answers (fields, entries, events): the fields it sets, the history
 entries it appends and the events it causes; the caller writes all three in
 one conditional write (shared/aggregate.py). A clock set to None has stopped.
 """
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Any, Mapping, TypedDict
@@ -107,12 +106,6 @@ def next_status(report: Report, action: str) -> str:
     except KeyError:
         raise RuleError(f"a report that is {status} cannot take '{action}'")
     return report["transfer"]["previous_status"] if new == PREVIOUS else new
-
-
-def case_id_for(report_id: str) -> str:
-    """The case opened from a report has an id derived from it, so opening is
-    idempotent by key and the report knows its case id at acceptance."""
-    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:case:{report_id}"))
 
 
 def reference(day: datetime, number: int) -> str:
@@ -230,7 +223,7 @@ def acknowledge(report: Report, who: Principal, now: datetime) -> Change:
 def accept(report: Report, who: Principal, now: datetime, name: str | None = None) -> Change:
     """Accepting opens the case (受案必查); the case id is known at once. The
     officer who accepts leads the case; `name` is the name a company reads."""
-    case_id = case_id_for(report["_id"])
+    case_id = catalogue.case_id_for(report["_id"])
     sets: dict[str, Any] = {"accepted_at": now, "accepted_by": who.subject, "case_id": case_id}
     if report["status"] == "received":  # accepting is also acknowledging
         sets.update(acknowledged_at=now, acknowledged_by=who.subject)

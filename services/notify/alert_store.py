@@ -15,7 +15,7 @@ from datetime import timedelta
 from pymongo.errors import DuplicateKeyError
 
 from services.notify.delivery_store import DeliveryStore
-from shared import clock, outbox, pages
+from shared import clock, events, outbox, pages
 from shared.kept import Kept
 
 ALERTS = "alerts"
@@ -187,12 +187,16 @@ class AlertStore:
 
     def lead_of(self, report_id):
         """The lead officer of the case opened from a report: on the case's
-        alert cursor (alerts.lead_in), or, for a case whose lead was kept
-        before it was (issue 19), in the case_leads collection."""
-        found = self.db[SUBJECTS].find_one({"alerts.report_id": report_id},
-                                           {"alerts.lead_officer_id": 1})
-        if found:
-            return found["alerts"]["lead_officer_id"]
+        alert cursor (alerts.lead_in), its subject's document found by the
+        case's id, which the report's id makes (events.case_id_for: no index
+        on the cursor's report, written by every write of a subject; issue
+        19); or, for a case whose lead was kept before it was, in the
+        case_leads collection."""
+        found = self.db[SUBJECTS].find_one({"_id": events.case_id_for(report_id)},
+                                           {"alerts.report_id": 1, "alerts.lead_officer_id": 1})
+        lead = (found or {}).get("alerts") or {}
+        if lead.get("report_id") == report_id and lead.get("lead_officer_id"):
+            return lead["lead_officer_id"]
         found = self.db[CASE_LEADS].find_one({"_id": report_id})
         return found and found["lead_officer_id"]
 

@@ -44,9 +44,7 @@ class Repository:
                  # filter in one index, or SecantusDB reads them all
                  ([("state", 1), ("type", 1), ("received_at", 1)], {}),
                  ([("alert_state", 1), ("received_at", 1)], {})],
-        SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {}),
-                   # a case's lead, by its report (alert_store.lead_of)
-                   ([("alerts.report_id", 1)], {"sparse": True})],
+        SUBJECTS: [([("follow_up", 1), ("quiet_due_at", 1)], {})],
         **DeliveryStore.INDEXES,
         **AlertStore.INDEXES,   # alerts to police: collections of their own
         **EndpointStore.INDEXES,
@@ -55,7 +53,10 @@ class Repository:
     }
     # Indexes no query needs, each rewritten by every write of its
     # collection (issue 19): a notice's (company, event) repeated its `_id`.
-    DROPPED_INDEXES = {NOTICES: ["company_id_1_event_id_1"]}
+    # And a case's lead by its report's id: the case's id is made from it
+    # (alert_store.lead_of).
+    DROPPED_INDEXES = {NOTICES: ["company_id_1_event_id_1"],
+                       SUBJECTS: ["alerts.report_id_1"]}
 
     def __init__(self, db, memory=None):
         self.db = db

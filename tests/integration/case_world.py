@@ -11,6 +11,7 @@ import yaml
 from services.case_supervision.service import CaseSupervisionService
 from services.intake.service import IntakeService
 from shared.auth import issue_token
+from shared.events import case_id_for
 from shared.policy import ROOT
 from support.client import Client
 from tests.conftest import ADMIN_TOKEN, SIGNING_KEY
@@ -102,7 +103,7 @@ class World:
     def open_case(self, **data):
         report_id = str(uuid.uuid4())
         self.intake_event("report_accepted", report_id, status="accepted",
-                          case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, report_id)),
+                          case_id=case_id_for(report_id),
                           accepted_by="o1", accepted_by_name="李警官",
                           owner_unit_name={"zh-CN": "北街派出所", "en": "North Street Station"},
                           accepted_at=datetime.now(timezone.utc).isoformat(),

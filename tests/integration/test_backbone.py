@@ -9,7 +9,7 @@ from kombu import Connection, Queue
 from pymongo.errors import AutoReconnect
 
 from services.case_supervision.service import CaseSupervisionService
-from services.intake.domain import case_id_for
+from shared.events import case_id_for
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
 from shared import outbox

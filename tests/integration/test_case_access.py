@@ -11,6 +11,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 
+from shared.events import case_id_for
 from tests.conftest import ADMIN_TOKEN
 from tests.helpers import PROBLEM, bad_tokens, eventually, refusal
 from tests.integration.case_world import World, fast, write_policy
@@ -69,7 +70,7 @@ class Access(World):
         report_ids = [str(uuid.uuid4()) for _ in range(n)]
         for rid in report_ids:
             self.intake_event("report_accepted", rid, status="accepted",
-                              case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, rid)),
+                              case_id=case_id_for(rid),
                               accepted_at=datetime.now(timezone.utc).isoformat(),
                               **dict({"accepted_by": "o1"}, **data))
         reader = self.other_head if data.get("owner_unit_path") == OTHER_PATH else self.officer

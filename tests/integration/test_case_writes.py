@@ -5,6 +5,7 @@ it, and a unit path this process knows costs no write."""
 import uuid
 from datetime import datetime, timedelta, timezone
 
+from shared.events import case_id_for
 from shared.inbox import CONSUMED
 from tests.helpers import eventually
 
@@ -35,7 +36,7 @@ def test_the_facts_a_case_carries_count_once_however_often_its_events_come(world
     before = taken("open_case", "report_accepted"), duplicates("open_case", "report_accepted")
     accepted = w.intake_event(
         "report_accepted", rid, status="accepted", estimated_loss="1234.00",
-        case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, rid)), accepted_by="o1",
+        case_id=case_id_for(rid), accepted_by="o1",
         accepted_at=accepted_at.isoformat())
     eventually(lambda: w.case_of(rid), what="the case opened")
     # The accepted report's fact and the opened case's are on the case, in
@@ -107,7 +108,7 @@ def test_case_numbers_are_unique_and_one_counter_write_serves_a_block(world):
     for _ in range(3):
         rid = str(uuid.uuid4())
         w.intake_event("report_accepted", rid, status="accepted",
-                       case_id=str(uuid.uuid5(uuid.NAMESPACE_URL, rid)), accepted_by="o1",
+                       case_id=case_id_for(rid), accepted_by="o1",
                        accepted_at=datetime.now(timezone.utc).isoformat())
         case = eventually(lambda: w.case_of(rid), what="the case opened")
         numbers.append(case["case_number"])

@@ -42,11 +42,16 @@ def test_a_notice_is_kept_once_by_its_id_alone(running, notify):
     event told twice still keeps one notice — the second write refused by
     its id, as a worker that died between the notice and its cursor finds."""
     config = running.make_config(0)
-    notices = connect(config["MONGO_URI"])[database_name(config, "notify")].notices
+    earlier = connect(config["MONGO_URI"])[database_name(config, "notify")]
+    notices = earlier.notices
     notices.create_index([("company_id", 1), ("event_id", 1)], unique=True)
+    # (And the subjects' index of a case's lead by its report, which the
+    # case's id, made from the report's, replaced: alert_store.lead_of.)
+    earlier.subjects.create_index([("alerts.report_id", 1)], sparse=True)
     notify()
     assert notices.database.name == running.db("notify").name
     assert "company_id_1_event_id_1" not in {i["name"] for i in notices.list_indexes()}
+    assert "alerts.report_id_1" not in {i["name"] for i in earlier.subjects.list_indexes()}
     company = Company(running)
     events = report_events(company, "report-2")
     running.publish("intake", events[0], events[0]["type"])

@@ -5,6 +5,7 @@ from decimal import Decimal
 import pytest
 
 from services.intake import deadlines, domain, materials, organisation
+from shared import events as catalogue
 from shared.auth import Principal
 
 NOW = datetime(2026, 11, 28, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -118,7 +119,7 @@ def test_money_in_transit_raises_a_stop_payment_request_at_once():
 def test_accepting_names_the_case_acknowledges_and_stops_the_clocks():
     fields, entries, events = domain.accept(report(), OFFICER, NOW)
     assert fields["status"] == "accepted"
-    assert fields["case_id"] == domain.case_id_for("r1") != domain.case_id_for("r2")
+    assert fields["case_id"] == catalogue.case_id_for("r1") != catalogue.case_id_for("r2")
     assert fields["acknowledged_by"] == "o1"
     assert fields["ack_next_at"] is None and fields["same_day_due_at"] is None  # stopped
     assert [(e["action"], e["actor"], e["before"], e["after"]) for e in entries] == [
