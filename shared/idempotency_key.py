@@ -20,6 +20,7 @@ Two ways, chosen per route (`keyed=` on @api):
 """
 import hashlib
 import json
+import uuid
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -95,6 +96,15 @@ def on_create(key, now):
         return {}
     return {"requests": [{"key": key.key, "fingerprint": key.fingerprint, "at": now}],
             "idempotency_key": key.key}
+
+
+def created_id(kind, key):
+    """The id of the document a keyed creation of `kind` makes: the same key
+    (a Key, or its stored hash), the same id, so the `_id` index alone
+    refuses a second — no index of its own on the key, written by every
+    write of the document (issue 19)."""
+    hashed = key.key if isinstance(key, Key) else key
+    return str(uuid.uuid5(uuid.NAMESPACE_URL, f"fasttrack:{kind}:{hashed}"))
 
 
 def same_creation(doc, key):

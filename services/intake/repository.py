@@ -36,6 +36,14 @@ OLD_REACH = ("company_id", "owner_unit_id", "transfer.to_unit_id", "owner_unit_p
              "transfer.to_unit_path")
 OLD_REACH_INDEXES = [f"{field}_1_received_at_-1__id_-1" for field in OLD_REACH]
 OLD_CLOCK_INDEXES = {clock: f"{clock}_1" for clock in CLOCKS}
+# A report filed with an Idempotency-Key has the id the key makes
+# (idempotency_key.created_id); earlier versions kept the key under an index
+# of its own. Their keys still retried are found through REPORT_KEYS: each
+# one's id under the new scheme -> the report's, written at start while the
+# old index stands, for as long as a retry is answered.
+OLD_KEY_INDEX = "idempotency_key_1"
+REPORT_KEYS = "report_keys"
+KEYS_BEFORE: dict[str, datetime] = {}    # database -> until when REPORT_KEYS answers
 SWEEP_BATCH = 200
 # A new report is compared with this many like it at most; merged ones
 # among them are left out after the read, so there is room for them.
@@ -106,7 +114,6 @@ class Repository:
             # Likely duplicates: what a new report is compared with, and nothing else.
             ([("company_id", 1), ("incident_type", 1), ("estimated_loss", 1),
               ("occurred_at", 1)], {}),
-            ([("idempotency_key", 1)], {"unique": True, "sparse": True}),
             ([("reference", 1)], {"unique": True}),
             ([(NEXT_DUE, 1)], {"sparse": True}),
         ] + outbox.INDEXES,
@@ -137,7 +144,8 @@ class Repository:
     # and the lists' by reach (the company's, the police's, the admin's):
     # one on auth.REACH serves them all.
     DROPPED_INDEXES = {REPORTS: ["transfer.to_unit_path_1", "received_at_-1__id_-1",
-                                 *OLD_CLOCK_INDEXES.values(), *OLD_REACH_INDEXES]}
+                                 *OLD_CLOCK_INDEXES.values(), *OLD_REACH_INDEXES,
+                                 OLD_KEY_INDEX]}
 
     def __init__(self, db, memory=None):
         self.db = db
@@ -320,15 +328,22 @@ class Repository:
 
     # -- reports ---------------------------------------------------------
     def insert_report(self, doc):
-        """Insert a new report; on a repeated Idempotency-Key, the earlier one."""
+        """Insert a new report; on a repeated Idempotency-Key, the earlier one
+        (the key makes the id: the insert is refused by it)."""
         doc = as_stored(doc)
+        keyed = bool(doc.get("idempotency_key"))
+        if keyed and KEYS_BEFORE.get(self.db.name, EPOCH) > datetime.now(timezone.utc):
+            alias = self.db[REPORT_KEYS].find_one({"_id": doc["_id"]})
+            if alias is not None:   # filed before the key made the id
+                earlier = self.db[REPORTS].find_one({"_id": alias["report_id"]}, {"outbox": 0})
+                if earlier:
+                    return earlier, False
         try:
             self.db[REPORTS].insert_one(doc)
             return doc, True
         except DuplicateKeyError:
-            if doc.get("idempotency_key"):
-                earlier = self.db[REPORTS].find_one(
-                    {"idempotency_key": doc["idempotency_key"]}, {"outbox": 0})
+            if keyed:
+                earlier = self.db[REPORTS].find_one({"_id": doc["_id"]}, {"outbox": 0})
                 if earlier:
                     return earlier, False
             raise
@@ -370,6 +385,26 @@ class Repository:
                     "version": 1}):
                 db[REPORTS].update_one({"_id": report["_id"], "version": report.get("version")},
                                        {"$set": {auth.REACH: auth.report_reach(report)}})
+        if OLD_KEY_INDEX in indexed:
+            # Once, while the key's own index stands: the keys a retry may
+            # still bring, under the ids they make now.
+            kept_from = datetime.now(timezone.utc) - idempotency_key.ANSWER_KEPT
+            for report in db[REPORTS].find({"idempotency_key": {"$exists": True}},
+                                           {"idempotency_key": 1, "received_at": 1}):
+                received = report["received_at"]
+                if received >= kept_from:
+                    db[REPORT_KEYS].update_one(
+                        {"_id": idempotency_key.created_id("report", report["idempotency_key"])},
+                        {"$setOnInsert": {"report_id": report["_id"],
+                                          "until": received + idempotency_key.ANSWER_KEPT}},
+                        upsert=True)
+        # Every instance, every start: until when those answer (a handful of
+        # documents, the last day's keyed filings before the upgrade).
+        now = datetime.now(timezone.utc)
+        db[REPORT_KEYS].delete_many({"until": {"$lt": now}})
+        untils = [k["until"] for k in db[REPORT_KEYS].find({}, {"until": 1})]
+        if untils:
+            KEYS_BEFORE[db.name] = max(untils)
         fields = {k: 1 for k in (*CLOCKS, NEXT_DUE, "version")}
         for clock, index in OLD_CLOCK_INDEXES.items():
             if index not in indexed:

@@ -165,8 +165,10 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
             company["_id"], body["incident_type"], body["estimated_loss"], body["occurred_at"],
             window))
         ref = domain.reference(now, self.repo.next_reference_number(f"reference-{now:%Y%m%d}"))
+        report_id = (idempotency_key.created_id("report", call.key) if call.key
+                     else clock.new_id())
         doc, events = domain.new_report(body, who, company, path, self.policy, now,
-                                        clock.new_id(), ref, dups,
+                                        report_id, ref, dups,
                                         organisation.unit_names(units[path[0]]))
         doc.update(idempotency_key.on_create(call.key, now))
         saved, created = self.repo.insert_report(aggregate.created(doc, self.name, events, now))

@@ -8,7 +8,9 @@ from services.intake.service import IntakeService
 from services.notify.alert_store import ALERTS, AlertStore
 from shared import clock
 from shared.mongo import connect, database_name, ensure_indexes
+from support.client import Client
 from support.organisation import Org
+from support.reports import report_body
 from tests.helpers import eventually
 
 
@@ -113,3 +115,37 @@ def test_an_index_declared_with_new_options_replaces_the_one_made_before(running
     assert "sparse" not in climb
     assert climb["partialFilterExpression"] == {"climb_due_at": {
         "$gte": clock.EPOCH.replace(tzinfo=None)}}   # (this client reads naive UTC)
+
+
+def test_a_key_makes_the_report_id_and_a_key_kept_before_still_finds_its_report(running):
+    """A filing's Idempotency-Key makes the report's id, so the `_id` index
+    alone refuses a second: the key's own index, written by every write of
+    a report, is gone (issue 19). A report filed by an earlier version (a
+    random id, the key under its own index) is still the answer to a retry
+    with its key after the upgrade — the retry an upgrade's restart sends."""
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    company = org.intake.as_(org.company_token)
+    first = company.post("/reports", report_body(), {"Idempotency-Key": "new-1"})
+    again = company.post("/reports", report_body(), {"Idempotency-Key": "new-1"})
+    assert (first.status_code, again.status_code) == (201, 200)
+    assert again.json()["report_id"] == first.json()["report_id"]
+    # As an earlier version stored a keyed filing: its own id, and the index.
+    old = company.post("/reports", report_body(summary="Old"), {"Idempotency-Key": "old-1"})
+    assert old.status_code == 201
+    reports = running.db("intake").reports
+    stored = reports.find_one({"_id": old.json()["report_id"]})
+    reports.delete_one({"_id": stored["_id"]})
+    stored.update(_id="filed-before-the-upgrade", reference="FT-19990101-000001")
+    reports.insert_one(stored)
+    reports.create_index([("idempotency_key", 1)], unique=True, sparse=True)
+    running.start(IntakeService)   # the upgraded instance answers the retry
+    assert "idempotency_key_1" not in {i["name"] for i in reports.list_indexes()}
+    upgraded = Client(running.urls["intake"], org.company_token)
+    retried = upgraded.post("/reports", report_body(summary="Old"), {"Idempotency-Key": "old-1"})
+    assert retried.status_code == 200, retried.text
+    assert retried.json()["report_id"] == "filed-before-the-upgrade"
+    other = upgraded.post("/reports", report_body(summary="Not the old one"),
+                          {"Idempotency-Key": "old-1"})
+    assert other.status_code == 422
+    assert reports.count_documents({"summary": {"$in": ["Old", "Not the old one"]}}) == 1
