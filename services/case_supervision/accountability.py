@@ -55,6 +55,12 @@ def fact_key(event):
     return f"{event['source']}:{event['subject']}:{event['sequence']}"
 
 
+def received_fact_key(report_id):
+    """The key of a report's `received` fact: report_received is always
+    the report's first event (intake's domain.new_report)."""
+    return fact_key({"source": "intake", "subject": report_id, "sequence": 1})
+
+
 def fact_for(event, unit_path):
     """The fact an event records, or None; `unit_path(unit, data)` resolves paths."""
     kind, unit_field = FACTS.get(event["type"], (None, None))

@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
+from services.case_supervision.accountability import received_fact_key
 from shared import aggregate, auth, clock, idempotency_key, inbox, outbox, pages
 from shared.mongo import next_from_block
 
@@ -68,15 +69,16 @@ class Repository:
         ] + outbox.INDEXES,
         LEDGER: [([("unit_path", 1), ("created_at", -1), ("_id", -1)], {}),
                  ([("case_id", 1)], {})],
-        FACTS: [([("unit_id", 1), ("at", 1)], {}),
-                ([("report_id", 1), ("kind", 1)], {})],
+        FACTS: [([("unit_id", 1), ("at", 1)], {})],
         **inbox.INDEXES,
         **idempotency_key.INDEXES,
     }
     # No longer made, dropped where an earlier version made them: the four
     # lists' indexes auth.REACH replaced, each rewritten by every write of
     # a case (issue 19).
-    DROPPED_INDEXES = {CASES: OLD_REACH_INDEXES}
+    DROPPED_INDEXES = {CASES: OLD_REACH_INDEXES,
+                       # a report's received fact is read by its key now
+                       FACTS: ["report_id_1_kind_1"]}
 
     def __init__(self, db):
         self.db = db
@@ -171,8 +173,13 @@ class Repository:
         return found
 
     def received_at(self, report_ids):
+        """When each report was received, by its `received` fact's key
+        (accountability.received_fact_key): read by `_id`, with no index of
+        the facts' report to write with every fact (issue 19)."""
+        keys = [received_fact_key(report_id) for report_id in report_ids]
         return {f["report_id"]: f["at"] for f in self.db[FACTS].find(
-            {"report_id": {"$in": list(report_ids)}, "kind": "received"})}
+            {"_id": {"$in": keys}}, {"report_id": 1, "kind": 1, "at": 1})
+            if f["kind"] == "received"}
 
     def add_ledger_item(self, item):
         try:
