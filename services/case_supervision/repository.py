@@ -6,6 +6,7 @@ from pymongo.errors import DuplicateKeyError
 
 from services.case_supervision.accountability import received_fact_key
 from shared import aggregate, auth, clock, idempotency_key, inbox, outbox, pages
+from shared.events import case_id_for
 from shared.mongo import next_from_block
 
 CASES = "cases"
@@ -55,7 +56,6 @@ class StaleCase(Exception):
 class Repository:
     INDEXES = {
         CASES: [
-            ([("report_id", 1)], {"unique": True}),
             ([("case_number", 1)], {"unique": True}),
             ([("reference", 1)], {}),
             # The list's sort behind who may list a case (shared/auth.py
@@ -63,7 +63,6 @@ class Repository:
             ([(auth.REACH, 1), ("opened_at", -1), ("_id", -1)], {}),
             # The sweep reads through this: its cost follows the due cases.
             ([("next_due_at", 1)], {}),
-            ([("policy_version", 1)], {}),
             # A unit's scorecard reads the facts a case carries (see `facts`).
             ([("facts.unit_id", 1), ("facts.at", 1)], {"sparse": True}),
         ] + outbox.INDEXES,
@@ -76,7 +75,12 @@ class Repository:
     # No longer made, dropped where an earlier version made them: the four
     # lists' indexes auth.REACH replaced, each rewritten by every write of
     # a case (issue 19).
-    DROPPED_INDEXES = {CASES: OLD_REACH_INDEXES,
+    DROPPED_INDEXES = {CASES: [*OLD_REACH_INDEXES,
+                               # a report's case is found by the id it makes
+                               "report_id_1",
+                               # "not this version" is a whole read on
+                               # SecantusDB however indexed (sweep.py)
+                               "policy_version_1"],
                        # a report's received fact is read by its key now
                        FACTS: ["report_id_1_kind_1"]}
 
@@ -107,7 +111,11 @@ class Repository:
         return found.get("first_events") if found else None
 
     def case_of_report(self, report_id):
-        return self.db[CASES].find_one({"report_id": report_id}, HIDDEN)
+        """The case opened from a report, by the id the report's makes
+        (events.case_id_for): no index of the cases' reports to write with
+        every case (issue 19); that id is what keeps a report to one case."""
+        case = self.db[CASES].find_one({"_id": case_id_for(report_id)}, HIDDEN)
+        return case if case is not None and case["report_id"] == report_id else None
 
     def case_quoted(self, quoted):
         """The case with this case number, else the one opened from the report

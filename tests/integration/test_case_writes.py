@@ -133,10 +133,15 @@ def test_every_case_list_is_one_index_and_cases_stored_before_get_their_keys(wor
     db.cases.update_many({}, {"$unset": {"reach": ""}})
     for field in ("company_id", "unit_path", "unit_id", "team.members"):
         db.cases.create_index([(field, 1), ("opened_at", -1), ("_id", -1)])
-    # (And the facts' index by report, which the received fact's key replaced.)
+    # (And the facts' index by report, which the received fact's key
+    # replaced; the cases' by report, which the case's id, made from the
+    # report's, replaced; and by policy version, which SecantusDB cannot use.)
     db.facts.create_index([("report_id", 1), ("kind", 1)])
+    db.cases.create_index([("report_id", 1)], unique=True)
+    db.cases.create_index([("policy_version", 1)])
     w.start()
     assert "report_id_1_kind_1" not in {i["name"] for i in db.facts.list_indexes()}
+    assert not {"report_id_1", "policy_version_1"} & {i["name"] for i in db.cases.list_indexes()}
     names = {i["name"] for i in db.cases.list_indexes()}
     assert "reach_1_opened_at_-1__id_-1" in names
     assert not {n for n in names if n.endswith("_1_opened_at_-1__id_-1")} - {
