@@ -21,7 +21,7 @@ run: deps
 test: WITH_BROWSER := 1
 test: deps
 	$(BIN)/python -m mypy
-	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	$(BIN)/python -m pytest -p no:cacheprovider --durations=30 $(PYTEST_ARGS)
 
 # Nothing lost, nothing twice, under SIGKILLs and broker/database restarts:
 # 10,000 reports, reconciled; prints a table and writes var/chaos/result.json.

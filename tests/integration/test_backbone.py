@@ -9,11 +9,10 @@ from kombu import Connection, Queue
 from pymongo.errors import AutoReconnect
 
 from services.case_supervision.service import CaseSupervisionService
-from shared.events import case_id_for
 from services.intake.service import IntakeService
 from services.notify.service import NotifyService
 from shared import outbox
-from shared.events import event_exchange
+from shared.events import case_id_for, event_exchange
 from shared.inbox import CONSUMED
 from support.client import Client
 from support.organisation import Org
