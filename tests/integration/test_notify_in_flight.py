@@ -13,6 +13,7 @@ from services.notify.alert_order import AlertOrder
 from services.notify.ordering import Sequencer
 from services.notify.repository import Repository
 from services.notify.taking import Taking, write_left_marks
+from shared.events import case_id_for
 from shared.mongo import connect
 from tests.integration.notify_world import report_events
 
@@ -308,7 +309,7 @@ def test_alert_cursors_kept_apart_move_onto_their_subjects_at_start(repo):
     repo.db.subjects.update_one({"_id": "r1"}, {"$unset": {"alerts": ""}})
     repo.db.alert_cursors.insert_many([
         {"_id": "r1", "v": 4, "released": 1, "lanes": {}},
-        {"_id": "k1", "v": 2, "released": 3, "lanes": {}, "report_id": "r9",
+        {"_id": case_id_for("r9"), "v": 2, "released": 3, "lanes": {}, "report_id": "r9",
          "lead_officer_id": "officer-li", "lead_unit_id": "st1"}])
     for _ in range(2):
         Repository.upgrade(repo.db)
@@ -316,7 +317,8 @@ def test_alert_cursors_kept_apart_move_onto_their_subjects_at_start(repo):
     subject, cursor = repo.subject_and_cursor("r1")
     assert (subject["v"], subject["released"]) == (1, 1)
     assert (cursor["v"], cursor["released"]) == (4, 1)
-    assert repo.alerts.cursor("k1")["released"] == 3 and repo.subject("k1")["released"] == 0
+    case = case_id_for("r9")   # a case's subject: the id its report makes
+    assert repo.alerts.cursor(case)["released"] == 3 and repo.subject(case)["released"] == 0
     assert repo.alerts.lead_of("r9") == "officer-li"
     # Both cursors go on from there, each on its own version.
     release(repo, handling(repo, overdue), overdue, alerter)
