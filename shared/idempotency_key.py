@@ -89,9 +89,10 @@ def remember(key, now):
 
 def on_create(key, now):
     """The fields a created document carries for the key that created it:
-    remembered like any other request's, and `idempotency_key` once more
-    under a unique index, so that two creations with one key make one
-    document."""
+    remembered like any other request's, and `idempotency_key` once more:
+    under a unique index where the collection has one (evidence, API keys),
+    so that two creations with one key make one document; a report's id is
+    made from the key instead (created_id)."""
     if key is None:
         return {}
     return {"requests": [{"key": key.key, "fingerprint": key.fingerprint, "at": now}],
