@@ -11,6 +11,8 @@ from zoneinfo import ZoneInfo
 
 from marshmallow import RAISE, Schema, ValidationError, fields, validate
 
+from shared.clock import EARLIEST
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 MONEY_RE = re.compile(r"\A(0|[1-9]\d{0,14})(\.\d{1,2})?\Z")
 ID_RE = r"\A[A-Za-z0-9][A-Za-z0-9_-]{0,63}\Z"
@@ -20,10 +22,9 @@ SURROGATE = re.compile(r"[\ud800-\udfff]")
 # What breaks a line where a one-line text is shown or sent: a mail header,
 # an SMS, a log line, a file name, a page title.
 LINE_BREAK = re.compile(r"[\r\n\x0b\x0c\x1c-\x1e\x85\u2028\u2029]")
-# The widest window any instant sent to us may lie in. Outside it, moving a
+# The widest window any instant sent to us may lie in (from clock.EARLIEST). Outside it, moving a
 # time to UTC or to Beijing time (or a window's arithmetic) can overflow
 # Python's year 1..9999, and no date of a police case lies there.
-EARLIEST = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
 
 

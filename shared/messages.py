@@ -109,7 +109,6 @@ ZH_CN = {
     "at most {limit} files for one item": "每项材料最多 {limit} 个文件",
     "no such checklist item": "材料清单上没有此项",
     "not on this report's checklist": "不在本报案的材料清单上",
-    "no such file": "文件不存在",
     "this file was found infected and is not served": "此文件经查含有病毒，不予提供下载",
     "this file is superseded already": "此文件已被替换",
     "a company supersedes only the files it uploaded": "企业只能替换自己上传的文件",

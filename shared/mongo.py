@@ -152,3 +152,18 @@ def drop_indexes(db, dropped):
                 except OperationFailure as exc:
                     if exc.code != INDEX_NOT_FOUND:
                         raise   # (not found: another instance starting dropped it)
+
+
+def backfill(collection, while_indexed, missing, reads, field, value_of):
+    """An upgrade's one-off: while any index named in `while_indexed` still
+    stands (a version that read through them is what wrote these documents),
+    every document matching `missing` gets `field` = value_of(document), read
+    with the fields `reads` — each conditional on the version it was read at,
+    so a write since keeps its own (every write works the field out again).
+    Run before drop_indexes(), which ends it for good."""
+    present = {index["name"] for index in collection.list_indexes()}
+    if not present & set(while_indexed):
+        return
+    for doc in collection.find(missing, {**dict.fromkeys(reads, 1), "version": 1}):
+        collection.update_one({"_id": doc["_id"], "version": doc.get("version")},
+                              {"$set": {field: value_of(doc)}})

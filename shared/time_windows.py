@@ -15,7 +15,7 @@ each repository match every branch's equalities, the time and `_id`).
 A filter that cannot be made flat (two different values for one field) is
 read as it is: correct, only not cheap on SecantusDB.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 from itertools import product
 
 from shared import clock
@@ -107,24 +107,18 @@ def _plain(value):
 def _meet(a, b):
     out = dict(a)
     for op, bound in b.items():
-        out[op] = BOUNDS[op](_utc(out[op]), _utc(bound)) if op in out else bound
+        out[op] = BOUNDS[op](clock.utc(out[op]), clock.utc(bound)) if op in out else bound
     return out
 
 
 def _within(value, ops):
     try:
-        inside = all(_utc(value) > _utc(bound) if op == "$gt" else _utc(value) < _utc(bound)
+        inside = all(clock.utc(value) > clock.utc(bound) if op == "$gt" else clock.utc(value) < clock.utc(bound)
                      for op, bound in ops.items())
     except TypeError:   # a null id, a value of another type: no row has both
         inside = False
     if not inside:
         raise Impossible(value)
-    return value
-
-
-def _utc(value):
-    if isinstance(value, datetime) and value.tzinfo is None:
-        return value.replace(tzinfo=timezone.utc)   # pymongo's naive times are UTC
     return value
 
 
@@ -139,12 +133,12 @@ def read(collection, branches, sort, limit, values, projection):
         named = _merge(collection, branches, sort, want, projection)
         if values is not None:
             named = [r for r in named
-                     if (_utc(r[field]), r[tie]) < (_utc(values[0]), values[1])]
+                     if (clock.utc(r[field]), r[tie]) < (clock.utc(values[0]), values[1])]
         return named
     rows: list = []
     high = None
     if values is not None:
-        high = _utc(values[0])
+        high = clock.utc(values[0])
         # The rest of the cursor's own instant first.
         rows = _merge(collection, _each(branches, {field: high, tie: {"$lt": values[1]}}),
                       sort, want, projection)
@@ -192,5 +186,5 @@ def _merge(collection, branches, sort, limit, projection):
         for row in collection.find(branch, projection, sort=sort, limit=limit):
             found[row["_id"]] = row
     (field, _), (tie, _) = sort
-    ordered = sorted(found.values(), key=lambda r: (_utc(r[field]), r[tie]), reverse=True)
+    ordered = sorted(found.values(), key=lambda r: (clock.utc(r[field]), r[tie]), reverse=True)
     return ordered[:limit]

@@ -7,7 +7,7 @@ from pymongo.errors import DuplicateKeyError
 from services.case_supervision.accountability import received_fact_key
 from shared import aggregate, auth, clock, idempotency_key, inbox, outbox, pages
 from shared.events import case_id_for
-from shared.mongo import next_from_block
+from shared.mongo import backfill, next_from_block
 
 CASES = "cases"
 LEDGER = "ledger"
@@ -142,13 +142,8 @@ class Repository:
     def upgrade(cls, db):
         """Cases stored before auth.REACH get it, once, while the indexes it
         replaces stand (those go right after: mongo.py)."""
-        indexed = {index["name"] for index in db[CASES].list_indexes()}
-        if not indexed & set(OLD_REACH_INDEXES):
-            return
-        for case in db[CASES].find({auth.REACH: None}, {
-                "company_id": 1, "unit_id": 1, "unit_path": 1, "team": 1, "version": 1}):
-            db[CASES].update_one({"_id": case["_id"], "version": case.get("version")},
-                                 {"$set": {auth.REACH: auth.case_reach(case)}})
+        backfill(db[CASES], OLD_REACH_INDEXES, {auth.REACH: None},
+                 ("company_id", "unit_id", "unit_path", "team"), auth.REACH, auth.case_reach)
 
     def due_cases(self, now, limit):
         return list(self.db[CASES].find({"next_due_at": clock.due(now)}, HIDDEN)

@@ -1,12 +1,11 @@
 """The reports in an officer's reach, as CSV or XLSX (shared/exports.py):
 what a station prints for its morning meeting. Company names and summaries
 are the companies' own text, so every cell is neutralised on the way out."""
-from datetime import timezone
 from typing import Any
 
 from services.intake import schemas as s
 from services.intake.repository import COMPANIES
-from shared import auth, exports
+from shared import auth, clock, exports
 from shared.http import Call, api
 
 COLUMNS = ("reference", "received_at", "status", "company", "incident_type", "summary",
@@ -28,14 +27,10 @@ class ReportExportRoutes:
         return exports.download(call.query["format"], "reports", COLUMNS, rows)
 
 
-def utc(at):
-    return at.replace(tzinfo=timezone.utc) if at else None
-
-
 def row(report, company_names):
     units = report.get("owner_unit_names") or {}
-    return (report["reference"], utc(report["received_at"]), report["status"],
+    return (report["reference"], clock.utc(report["received_at"]), report["status"],
             company_names.get(report["company_id"], ""), report["incident_type"],
             report["summary"], report.get("estimated_loss"),
             units.get("zh-CN") or report["owner_unit_id"],
-            utc(report.get("acknowledged_at")), utc(report.get("accepted_at")))
+            clock.utc(report.get("acknowledged_at")), clock.utc(report.get("accepted_at")))

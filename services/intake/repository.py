@@ -8,9 +8,9 @@ from pymongo.errors import DuplicateKeyError
 from services.intake import audit, deadlines, throttle
 from services.intake.deadlines import CLOCKS
 from shared import aggregate, auth, idempotency_key, inbox, outbox, pages, search
-from shared.clock import EPOCH, due
+from shared.clock import EARLIEST, due
 from shared.kept import Kept
-from shared.mongo import next_from_block, next_number
+from shared.mongo import backfill, next_from_block, next_number
 
 REPORTS = "reports"
 COMPANIES = "companies"
@@ -332,7 +332,7 @@ class Repository:
         (the key makes the id: the insert is refused by it)."""
         doc = as_stored(doc)
         keyed = bool(doc.get("idempotency_key"))
-        if keyed and KEYS_BEFORE.get(self.db.name, EPOCH) > datetime.now(timezone.utc):
+        if keyed and KEYS_BEFORE.get(self.db.name, EARLIEST) > datetime.now(timezone.utc):
             alias = self.db[REPORT_KEYS].find_one({"_id": doc["_id"]})
             if alias is not None:   # filed before the key made the id
                 earlier = self.db[REPORTS].find_one({"_id": alias["report_id"]}, {"outbox": 0})
@@ -377,14 +377,10 @@ class Repository:
         for company in db[COMPANIES].find({"name_key": None}, {"name": 1}):
             db[COMPANIES].update_one({"_id": company["_id"]},
                                      {"$set": {"name_key": search.name_key(company["name"])}})
+        backfill(db[REPORTS], OLD_REACH_INDEXES, {auth.REACH: {"$ne": "all"}},
+                 ("company_id", "owner_unit_id", "owner_unit_path", "transfer"),
+                 auth.REACH, auth.report_reach)
         indexed = {index["name"] for index in db[REPORTS].list_indexes()}
-        if indexed & set(OLD_REACH_INDEXES):
-            # Once, while the old reach indexes stand: every report.
-            for report in db[REPORTS].find({auth.REACH: {"$ne": "all"}}, {
-                    "company_id": 1, "owner_unit_id": 1, "owner_unit_path": 1, "transfer": 1,
-                    "version": 1}):
-                db[REPORTS].update_one({"_id": report["_id"], "version": report.get("version")},
-                                       {"$set": {auth.REACH: auth.report_reach(report)}})
         if OLD_KEY_INDEX in indexed:
             # Once, while the key's own index stands: the keys a retry may
             # still bring, under the ids they make now.
@@ -409,7 +405,7 @@ class Repository:
         for clock, index in OLD_CLOCK_INDEXES.items():
             if index not in indexed:
                 continue
-            for report in db[REPORTS].find({clock: {"$gte": EPOCH}}, fields):
+            for report in db[REPORTS].find({clock: {"$gte": EARLIEST}}, fields):
                 if NEXT_DUE not in report:
                     store_next_due(db[REPORTS], report)
 

@@ -4,7 +4,6 @@ from datetime import datetime, timedelta, timezone
 from marshmallow import Schema, ValidationError, fields, validate, validates, validates_schema
 
 from services.intake import domain, evidence, organisation
-from shared.pages import PageQuery
 from shared.auth import KEY_SCOPES
 from shared.fields import ID_RE, USERNAME_RE, In, Moment, Money, ShownTime, line, text
 from shared.pages import PageQuery

@@ -54,7 +54,7 @@ class AlertStore:
                  # acknowledgement, or has climbed, stores null, and each of its
                  # writes skips the index (issue 19). clock.due implies it.
                  ([("climb_due_at", 1)],
-                  {"partialFilterExpression": {"climb_due_at": {"$gte": clock.EPOCH}}}),
+                  {"partialFilterExpression": {"climb_due_at": {"$gte": clock.EARLIEST}}}),
                  *outbox.INDEXES],
         ALERT_DELIVERIES: DeliveryStore.INDEXES["deliveries"],
         CASE_LEADS: [([("case_id", 1)], {})],

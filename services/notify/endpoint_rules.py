@@ -10,11 +10,12 @@ target and secrets (`webhook_url`, `webhook_secret`, `previous_secret`,
 
 No clock, no ids, no I/O: those come in as arguments.
 """
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
 
 from services.notify import domain
 from services.notify.channel_rules import after_failure
+from shared import clock
 
 # The subscription's webhook (PUT /subscription) shows as this endpoint.
 SUBSCRIPTION = "subscription"
@@ -100,9 +101,7 @@ def retry_after_seconds(value, now):
         at = parsedate_to_datetime(value)
     except (TypeError, ValueError, IndexError, OverflowError):
         return None
-    if at.tzinfo is None:
-        at = at.replace(tzinfo=timezone.utc)
-    return max(0.0, (at - now).total_seconds())
+    return max(0.0, (clock.utc(at) - now).total_seconds())
 
 
 def after_failure_of(tries, max_tries, now, backoff, status_code, retry_after, max_delay):

@@ -35,7 +35,7 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
-from shared import pages
+from shared import clock, pages
 from shared.errors import BadRequest
 from shared.fields import EARLIEST, LATEST
 
@@ -71,12 +71,8 @@ def short(notice_id):
     return hashlib.blake2b(notice_id.encode(), digest_size=SHORT_ID // 2).hexdigest()
 
 
-def utc(at):
-    return at if at.tzinfo else at.replace(tzinfo=timezone.utc)
-
-
 def key(notice):
-    return utc(notice["created_at"]), notice["_id"]
+    return clock.utc(notice["created_at"]), notice["_id"]
 
 
 def late_ones(cursor, notices):
