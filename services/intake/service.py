@@ -331,7 +331,7 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
                     self.repo.link_merged(report)
                     moved += 1
                 elif run_out is not None:
-                    moved += self._save(report, steps[run_out](report), now)
+                    moved += bool(self._save(report, steps[run_out](report), now))
                 else:
                     self.repo.mend_next_due(report)
             if not moved:
@@ -388,12 +388,13 @@ class IntakeService(ServiceBase, AccountRoutes, GuardRoutes, PrincipalRoutes,
 
     def _save(self, report, change, now, also=(), merge=None):
         """The change and its events in one conditional write, handed to the
-        relay as written; False if it lost."""
+        relay as written; False if it lost, else the report as the write
+        left it when that is known (aggregate.save's `after`), or True."""
         written = self.repo.save_report(report, self.name, change, now, also, merge)
         if written is None:
             return False
         self.relay.flush(REPORTS, report["_id"], written.get("outbox"))
-        return True
+        return written.get("after") or True
 
 
 def filer_company_id(who, body):

@@ -3,10 +3,10 @@ block of numbers reserved with one counter write, and a report's writes pay
 for as few indexes as its reads need (each write rewrites every one)."""
 from datetime import timedelta
 
-from services.intake.repository import OLD_REACH, REFERENCE_BLOCK
+from services.intake.repository import OLD_REACH, REFERENCE_BLOCK, Repository
 from services.intake.service import IntakeService
 from services.notify.alert_store import ALERTS, AlertStore
-from shared import clock
+from shared import clock, idempotency_key
 from shared.mongo import connect, database_name, ensure_indexes
 from support.client import Client
 from support.organisation import Org
@@ -149,3 +149,50 @@ def test_a_key_makes_the_report_id_and_a_key_kept_before_still_finds_its_report(
                           {"Idempotency-Key": "old-1"})
     assert other.status_code == 422
     assert reports.count_documents({"summary": {"$in": ["Old", "Not the old one"]}}) == 1
+
+
+def test_a_command_answers_the_report_as_stored_without_reading_it_back(running):
+    """An officer's command is answered with the report as its write left it,
+    worked out from the write (aggregate.applied) rather than read again
+    (issue 19): the answer is what a read of the report then shows, and the
+    command reads the report once."""
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    report_id = org.file_report()["report_id"]
+    db = running.db("intake")
+    db.command("profile", 2)
+    try:
+        accepted = org.accept(report_id)
+    finally:
+        db.command("profile", 0)
+    assert accepted.status_code == 200, accepted.text
+    shown = Client(running.urls["intake"], org.officer_token).get(f"/reports/{report_id}")
+    assert accepted.json() == shown.json()
+    assert accepted.json()["status"] == "accepted"
+    reads = [e for e in db["system.profile"].find({"op": "query", "ns": f"{db.name}.reports"})
+             if e["command"].get("filter") == {"_id": report_id}]
+    assert len(reads) == 1
+
+
+def test_the_worked_out_report_is_the_stored_one(running):
+    """aggregate.save's `after` against the database's own document, for a
+    write with every operator a report's change uses: fields set, a clock
+    removed, the version counted, history, outbox and a request key pushed
+    (the keys kept to the last 50), the outbox's time kept at its earliest."""
+    running.start(IntakeService)
+    org = Org(running.urls["intake"], running.config["ADMIN_TOKEN"])
+    report_id = org.file_report()["report_id"]
+    reports = running.db("intake").reports
+    report = reports.find_one({"_id": report_id})
+    reports.update_one({"_id": report_id}, {"$set": {"requests": [
+        {"key": f"k{i}", "fingerprint": "f", "at": report["received_at"]} for i in range(50)]}})
+    report = reports.find_one({"_id": report_id})
+    now = clock.now() + timedelta(microseconds=789)    # finer than the database keeps
+    key = idempotency_key.Key("k-new", "f-new")
+    change = ({"status": "accepted", "accepted_at": now, "ack_due_at": None},
+              [{"action": "accept", "at": now}], [("report_accepted", {"report_id": report_id})])
+    written = Repository(reports.database).save_report(
+        report, "intake", change, now, [idempotency_key.remember(key, now)])
+    assert written["after"] == reports.find_one({"_id": report_id})
+    assert written["after"]["requests"][-1]["key"] == "k-new"
+    assert len(written["after"]["requests"]) == 50
