@@ -97,9 +97,8 @@ def applied(doc: Mapping[str, Any], update: Mapping[str, Mapping[str, Any]]) -> 
 
 def stored(value: Any) -> Any:
     """A value as the database gives it back (a time: UTC, milliseconds)."""
-    if isinstance(value, datetime):
-        value = value.astimezone(timezone.utc) if value.tzinfo else value
-        return value.replace(microsecond=value.microsecond // 1000 * 1000)
+    if isinstance(value, datetime):   # a naive one is UTC, as pymongo writes it
+        return clock.ms(clock.utc(value).astimezone(timezone.utc))
     if isinstance(value, Mapping):
         return {k: stored(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):

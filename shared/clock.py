@@ -5,8 +5,12 @@ from datetime import datetime, timezone
 
 def now():
     # Mongo keeps milliseconds: trim here so what we return equals what we store.
-    t = datetime.now(timezone.utc)
-    return t.replace(microsecond=t.microsecond // 1000 * 1000)
+    return ms(datetime.now(timezone.utc))
+
+
+def ms(t):
+    """Mongo keeps milliseconds: computed times are trimmed to match."""
+    return t.replace(microsecond=t.microsecond // 1000 * 1000) if t else t
 
 
 # The earliest time we hold: no time sent to us lies before it (fields.py),

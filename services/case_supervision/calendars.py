@@ -6,13 +6,10 @@ company. Pure: times in, times out.
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from shared.clock import ms
+
 # A deadline further than this in working time is a policy error, not a date.
 MAX_DAYS = 3660
-
-
-def ms(t):
-    """Mongo keeps milliseconds: computed times are trimmed to match."""
-    return t.replace(microsecond=t.microsecond // 1000 * 1000) if t else t
 
 
 class WallClock:

@@ -11,8 +11,9 @@ from datetime import datetime
 from typing import Any, Mapping
 
 from services.case_supervision import domain
-from services.case_supervision.calendars import calendar_for, due_at, ms
+from services.case_supervision.calendars import calendar_for, due_at
 from shared import history
+from shared.clock import ms
 from shared.auth import Principal
 from shared.rules import Change
 

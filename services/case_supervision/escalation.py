@@ -11,9 +11,10 @@ from typing import Any, Mapping
 
 from services.case_supervision import domain
 from shared import history
+from shared.clock import ms
 from shared.auth import Principal
 from shared.rules import Change
-from services.case_supervision.calendars import calendar_for, ms
+from services.case_supervision.calendars import calendar_for
 from services.case_supervision.clocks import pending
 
 # Who each rung of the policy's ladder reaches.

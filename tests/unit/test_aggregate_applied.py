@@ -46,3 +46,5 @@ def test_times_come_back_as_the_database_keeps_them():
     assert stored(at) == datetime(2026, 12, 3, 1, 0, 0, 123000, tzinfo=timezone.utc)
     assert stored(at).utcoffset() == timedelta(0)
     assert stored({"entries": ({"at": at},)}) == {"entries": [{"at": stored(at)}]}
+    naive = datetime(2026, 12, 3, 1, 0, 0, 123456)        # pymongo writes a naive time as UTC
+    assert stored(naive) == datetime(2026, 12, 3, 1, 0, 0, 123000, tzinfo=timezone.utc)
